@@ -1,0 +1,28 @@
+"""What every command shares: the console, finding the project, the global options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from lifelong.project import Project
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class GlobalOptions:
+    """Options given before the command: ``lifelong --project DIR --set k=v COMMAND``."""
+
+    project_dir: Path | None = None
+    overrides: list[str] = field(default_factory=list)
+
+
+def load_project(ctx: typer.Context) -> Project:
+    """The project named by ``--project`` (or found from the working folder), with overrides."""
+    options = ctx.find_object(GlobalOptions) or GlobalOptions()
+    return Project.load(options.project_dir, options.overrides)

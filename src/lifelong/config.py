@@ -1,0 +1,231 @@
+"""pydantic models of ``config.yml``.
+
+Unknown keys are errors (``extra="forbid"``) and every message names the key path, so a typo
+never silently falls back to a default. :func:`apply_overrides` applies the CLI's dotted
+``key=value`` overrides before validation. The README documents every key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from lifelong.core.errors import ConfigError
+
+CONFIG_FILE = "config.yml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Columns(_Section):
+    """Column names read from CSV and Parquet files."""
+
+    text: str = "text"
+    intent: str = "intent"
+    timestamp: str = "timestamp"
+
+
+class Splits(_Section):
+    """Fractions of the stable hash split; ``salt`` makes the split project-specific."""
+
+    valid: float = Field(0.1, ge=0.0, lt=1.0)
+    test: float = Field(0.1, ge=0.0, lt=1.0)
+    salt: str = "lifelong"
+
+    @model_validator(mode="after")
+    def _fractions_leave_training_data(self) -> Splits:
+        if self.valid + self.test >= 1.0:
+            raise ValueError("splits.valid + splits.test must be below 1 to leave training data")
+        return self
+
+
+class NGrams(_Section):
+    """Hashed n-gram features of the ``fast`` pipeline."""
+
+    word: tuple[int, int] = (1, 2)
+    char: tuple[int, int] = (2, 5)
+    buckets: int = Field(262_144, ge=1024)
+    dim: int = Field(128, ge=8)
+
+
+class TransformerSettings(_Section):
+    """End-to-end fine-tuned encoder of the ``transformer`` pipeline."""
+
+    max_length: int = Field(64, ge=8)
+    lr: float = Field(5e-5, gt=0)
+    freeze_layers: int = Field(0, ge=0)
+
+
+class Pipeline(_Section):
+    """What turns text into predictions. Changing it means a cold training."""
+
+    name: Literal["fast", "transformer"] = "fast"
+    ngrams: NGrams = NGrams()
+    embeddings: Literal["minilm"] | None = None
+    hidden: int = Field(512, ge=8)
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    label_smoothing: float = Field(0.1, ge=0.0, lt=1.0)
+    transformer: TransformerSettings = TransformerSettings()
+
+
+class Training(_Section):
+    """Optimisation of a cold training (and the defaults of an update)."""
+
+    epochs: int = Field(8, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(0.002, gt=0)
+    sparse_lr: float = Field(0.05, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup: float = Field(0.05, ge=0.0, lt=1.0)
+    seed: int = 0
+    patience: int = Field(2, ge=0)
+
+
+class Finetune(_Section):
+    """How an update starts from its parent and which data it sees."""
+
+    init: Literal["warm", "shrink_perturb", "cold"] = "warm"
+    shrink: float = Field(0.6, ge=0.0, le=1.0)
+    perturb: float = Field(0.01, ge=0.0)
+    noise: Literal["fresh", "gaussian"] = "fresh"
+    exclude: list[Literal["embeddings", "norms"]] = []
+    epoch_fraction: float = Field(0.2, gt=0.0, le=1.0)
+    epochs: int | None = Field(None, ge=1)
+    data: Literal["all", "new+replay"] = "all"
+    replay_size: int = Field(2000, ge=0)
+
+
+class PerIntentGuard(_Section):
+    min_support: int = Field(10, ge=1)
+    max_recall_drop: float = Field(0.10, ge=0.0, le=1.0)
+
+
+class Gate(_Section):
+    """Champion-versus-challenger rules."""
+
+    alpha: float = Field(0.05, gt=0.0, lt=1.0)
+    max_drop: float = Field(0.0, ge=0.0, le=1.0)
+    min_gain: float = Field(0.0, ge=0.0, le=1.0)
+    floor: float = Field(0.5, ge=0.0, le=1.0)
+    tie: Literal["promote", "keep"] = "promote"
+    per_intent: PerIntentGuard = PerIntentGuard()
+    max_latency_ms: float | None = Field(None, gt=0)
+
+
+class Policy(_Section):
+    gate: Gate = Gate()
+    calibrate_every: int = Field(10, ge=0)
+
+
+class Store(_Section):
+    """Where the registry lives. ``LIFELONG_STORE_URL`` overrides ``url``."""
+
+    url: str = "sqlite:///.lifelong/registry.db"
+    artifacts: str = ".lifelong/artifacts"
+
+
+class Config(_Section):
+    """The whole of ``config.yml``."""
+
+    data: list[str] = ["data"]
+    test: list[str] = []
+    inbox: str = "inbox"
+    columns: Columns = Columns()
+    splits: Splits = Splits()
+    retain_data: bool = True
+    allow_conflicts: bool = False
+    pipeline: Pipeline = Pipeline()
+    training: Training = Training()
+    finetune: Finetune = Finetune()
+    policy: Policy = Policy()
+    store: Store = Store()
+
+
+def _format_validation_error(error: ValidationError, where: str) -> str:
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"  {path}: unknown key")
+        else:
+            lines.append(f"  {path}: {item['msg']} (got {item.get('input')!r})")
+    return f"{where} is not a valid lifelong config:\n" + "\n".join(lines)
+
+
+def parse_config(raw: dict[str, Any], where: str = "config") -> Config:
+    """Validate a parsed YAML mapping into a :class:`Config`."""
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(
+            _format_validation_error(error, where),
+            hint="every key is documented in the README's configuration section",
+        ) from None
+
+
+def read_config_mapping(path: Path) -> dict[str, Any]:
+    """Read ``path`` as a YAML mapping, with file:line in any syntax error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no config file",
+            hint="run `lifelong init DIR` to create a project, or cd into one",
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{line}: malformed YAML: {error.problem}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return raw
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with dotted ``key=value`` overrides applied.
+
+    Values are parsed as YAML, so ``training.epochs=3`` gives an int and
+    ``finetune.exclude=[norms]`` a list.
+
+    >>> apply_overrides({"training": {"epochs": 8}}, ["training.epochs=3"])
+    {'training': {'epochs': 3}}
+    """
+    result: dict[str, Any] = _deep_copy(raw)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override {item!r}: expected KEY=VALUE, e.g. training.epochs=3")
+        node = result
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {item!r}: {part} is not a section")
+            node = child
+        node[parts[-1]] = yaml.safe_load(value) if value.strip() else None
+    return result
+
+
+def _deep_copy(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in raw.items()}
+
+
+def load_config(path: Path, overrides: list[str] | None = None) -> Config:
+    """Read, override and validate ``path``."""
+    raw = apply_overrides(read_config_mapping(path), overrides or [])
+    return parse_config(raw, where=str(path))
+
+
+def new_salt() -> str:
+    """A random split salt for a new project (fixed forever once written)."""
+    return secrets.token_hex(8)

@@ -1,0 +1,42 @@
+"""Shared foundations: the exception hierarchy, the ``Example`` type, hashing, atomic writes."""
+
+from lifelong.core.atomic import atomic_write_bytes, atomic_write_text, fsync_dir
+from lifelong.core.errors import (
+    AlreadyExists,
+    ArtifactCorrupt,
+    ConfigError,
+    DataError,
+    IncompatibleModel,
+    LifelongError,
+    LockHeld,
+    NotFound,
+    Problem,
+    RegistryError,
+    SchemaMismatch,
+    ValidationFailed,
+)
+from lifelong.core.hashing import sha256_bytes, sha256_file, sha256_text
+from lifelong.core.types import Example, normalize_text
+
+__all__ = [
+    "AlreadyExists",
+    "ArtifactCorrupt",
+    "ConfigError",
+    "DataError",
+    "Example",
+    "IncompatibleModel",
+    "LifelongError",
+    "LockHeld",
+    "NotFound",
+    "Problem",
+    "RegistryError",
+    "SchemaMismatch",
+    "ValidationFailed",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "fsync_dir",
+    "normalize_text",
+    "sha256_bytes",
+    "sha256_file",
+    "sha256_text",
+]

@@ -1,0 +1,135 @@
+"""The ``Example``: one labeled text, identified by the hash of its content.
+
+It lives in ``core`` (and is re-exported by ``lifelong.data``) because the registry stores
+snapshots of examples but, by the layering rule, may import only ``core``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from lifelong.core.hashing import sha256_text
+
+_SPACE = re.compile(r"\s+")
+# Separates text and label in the hashed string; cannot occur in normalized text.
+_SEP = "\x1f"
+
+
+def normalize_text(text: str) -> str:
+    """Normalize a text for hashing and featurizing.
+
+    NFKC folds compatibility forms (full-width letters, ligatures), ``casefold`` makes
+    "Hello" and "hello" one example, and runs of white space (including control characters
+    such as tabs and newlines) collapse to one space.
+
+    >>> normalize_text("  Ｈello\\tWORLD \\n")
+    'hello world'
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return _SPACE.sub(" ", folded.replace(_SEP, " ")).strip()
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labeled text.
+
+    Parameters
+    ----------
+    text
+        The normalized text (see :func:`normalize_text`); what models see and what is hashed.
+    label
+        The intent (or class) name.
+    original
+        The text as written in the source, kept for display and for case-aware models.
+    source
+        Where it came from: a file path, ``feedback``, ``redis:<stream>``...
+    line
+        1-based line in ``source`` where the example starts, when the format has lines.
+    timestamp
+        ISO 8601 time the example was annotated, when the source says.
+    meta
+        Anything else the reader kept (entities of Rasa markup, extra columns).
+
+    Equality and hashing use only ``text`` and ``label``: two examples with the same content
+    are the same example wherever they were read.
+
+    >>> a = Example.make("Book a table", "restaurant")
+    >>> b = Example.make("book  a TABLE", "restaurant", source="other.jsonl")
+    >>> a == b, a.hash == b.hash
+    (True, True)
+    """
+
+    text: str
+    label: str
+    original: str = field(default="", compare=False)
+    source: str | None = field(default=None, compare=False)
+    line: int | None = field(default=None, compare=False)
+    timestamp: str | None = field(default=None, compare=False)
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def make(
+        cls,
+        original: str,
+        label: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        timestamp: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Example:
+        """Build an example from raw text, normalizing it."""
+        return cls(
+            text=normalize_text(original),
+            label=label.strip(),
+            original=original,
+            source=source,
+            line=line,
+            timestamp=timestamp,
+            meta=dict(meta or {}),
+        )
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the normalized text and the label: the example's identity."""
+        return content_hash(self.text, self.label)
+
+    @property
+    def location(self) -> str:
+        """``source:line`` for messages."""
+        if self.source is None:
+            return "-"
+        return self.source if self.line is None else f"{self.source}:{self.line}"
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-safe dict (the form stored in snapshots and written to JSONL)."""
+        record: dict[str, Any] = {"text": self.original or self.text, "intent": self.label}
+        if self.timestamp is not None:
+            record["timestamp"] = self.timestamp
+        if self.source is not None:
+            record["source"] = self.source
+        if self.line is not None:
+            record["line"] = self.line
+        if self.meta:
+            record["meta"] = self.meta
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Example:
+        """Inverse of :meth:`to_record`."""
+        return cls.make(
+            str(record["text"]),
+            str(record["intent"]),
+            source=record.get("source"),
+            line=record.get("line"),
+            timestamp=record.get("timestamp"),
+            meta=record.get("meta"),
+        )
+
+
+def content_hash(normalized_text: str, label: str) -> str:
+    """sha256 over normalized text and label, the identity of an example."""
+    return sha256_text(f"{normalized_text}{_SEP}{label}")
