@@ -25,7 +25,7 @@ def normalize_text(text: str) -> str:
     "Hello" and "hello" one example, and runs of white space (including control characters
     such as tabs and newlines) collapse to one space.
 
-    >>> normalize_text("  Ｈello\\tWORLD \\n")
+    >>> normalize_text("  \\uff28ello\\tWORLD \\n")
     'hello world'
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
