@@ -16,7 +16,7 @@ from lifelong.core.errors import (
     ValidationFailed,
 )
 from lifelong.core.hashing import sha256_bytes, sha256_file, sha256_text
-from lifelong.core.types import Example, normalize_text
+from lifelong.core.types import Example, content_hash, normalize_text, snapshot_id
 
 __all__ = [
     "AlreadyExists",
@@ -34,9 +34,11 @@ __all__ = [
     "ValidationFailed",
     "atomic_write_bytes",
     "atomic_write_text",
+    "content_hash",
     "fsync_dir",
     "normalize_text",
     "sha256_bytes",
     "sha256_file",
     "sha256_text",
+    "snapshot_id",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,3 +134,14 @@ class Example:
 def content_hash(normalized_text: str, label: str) -> str:
     """sha256 over normalized text and label, the identity of an example."""
     return sha256_text(f"{normalized_text}{_SEP}{label}")
+
+
+def snapshot_id(example_hashes: Iterable[str]) -> str:
+    """Content address of a set of examples: sha256 over its sorted, distinct example hashes.
+
+    The same examples give the same id whatever their order or source files.
+
+    >>> snapshot_id(["b", "a"]) == snapshot_id(["a", "b", "a"])
+    True
+    """
+    return sha256_text("\n".join(sorted(set(example_hashes))))
