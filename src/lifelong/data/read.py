@@ -1,0 +1,65 @@
+"""Reading files and folders of training data, any mix of formats."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from lifelong.config import Columns
+from lifelong.core.errors import DataError
+from lifelong.data.jsonl import read_jsonl
+from lifelong.data.rasa import read_rasa_yaml
+from lifelong.data.result import ReadResult
+from lifelong.data.tabular import read_csv, read_parquet
+
+SUPPORTED = (".yml", ".yaml", ".jsonl", ".csv", ".parquet")
+
+
+def read_file(path: Path, columns: Columns | None = None) -> ReadResult:
+    """Read one data file, choosing the reader by its extension."""
+    columns = columns or Columns()
+    suffix = path.suffix.lower()
+    if suffix in (".yml", ".yaml"):
+        return read_rasa_yaml(path)
+    if suffix == ".jsonl":
+        return read_jsonl(path)
+    if suffix == ".csv":
+        return read_csv(path, columns)
+    if suffix == ".parquet":
+        return read_parquet(path, columns)
+    raise DataError(
+        f"{path}: unknown data file type {suffix or '(none)'!r}",
+        hint=f"lifelong reads {', '.join(SUPPORTED)}",
+    )
+
+
+def read_paths(paths: Iterable[Path], columns: Columns | None = None) -> ReadResult:
+    """Read files and folders (recursively, in sorted order).
+
+    Inside a folder, files of unknown type are listed as warnings, never silently skipped;
+    hidden files (``.gitkeep``) and folders are passed over. A path that does not exist, or a
+    file named explicitly with an unknown type, is a :class:`DataError`.
+    """
+    result = ReadResult()
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                relative = child.relative_to(path)
+                if any(part.startswith(".") for part in relative.parts) or not child.is_file():
+                    continue
+                if child.suffix.lower() in SUPPORTED:
+                    result.extend(read_file(child, columns))
+                else:
+                    result.warning(
+                        "unknown-type",
+                        f"not read: unknown file type (lifelong reads {', '.join(SUPPORTED)})",
+                        str(child),
+                    )
+        elif path.is_file():
+            result.extend(read_file(path, columns))
+        else:
+            raise DataError(
+                f"{path}: no such file or folder",
+                hint="check `data:` and `test:` in config.yml",
+            )
+    return result

@@ -1,0 +1,115 @@
+"""CSV and Parquet readers; column names come from ``columns:`` in config.yml."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from lifelong.config import Columns
+from lifelong.data.result import ReadResult
+from lifelong.data.text_io import read_utf8
+
+
+def _missing_columns(found: list[str], columns: Columns) -> list[str]:
+    return [name for name in (columns.text, columns.intent) if name not in found]
+
+
+def read_csv(path: Path, columns: Columns) -> ReadResult:
+    """Read a CSV file with a header row; line numbers count physical lines."""
+    result = ReadResult(files=[str(path)])
+    text = read_utf8(path, result)
+    if text is None:
+        return result
+    source = str(path)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            result.warning("empty-file", "empty CSV file (no header)", source, 1)
+            return result
+        missing = _missing_columns(header, columns)
+        if missing:
+            result.error(
+                "missing-column",
+                f"header lacks column(s) {', '.join(map(repr, missing))}; found "
+                f"{', '.join(map(repr, header))} (set columns.text / columns.intent in "
+                "config.yml)",
+                source,
+                1,
+            )
+            return result
+        index = {name: i for i, name in enumerate(header)}
+        start = reader.line_num + 1
+        for row in reader:
+            line = start
+            start = reader.line_num + 1
+            if not row:
+                continue
+            if len(row) != len(header):
+                result.error(
+                    "malformed-csv",
+                    f"expected {len(header)} fields as in the header, found {len(row)}",
+                    source,
+                    line,
+                )
+                continue
+            meta = {
+                k: row[i]
+                for k, i in index.items()
+                if k not in (columns.text, columns.intent, columns.timestamp)
+            }
+            stamp = row[index[columns.timestamp]] if columns.timestamp in index else None
+            result.add_example(
+                row[index[columns.text]],
+                row[index[columns.intent]],
+                source,
+                line,
+                timestamp=stamp or None,
+                meta=meta,
+                what="row",
+            )
+    except csv.Error as error:
+        result.error("malformed-csv", f"malformed CSV: {error}", source, reader.line_num)
+    return result
+
+
+def read_parquet(path: Path, columns: Columns) -> ReadResult:
+    """Read a Parquet file; ``line`` is the 1-based row number."""
+    import pyarrow.parquet as pq
+
+    result = ReadResult(files=[str(path)])
+    source = str(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as error:  # pyarrow raises several unrelated types for bad files
+        result.error("malformed-parquet", f"not a readable Parquet file: {error}", source)
+        return result
+    missing = _missing_columns(table.column_names, columns)
+    if missing:
+        result.error(
+            "missing-column",
+            f"lacks column(s) {', '.join(map(repr, missing))}; found "
+            f"{', '.join(map(repr, table.column_names))}",
+            source,
+        )
+        return result
+    rows = table.to_pylist()
+    for number, row in enumerate(rows, start=1):
+        meta = {
+            k: v
+            for k, v in row.items()
+            if k not in (columns.text, columns.intent, columns.timestamp) and v is not None
+        }
+        result.add_example(
+            row.get(columns.text),
+            row.get(columns.intent),
+            source,
+            number,
+            timestamp=row.get(columns.timestamp),
+            meta={
+                k: v if isinstance(v, str | int | float | bool) else str(v) for k, v in meta.items()
+            },
+            what="row",
+        )
+    return result
