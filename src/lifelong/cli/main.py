@@ -7,21 +7,41 @@ traceback, with their hint, and exit non-zero; anything else is a bug and keeps 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from lifelong import __version__
+from lifelong.cli import data as data_cmd
+from lifelong.cli import init as init_cmd
 from lifelong.cli.common import GlobalOptions, err_console
 from lifelong.core.errors import LifelongError
 
+
+class _Group(TyperGroup):
+    """Root command group that turns :class:`LifelongError` into a message and an exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except LifelongError as error:
+            err_console.print(f"[bold red]error:[/] {error.message}", highlight=False)
+            if error.hint:
+                err_console.print(f"[yellow]hint:[/] {error.hint}", highlight=False)
+            ctx.exit(error.exit_code)
+
+
 app = typer.Typer(
     name="lifelong",
+    cls=_Group,
     help="Keep ML models fresh as new data arrives.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("init")(init_cmd.init)
+app.add_typer(data_cmd.app, name="data")
 
 
 def _version(value: bool) -> None:
@@ -51,13 +71,7 @@ def root(
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        app()
-    except LifelongError as error:
-        err_console.print(f"[bold red]error:[/] {error.message}", highlight=False)
-        if error.hint:
-            err_console.print(f"[yellow]hint:[/] {error.hint}", highlight=False)
-        raise SystemExit(error.exit_code) from None
+    app()
 
 
 if __name__ == "__main__":

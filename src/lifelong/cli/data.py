@@ -1,0 +1,106 @@
+"""``lifelong data validate | diff``: look at the data before anything trains on it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lifelong.cli.common import console, load_project
+from lifelong.core.errors import Problem, ValidationFailed
+from lifelong.data import Dataset, Snapshot, SnapshotDiff, diff, load_dataset
+
+app = typer.Typer(help="Validate data and see what changed.", no_args_is_help=True)
+
+
+def problems_table(problems: Sequence[Problem]) -> Table:
+    table = Table(title="Problems", show_lines=False)
+    for column in ("where", "severity", "problem"):
+        table.add_column(column)
+    for problem in problems:
+        style = "red" if problem.severity == "error" else "yellow"
+        table.add_row(problem.location, f"[{style}]{problem.severity}[/]", problem.message)
+    return table
+
+
+def summary_table(dataset: Dataset) -> Table:
+    """Examples per intent and split."""
+    table = Table(title=f"{len(dataset.pool)} examples, {len(dataset.pool.labels)} intents")
+    for column in ("intent", "train", "valid", "test", "total"):
+        table.add_column(column, justify="left" if column == "intent" else "right")
+    totals = {"train": 0, "valid": 0, "test": 0}
+    for label, counts in dataset.split_counts().items():
+        table.add_row(label, *(str(counts[k]) for k in totals), str(sum(counts.values())))
+        for key in totals:
+            totals[key] += counts[key]
+    table.add_section()
+    table.add_row("[bold]all", *(str(totals[k]) for k in totals), str(sum(totals.values())))
+    return table
+
+
+def diff_table(change: SnapshotDiff, title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("change")
+    table.add_column("count", justify="right")
+    table.add_column("detail")
+    per_label = change.summary()["added_per_label"]
+    assert isinstance(per_label, dict)
+    added_detail = ", ".join(f"{k} +{v}" for k, v in per_label.items())
+    table.add_row("added", str(len(change.added)), added_detail)
+    table.add_row("removed", str(len(change.removed)), "")
+    relabels = ", ".join(f"{a.text!r}: {a.label}->{b.label}" for a, b in change.relabeled[:5])
+    table.add_row("relabeled", str(len(change.relabeled)), relabels)
+    table.add_row("new intents", str(len(change.new_labels)), ", ".join(change.new_labels))
+    table.add_row(
+        "vanished intents", str(len(change.vanished_labels)), ", ".join(change.vanished_labels)
+    )
+    return table
+
+
+@app.command()
+def validate(ctx: typer.Context) -> None:
+    """Read and check every data file; print a report; exit 1 on any error."""
+    project = load_project(ctx)
+    try:
+        dataset = load_dataset(project)
+    except ValidationFailed as failure:
+        console.print(problems_table(failure.problems))
+        raise
+    console.print(
+        f"Read {len(dataset.files)} file(s): "
+        + ", ".join(
+            str(Path(f).relative_to(project.root)) if Path(f).is_relative_to(project.root) else f
+            for f in dataset.files
+        )
+    )
+    for note in dataset.notes:
+        console.print(f"[dim]note: {note}[/]")
+    if dataset.warnings:
+        console.print(problems_table(dataset.warnings))
+    console.print(summary_table(dataset))
+    console.print("[green]data is valid[/]")
+
+
+@app.command("diff")
+def diff_command(
+    ctx: typer.Context,
+    add: Annotated[
+        list[Path] | None,
+        typer.Option("--add", help="Preview: what adding these files to the data would change."),
+    ] = None,
+) -> None:
+    """Show what changed: against the last snapshot, or what ``--add FILE`` would add."""
+    project = load_project(ctx)
+    current = load_dataset(project)
+    if add:
+        grown = load_dataset(project, extra=[p.resolve() for p in add])
+        change = diff(current.pool, grown.pool)
+        title = f"Adding {', '.join(p.name for p in add)} would change"
+    else:
+        base = Snapshot()
+        change = diff(base, current.pool)
+        title = "Since the last snapshot (none yet: everything is new)"
+    console.print(diff_table(change, title))

@@ -1,0 +1,93 @@
+"""``lifelong init``, ``data validate`` and ``data diff`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lifelong.cli.main import app
+from lifelong.config import CONFIG_FILE, load_config
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def make_project(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / CONFIG_FILE).write_text("splits: {valid: 0.1, test: 0.1, salt: t}\n")
+    (root / "data").mkdir(exist_ok=True)
+    for name, content in files.items():
+        (root / "data" / name).write_text(content)
+    return root
+
+
+def test_init_creates_a_valid_project_with_sample_data(tmp_path: Path) -> None:
+    code, out = run("init", str(tmp_path / "demo"))
+    assert code == 0, out
+    demo = tmp_path / "demo"
+    for folder in ("data", "models", "inbox", "batches"):
+        assert (demo / folder).is_dir()
+    config = load_config(demo / CONFIG_FILE)
+    assert re.fullmatch(r"[0-9a-f]{16}", config.splits.salt)
+    code, out = run("--project", str(demo), "data", "validate")
+    assert code == 0, out
+    assert "data is valid" in out
+    assert "intents" in out
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    make_project(tmp_path, {})
+    code, _ = run("init", str(tmp_path))
+    assert code == 1
+
+
+def test_validate_reports_every_error_and_exits_nonzero(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path,
+        {
+            "a.jsonl": '{"text": "hello", "intent": "greet"}\n{"text": "", "intent": "greet"}\n',
+            "b.csv": "text,intent\nhello,goodbye\nbye,goodbye\n",
+        },
+    )
+    code, out = run("--project", str(project), "data", "validate")
+    assert code == 1
+    assert "a.jsonl:2" in out
+    assert "empty text" in out
+    assert "more than one label" in out
+
+
+def test_diff_previews_a_batch_with_a_new_intent(tmp_path: Path) -> None:
+    lines = [json.dumps({"text": f"hello number {i}", "intent": "greet"}) for i in range(5)]
+    project = make_project(tmp_path, {"a.jsonl": "\n".join(lines) + "\n"})
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(json.dumps({"text": "buy a gift card", "intent": "gift_card"}) + "\n")
+    code, out = run("--project", str(project), "data", "diff", "--add", str(batch))
+    assert code == 0, out
+    assert "gift_card" in out
+    assert re.search(r"added\s+│\s+1", out)
+
+
+def test_unknown_config_key_names_the_path(tmp_path: Path) -> None:
+    project = make_project(tmp_path, {})
+    (project / CONFIG_FILE).write_text("training: {epochz: 3}\n")
+    code, out = run("--project", str(project), "data", "validate")
+    assert code == 1
+    assert "training.epochz: unknown key" in out
+
+
+@pytest.mark.parametrize("override", ["training.epochs=0", "splits.valid=0.9"])
+def test_overrides_are_validated(tmp_path: Path, override: str) -> None:
+    project = make_project(tmp_path, {})
+    code, out = run("--project", str(project), "--set", override, "data", "validate")
+    assert code == 1
+    assert "not a valid lifelong config" in out
