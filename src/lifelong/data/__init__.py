@@ -14,6 +14,7 @@ from lifelong.data.read import SUPPORTED, read_file, read_paths
 from lifelong.data.result import ReadResult
 from lifelong.data.snapshot import Snapshot, SnapshotDiff, apply_diff, diff
 from lifelong.data.split import SplitData, split_examples, split_of
+from lifelong.data.trainable import check_trainable
 from lifelong.data.validate import check, find_conflicts
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "SplitData",
     "apply_diff",
     "check",
+    "check_trainable",
     "diff",
     "find_conflicts",
     "load_dataset",
