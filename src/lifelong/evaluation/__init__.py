@@ -1,0 +1,34 @@
+"""Evaluation and the champion/challenger gate, computed from predictions.
+
+Nothing here loads or runs a model: callers pass true labels, predicted labels and (optionally)
+probabilities, so the same code judges any classifier and is tested without one.
+"""
+
+from lifelong.evaluation._records import EvaluationError
+from lifelong.evaluation.evaluate import EvalReport, IntentMetrics, evaluate_predictions
+from lifelong.evaluation.metrics import (
+    Calibration,
+    CalibrationBin,
+    ConfusedPair,
+    Confusion,
+    calibration,
+    correctness,
+)
+from lifelong.evaluation.oos import OosMetrics, ThresholdChoice, apply_threshold, choose_threshold
+
+__all__ = [
+    "Calibration",
+    "CalibrationBin",
+    "ConfusedPair",
+    "Confusion",
+    "EvalReport",
+    "EvaluationError",
+    "IntentMetrics",
+    "OosMetrics",
+    "ThresholdChoice",
+    "apply_threshold",
+    "calibration",
+    "choose_threshold",
+    "correctness",
+    "evaluate_predictions",
+]
