@@ -15,8 +15,15 @@ from lifelong.evaluation.metrics import (
     correctness,
 )
 from lifelong.evaluation.oos import OosMetrics, ThresholdChoice, apply_threshold, choose_threshold
+from lifelong.evaluation.stats import (
+    BootstrapInterval,
+    McNemarResult,
+    mcnemar_exact,
+    paired_bootstrap,
+)
 
 __all__ = [
+    "BootstrapInterval",
     "Calibration",
     "CalibrationBin",
     "ConfusedPair",
@@ -24,6 +31,7 @@ __all__ = [
     "EvalReport",
     "EvaluationError",
     "IntentMetrics",
+    "McNemarResult",
     "OosMetrics",
     "ThresholdChoice",
     "apply_threshold",
@@ -31,4 +39,6 @@ __all__ = [
     "choose_threshold",
     "correctness",
     "evaluate_predictions",
+    "mcnemar_exact",
+    "paired_bootstrap",
 ]
