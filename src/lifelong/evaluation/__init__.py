@@ -6,6 +6,14 @@ probabilities, so the same code judges any classifier and is tested without one.
 
 from lifelong.evaluation._records import EvaluationError
 from lifelong.evaluation.evaluate import EvalReport, IntentMetrics, evaluate_predictions
+from lifelong.evaluation.gate import (
+    IntentDelta,
+    LatencyCheck,
+    Verdict,
+    decide,
+    first_model_verdict,
+    rank_challengers,
+)
 from lifelong.evaluation.metrics import (
     Calibration,
     CalibrationBin,
@@ -30,15 +38,21 @@ __all__ = [
     "Confusion",
     "EvalReport",
     "EvaluationError",
+    "IntentDelta",
     "IntentMetrics",
+    "LatencyCheck",
     "McNemarResult",
     "OosMetrics",
     "ThresholdChoice",
+    "Verdict",
     "apply_threshold",
     "calibration",
     "choose_threshold",
     "correctness",
+    "decide",
     "evaluate_predictions",
+    "first_model_verdict",
     "mcnemar_exact",
     "paired_bootstrap",
+    "rank_challengers",
 ]
