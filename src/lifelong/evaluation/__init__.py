@@ -6,6 +6,7 @@ probabilities, so the same code judges any classifier and is tested without one.
 
 from lifelong.evaluation._records import EvaluationError
 from lifelong.evaluation.evaluate import EvalReport, IntentMetrics, evaluate_predictions
+from lifelong.evaluation.forgetting import ForgettingReport, measure_forgetting
 from lifelong.evaluation.gate import (
     IntentDelta,
     LatencyCheck,
@@ -38,6 +39,7 @@ __all__ = [
     "Confusion",
     "EvalReport",
     "EvaluationError",
+    "ForgettingReport",
     "IntentDelta",
     "IntentMetrics",
     "LatencyCheck",
@@ -53,6 +55,7 @@ __all__ = [
     "evaluate_predictions",
     "first_model_verdict",
     "mcnemar_exact",
+    "measure_forgetting",
     "paired_bootstrap",
     "rank_challengers",
 ]
