@@ -2,6 +2,8 @@
 
 Nothing here loads or runs a model: callers pass true labels, predicted labels and (optionally)
 probabilities, so the same code judges any classifier and is tested without one.
+scikit-learn, SciPy and matplotlib are imported only by the functions that compute with them, so
+reading a stored verdict stays quick.
 """
 
 from lifelong.evaluation._records import EvaluationError
@@ -24,11 +26,20 @@ from lifelong.evaluation.metrics import (
     correctness,
 )
 from lifelong.evaluation.oos import OosMetrics, ThresholdChoice, apply_threshold, choose_threshold
+from lifelong.evaluation.report import write_report
 from lifelong.evaluation.stats import (
     BootstrapInterval,
     McNemarResult,
     mcnemar_exact,
     paired_bootstrap,
+)
+from lifelong.evaluation.tables import (
+    confusion_table,
+    forgetting_table,
+    intent_delta_table,
+    intent_table,
+    summary_table,
+    verdict_summary,
 )
 
 __all__ = [
@@ -50,12 +61,19 @@ __all__ = [
     "apply_threshold",
     "calibration",
     "choose_threshold",
+    "confusion_table",
     "correctness",
     "decide",
     "evaluate_predictions",
     "first_model_verdict",
+    "forgetting_table",
+    "intent_delta_table",
+    "intent_table",
     "mcnemar_exact",
     "measure_forgetting",
     "paired_bootstrap",
     "rank_challengers",
+    "summary_table",
+    "verdict_summary",
+    "write_report",
 ]

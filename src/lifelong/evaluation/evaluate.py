@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from lifelong.evaluation._records import EvaluationError, Record
 from lifelong.evaluation.metrics import (
@@ -126,6 +125,10 @@ def evaluate_predictions(
     >>> round(report.accuracy, 3), report.intent("a").recall, report.confused_pairs[0].count
     (0.667, 0.5, 1)
     """
+    # Imported here: scikit-learn takes about a second to import, and reading a stored report
+    # (the CLI's ``show``, the server) should not pay for it.
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
     n = check_same_length(y_true=y_true, y_pred=y_pred)
     truth = as_labels(y_true, "y_true")
     confidences = _confidences(probabilities, n, len(labels))

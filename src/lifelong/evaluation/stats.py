@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import binomtest
 
 from lifelong.evaluation._records import EvaluationError, Record
 from lifelong.evaluation.metrics import check_same_length
@@ -48,6 +47,8 @@ def mcnemar_exact(a_correct: npt.ArrayLike, b_correct: npt.ArrayLike) -> McNemar
     >>> result.only_a, result.only_b, result.p_value
     (9, 9, 1.0)
     """
+    from scipy.stats import binomtest  # slow to import; only deciding needs it
+
     a, b = _paired(a_correct, b_correct)
     only_a, only_b = int((a & ~b).sum()), int((b & ~a).sum())
     if only_a + only_b == 0:
