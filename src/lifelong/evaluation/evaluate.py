@@ -130,6 +130,10 @@ def evaluate_predictions(
     from sklearn.metrics import f1_score, precision_recall_fscore_support
 
     n = check_same_length(y_true=y_true, y_pred=y_pred)
+    if latency_ms_per_example is not None and not 0.0 <= latency_ms_per_example < float("inf"):
+        raise EvaluationError(
+            f"latency_ms_per_example must be a finite number >= 0, got {latency_ms_per_example}"
+        )
     truth = as_labels(y_true, "y_true")
     confidences = _confidences(probabilities, n, len(labels))
     if oos_threshold is not None:

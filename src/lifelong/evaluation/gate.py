@@ -158,6 +158,14 @@ def decide(
     n_resamples, seed
         Of the bootstrap interval (reported at confidence ``1 - alpha``); pass the project's
         seed so a rerun gives the same verdict.
+
+    Examples
+    --------
+    >>> truth = ["a"] * 30 + ["b"] * 30
+    >>> verdict = decide(["b"] * 60, truth, truth, Gate(), champion_version="1.0",
+    ...                  challenger_version="1.1", n_resamples=100)
+    >>> verdict.decision, verdict.reasons[0]
+    ('promote', 'significantly better: accuracy +50.0 pts, McNemar p = 1.86e-09 < 0.05')
     """
     n = check_same_length(
         champion_pred=champion_pred, challenger_pred=challenger_pred, y_true=y_true

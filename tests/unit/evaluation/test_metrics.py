@@ -121,6 +121,7 @@ def test_unseen_true_intent_appears_with_zero_recall() -> None:
         ({"probabilities": np.ones((2, 3))}, r"shape \(n_examples, n_labels\) = \(2, 2\)"),
         ({"oos_threshold": 0.5}, "oos_threshold needs both"),
         ({"labels": ["a", "a"]}, "labels must be distinct"),
+        ({"latency_ms_per_example": float("nan")}, "finite number >= 0, got nan"),
     ],
 )
 def test_inconsistent_inputs_are_lifelong_errors(kwargs: dict[str, object], message: str) -> None:
