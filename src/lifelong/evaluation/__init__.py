@@ -1,0 +1,79 @@
+"""Evaluation and the champion/challenger gate, computed from predictions.
+
+Nothing here loads or runs a model: callers pass true labels, predicted labels and (optionally)
+probabilities, so the same code judges any classifier and is tested without one.
+scikit-learn, SciPy and matplotlib are imported only by the functions that compute with them, so
+reading a stored verdict stays quick.
+"""
+
+from lifelong.evaluation._records import EvaluationError
+from lifelong.evaluation.evaluate import EvalReport, IntentMetrics, evaluate_predictions
+from lifelong.evaluation.forgetting import ForgettingReport, measure_forgetting
+from lifelong.evaluation.gate import (
+    IntentDelta,
+    LatencyCheck,
+    Verdict,
+    decide,
+    first_model_verdict,
+    rank_challengers,
+)
+from lifelong.evaluation.metrics import (
+    Calibration,
+    CalibrationBin,
+    ConfusedPair,
+    Confusion,
+    calibration,
+    correctness,
+)
+from lifelong.evaluation.oos import OosMetrics, ThresholdChoice, apply_threshold, choose_threshold
+from lifelong.evaluation.report import write_report
+from lifelong.evaluation.stats import (
+    BootstrapInterval,
+    McNemarResult,
+    mcnemar_exact,
+    paired_bootstrap,
+)
+from lifelong.evaluation.tables import (
+    confusion_table,
+    forgetting_table,
+    intent_delta_table,
+    intent_table,
+    summary_table,
+    verdict_summary,
+)
+
+__all__ = [
+    "BootstrapInterval",
+    "Calibration",
+    "CalibrationBin",
+    "ConfusedPair",
+    "Confusion",
+    "EvalReport",
+    "EvaluationError",
+    "ForgettingReport",
+    "IntentDelta",
+    "IntentMetrics",
+    "LatencyCheck",
+    "McNemarResult",
+    "OosMetrics",
+    "ThresholdChoice",
+    "Verdict",
+    "apply_threshold",
+    "calibration",
+    "choose_threshold",
+    "confusion_table",
+    "correctness",
+    "decide",
+    "evaluate_predictions",
+    "first_model_verdict",
+    "forgetting_table",
+    "intent_delta_table",
+    "intent_table",
+    "mcnemar_exact",
+    "measure_forgetting",
+    "paired_bootstrap",
+    "rank_challengers",
+    "summary_table",
+    "verdict_summary",
+    "write_report",
+]

@@ -1,0 +1,115 @@
+"""Rows of text shared by the Markdown report and the CLI's rich tables.
+
+Each function returns ``(header, rows)`` of strings, so both renderers show the same numbers
+formatted the same way and neither can drift from the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lifelong.evaluation.evaluate import EvalReport
+from lifelong.evaluation.forgetting import ForgettingReport
+from lifelong.evaluation.gate import Verdict
+
+Table = tuple[tuple[str, ...], Sequence[tuple[str, ...]]]
+
+
+def rate(value: float | None) -> str:
+    """A rate as a percentage with one decimal, or ``-`` when unknown."""
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def pts(value: float | None) -> str:
+    """A difference of rates in signed percentage points, or ``-``."""
+    return "-" if value is None else f"{100 * value:+.1f} pts"
+
+
+def summary_rows(report: EvalReport) -> Table:
+    rows = [
+        ("test examples", str(report.n_examples)),
+        ("accuracy", rate(report.accuracy)),
+        ("macro-F1", rate(report.macro_f1)),
+        ("intents", str(len(report.labels))),
+    ]
+    if report.calibration is not None:
+        rows.append((f"ECE ({report.calibration.n_bins} bins)", f"{report.calibration.ece:.3f}"))
+    if report.latency_ms_per_example is not None:
+        rows.append(("latency", f"{report.latency_ms_per_example:.2f} ms/example"))
+    if report.oos is not None:
+        oos = report.oos
+        threshold = "model's own class" if oos.threshold is None else f"{oos.threshold:.3f}"
+        rows += [
+            (f"{oos.label!r} threshold", threshold),
+            (f"{oos.label!r} recall", rate(oos.recall)),
+            (f"{oos.label!r} precision", rate(oos.precision)),
+            ("in-scope accuracy", rate(oos.in_scope_accuracy)),
+        ]
+    return ("metric", "value"), rows
+
+
+def intent_rows(report: EvalReport, limit: int | None = None) -> Table:
+    """Per-intent scores, worst F1 first (ties: most support first), where attention is due."""
+    ranked = sorted(report.per_intent, key=lambda m: (m.f1, -m.support, m.label))[:limit]
+    rows = [
+        (m.label, rate(m.precision), rate(m.recall), rate(m.f1), str(m.support)) for m in ranked
+    ]
+    return ("intent", "precision", "recall", "F1", "support"), rows
+
+
+def confusion_rows(report: EvalReport) -> Table:
+    rows = [(p.true_label, p.predicted_label, str(p.count)) for p in report.confused_pairs]
+    return ("true intent", "predicted as", "count"), rows
+
+
+def verdict_rows(verdict: Verdict) -> Table:
+    rows = [
+        ("decision", verdict.decision),
+        ("challenger", f"{verdict.challenger_version}: {rate(verdict.challenger_accuracy)}"),
+    ]
+    if verdict.champion_version is not None:
+        rows += [
+            ("champion", f"{verdict.champion_version}: {rate(verdict.champion_accuracy)}"),
+            ("difference", pts(verdict.difference)),
+        ]
+    if verdict.mcnemar is not None:
+        rows.append(("McNemar p", f"{verdict.mcnemar.p_value:.3g}"))
+    if verdict.bootstrap is not None:
+        ci = verdict.bootstrap
+        rows.append(
+            (f"{100 * ci.confidence:.0f}% bootstrap interval", f"[{pts(ci.low)}, {pts(ci.high)}]")
+        )
+    rows.append(("test examples", str(verdict.n_examples)))
+    return ("statistic", "value"), rows
+
+
+def delta_rows(verdict: Verdict) -> Table:
+    """Per-intent recall changes, largest loss first."""
+    ranked = sorted(verdict.intent_deltas, key=lambda d: (d.change, d.label))
+    rows = [
+        (
+            d.label,
+            rate(d.champion_recall),
+            rate(d.challenger_recall),
+            pts(d.change),
+            "VIOLATED" if d.violated else "ok",
+            str(d.support),
+        )
+        for d in ranked
+    ]
+    return ("intent", "champion recall", "challenger recall", "change", "guard", "support"), rows
+
+
+def forgetting_rows(forgetting: ForgettingReport) -> Table:
+    rows = [
+        ("old test examples", str(forgetting.n_old)),
+        ("parent accuracy on old", rate(forgetting.parent_accuracy_old)),
+        ("child accuracy on old", rate(forgetting.child_accuracy_old)),
+        ("backward transfer", pts(forgetting.backward_transfer)),
+        ("new test examples", str(forgetting.n_new)),
+        ("parent accuracy on new", rate(forgetting.parent_accuracy_new)),
+        ("child accuracy on new", rate(forgetting.child_accuracy_new)),
+    ]
+    if forgetting.n_old_missing:
+        rows.append(("old examples no longer in the test set", str(forgetting.n_old_missing)))
+    return ("measure", "value"), rows
