@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from lifelong import __version__
+from lifelong.cli import models
 from lifelong.cli.common import GlobalOptions, err_console
 from lifelong.core.errors import LifelongError
 
@@ -47,6 +48,10 @@ def root(
 ) -> None:
     """lifelong: train, update, gate, register and serve models as data grows."""
     ctx.obj = GlobalOptions(project_dir=project, overrides=list(set_ or []))
+
+
+app.add_typer(models.app, name="models")
+app.command("lineage")(models.lineage)
 
 
 def main() -> None:
