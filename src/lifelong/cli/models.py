@@ -90,8 +90,13 @@ def show(
         return
     table = Table(show_header=False, box=None)
     for key, value in record.items():
-        shown = json.dumps(value, indent=2, sort_keys=True) if isinstance(value, dict) else value
-        table.add_row(Text(key, style="bold"), Text(str(shown if shown is not None else "-")))
+        if isinstance(value, dict):
+            shown = json.dumps(value, indent=2, sort_keys=True)
+        elif isinstance(value, list):
+            shown = ", ".join(value) or "-"
+        else:
+            shown = "-" if value is None or value == "" else str(value)
+        table.add_row(Text(key, style="bold"), Text(shown))
     console.print(table)
 
 
