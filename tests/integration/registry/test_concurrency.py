@@ -81,3 +81,26 @@ def test_concurrent_writers_lose_nothing(store_url: str, tmp_path: Path) -> None
         assert registry.check() == []
         for version in versions:
             assert registry.artifact_path(version.label).is_dir()
+
+
+def _open_fresh(url: str, root: Path, start: Event) -> None:
+    start.wait(30)
+    with open_registry(url, root / "artifacts") as registry:
+        assert registry.versions() == []
+
+
+def test_processes_opening_a_fresh_store_at_once_migrate_it_once(
+    store_url: str, tmp_path: Path
+) -> None:
+    start = FORK.Event()
+    processes = [
+        FORK.Process(target=_open_fresh, args=(store_url, tmp_path, start)) for _ in range(WORKERS)
+    ]
+    for process in processes:
+        process.start()
+    start.set()
+    for process in processes:
+        process.join(60)
+    assert [p.exitcode for p in processes] == [0] * WORKERS
+    with open_registry(store_url, tmp_path / "artifacts") as registry:
+        assert registry.check() == []
