@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from lifelong import __version__
 from lifelong.cli import data as data_cmd
 from lifelong.cli import init as init_cmd
+from lifelong.cli import models
 from lifelong.cli.common import GlobalOptions, err_console
 from lifelong.core.errors import LifelongError
 
@@ -42,6 +43,8 @@ app = typer.Typer(
 )
 app.command("init")(init_cmd.init)
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(models.app, name="models")
+app.command("lineage")(models.lineage)
 
 
 def _version(value: bool) -> None:

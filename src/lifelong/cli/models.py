@@ -1,0 +1,207 @@
+"""``lifelong models ...`` and ``lifelong lineage``: look at versions, move aliases, clean up.
+
+Each command opens the project's registry (``store.url``, ``store.artifacts``) and makes one
+library call; errors are :class:`~lifelong.core.errors.LifelongError` subclasses the entry point
+prints without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from lifelong.cli.common import console, load_project
+from lifelong.registry import CHAMPION, LineageNode, ModelVersion, Registry, open_registry
+
+app = typer.Typer(help="List, inspect, promote, roll back and remove model versions.")
+
+_SHOWN_METRICS = ("accuracy", "macro_f1", "f1")
+
+
+@contextmanager
+def _registry(ctx: typer.Context) -> Iterator[Registry]:
+    project = load_project(ctx)
+    with open_registry(project.store_url, project.artifacts_dir) as registry:
+        yield registry
+
+
+def _aliases_by_version(registry: Registry) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name, label in registry.store.aliases().items():
+        found.setdefault(label, []).append(name)
+    return found
+
+
+def _metric(version: ModelVersion) -> str:
+    for name in _SHOWN_METRICS:
+        value = version.metrics.get(name)
+        if isinstance(value, int | float):
+            return f"{name} {value:.4f}"
+    return "-"
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Include removed versions.")] = False,
+) -> None:
+    """Every version with its parent, status, aliases and headline metric."""
+    with _registry(ctx) as registry:
+        versions = registry.versions(include_deleted=all_)
+        aliases = _aliases_by_version(registry)
+    if not versions:
+        console.print("no models registered yet: `lifelong train` registers the first one")
+        return
+    table = Table("version", "from", "status", "aliases", "created (UTC)", "metric")
+    table.add_column("notes", overflow="fold")
+    for v in versions:
+        table.add_row(
+            v.label,
+            "cold" if v.parent is None else f"{v.parent} {v.edge}",
+            v.status,
+            ", ".join(aliases.get(v.label, [])) or "-",
+            v.created_at.strftime("%Y-%m-%d %H:%M"),
+            _metric(v),
+            Text(v.notes),
+        )
+    console.print(table)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    version: Annotated[str, typer.Argument(help="A version (1.2) or an alias (champion).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Everything recorded about one version."""
+    with _registry(ctx) as registry:
+        found = registry.resolve(version)
+        record: dict[str, Any] = found.to_dict()
+        record["aliases"] = _aliases_by_version(registry).get(found.label, [])
+    if as_json:
+        typer.echo(json.dumps(record, indent=2, sort_keys=True))
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in record.items():
+        if isinstance(value, dict):
+            shown = json.dumps(value, indent=2, sort_keys=True)
+        elif isinstance(value, list):
+            shown = ", ".join(value) or "-"
+        else:
+            shown = "-" if value is None or value == "" else str(value)
+        table.add_row(Text(key, style="bold"), Text(shown))
+    console.print(table)
+
+
+@app.command()
+def promote(
+    ctx: typer.Context,
+    version: Annotated[str, typer.Argument(help="The version to promote.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (kept in history).")],
+    alias: Annotated[str, typer.Option("--alias", help="The alias to move.")] = CHAMPION,
+) -> None:
+    """Point an alias (champion by default) at a version; the move is recorded."""
+    with _registry(ctx) as registry:
+        command = f"lifelong models promote {version} --alias {alias}"
+        move = registry.set_alias(alias, version, reason=reason, command=command)
+    console.print(f"{alias}: {move.from_version or '-'} -> {move.to_version}")
+
+
+@app.command()
+def rollback(
+    ctx: typer.Context,
+    alias: Annotated[str, typer.Option("--alias", help="The alias to move back.")] = CHAMPION,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why.")] = "manual rollback",
+) -> None:
+    """Move an alias back to the version it held before its latest promotion."""
+    with _registry(ctx) as registry:
+        command = f"lifelong models rollback --alias {alias}"
+        move = registry.rollback(alias, reason=reason, command=command)
+    console.print(f"{alias}: {move.from_version} -> {move.to_version} (rolled back)")
+
+
+@app.command("rm")
+def remove(
+    ctx: typer.Context,
+    version: Annotated[str, typer.Argument(help="The version to remove.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Remove even with aliases or descendants.")
+    ] = False,
+) -> None:
+    """Remove a version's artifact; its record stays as a tombstone for lineage."""
+    with _registry(ctx) as registry:
+        command = f"lifelong models rm {version}" + (" --force" if force else "")
+        removed = registry.remove(version, force=force, command=command)
+    console.print(f"removed {removed.label}")
+
+
+@app.command()
+def gc(
+    ctx: typer.Context,
+    keep: Annotated[int, typer.Option("--keep", "-k", help="Newest versions to keep.")] = 10,
+) -> None:
+    """Drop artifacts of old unaliased leaves; rows and lineage stay (marked pruned)."""
+    with _registry(ctx) as registry:
+        pruned = registry.gc(keep)
+    if not pruned:
+        console.print("nothing to prune")
+        return
+    console.print(f"pruned {len(pruned)}: {', '.join(v.label for v in pruned)}")
+
+
+def _node_text(version: ModelVersion, aliases: dict[str, list[str]], focus: str | None) -> Text:
+    text = Text(version.label, style="bold underline" if version.label == focus else "")
+    if version.edge not in (None, "finetune"):
+        text = Text(f"{version.edge}:", style="cyan") + text
+    if version.label in aliases:
+        text.append(f" ({', '.join(aliases[version.label])})", style="green")
+    if version.status != "candidate":
+        text.append(f" [{version.status}]", style="dim")
+    return text
+
+
+def _chain(
+    node: LineageNode, aliases: dict[str, list[str]], focus: str | None
+) -> tuple[Text, tuple[LineageNode, ...]]:
+    """A straight run of single children on one line: ``1.0 ── 1.1 ── 1.2``."""
+    text = _node_text(node.version, aliases, focus)
+    while len(node.children) == 1:
+        node = node.children[0]
+        text += Text(" ── ") + _node_text(node.version, aliases, focus)
+    return text, node.children
+
+
+def _grow(
+    tree: Tree, branches: tuple[LineageNode, ...], aliases: dict[str, list[str]], focus: str | None
+) -> None:
+    for branch in branches:
+        text, rest = _chain(branch, aliases, focus)
+        _grow(tree.add(text), rest, aliases, focus)
+
+
+def lineage(
+    ctx: typer.Context,
+    version: Annotated[
+        str | None, typer.Argument(help="Show only this version's major line.")
+    ] = None,
+) -> None:
+    """The version tree: each cold major and the updates grown from it."""
+    with _registry(ctx) as registry:
+        roots = registry.tree(version)
+        aliases = _aliases_by_version(registry)
+        focus = registry.resolve(version).label if version else None
+    if not roots:
+        console.print("no models registered yet: `lifelong train` registers the first one")
+        return
+    for root in roots:
+        text, rest = _chain(root, aliases, focus)
+        tree = Tree(text, guide_style="dim")
+        _grow(tree, rest, aliases, focus)
+        console.print(tree)

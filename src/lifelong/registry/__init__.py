@@ -1,0 +1,44 @@
+"""Model registry with lineage: every model, where it came from, what it saw, which one serves.
+
+Open it with :func:`open_registry` (SQLite file or PostgreSQL URL, plus an artifacts folder);
+the schema is migrated on open. See :class:`Registry` for what the pipeline and CLI call.
+"""
+
+from lifelong.registry.artifacts import ArtifactStore
+from lifelong.registry.entities import (
+    CHALLENGER,
+    CHAMPION,
+    EDGE_KINDS,
+    AliasMove,
+    ArtifactFile,
+    EdgeKind,
+    ModelVersion,
+    SnapshotInfo,
+    VersionSpec,
+    VersionStatus,
+    parse_version,
+    version_label,
+)
+from lifelong.registry.lineage import LineageNode
+from lifelong.registry.registry import Registry, open_registry
+from lifelong.registry.store import RegistryStore
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "EDGE_KINDS",
+    "AliasMove",
+    "ArtifactFile",
+    "ArtifactStore",
+    "EdgeKind",
+    "LineageNode",
+    "ModelVersion",
+    "Registry",
+    "RegistryStore",
+    "SnapshotInfo",
+    "VersionSpec",
+    "VersionStatus",
+    "open_registry",
+    "parse_version",
+    "version_label",
+]

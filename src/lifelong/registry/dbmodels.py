@@ -1,0 +1,190 @@
+"""SQLAlchemy 2 ORM rows of the registry; :meth:`to_entity` turns them into frozen records.
+
+The schema itself is owned by the Alembic migrations in ``migrations/``; these classes must
+match the head revision (a test compares them). Versions reference each other by their natural
+key (major, minor) so a row can be read without joins, and the unique constraint on that key
+is what makes concurrent number allocation safe.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from lifelong.registry.entities import (
+    AliasMove,
+    ArtifactFile,
+    EdgeKind,
+    ModelVersion,
+    MoveKind,
+    SnapshotInfo,
+    VersionStatus,
+    version_label,
+)
+
+HASH = String(64)
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; every time the registry stores is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}  # noqa: RUF012 - SQLAlchemy's own API
+
+
+class VersionRow(Base):
+    __tablename__ = "versions"
+    __table_args__ = (
+        UniqueConstraint("major", "minor", name="uq_versions_number"),
+        ForeignKeyConstraint(
+            ["parent_major", "parent_minor"],
+            ["versions.major", "versions.minor"],
+            name="fk_versions_parent",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    major: Mapped[int] = mapped_column(Integer)
+    minor: Mapped[int] = mapped_column(Integer)
+    parent_major: Mapped[int | None] = mapped_column(Integer)
+    parent_minor: Mapped[int | None] = mapped_column(Integer)
+    edge: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict[str, Any]]
+    snapshot_id: Mapped[str] = mapped_column(HASH, ForeignKey("snapshots.id"))
+    data_diff: Mapped[dict[str, Any]]
+    metrics: Mapped[dict[str, Any]]
+    timings: Mapped[dict[str, Any]]
+    training: Mapped[dict[str, Any]]
+    artifact_id: Mapped[str] = mapped_column(HASH)
+    artifact_files: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    host: Mapped[str] = mapped_column(String(255))
+    lifelong_version: Mapped[str] = mapped_column(String(32))
+    notes: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[dict[str, Any] | None]
+
+    @property
+    def label(self) -> str:
+        return version_label(self.major, self.minor)
+
+    def to_entity(self) -> ModelVersion:
+        parent = None
+        if self.parent_major is not None and self.parent_minor is not None:
+            parent = version_label(self.parent_major, self.parent_minor)
+        return ModelVersion(
+            major=self.major,
+            minor=self.minor,
+            parent=parent,
+            edge=cast(EdgeKind | None, self.edge),
+            status=cast(VersionStatus, self.status),
+            config=self.config,
+            snapshot_id=self.snapshot_id,
+            data_diff=self.data_diff,
+            metrics=self.metrics,
+            timings=self.timings,
+            training=self.training,
+            artifact_id=self.artifact_id,
+            artifact_files={
+                name: ArtifactFile(sha256=f["sha256"], size=f["size"])
+                for name, f in self.artifact_files.items()
+            },
+            created_at=utc(self.created_at),
+            host=self.host,
+            lifelong_version=self.lifelong_version,
+            notes=self.notes,
+            verdict=self.verdict,
+        )
+
+
+class AliasRow(Base):
+    __tablename__ = "aliases"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["major", "minor"], ["versions.major", "versions.minor"], name="fk_aliases_version"
+        ),
+    )
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    major: Mapped[int] = mapped_column(Integer)
+    minor: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AliasMoveRow(Base):
+    """History of alias moves. Versions are kept as labels, not keys: history outlives rows."""
+
+    __tablename__ = "alias_moves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alias: Mapped[str] = mapped_column(String(128), index=True)
+    from_version: Mapped[str | None] = mapped_column(String(32))
+    to_version: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    command: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    def to_entity(self) -> AliasMove:
+        return AliasMove(
+            id=self.id,
+            alias=self.alias,
+            from_version=self.from_version,
+            to_version=self.to_version,
+            kind=cast(MoveKind, self.kind),
+            reason=self.reason,
+            command=self.command,
+            at=utc(self.at),
+        )
+
+
+class ExampleRow(Base):
+    """One example, stored once however many snapshots hold it."""
+
+    __tablename__ = "examples"
+
+    hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    original: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(255))
+    meta: Mapped[dict[str, Any]]
+
+
+class SnapshotRow(Base):
+    __tablename__ = "snapshots"
+
+    id: Mapped[str] = mapped_column(HASH, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    label_counts: Mapped[dict[str, Any]]
+    parent_id: Mapped[str | None] = mapped_column(HASH, ForeignKey("snapshots.id"))
+
+    def to_entity(self) -> SnapshotInfo:
+        return SnapshotInfo(
+            id=self.id,
+            size=self.size,
+            label_counts=dict(self.label_counts),
+            created_at=utc(self.created_at),
+            parent=self.parent_id,
+        )
+
+
+class SnapshotMemberRow(Base):
+    __tablename__ = "snapshot_members"
+
+    snapshot_id: Mapped[str] = mapped_column(HASH, ForeignKey("snapshots.id"), primary_key=True)
+    example_hash: Mapped[str] = mapped_column(HASH, ForeignKey("examples.hash"), primary_key=True)

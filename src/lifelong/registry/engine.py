@@ -1,0 +1,68 @@
+"""Engines for the registry's databases, set up so concurrent writers wait instead of failing.
+
+SQLite: WAL journal (readers never block the writer), a busy timeout, foreign keys on, and
+``BEGIN IMMEDIATE`` for write transactions, so two processes allocating version numbers are
+serialized by the database lock rather than failing with "database is locked" on upgrade from
+a read lock. pysqlite's own transaction handling is switched off so SQLAlchemy's ``begin``
+event decides how each transaction starts (the recipe in SQLAlchemy's SQLite dialect docs).
+PostgreSQL needs nothing special: row locks and unique constraints do the work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError
+
+from lifelong.core.errors import RegistryError
+
+BUSY_TIMEOUT_S = 60.0
+WRITE_OPTION = "lifelong_write"
+"""Execution option marking a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+
+SUPPORTED = ("sqlite", "postgresql")
+
+
+def create_registry_engine(url: str) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise RegistryError(
+            f"store url {url!r} is not a database URL",
+            hint="use sqlite:///path/registry.db or postgresql+psycopg://user@host/db",
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED:
+        raise RegistryError(
+            f"store url {url!r}: unsupported database {backend!r}",
+            hint="use sqlite:///path/registry.db or postgresql+psycopg://user@host/db",
+        )
+    if backend == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # let the "begin" event emit BEGIN
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    write = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,190 @@
+"""What the registry hands out: frozen records, detached from any database session.
+
+Callers (training pipeline, CLI, server) never see ORM rows, so a record stays valid after its
+session is closed and cannot be changed by accident: versions are immutable once registered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from lifelong.core.errors import NotFound
+
+EdgeKind = Literal["finetune", "compress", "distill"]
+EDGE_KINDS: tuple[EdgeKind, ...] = ("finetune", "compress", "distill")
+
+VersionStatus = Literal["candidate", "pruned", "deleted"]
+"""``candidate``: artifact on disk; ``pruned``: artifact dropped by gc, row and lineage kept;
+``deleted``: removed by ``models rm`` (a tombstone, so numbers are never reused and the lineage
+of its descendants stays whole)."""
+
+MoveKind = Literal["set", "rollback", "remove"]
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+_VERSION = re.compile(r"^(\d+)\.(\d+)$")
+
+
+def parse_version(label: str) -> tuple[int, int]:
+    """Split ``"MAJOR.MINOR"`` into integers.
+
+    >>> parse_version("1.12")
+    (1, 12)
+    """
+    match = _VERSION.match(label.strip())
+    if match is None:
+        raise NotFound(
+            f"{label!r} is not a version: expected MAJOR.MINOR such as 1.2",
+            hint="`lifelong models list` shows the versions",
+        )
+    return int(match[1]), int(match[2])
+
+
+def is_version_label(text: str) -> bool:
+    """True for ``"1.2"``, false for an alias name such as ``"champion"``."""
+    return _VERSION.match(text.strip()) is not None
+
+
+def version_label(major: int, minor: int) -> str:
+    """``"MAJOR.MINOR"``; the inverse of :func:`parse_version`."""
+    return f"{major}.{minor}"
+
+
+@dataclass(frozen=True)
+class ArtifactFile:
+    """One file of an artifact bundle as recorded in its manifest."""
+
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class VersionSpec:
+    """Everything a caller says about a new version; the store adds number, time and host.
+
+    Parameters
+    ----------
+    artifact_id
+        Content address returned by :meth:`ArtifactStore.put`.
+    artifact_files
+        The artifact's manifest (file name -> hash and size), kept in the row so a lost
+        artifact folder can still be identified.
+    parent
+        Label of the version this one was updated from; ``None`` for a cold training, which
+        opens a new major.
+    edge
+        How it came from ``parent``; required exactly when ``parent`` is given.
+    config
+        The resolved configuration (after overrides), so a version can be reproduced.
+    snapshot_id
+        The data snapshot it was trained on (see :meth:`RegistryStore.put_snapshot`).
+    data_diff
+        What changed in the data since the parent (examples, labels added and removed).
+    metrics, timings, training
+        Evaluation results; seconds spent in featurize/train/evaluate; how training started
+        (init strategy and its parameters, labels added or removed, epochs).
+    notes
+        Free text from the user.
+    """
+
+    artifact_id: str
+    artifact_files: dict[str, ArtifactFile]
+    snapshot_id: str
+    config: dict[str, Any]
+    parent: str | None = None
+    edge: EdgeKind | None = None
+    data_diff: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered model: where it came from, what it saw, how good it was."""
+
+    major: int
+    minor: int
+    parent: str | None
+    edge: EdgeKind | None
+    status: VersionStatus
+    config: dict[str, Any]
+    snapshot_id: str
+    data_diff: dict[str, Any]
+    metrics: dict[str, Any]
+    timings: dict[str, float]
+    training: dict[str, Any]
+    artifact_id: str
+    artifact_files: dict[str, ArtifactFile]
+    created_at: datetime
+    host: str
+    lifelong_version: str
+    notes: str
+    verdict: dict[str, Any] | None
+
+    @property
+    def label(self) -> str:
+        """``"MAJOR.MINOR"``."""
+        return version_label(self.major, self.minor)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Sort key: numeric, so 1.10 comes after 1.9."""
+        return self.major, self.minor
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole record as JSON-safe values (``models show --json``)."""
+        return {
+            "version": self.label,
+            "major": self.major,
+            "minor": self.minor,
+            "parent": self.parent,
+            "edge": self.edge,
+            "status": self.status,
+            "created_at": self.created_at.isoformat(),
+            "host": self.host,
+            "lifelong_version": self.lifelong_version,
+            "snapshot_id": self.snapshot_id,
+            "artifact_id": self.artifact_id,
+            "artifact_files": {
+                name: {"sha256": f.sha256, "size": f.size}
+                for name, f in sorted(self.artifact_files.items())
+            },
+            "config": self.config,
+            "data_diff": self.data_diff,
+            "metrics": self.metrics,
+            "timings": self.timings,
+            "training": self.training,
+            "verdict": self.verdict,
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """One recorded move of an alias: when, from where to where, why, by which command."""
+
+    id: int
+    alias: str
+    from_version: str | None
+    to_version: str | None
+    kind: MoveKind
+    reason: str
+    command: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A content-addressed data snapshot (its examples are fetched separately)."""
+
+    id: str
+    size: int
+    label_counts: dict[str, int]
+    created_at: datetime
+    parent: str | None

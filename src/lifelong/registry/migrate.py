@@ -1,0 +1,71 @@
+"""Bring a registry database to the schema this code knows, or refuse a newer one.
+
+Migrations run programmatically on open (no ``alembic.ini`` on the user's side). The check and
+the upgrade happen in one write transaction, under a lock (``BEGIN IMMEDIATE`` on SQLite, an
+advisory lock on PostgreSQL), so two processes opening a fresh store at once do not both try to
+create the tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+from lifelong.core.errors import SchemaMismatch
+from lifelong.registry.engine import WRITE_OPTION
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_PG_LOCK_KEY = 0x11FE1096  # any constant; names the "registry schema" advisory lock
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config pointing at the packaged migrations; ``env.py`` uses ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the packaged migrations have a single head"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's schema revision, ``None`` for an empty database."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    """Upgrade the database to :func:`head_revision`; refuse a schema newer than the code.
+
+    Raises
+    ------
+    SchemaMismatch
+        The database was written by a newer lifelong whose migrations this code lacks.
+    """
+    with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        config = alembic_config(connection)
+        script = ScriptDirectory.from_config(config)
+        current = MigrationContext.configure(connection).get_current_revision()
+        head = script.get_current_head()
+        if current == head:
+            return
+        known = {revision.revision for revision in script.walk_revisions()}
+        if current is not None and current not in known:
+            raise SchemaMismatch(
+                f"registry schema {current} is newer than this lifelong (knows up to {head}): "
+                "upgrade lifelong",
+                hint="pip install -U lifelong, on every machine sharing this store",
+            )
+        command.upgrade(config, "head")

@@ -1,0 +1,270 @@
+"""The registry as the pipeline and the CLI use it: records and artifacts kept in step.
+
+:class:`Registry` pairs a :class:`RegistryStore` (records) with an :class:`ArtifactStore`
+(files) and orders every operation so a crash leaves no record pointing at a missing file: an
+artifact is written before its version is recorded, and a version is marked pruned or deleted
+before its artifact is removed. The worst a crash leaves is an unreferenced artifact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from lifelong.core.errors import NotFound, RegistryError
+from lifelong.core.types import Example
+from lifelong.registry import lineage
+from lifelong.registry.artifacts import ArtifactStore
+from lifelong.registry.engine import create_registry_engine
+from lifelong.registry.entities import (
+    AliasMove,
+    EdgeKind,
+    ModelVersion,
+    SnapshotInfo,
+    VersionSpec,
+    is_version_label,
+)
+from lifelong.registry.migrate import upgrade
+from lifelong.registry.sqlalchemy_store import SqlAlchemyStore
+from lifelong.registry.store import RegistryStore
+
+
+def open_registry(url: str, artifacts_dir: Path) -> Registry:
+    """Open (creating or migrating as needed) the registry at ``url`` with its artifacts folder.
+
+    Raises
+    ------
+    SchemaMismatch
+        The database was written by a newer lifelong.
+    RegistryError
+        The database cannot be reached.
+    """
+    engine = create_registry_engine(url)
+    try:
+        upgrade(engine)
+    except OperationalError as error:
+        engine.dispose()
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise RegistryError(
+            f"cannot open the registry at {shown}: {error.orig}",
+            hint="check store.url in config.yml (or LIFELONG_STORE_URL) and that the server runs",
+        ) from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return Registry(SqlAlchemyStore(engine), ArtifactStore(artifacts_dir))
+
+
+class Registry:
+    """Versions, lineage, aliases, snapshots and artifacts of one project."""
+
+    def __init__(self, store: RegistryStore, artifacts: ArtifactStore) -> None:
+        self.store = store
+        self.artifacts = artifacts
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- data -----------------------------------------------------------------------------
+
+    def put_snapshot(
+        self, examples: Sequence[Example], *, parent: str | None = None
+    ) -> SnapshotInfo:
+        """Store the examples a version is trained on; the same content gives the same id."""
+        return self.store.put_snapshot(examples, parent=parent)
+
+    def get_snapshot_examples(self, snapshot_id: str) -> list[Example]:
+        """The examples of a snapshot: "which examples trained 1.3?"."""
+        return self.store.get_snapshot_examples(snapshot_id)
+
+    # -- versions -------------------------------------------------------------------------
+
+    def register(
+        self,
+        artifact_dir: Path,
+        *,
+        snapshot_id: str,
+        config: dict[str, Any],
+        parent: str | None = None,
+        edge: EdgeKind | None = None,
+        data_diff: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+        timings: dict[str, float] | None = None,
+        training: dict[str, Any] | None = None,
+        notes: str = "",
+    ) -> ModelVersion:
+        """Store the bundle in ``artifact_dir`` and record a new version of it.
+
+        Without ``parent`` the version opens a new major (a cold training); with it, the
+        version is ``parent``'s major with the next free minor and ``edge`` says how it came.
+        """
+        artifact_id, files = self.artifacts.put(artifact_dir)
+        spec = VersionSpec(
+            artifact_id=artifact_id,
+            artifact_files=files,
+            snapshot_id=snapshot_id,
+            config=config,
+            parent=parent,
+            edge=edge,
+            data_diff=data_diff or {},
+            metrics=metrics or {},
+            timings=timings or {},
+            training=training or {},
+            notes=notes,
+        )
+        return self.store.create_version(spec)
+
+    def resolve(self, ref: str) -> ModelVersion:
+        """The version named by a label (``1.2``) or an alias (``champion``)."""
+        if is_version_label(ref):
+            return self.store.get_version(ref)
+        label = self.store.aliases().get(ref)
+        if label is None:
+            raise NotFound(
+                f"{ref!r} is neither a version (MAJOR.MINOR) nor an alias",
+                hint="`lifelong models list` shows versions and aliases",
+            )
+        return self.store.get_version(label)
+
+    def versions(self, *, include_deleted: bool = False) -> list[ModelVersion]:
+        """Versions in (major, minor) order, without ``rm``-ed tombstones unless asked."""
+        found = self.store.list_versions()
+        return found if include_deleted else [v for v in found if v.status != "deleted"]
+
+    def artifact_path(self, ref: str) -> Path:
+        """The verified artifact folder of a version or alias.
+
+        Raises
+        ------
+        ArtifactCorrupt
+            The artifact is missing or damaged (the message names the version).
+        RegistryError
+            The version was pruned or removed, so it has no artifact any more.
+        """
+        version = self.resolve(ref)
+        if version.status != "candidate":
+            raise RegistryError(
+                f"version {version.label} is {version.status}: its artifact was dropped",
+                hint="use another version, or retrain it from its config and snapshot",
+            )
+        return self.artifacts.get(version.artifact_id, version.label)
+
+    def set_verdict(self, ref: str, verdict: dict[str, Any]) -> ModelVersion:
+        """Record the gate's verdict on a version."""
+        return self.store.set_verdict(self.resolve(ref).label, verdict)
+
+    def update_metrics(self, ref: str, metrics: dict[str, Any]) -> ModelVersion:
+        """Merge evaluation results computed after registration."""
+        return self.store.update_metrics(self.resolve(ref).label, metrics)
+
+    # -- aliases --------------------------------------------------------------------------
+
+    def set_alias(self, name: str, ref: str, *, reason: str, command: str) -> AliasMove:
+        """Point alias ``name`` at a version (a label or another alias); recorded in history."""
+        if is_version_label(name):
+            raise RegistryError(f"alias {name!r} looks like a version; pick a name with letters")
+        return self.store.set_alias(name, self.resolve(ref).label, reason=reason, command=command)
+
+    def rollback(self, name: str = "champion", *, reason: str, command: str) -> AliasMove:
+        """Move ``name`` back to the version it held before its latest promotion."""
+        return self.store.rollback(name, reason=reason, command=command)
+
+    # -- lineage --------------------------------------------------------------------------
+
+    def ancestors(self, ref: str) -> list[ModelVersion]:
+        return lineage.ancestors(self.store.list_versions(), self.resolve(ref).label)
+
+    def descendants(self, ref: str) -> list[ModelVersion]:
+        return lineage.descendants(self.store.list_versions(), self.resolve(ref).label)
+
+    def tree(self, ref: str | None = None) -> list[lineage.LineageNode]:
+        label = None if ref is None else self.resolve(ref).label
+        return lineage.tree(self.store.list_versions(), label)
+
+    # -- removal --------------------------------------------------------------------------
+
+    def remove(self, ref: str, *, force: bool = False, command: str) -> ModelVersion:
+        """Remove a version: drop its artifact and keep a ``deleted`` tombstone.
+
+        The tombstone keeps the number from being reused and its descendants' lineage whole.
+        A version with an alias or live descendants is refused unless ``force``; forcing
+        removes its aliases (recorded moves).
+        """
+        version = self.resolve(ref)
+        if version.status == "deleted":
+            raise RegistryError(f"version {version.label} is already removed")
+        held = sorted(n for n, label in self.store.aliases().items() if label == version.label)
+        live = [v.label for v in self.descendants(version.label) if v.status != "deleted"]
+        if (held or live) and not force:
+            why = [f"aliases {', '.join(held)}"] if held else []
+            why += [f"descendants {', '.join(live)}"] if live else []
+            raise RegistryError(
+                f"version {version.label} has {' and '.join(why)}; refusing to remove it",
+                hint=f"`lifelong models rm {version.label} --force` removes it anyway",
+            )
+        for name in held:
+            self.store.remove_alias(
+                name, reason=f"version {version.label} removed", command=command
+            )
+        removed = self.store.set_status(version.label, "deleted")
+        self._drop_artifact(removed)
+        return removed
+
+    def gc(self, keep: int) -> list[ModelVersion]:
+        """Prune the artifacts of old unaliased leaves beyond the newest ``keep`` versions.
+
+        Rows and lineage stay (status ``pruned``). Versions an alias ever pointed at are kept
+        too, so ``rollback`` always has an artifact to go back to.
+        """
+        if keep < 0:
+            raise RegistryError(f"--keep must be 0 or more, not {keep}")
+        versions = self.store.list_versions()
+        live = [v for v in versions if v.status != "deleted"]
+        newest = sorted(live, key=lambda v: (v.created_at, v.key), reverse=True)[:keep]
+        protected = {v.label for v in newest} | set(self.store.aliases().values())
+        protected |= {m.to_version for m in self.store.alias_history() if m.to_version}
+        parents = {v.parent for v in live}
+        pruned = []
+        for version in live:
+            if version.status == "candidate" and version.label not in protected | parents:
+                pruned.append(self.store.set_status(version.label, "pruned"))
+                self._drop_artifact(pruned[-1])
+        return pruned
+
+    def _drop_artifact(self, version: ModelVersion) -> None:
+        """Delete the artifact unless another live version shares it (content addressing)."""
+        shared = any(
+            v.artifact_id == version.artifact_id and v.status == "candidate"
+            for v in self.store.list_versions()
+        )
+        if not shared:
+            self.artifacts.delete(version.artifact_id)
+
+    # -- health ---------------------------------------------------------------------------
+
+    def check(self) -> list[str]:
+        """Every consistency problem of records and artifacts (empty when all is well)."""
+        problems = self.store.check()
+        for version in self.store.list_versions():
+            if version.status == "candidate":
+                problems += [
+                    f"version {version.label}: artifact {p}"
+                    for p in self.artifacts.problems(version.artifact_id)
+                ]
+        return problems

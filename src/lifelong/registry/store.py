@@ -1,0 +1,115 @@
+"""The abstract registry store: versions, aliases with history, data snapshots.
+
+One interface, several back ends (SQLite for a laptop, PostgreSQL for a team); the contract test
+suite runs every implementation through the same checks. The store keeps records only; artifact
+files live in an :class:`~lifelong.registry.artifacts.ArtifactStore`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import Any
+
+from lifelong.core.types import Example
+from lifelong.registry.entities import (
+    AliasMove,
+    ModelVersion,
+    SnapshotInfo,
+    VersionSpec,
+    VersionStatus,
+)
+
+
+class RegistryStore(abc.ABC):
+    """Records of versions, aliases and snapshots; every write is one atomic transaction."""
+
+    # -- versions -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_version(self, spec: VersionSpec) -> ModelVersion:
+        """Allocate the next number and record ``spec``.
+
+        A spec without parent opens a new major (``max + 1``, minor 0); with a parent it takes
+        the parent's major and its next free minor. Concurrent callers never get one number.
+        """
+
+    @abc.abstractmethod
+    def get_version(self, label: str) -> ModelVersion:
+        """The version ``MAJOR.MINOR``; :class:`NotFound` if there is none."""
+
+    @abc.abstractmethod
+    def list_versions(self) -> list[ModelVersion]:
+        """Every version, deleted tombstones included, ordered by (major, minor)."""
+
+    @abc.abstractmethod
+    def set_verdict(self, label: str, verdict: dict[str, Any]) -> ModelVersion:
+        """Attach the gate's verdict (the one field filled after registration)."""
+
+    @abc.abstractmethod
+    def update_metrics(self, label: str, metrics: dict[str, Any]) -> ModelVersion:
+        """Merge evaluation results computed after registration into the version's metrics."""
+
+    @abc.abstractmethod
+    def set_status(self, label: str, status: VersionStatus) -> ModelVersion:
+        """Mark a version ``pruned`` (artifact dropped) or ``deleted`` (removed by the user)."""
+
+    # -- aliases --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def set_alias(self, name: str, label: str, *, reason: str, command: str) -> AliasMove:
+        """Point ``name`` at ``label`` and record the move, atomically."""
+
+    @abc.abstractmethod
+    def remove_alias(self, name: str, *, reason: str, command: str) -> AliasMove:
+        """Remove ``name`` (recorded as a move to nothing)."""
+
+    @abc.abstractmethod
+    def rollback(self, name: str, *, reason: str, command: str) -> AliasMove:
+        """Move ``name`` back to the version it pointed at before its latest promotion.
+
+        Rollbacks undo promotions one at a time, so two rollbacks after three promotions give
+        the first promotion's version, never an oscillation between the last two.
+        """
+
+    @abc.abstractmethod
+    def aliases(self) -> dict[str, str]:
+        """Alias name -> version label."""
+
+    @abc.abstractmethod
+    def alias_history(self, name: str | None = None) -> list[AliasMove]:
+        """Recorded moves, oldest first, of one alias or of all."""
+
+    # -- snapshots ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_snapshot(
+        self, examples: Sequence[Example], *, parent: str | None = None
+    ) -> SnapshotInfo:
+        """Store a content-addressed snapshot; the same examples give the same id, once."""
+
+    @abc.abstractmethod
+    def get_snapshot(self, snapshot_id: str) -> SnapshotInfo:
+        """The snapshot ``snapshot_id``; :class:`NotFound` if there is none."""
+
+    @abc.abstractmethod
+    def get_snapshot_examples(self, snapshot_id: str) -> list[Example]:
+        """The examples of a snapshot, ordered by hash (a stable order)."""
+
+    @abc.abstractmethod
+    def list_snapshots(self) -> list[SnapshotInfo]:
+        """Every snapshot, oldest first."""
+
+    @abc.abstractmethod
+    def latest_snapshot(self) -> SnapshotInfo | None:
+        """The newest snapshot, or ``None`` in an empty store."""
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def check(self) -> list[str]:
+        """Consistency problems of the records (empty when all is well)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,113 @@
+"""Shared fixtures: a registry URL on every back end, and model bundles to register.
+
+``store_url`` runs a test once on SQLite (a file in the test's tmp folder) and once on
+PostgreSQL (a fresh database created for the test and dropped after). When PostgreSQL does not
+answer, its runs are skipped with the reason, except under CI (``CI`` set), where they fail:
+a CI run that silently skipped the shared-store tests would prove nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from lifelong.core.types import Example
+from lifelong.registry import Registry, open_registry
+
+PG_ADMIN_URL = os.environ.get(
+    "LIFELONG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+BundleFactory = Callable[..., Path]
+
+
+def _pg_unreachable_reason() -> str | None:
+    engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            return None
+    except OperationalError as error:
+        return f"PostgreSQL server missing at {PG_ADMIN_URL}: {error.orig}"
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """The maintenance database URL; skips (or fails under CI) without a server."""
+    reason = _pg_unreachable_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def pg_url(pg_admin_url: str) -> Iterator[str]:
+    """A fresh, uniquely named PostgreSQL database, dropped after the test."""
+    name = f"lifelong_test_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A registry URL, once per back end."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state' / 'registry.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+def registry(store_url: str, tmp_path: Path) -> Iterator[Registry]:
+    """An open registry (fresh store, empty artifacts folder), closed after the test."""
+    with open_registry(store_url, tmp_path / "artifacts") as opened:
+        yield opened
+
+
+@pytest.fixture
+def make_bundle(tmp_path: Path) -> BundleFactory:
+    """Write a model-bundle folder; ``make_bundle(seed)`` gives distinct content per seed."""
+    counter = iter(range(1_000_000))
+
+    def make(seed: object = 0, files: dict[str, bytes] | None = None) -> Path:
+        folder = tmp_path / "bundles" / f"b{next(counter)}"
+        folder.mkdir(parents=True)
+        contents = files or {
+            "weights.safetensors": f"weights {seed}".encode() * 100,
+            "spec.json": f'{{"seed": "{seed}"}}'.encode(),
+        }
+        for name, data in contents.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        return folder
+
+    return make
+
+
+@pytest.fixture
+def examples() -> list[Example]:
+    """A small labeled data set."""
+    return [
+        Example.make("Book a table for two", "restaurant", source="nlu.yml", line=3),
+        Example.make("I want to eat sushi", "restaurant", source="nlu.yml", line=4),
+        Example.make("What's the weather", "weather", timestamp="2024-05-01T10:00:00Z"),
+        Example.make("Will it rain tomorrow?", "weather", meta={"lang": "en"}),
+        Example.make("hello", "greet"),
+    ]

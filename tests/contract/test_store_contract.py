@@ -1,0 +1,389 @@
+"""One contract for every registry back end: run on SQLite and on PostgreSQL (``store_url``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, func, select, text
+
+from lifelong import __version__
+from lifelong.core.errors import ArtifactCorrupt, NotFound, RegistryError, SchemaMismatch
+from lifelong.core.types import Example, snapshot_id
+from lifelong.registry import ModelVersion, Registry, open_registry
+from lifelong.registry.dbmodels import Base, ExampleRow
+from lifelong.registry.migrate import head_revision
+from lifelong.registry.sqlalchemy_store import SqlAlchemyStore
+
+Register = Callable[..., ModelVersion]
+
+
+@pytest.fixture
+def snap(registry: Registry, examples: list[Example]) -> str:
+    return registry.put_snapshot(examples).id
+
+
+@pytest.fixture
+def register(registry: Registry, make_bundle: Callable[..., Path], snap: str) -> Register:
+    """Register a version with distinct artifact content; ``register("1.0")`` is an update."""
+    seeds = iter(range(10_000))
+
+    def run(parent: str | None = None, edge: str | None = None, **fields: object) -> ModelVersion:
+        return registry.register(
+            make_bundle(next(seeds)),
+            snapshot_id=snap,
+            config={"pipeline": {"name": "fast"}},
+            parent=parent,
+            edge=edge or ("finetune" if parent else None),  # type: ignore[arg-type]
+            **fields,  # type: ignore[arg-type]
+        )
+
+    return run
+
+
+# -- numbering ------------------------------------------------------------------------------
+
+
+def test_cold_versions_open_majors_and_updates_take_the_next_minor(register: Register) -> None:
+    assert register().label == "1.0"
+    assert register("1.0").label == "1.1"
+    assert register("1.1").label == "1.2"
+    assert register().label == "2.0"
+    assert register("1.0", "distill").label == "1.3"  # a branch still takes the next free minor
+    assert register("2.0", "compress").label == "2.1"
+
+
+def test_minor_numbers_sort_numerically(registry: Registry, register: Register) -> None:
+    register()
+    for _ in range(11):
+        register("1.0")
+    assert [v.label for v in registry.versions()][-3:] == ["1.9", "1.10", "1.11"]
+
+
+def test_parent_and_edge_must_come_together(register: Register) -> None:
+    register()
+    with pytest.raises(RegistryError, match="give both"):
+        register(None, "finetune")
+    with pytest.raises(RegistryError, match="not one of finetune, compress, distill"):
+        register("1.0", "magic")
+
+
+def test_unknown_parent_or_snapshot_is_not_found(
+    registry: Registry, register: Register, make_bundle: Callable[..., Path]
+) -> None:
+    with pytest.raises(NotFound, match=r"version 7\.0 does not exist"):
+        register("7.0")
+    with pytest.raises(NotFound, match="snapshot nope does not exist"):
+        registry.register(make_bundle("x"), snapshot_id="nope", config={})
+    assert registry.versions() == []
+
+
+# -- the record -----------------------------------------------------------------------------
+
+
+def test_a_version_records_everything_given(
+    registry: Registry, register: Register, snap: str
+) -> None:
+    register()
+    version = register(
+        "1.0",
+        data_diff={"added": 3, "removed": 1},
+        metrics={"accuracy": 0.91},
+        timings={"featurize": 1.5, "train": 10.0, "evaluate": 0.5},
+        training={"init": "warm", "epochs": 2, "labels_added": ["weather"]},
+        notes="more weather data",
+    )
+    got = registry.resolve("1.1")
+    assert got == version
+    assert (got.parent, got.edge, got.status, got.snapshot_id) == (
+        "1.0",
+        "finetune",
+        "candidate",
+        snap,
+    )
+    assert got.metrics == {"accuracy": 0.91}
+    assert got.timings["train"] == 10.0
+    assert got.training["labels_added"] == ["weather"]
+    assert got.data_diff == {"added": 3, "removed": 1}
+    assert got.config == {"pipeline": {"name": "fast"}}
+    assert got.notes == "more weather data"
+    assert got.created_at.tzinfo == UTC
+    assert got.lifelong_version == __version__
+    assert got.host
+    assert got.verdict is None
+    assert set(got.artifact_files) == {"weights.safetensors", "spec.json"}
+    json.dumps(got.to_dict())  # the whole record is JSON-safe
+
+
+def test_verdict_and_late_metrics_are_attached(registry: Registry, register: Register) -> None:
+    register(metrics={"accuracy": 0.8})
+    registry.set_verdict("1.0", {"promote": True, "reasons": ["p=0.01"]})
+    updated = registry.update_metrics("1.0", {"macro_f1": 0.7})
+    assert updated.verdict == {"promote": True, "reasons": ["p=0.01"]}
+    assert registry.resolve("1.0").metrics == {"accuracy": 0.8, "macro_f1": 0.7}
+
+
+def test_unknown_version_and_malformed_labels(registry: Registry) -> None:
+    with pytest.raises(NotFound, match=r"version 3\.1 does not exist"):
+        registry.resolve("3.1")
+    with pytest.raises(NotFound, match="neither a version"):
+        registry.resolve("nosuchalias")
+    with pytest.raises(NotFound, match="not a version"):
+        registry.store.get_version("1.x")
+
+
+# -- aliases --------------------------------------------------------------------------------
+
+
+def test_alias_moves_are_recorded(registry: Registry, register: Register) -> None:
+    register()
+    register("1.0")
+    registry.set_alias("champion", "1.0", reason="first", command="lifelong train")
+    move = registry.set_alias("champion", "1.1", reason="gate passed", command="lifelong update")
+    assert (move.from_version, move.to_version, move.kind) == ("1.0", "1.1", "set")
+    assert registry.store.aliases() == {"champion": "1.1"}
+    assert registry.resolve("champion").label == "1.1"
+    history = registry.store.alias_history("champion")
+    assert [(m.from_version, m.to_version, m.reason, m.command) for m in history] == [
+        (None, "1.0", "first", "lifelong train"),
+        ("1.0", "1.1", "gate passed", "lifelong update"),
+    ]
+    assert history[0].at <= history[1].at
+
+
+def test_alias_to_unknown_version_changes_nothing(registry: Registry, register: Register) -> None:
+    register()
+    with pytest.raises(NotFound, match=r"version 9\.9"):
+        registry.set_alias("champion", "9.9", reason="", command="")
+    with pytest.raises(RegistryError, match="looks like a version"):
+        registry.set_alias("1.2", "1.0", reason="", command="")
+    assert registry.store.aliases() == {}
+    assert registry.store.alias_history() == []
+
+
+def test_rollback_undoes_promotions_one_at_a_time(registry: Registry, register: Register) -> None:
+    register()
+    register("1.0")
+    register()
+    for label in ("1.0", "1.1", "2.0"):
+        registry.set_alias("champion", label, reason=f"promote {label}", command="promote")
+    assert registry.rollback(reason="2.0 is bad", command="rollback").to_version == "1.1"
+    assert registry.rollback(reason="1.1 too", command="rollback").to_version == "1.0"
+    with pytest.raises(RegistryError, match="nothing to roll back to"):
+        registry.rollback(reason="", command="rollback")
+    assert registry.store.aliases()["champion"] == "1.0"
+    kinds = [m.kind for m in registry.store.alias_history("champion")]
+    assert kinds == ["set", "set", "set", "rollback", "rollback"]
+
+
+def test_rollback_without_history_is_a_clear_error(registry: Registry) -> None:
+    with pytest.raises(RegistryError, match="nothing to roll back to: alias 'champion'"):
+        registry.rollback(reason="", command="")
+
+
+def test_aliases_are_independent(registry: Registry, register: Register) -> None:
+    register()
+    register("1.0")
+    registry.set_alias("champion", "1.0", reason="", command="")
+    registry.set_alias("challenger", "1.1", reason="", command="")
+    registry.set_alias("staging", "champion", reason="copy", command="")
+    assert registry.store.aliases() == {"challenger": "1.1", "champion": "1.0", "staging": "1.0"}
+
+
+# -- snapshots ------------------------------------------------------------------------------
+
+
+def test_snapshots_are_content_addressed_and_idempotent(
+    registry: Registry, examples: list[Example]
+) -> None:
+    first = registry.put_snapshot(examples)
+    again = registry.put_snapshot(list(reversed(examples)) + examples[:2])
+    assert first == again
+    assert first.id == snapshot_id(e.hash for e in examples)
+    assert first.size == 5
+    assert first.label_counts == {"greet": 1, "restaurant": 2, "weather": 2}
+    assert len(registry.store.list_snapshots()) == 1
+
+
+def test_examples_are_stored_once_across_snapshots(
+    registry: Registry, examples: list[Example]
+) -> None:
+    old = registry.put_snapshot(examples[:3])
+    new = registry.put_snapshot(examples, parent=old.id)
+    assert new.parent == old.id
+    assert registry.store.latest_snapshot() == new
+    assert [s.id for s in registry.store.list_snapshots()] == [old.id, new.id]
+    store = registry.store
+    assert isinstance(store, SqlAlchemyStore)
+    with store.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(ExampleRow)) == 5
+
+
+def test_snapshot_examples_round_trip(registry: Registry, examples: list[Example]) -> None:
+    snapshot = registry.put_snapshot(examples)
+    got = registry.get_snapshot_examples(snapshot.id)
+    assert sorted(got, key=lambda e: e.hash) == got
+    by_hash = {e.hash: e for e in got}
+    for example in examples:
+        stored = by_hash[example.hash]
+        assert (stored.text, stored.label, stored.original) == (
+            example.text,
+            example.label,
+            example.original,
+        )
+        assert (stored.source, stored.line, stored.timestamp, stored.meta) == (
+            example.source,
+            example.line,
+            example.timestamp,
+            example.meta,
+        )
+
+
+def test_which_examples_trained_a_version(
+    registry: Registry, register: Register, examples: list[Example]
+) -> None:
+    version = register()
+    assert set(registry.get_snapshot_examples(version.snapshot_id)) == set(examples)
+
+
+def test_snapshot_lookups(registry: Registry) -> None:
+    assert registry.store.latest_snapshot() is None
+    with pytest.raises(NotFound, match="snapshot abc does not exist"):
+        registry.store.get_snapshot("abc")
+    with pytest.raises(NotFound, match="snapshot abc does not exist"):
+        registry.get_snapshot_examples("abc")
+    with pytest.raises(NotFound, match="parent snapshot abc"):
+        registry.put_snapshot([Example.make("hi", "greet")], parent="abc")
+
+
+def test_large_snapshot_is_bulk_inserted(registry: Registry) -> None:
+    many = [Example.make(f"sentence number {i}", f"intent{i % 40}") for i in range(20_000)]
+    first = registry.put_snapshot(many)
+    second = registry.put_snapshot([*many, Example.make("one more", "intent0")])
+    assert (first.size, second.size) == (20_000, 20_001)
+    assert len(registry.get_snapshot_examples(second.id)) == 20_001
+
+
+# -- lineage --------------------------------------------------------------------------------
+
+
+def test_lineage_queries(registry: Registry, register: Register) -> None:
+    register()  # 1.0
+    register("1.0")  # 1.1
+    register("1.1")  # 1.2
+    register("1.0", "distill")  # 1.3
+    register()  # 2.0
+    assert [v.label for v in registry.ancestors("1.2")] == ["1.1", "1.0"]
+    assert [v.label for v in registry.descendants("1.0")] == ["1.1", "1.2", "1.3"]
+    assert registry.descendants("2.0") == []
+    (root,) = registry.tree("1.2")
+    assert root.version.label == "1.0"
+    assert [c.version.label for c in root.children] == ["1.1", "1.3"]
+    assert [n.version.label for n in registry.tree()] == ["1.0", "2.0"]
+
+
+# -- removal and gc -------------------------------------------------------------------------
+
+
+def test_rm_refuses_aliased_or_parent_versions_unless_forced(
+    registry: Registry, register: Register
+) -> None:
+    register()
+    register("1.0")
+    registry.set_alias("champion", "1.1", reason="", command="")
+    with pytest.raises(RegistryError, match=r"1\.0 has descendants 1\.1; refusing"):
+        registry.remove("1.0", command="rm")
+    with pytest.raises(RegistryError, match=r"1\.1 has aliases champion; refusing"):
+        registry.remove("1.1", command="rm")
+    removed = registry.remove("1.1", force=True, command="lifelong models rm 1.1 --force")
+    assert removed.status == "deleted"
+    assert registry.store.aliases() == {}
+    assert registry.store.alias_history("champion")[-1].kind == "remove"
+    assert [v.label for v in registry.versions()] == ["1.0"]
+    registry.remove("1.0", command="rm")  # its only descendant is gone
+    assert register().label == "2.0"  # numbers of removed versions are never reused
+    assert registry.check() == []
+
+
+def test_gc_prunes_old_unaliased_leaves_only(registry: Registry, register: Register) -> None:
+    register()  # 1.0: a parent
+    for _ in range(4):
+        register("1.0")  # 1.1 .. 1.4: leaves
+    registry.set_alias("champion", "1.1", reason="", command="")
+    registry.set_alias("champion", "1.2", reason="", command="")  # 1.1 kept for rollback
+    pruned = registry.gc(keep=1)
+    assert [v.label for v in pruned] == ["1.3"]
+    statuses = {v.label: v.status for v in registry.versions()}
+    assert statuses == {
+        "1.0": "candidate",
+        "1.1": "candidate",
+        "1.2": "candidate",
+        "1.3": "pruned",
+        "1.4": "candidate",
+    }
+    with pytest.raises(RegistryError, match=r"1\.3 is pruned: its artifact was dropped"):
+        registry.artifact_path("1.3")
+    with pytest.raises(RegistryError, match="it is pruned"):
+        registry.set_alias("challenger", "1.3", reason="", command="")
+    assert registry.ancestors("1.3")[0].label == "1.0"  # lineage stays
+    assert registry.gc(keep=1) == []
+    assert registry.check() == []
+
+
+def test_shared_artifacts_survive_pruning_one_owner(
+    registry: Registry, make_bundle: Callable[..., Path], snap: str
+) -> None:
+    same = make_bundle("same")
+    registry.register(same, snapshot_id=snap, config={})
+    registry.register(same, snapshot_id=snap, config={})
+    registry.remove("1.0", command="rm")
+    assert registry.artifact_path("2.0").is_dir()
+
+
+# -- artifacts and health -------------------------------------------------------------------
+
+
+def test_corrupt_artifact_names_the_version(registry: Registry, register: Register) -> None:
+    register()
+    path = registry.artifact_path("1.0")
+    (path / "weights.safetensors").write_bytes(b"flipped bits")
+    with pytest.raises(ArtifactCorrupt, match=r"version 1\.0 is corrupt: weights\.safetensors"):
+        registry.artifact_path("1.0")
+    assert registry.check() == ["version 1.0: artifact weights.safetensors sha256 mismatch"]
+
+
+def test_store_reopens_with_its_data(
+    store_url: str, tmp_path: Path, register: Register, registry: Registry
+) -> None:
+    register()
+    registry.set_alias("champion", "1.0", reason="", command="")
+    with open_registry(store_url, tmp_path / "artifacts") as again:
+        assert again.resolve("champion").label == "1.0"
+        assert again.check() == []
+
+
+# -- schema ---------------------------------------------------------------------------------
+
+
+def test_orm_models_match_the_migrations(registry: Registry) -> None:
+    store = registry.store
+    assert isinstance(store, SqlAlchemyStore)
+    with store.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_newer_schema_is_refused(store_url: str, tmp_path: Path, registry: Registry) -> None:
+    registry.close()
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    newer = rf"registry schema 9999 is newer than this lifelong \(knows up to {head_revision()}\)"
+    with pytest.raises(SchemaMismatch, match=newer):
+        open_registry(store_url, tmp_path / "artifacts")
