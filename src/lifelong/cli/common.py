@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from lifelong.project import Project
+from lifelong.registry import Registry, open_registry
 
 console = Console()
 err_console = Console(stderr=True)
@@ -26,3 +27,9 @@ def load_project(ctx: typer.Context) -> Project:
     """The project named by ``--project`` (or found from the working folder), with overrides."""
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
     return Project.load(options.project_dir, options.overrides)
+
+
+def open_project_registry(project: Project) -> Registry:
+    """The project's registry (``store.url`` or ``LIFELONG_STORE_URL``), migrated on open."""
+    project.state_dir.mkdir(parents=True, exist_ok=True)
+    return open_registry(project.store_url, project.artifacts_dir)

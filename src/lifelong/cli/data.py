@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lifelong.cli.common import console, load_project
-from lifelong.core.errors import Problem, ValidationFailed
+from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.core.errors import NotFound, Problem, ValidationFailed
 from lifelong.data import Dataset, Snapshot, SnapshotDiff, diff, load_dataset
+from lifelong.registry import Registry, SnapshotInfo
 
 app = typer.Typer(help="Validate data and see what changed.", no_args_is_help=True)
 
@@ -84,15 +85,31 @@ def validate(ctx: typer.Context) -> None:
     console.print("[green]data is valid[/]")
 
 
+def _find_snapshot(registry: Registry, ref: str) -> SnapshotInfo:
+    """A snapshot by id or unambiguous id prefix (at least 6 characters)."""
+    matches = [s for s in registry.store.list_snapshots() if s.id.startswith(ref)]
+    if len(ref) < 6 or len(matches) != 1:
+        found = "no" if not matches else f"{len(matches)}"
+        raise NotFound(
+            f"{found} snapshot matches {ref!r}",
+            hint="give at least 6 characters of an id from `lifelong models show VERSION`",
+        )
+    return matches[0]
+
+
 @app.command("diff")
 def diff_command(
     ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Compare with this snapshot id (default: the latest)."),
+    ] = None,
     add: Annotated[
         list[Path] | None,
         typer.Option("--add", help="Preview: what adding these files to the data would change."),
     ] = None,
 ) -> None:
-    """Show what changed: against the last snapshot, or what ``--add FILE`` would add."""
+    """Show what changed since the last snapshot, or what ``--add FILE`` would add."""
     project = load_project(ctx)
     current = load_dataset(project)
     if add:
@@ -100,7 +117,31 @@ def diff_command(
         change = diff(current.pool, grown.pool)
         title = f"Adding {', '.join(p.name for p in add)} would change"
     else:
-        base = Snapshot()
+        with open_project_registry(project) as registry:
+            info = (
+                registry.store.latest_snapshot()
+                if since is None
+                else _find_snapshot(registry, since)
+            )
+            base = (
+                Snapshot() if info is None else Snapshot.of(registry.get_snapshot_examples(info.id))
+            )
         change = diff(base, current.pool)
-        title = "Since the last snapshot (none yet: everything is new)"
+        title = (
+            "No snapshot yet: everything is new"
+            if info is None
+            else f"Since snapshot {info.id[:12]} ({info.created_at:%Y-%m-%d %H:%M} UTC)"
+        )
     console.print(diff_table(change, title))
+
+
+@app.command()
+def snapshot(ctx: typer.Context) -> None:
+    """Record the current data as a snapshot (training does this by itself)."""
+    project = load_project(ctx)
+    dataset = load_dataset(project)
+    with open_project_registry(project) as registry:
+        info = registry.put_snapshot(dataset.pool.sorted_examples())
+    console.print(
+        f"snapshot {info.id[:12]}: {info.size} examples, {len(info.label_counts)} intents"
+    )

@@ -17,8 +17,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from lifelong.cli.common import console, load_project
-from lifelong.registry import CHAMPION, LineageNode, ModelVersion, Registry, open_registry
+from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.registry import CHAMPION, LineageNode, ModelVersion, Registry
 
 app = typer.Typer(help="List, inspect, promote, roll back and remove model versions.")
 
@@ -27,8 +27,7 @@ _SHOWN_METRICS = ("accuracy", "macro_f1", "f1")
 
 @contextmanager
 def _registry(ctx: typer.Context) -> Iterator[Registry]:
-    project = load_project(ctx)
-    with open_registry(project.store_url, project.artifacts_dir) as registry:
+    with open_project_registry(load_project(ctx)) as registry:
         yield registry
 
 

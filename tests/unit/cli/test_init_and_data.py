@@ -91,3 +91,28 @@ def test_overrides_are_validated(tmp_path: Path, override: str) -> None:
     code, out = run("--project", str(project), "--set", override, "data", "validate")
     assert code == 1
     assert "not a valid lifelong config" in out
+
+
+def test_diff_since_the_last_snapshot(tmp_path: Path) -> None:
+    lines = [json.dumps({"text": f"hello number {i}", "intent": "greet"}) for i in range(5)]
+    project = make_project(tmp_path, {"a.jsonl": "\n".join(lines) + "\n"})
+    code, out = run("--project", str(project), "data", "diff")
+    assert code == 0, out
+    assert "No snapshot yet" in out
+    code, out = run("--project", str(project), "data", "snapshot")
+    assert code == 0, out
+    snapshot_id = out.split()[1].rstrip(":")
+    (project / "data" / "b.csv").write_text("text,intent\nhello number 1,wave\nbye,goodbye\n")
+    # "hello number 1" is now under two labels: validation refuses before any diff.
+    code, out = run("--project", str(project), "data", "diff")
+    assert code == 1
+    assert "more than one label" in out
+    (project / "data" / "a.jsonl").write_text("\n".join(lines[:1] + lines[2:]) + "\n")
+    code, out = run("--project", str(project), "data", "diff", "--since", snapshot_id[:8])
+    assert code == 0, out
+    assert re.search(r"relabeled\s+│\s+1", out)
+    assert re.search(r"added\s+│\s+1", out)
+    assert "goodbye, wave" in out
+    code, out = run("--project", str(project), "data", "diff", "--since", "ffffffff")
+    assert code == 1
+    assert "no snapshot matches" in out
