@@ -68,6 +68,7 @@ class RedisStreamSource:
     def pending(self) -> Batch:
         """This consumer's unacknowledged messages first, then new ones, ``count`` at most."""
         client = self._client()
+        self._ensure_group(client)
         batch = Batch(self.name)
         messages = self._read(client, _OWN_PENDING, self.count)
         if len(messages) < self.count:
@@ -89,7 +90,8 @@ class RedisStreamSource:
             self._redis = redis.Redis.from_url(self.url)
         return self._redis
 
-    def _read(self, client: Any, start: str, count: int) -> list[tuple[str, dict[bytes, bytes]]]:
+    def _ensure_group(self, client: Any) -> None:
+        """Create the group (and stream) reading from the stream's start; exists already: fine."""
         import redis
 
         try:
@@ -97,6 +99,8 @@ class RedisStreamSource:
         except redis.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
+
+    def _read(self, client: Any, start: str, count: int) -> list[tuple[str, dict[bytes, bytes]]]:
         reply = client.xreadgroup(self.group, self.consumer, {self.stream: start}, count=count)
         entries = reply[0][1] if reply else []
         return [(message_id.decode(), fields or {}) for message_id, fields in entries]
