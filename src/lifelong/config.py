@@ -7,12 +7,23 @@ never silently falls back to a default. :func:`apply_overrides` applies the CLI'
 
 from __future__ import annotations
 
+import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from lifelong.core.errors import ConfigError
 
@@ -118,8 +129,91 @@ class Gate(_Section):
     max_latency_ms: float | None = Field(None, gt=0)
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_duration(value: object) -> object:
+    """Turn ``"30m"``, ``"24h"``, ``"7d"`` (units s, m, h, d, w) into a :class:`timedelta`.
+
+    ISO 8601 strings (``"PT24H"``, the form a dumped config takes) and numbers of seconds are
+    passed on for pydantic to parse, so a resolved config reads back unchanged.
+
+    >>> parse_duration("36h")
+    datetime.timedelta(days=1, seconds=43200)
+    """
+    if not isinstance(value, str) or value.lstrip().startswith(("P", "-P")):
+        return value
+    match = _DURATION.match(value)
+    if match is None:
+        raise ValueError("expected a duration such as 30m, 24h or 7d (units s, m, h, d, w)")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class TimeTrigger(_Section):
+    """Train when this much time has passed since the last training."""
+
+    every: Duration = timedelta(hours=24)
+
+    @model_validator(mode="after")
+    def _positive(self) -> TimeTrigger:
+        if self.every <= timedelta(0):
+            raise ValueError("every must be a positive duration such as 30m, 24h or 7d")
+        return self
+
+
+class VolumeTrigger(_Section):
+    """Train when the new labeled examples reach a fraction of the training set or a count."""
+
+    min_fraction: float | None = Field(0.05, gt=0.0)
+    min_count: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> VolumeTrigger:
+        if self.min_fraction is None and self.min_count is None:
+            raise ValueError("set min_fraction or min_count (or disable the trigger with null)")
+        return self
+
+
+class PerformanceTrigger(_Section):
+    """Train when accuracy on recent feedback falls below a floor, or ADWIN sees it fall."""
+
+    floor: float = Field(0.8, ge=0.0, le=1.0)
+    min_feedback: int = Field(30, ge=1)
+    window: int = Field(200, ge=1)
+    delta: float | None = Field(0.002, gt=0.0, lt=1.0)
+
+
+class DriftTrigger(_Section):
+    """Train when recent predictions drift from the champion's reference window.
+
+    ``psi`` is a PSI threshold on confidences, ``ks_alpha`` / ``chi2_alpha`` significance levels of
+    the KS test on confidences and the chi-square test on predicted intents; null skips a test.
+    """
+
+    psi: float | None = Field(0.2, gt=0.0)
+    ks_alpha: float | None = Field(0.01, gt=0.0, lt=1.0)
+    chi2_alpha: float | None = Field(0.01, gt=0.0, lt=1.0)
+    min_samples: int = Field(200, ge=2)
+    bins: int = Field(10, ge=2)
+
+
+class Triggers(_Section):
+    """When a cycle trains. A null section is disabled; ``mode`` combines the enabled ones."""
+
+    mode: Literal["any", "all"] = "any"
+    time: TimeTrigger | None = TimeTrigger()
+    volume: VolumeTrigger | None = VolumeTrigger()
+    performance: PerformanceTrigger | None = PerformanceTrigger()
+    drift: DriftTrigger | None = DriftTrigger()
+
+
 class Policy(_Section):
     gate: Gate = Gate()
+    triggers: Triggers = Triggers()
     calibrate_every: int = Field(10, ge=0)
 
 
@@ -128,6 +222,41 @@ class Store(_Section):
 
     url: str = "sqlite:///.lifelong/registry.db"
     artifacts: str = ".lifelong/artifacts"
+
+
+class RedisSource(_Section):
+    """A Redis Stream read through a consumer group (see ``lifelong.data.sources``)."""
+
+    url: str = "redis://127.0.0.1:6379/0"
+    stream: str = "lifelong:examples"
+    group: str = "lifelong"
+    consumer: str = "lifelong"
+    count: int = Field(1000, ge=1)
+
+
+class SourceSpec(_Section):
+    """One source of new examples: exactly one of ``inbox``, ``feedback``, ``redis``.
+
+    ``inbox: true`` is the folder of the top-level ``inbox`` key, ``inbox: DIR`` another folder;
+    ``feedback: true`` is ``.lifelong/feedback/feedback.jsonl``, ``feedback: FILE`` another file.
+    One flat model (rather than a union) keeps error paths short: ``sources.0.inbx: unknown key``.
+    """
+
+    inbox: StrictBool | StrictStr | None = None
+    feedback: StrictBool | StrictStr | None = None
+    redis: RedisSource | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SourceSpec:
+        given = [name for name in ("inbox", "feedback", "redis") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a source is exactly one of {inbox: true|DIR}, {feedback: true|FILE}, "
+                f"{{redis: {{url, stream, group}}}}; got {given or 'none'}"
+            )
+        if self.inbox is False or self.feedback is False:
+            raise ValueError("false is not a source: remove the entry to disable it")
+        return self
 
 
 class Config(_Section):
@@ -145,6 +274,7 @@ class Config(_Section):
     finetune: Finetune = Finetune()
     policy: Policy = Policy()
     store: Store = Store()
+    sources: list[SourceSpec] = [SourceSpec(inbox=True), SourceSpec(feedback=True)]
 
 
 def _format_validation_error(error: ValidationError, where: str) -> str:
