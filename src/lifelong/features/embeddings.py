@@ -92,12 +92,10 @@ class SentenceEmbeddings:
         keys = [sha256_text(text) for text in texts]
         cache = None if self.cache_dir is None else EmbeddingCache(self._cache_file())
         known = {} if cache is None else cache.get(sorted(set(keys)))
-        missing = sorted(
-            {key: text for key, text in zip(keys, texts, strict=True) if key not in known}.items()
-        )
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
         if missing:
-            vectors = self._encode([text for _, text in missing])
-            fresh = {key: vectors[i] for i, (key, _) in enumerate(missing)}
+            vectors = self._encode(list(missing.values()))
+            fresh = dict(zip(missing, vectors, strict=True))
             if cache is not None:
                 cache.put(fresh)
             known.update(fresh)
