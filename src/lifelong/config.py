@@ -259,6 +259,30 @@ class SourceSpec(_Section):
         return self
 
 
+class Server(_Section):
+    """``lifelong serve``: address, admin auth, hot swap, input limits, prediction log, shadow.
+
+    The admin token itself never sits in ``config.yml``: ``admin_token_env`` names the
+    environment variable holding it, and without it the admin endpoints are off.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    admin_token_env: str = "LIFELONG_ADMIN_TOKEN"
+    poll_interval: float = Field(5.0, ge=0.0)
+    max_batch: int = Field(256, ge=1)
+    max_text_chars: int = Field(2000, ge=1)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    timeout: float = Field(10.0, gt=0.0)
+    top_k: int = Field(5, ge=1)
+    log_text: bool = False
+    log_flush_ms: int = Field(200, ge=1)
+    log_flush_rows: int = Field(1000, ge=1)
+    keep_rows: int | None = Field(1_000_000, ge=1)
+    keep_days: float | None = Field(None, gt=0.0)
+    shadow: str | None = None
+
+
 class Config(_Section):
     """The whole of ``config.yml``."""
 
@@ -275,6 +299,7 @@ class Config(_Section):
     policy: Policy = Policy()
     store: Store = Store()
     sources: list[SourceSpec] = [SourceSpec(inbox=True), SourceSpec(feedback=True)]
+    server: Server = Server()
 
 
 def _format_validation_error(error: ValidationError, where: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Integer,
@@ -29,6 +30,7 @@ from lifelong.registry.entities import (
     EdgeKind,
     ModelVersion,
     MoveKind,
+    PredictionRecord,
     SnapshotInfo,
     VersionStatus,
     version_label,
@@ -188,3 +190,33 @@ class SnapshotMemberRow(Base):
 
     snapshot_id: Mapped[str] = mapped_column(HASH, ForeignKey("snapshots.id"), primary_key=True)
     example_hash: Mapped[str] = mapped_column(HASH, ForeignKey("examples.hash"), primary_key=True)
+
+
+class PredictionRow(Base):
+    """One served prediction; appended in batches by the server, pruned by retention."""
+
+    __tablename__ = "predictions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    prediction_id: Mapped[str] = mapped_column(String(36), unique=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    text_hash: Mapped[str] = mapped_column(HASH)
+    text: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(String(32))
+    intent: Mapped[str] = mapped_column(String(255))
+    confidence: Mapped[float] = mapped_column(Float)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    shadow_of: Mapped[str | None] = mapped_column(String(36), index=True)
+
+    def to_entity(self) -> PredictionRecord:
+        return PredictionRecord(
+            prediction_id=self.prediction_id,
+            at=utc(self.at),
+            text_hash=self.text_hash,
+            version=self.version,
+            intent=self.intent,
+            confidence=self.confidence,
+            latency_ms=self.latency_ms,
+            text=self.text,
+            shadow_of=self.shadow_of,
+        )

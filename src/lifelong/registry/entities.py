@@ -188,3 +188,23 @@ class SnapshotInfo:
     label_counts: dict[str, int]
     created_at: datetime
     parent: str | None
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """One served prediction, as the server logs it for drift monitoring and shadow reports.
+
+    ``text`` is kept only when the server is configured to (``server.log_text``); the hash
+    (sha256 of the normalized text) always is, so predictions can be joined without the text.
+    A shadow model's row names the primary prediction it shadows in ``shadow_of``.
+    """
+
+    prediction_id: str
+    at: datetime
+    text_hash: str
+    version: str
+    intent: str
+    confidence: float
+    latency_ms: float
+    text: str | None = None
+    shadow_of: str | None = None

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from lifelong import __version__
 from lifelong.core.errors import NotFound, RegistryError
 from lifelong.core.types import Example
-from lifelong.registry import sql_snapshots
+from lifelong.registry import sql_predictions, sql_snapshots
 from lifelong.registry.dbmodels import AliasMoveRow, AliasRow, SnapshotRow, VersionRow
 from lifelong.registry.engine import WRITE_OPTION
 from lifelong.registry.entities import (
@@ -33,6 +33,7 @@ from lifelong.registry.entities import (
     AliasMove,
     ModelVersion,
     MoveKind,
+    PredictionRecord,
     SnapshotInfo,
     VersionSpec,
     VersionStatus,
@@ -62,9 +63,9 @@ class SqlAlchemyStore(RegistryStore):
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
-    def _write(self, work: Callable[[Session], T]) -> T:
+    def _write(self, work: Callable[[Session], T], *, retries: int = _RETRIES) -> T:
         """Run ``work`` in a write transaction, retrying it when a unique key collides."""
-        for attempt in range(_RETRIES):
+        for attempt in range(retries):
             try:
                 with (
                     Session(self._write_engine, expire_on_commit=False) as session,
@@ -74,7 +75,7 @@ class SqlAlchemyStore(RegistryStore):
                     session.flush()
                 return result
             except IntegrityError:
-                if attempt == _RETRIES - 1:
+                if attempt == retries - 1:
                     raise
                 time.sleep(random.uniform(0.0, 0.01 * (attempt + 1)))
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -291,6 +292,33 @@ class SqlAlchemyStore(RegistryStore):
     def latest_snapshot(self) -> SnapshotInfo | None:
         snapshots = self.list_snapshots()
         return snapshots[-1] if snapshots else None
+
+    # -- prediction log -------------------------------------------------------------------
+
+    def log_predictions(self, rows: Sequence[PredictionRecord]) -> None:
+        # A collision here is a duplicate prediction id (a bug), not a race worth retrying.
+        self._write(lambda session: sql_predictions.log_predictions(session, rows), retries=1)
+
+    def recent_predictions(
+        self,
+        *,
+        limit: int | None = None,
+        since: datetime | None = None,
+        version: str | None = None,
+    ) -> list[PredictionRecord]:
+        with self._read() as session:
+            return sql_predictions.recent_predictions(
+                session, limit=limit, since=since, version=version
+            )
+
+    def prune_predictions(
+        self, *, keep_rows: int | None = None, older_than: datetime | None = None
+    ) -> int:
+        return self._write(
+            lambda session: sql_predictions.prune_predictions(
+                session, keep_rows=keep_rows, older_than=older_than
+            )
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
 

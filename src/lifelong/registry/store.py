@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from lifelong.core.types import Example
 from lifelong.registry.entities import (
     AliasMove,
     ModelVersion,
+    PredictionRecord,
     SnapshotInfo,
     VersionSpec,
     VersionStatus,
@@ -103,6 +105,30 @@ class RegistryStore(abc.ABC):
     @abc.abstractmethod
     def latest_snapshot(self) -> SnapshotInfo | None:
         """The newest snapshot, or ``None`` in an empty store."""
+
+    # -- prediction log -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def log_predictions(self, rows: Sequence[PredictionRecord]) -> None:
+        """Append served predictions (one transaction for the whole batch)."""
+
+    @abc.abstractmethod
+    def recent_predictions(
+        self,
+        *,
+        limit: int | None = None,
+        since: datetime | None = None,
+        version: str | None = None,
+    ) -> list[PredictionRecord]:
+        """The newest ``limit`` predictions logged at or after ``since`` (of ``version`` only,
+        if given), oldest first; shadow rows included (``shadow_of`` set)."""
+
+    @abc.abstractmethod
+    def prune_predictions(
+        self, *, keep_rows: int | None = None, older_than: datetime | None = None
+    ) -> int:
+        """Keep the newest ``keep_rows`` predictions and drop those before ``older_than``;
+        returns how many rows were deleted."""
 
     # -- lifecycle ------------------------------------------------------------------------
 

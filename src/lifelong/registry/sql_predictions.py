@@ -1,0 +1,72 @@
+"""The prediction log's SQL: bulk appends, recent reads, retention.
+
+The server appends in batches from a background thread (one ``executemany`` per flush), so the
+request path never waits on the database. Retention keeps the table bounded either by row count
+(the newest ``keep_rows`` by insertion order) or by age.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, CursorResult, delete, insert, select
+from sqlalchemy.orm import Session
+
+from lifelong.core.errors import RegistryError
+from lifelong.registry.dbmodels import PredictionRow
+from lifelong.registry.entities import PredictionRecord
+
+
+def log_predictions(session: Session, rows: Sequence[PredictionRecord]) -> None:
+    """Insert ``rows`` in one statement (executemany)."""
+    if rows:
+        session.execute(insert(PredictionRow), [asdict(row) for row in rows])
+
+
+def recent_predictions(
+    session: Session,
+    *,
+    limit: int | None = None,
+    since: datetime | None = None,
+    version: str | None = None,
+) -> list[PredictionRecord]:
+    """The newest ``limit`` predictions (after ``since``, of ``version``), oldest first."""
+    query = select(PredictionRow).order_by(PredictionRow.id.desc())
+    if since is not None:
+        query = query.where(PredictionRow.at >= since)
+    if version is not None:
+        query = query.where(PredictionRow.version == version)
+    if limit is not None:
+        query = query.limit(limit)
+    return [row.to_entity() for row in reversed(list(session.scalars(query)))]
+
+
+def prune_predictions(
+    session: Session, *, keep_rows: int | None = None, older_than: datetime | None = None
+) -> int:
+    """Delete all but the newest ``keep_rows`` rows and rows logged before ``older_than``.
+
+    Returns the number of rows deleted.
+    """
+    if keep_rows is None and older_than is None:
+        raise RegistryError("prune_predictions needs keep_rows or older_than")
+    if keep_rows is not None and keep_rows < 0:
+        raise RegistryError(f"keep_rows must be 0 or more, not {keep_rows}")
+    deleted = 0
+    if older_than is not None:
+        deleted += _delete(session, PredictionRow.at < older_than)
+    if keep_rows is not None:
+        newest_dropped = session.scalar(
+            select(PredictionRow.id).order_by(PredictionRow.id.desc()).offset(keep_rows).limit(1)
+        )
+        if newest_dropped is not None:
+            deleted += _delete(session, PredictionRow.id <= newest_dropped)
+    return deleted
+
+
+def _delete(session: Session, where: ColumnElement[bool]) -> int:
+    result = cast(CursorResult[Any], session.execute(delete(PredictionRow).where(where)))
+    return result.rowcount
