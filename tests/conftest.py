@@ -160,3 +160,52 @@ def small_pipeline() -> Pipeline:
 @pytest.fixture
 def small_training() -> Training:
     return Training(epochs=8, batch_size=16, lr=0.01, sparse_lr=0.1, seed=0, patience=3)
+
+
+# -- serving: trained models in a registry ---------------------------------------------------
+
+SERVED_LABELS = ["alarm", "booking", "music", "weather"]
+
+
+@pytest.fixture(scope="session")
+def trained_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two tiny trained model bundles (different seeds, so different weights): session-wide."""
+    from lifelong.training import train
+
+    pipeline = Pipeline(ngrams=NGrams(buckets=4096, dim=16), hidden=32)
+    folders = []
+    for seed in (0, 1):
+        outcome = train(
+            _make_examples(SERVED_LABELS, 30, seed),
+            _make_examples(SERVED_LABELS, 5, seed + 100),
+            pipeline=pipeline,
+            training=Training(epochs=3, batch_size=16, lr=0.01, sparse_lr=0.1, seed=seed),
+            progress=False,
+        )
+        folder = tmp_path_factory.mktemp("bundles") / f"model{seed}"
+        outcome.bundle.save(folder)
+        folders.append(folder)
+    return folders
+
+
+ServedRegistry = Callable[[str, Path], Registry]
+
+
+@pytest.fixture
+def served_registry(trained_bundles: list[Path]) -> ServedRegistry:
+    """``served_registry(url, artifacts)``: a registry holding versions 1.0 and 2.0 (the two
+    trained bundles) and 1.1 (a fine-tune edge of 1.0, same weights), champion -> 1.0. The
+    caller closes it."""
+
+    def make(url: str, artifacts: Path) -> Registry:
+        registry = open_registry(url, artifacts)
+        snap = registry.put_snapshot(_make_examples(SERVED_LABELS, 2, 7)).id
+        registry.register(trained_bundles[0], snapshot_id=snap, config={})
+        registry.register(trained_bundles[1], snapshot_id=snap, config={})
+        registry.register(
+            trained_bundles[1], snapshot_id=snap, config={}, parent="1.0", edge="finetune"
+        )
+        registry.set_alias("champion", "1.0", reason="first model", command="test")
+        return registry
+
+    return make

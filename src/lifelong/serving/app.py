@@ -1,0 +1,79 @@
+"""``create_app(settings)``: the FastAPI application serving a project's champion.
+
+The lifespan starts :class:`~lifelong.serving.services.Services` (registry, model holders and
+the thread following their aliases, prediction-log writer, shadow runner) and stops them on
+shutdown, flushing the log. The first model loads in the background: ``/ready`` answers 503
+until it is in. Errors are always 4xx with a message saying what was wrong, never a 500, for
+anything a client can send: wrong schema, non-UTF-8 or oversized bodies, empty texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from lifelong import __version__
+from lifelong.core.errors import LifelongError, NotFound
+from lifelong.serving.metrics import ServerMetrics
+from lifelong.serving.middleware import RequestGuard
+from lifelong.serving.routes import admin, feedback, health, metrics, models, predict
+from lifelong.serving.services import Services
+from lifelong.serving.settings import ServeSettings
+
+
+def create_app(settings: ServeSettings) -> FastAPI:
+    """A FastAPI app serving ``settings.alias`` from ``settings.store_url``.
+
+    Run it with uvicorn (one worker: the model, the log writer and the alias follower live in
+    the process), or in tests with ``fastapi.testclient.TestClient`` used as a context manager
+    so the lifespan runs.
+    """
+    server_metrics = ServerMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = Services.start(settings, server_metrics)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = FastAPI(
+        title="lifelong",
+        version=__version__,
+        description="Serves the champion intent classifier and collects feedback.",
+        lifespan=lifespan,
+    )
+    for module in (predict, feedback, health, models, metrics, admin):
+        app.include_router(module.router)
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(LifelongError, _lifelong_error)  # type: ignore[arg-type]
+    app.add_middleware(
+        RequestGuard, metrics=server_metrics, max_body_bytes=settings.server.max_body_bytes
+    )
+    return app
+
+
+async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+    """422 with FastAPI's error list plus one readable line per problem in ``message``."""
+    errors = jsonable_encoder(error.errors(), exclude={"input", "url", "ctx"})
+    lines = []
+    for item in errors:
+        where = ".".join(str(part) for part in item["loc"])
+        lines.append(f"{where}: {item['msg']}")
+    return JSONResponse(
+        {"detail": errors, "message": "; ".join(lines)},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+async def _lifelong_error(_request: Request, error: LifelongError) -> JSONResponse:
+    """A registry refusal (unknown version, corrupt artifact, nothing to roll back): 404/409."""
+    code = status.HTTP_404_NOT_FOUND if isinstance(error, NotFound) else status.HTTP_409_CONFLICT
+    return JSONResponse({"detail": error.message, "hint": error.hint}, status_code=code)

@@ -1,0 +1,82 @@
+"""FastAPI dependencies: the running services, the serving model, admin auth, input limits."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from lifelong.config import Server
+from lifelong.serving.holder import LoadedModel
+from lifelong.serving.services import Services
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def serving_model(services: ServicesDep) -> LoadedModel:
+    """The model a request uses from start to end (read once: a swap cannot change it)."""
+    model = services.champion.current
+    if model is None:
+        error = services.champion.last_error
+        why = f": {error.message}" if error is not None else " yet"
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model loaded{why}")
+    return model
+
+
+ModelDep = Annotated[LoadedModel, Depends(serving_model)]
+
+_bearer = HTTPBearer(auto_error=False, description="server.admin_token_env names the variable")
+
+
+def require_admin(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Admit a request only with ``Authorization: Bearer <token>`` (constant-time compare).
+
+    Without a configured token the admin endpoints do not exist (404), so an unset variable
+    never leaves them open.
+    """
+    expected = services.settings.admin_token
+    if expected is None:
+        variable = services.settings.server.admin_token_env
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"admin endpoints are off: set {variable} in the server's environment to enable them",
+        )
+    given = "" if credentials is None else credentials.credentials
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or wrong admin token (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+AdminDep = Depends(require_admin)
+
+
+def check_texts(texts: Sequence[str], server: Server) -> None:
+    """Refuse batches and texts larger than the configured limits (422, naming the limit)."""
+    if len(texts) > server.max_batch:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"batch of {len(texts)} texts is over server.max_batch={server.max_batch}: "
+            "split it into smaller requests",
+        )
+    for index, text in enumerate(texts):
+        if len(text) > server.max_text_chars:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"text {index} has {len(text)} characters, over "
+                f"server.max_text_chars={server.max_text_chars}",
+            )

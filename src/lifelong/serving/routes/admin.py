@@ -1,0 +1,52 @@
+"""Admin endpoints: promote, rollback, reload. Bearer token required; off without one.
+
+Promote and rollback move the alias in the registry (recorded with reason and command, as the
+CLI does) and then load the new champion at once instead of waiting for the next poll.
+Promote checks the artifact first, so a corrupt version is refused before the alias moves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from lifelong.serving.deps import AdminDep, ServicesDep
+from lifelong.serving.routes.health import server_state
+from lifelong.serving.schemas import PromoteRequest, ReasonRequest
+from lifelong.serving.services import Services
+
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
+
+
+def _reloaded(services: Services, *, force: bool = False) -> dict[str, Any]:
+    services.champion.sync(force=force)
+    if services.shadow is not None:
+        services.shadow.sync(force=force)
+    return server_state(services)
+
+
+@router.post("/promote")
+def promote(body: PromoteRequest, services: ServicesDep) -> dict[str, Any]:
+    """Point the champion alias at ``version`` (after verifying its artifact) and load it."""
+    registry = services.registry
+    registry.artifact_path(body.version)  # ArtifactCorrupt -> 409 before anything moves
+    registry.set_alias(
+        services.settings.alias, body.version, reason=body.reason, command="POST /admin/promote"
+    )
+    return _reloaded(services)
+
+
+@router.post("/rollback")
+def rollback(body: ReasonRequest, services: ServicesDep) -> dict[str, Any]:
+    """Move the champion back to the version it held before its latest promotion."""
+    services.registry.rollback(
+        services.settings.alias, reason=body.reason, command="POST /admin/rollback"
+    )
+    return _reloaded(services)
+
+
+@router.post("/reload")
+def reload(services: ServicesDep) -> dict[str, Any]:
+    """Reload the aliases' versions now (also retries a version refused before)."""
+    return _reloaded(services, force=True)

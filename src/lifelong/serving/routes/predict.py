@@ -1,0 +1,97 @@
+"""``POST /predict`` (one text or a batch) and ``POST /model/parse`` (Rasa NLU's shape).
+
+Both score with the model read once at the start of the request (see ``deps.serving_model``),
+queue their log rows for the background writer, and hand the texts to the shadow model as a
+background task that runs after the response is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, BackgroundTasks, HTTPException, status
+from starlette.concurrency import run_in_threadpool
+
+from lifelong.serving.deps import ModelDep, ServicesDep, check_texts
+from lifelong.serving.holder import LoadedModel
+from lifelong.serving.inference import Served, log_rows, score
+from lifelong.serving.schemas import (
+    BatchPredictResponse,
+    ParseRequest,
+    ParseResponse,
+    Prediction,
+    PredictRequest,
+    PredictResponse,
+    RankedIntent,
+    RasaIntent,
+)
+from lifelong.serving.services import PRIMARY, Services
+
+router = APIRouter(tags=["predict"])
+
+RASA_RANKING = 10  # Rasa returns at most ten ranked intents
+
+
+async def serve(
+    services: Services,
+    model: LoadedModel,
+    texts: list[str],
+    top_k: int,
+    background: BackgroundTasks,
+) -> Served:
+    """Score ``texts`` within ``server.timeout``, log them, schedule the shadow."""
+    server = services.settings.server
+    check_texts(texts, server)
+    try:
+        served = await asyncio.wait_for(
+            run_in_threadpool(score, model, texts, top_k), server.timeout
+        )
+    except TimeoutError:
+        raise HTTPException(
+            status.HTTP_504_GATEWAY_TIMEOUT,
+            f"prediction took longer than server.timeout={server.timeout}s",
+        ) from None
+    services.prediction_log.add(log_rows(served, texts, keep_text=server.log_text))
+    services.recent.remember([(p.prediction_id, p.intent) for p in served.predictions])
+    for scored in served.predictions:
+        services.metrics.confidence.observe(scored.confidence, PRIMARY)
+    if services.shadow_runner is not None:
+        ids = [p.prediction_id for p in served.predictions]
+        background.add_task(services.shadow_runner.submit, texts, ids)
+    return served
+
+
+@router.post("/predict", response_model=PredictResponse | BatchPredictResponse)
+async def predict(
+    body: PredictRequest, services: ServicesDep, model: ModelDep, background: BackgroundTasks
+) -> PredictResponse | BatchPredictResponse:
+    """Intent, confidence and top-k ranking of ``text``, or of each of ``texts``."""
+    top_k = body.top_k or services.settings.server.top_k
+    served = await serve(services, model, body.all_texts, top_k, background)
+    predictions = [
+        Prediction(
+            prediction_id=p.prediction_id,
+            intent=p.intent,
+            confidence=p.confidence,
+            ranking=[RankedIntent(intent=i, confidence=c) for i, c in p.ranking],
+        )
+        for p in served.predictions
+    ]
+    if body.text is not None:
+        return PredictResponse(version=served.version, **predictions[0].model_dump())
+    return BatchPredictResponse(version=served.version, predictions=predictions)
+
+
+@router.post("/model/parse", response_model=ParseResponse)
+async def parse(
+    body: ParseRequest, services: ServicesDep, model: ModelDep, background: BackgroundTasks
+) -> ParseResponse:
+    """Rasa NLU's HTTP API: clients written for a Rasa server work unchanged."""
+    served = await serve(services, model, [body.text], RASA_RANKING, background)
+    scored = served.predictions[0]
+    return ParseResponse(
+        text=body.text,
+        intent=RasaIntent(name=scored.intent, confidence=scored.confidence),
+        intent_ranking=[RasaIntent(name=i, confidence=c) for i, c in scored.ranking],
+        entities=[],
+    )

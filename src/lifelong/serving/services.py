@@ -1,0 +1,104 @@
+"""Everything a running server holds, started and stopped together by the app's lifespan.
+
+:class:`Services` opens the registry, starts the model holders (champion and optional shadow)
+with the thread that follows their aliases, the prediction-log writer and the shadow runner,
+and closes them in reverse order. Routes reach it through :mod:`lifelong.serving.deps`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from lifelong.registry import Registry, open_registry
+from lifelong.serving.holder import AliasFollower, LoadedModel, ModelHolder
+from lifelong.serving.metrics import ServerMetrics
+from lifelong.serving.prediction_log import PredictionLog
+from lifelong.serving.settings import ServeSettings
+from lifelong.serving.shadow import ShadowRunner
+
+PRIMARY, SHADOW = "primary", "shadow"
+
+
+@dataclass
+class RecentPredictions:
+    """Bounded memory of recent prediction id -> intent, so feedback can record ``predicted``
+    without a database read (the log is written asynchronously)."""
+
+    size: int = 100_000
+    _items: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def remember(self, pairs: list[tuple[str, str]]) -> None:
+        with self._lock:
+            self._items.update(pairs)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def get(self, prediction_id: str) -> str | None:
+        with self._lock:
+            return self._items.get(prediction_id)
+
+
+class Services:
+    """The server's long-lived parts (see the module docstring)."""
+
+    def __init__(self, settings: ServeSettings, registry: Registry, metrics: ServerMetrics) -> None:
+        server = settings.server
+        self.settings = settings
+        self.registry = registry
+        self.metrics = metrics
+        self.recent = RecentPredictions()
+        self.champion = self._holder(settings.alias, PRIMARY)
+        self.shadow = None if server.shadow is None else self._holder(server.shadow, SHADOW)
+        holders = [h for h in (self.champion, self.shadow) if h is not None]
+        self.follower = AliasFollower(holders, server.poll_interval)
+        self.prediction_log = PredictionLog(
+            registry.store,
+            self.metrics,
+            flush_ms=server.log_flush_ms,
+            flush_rows=server.log_flush_rows,
+            keep_rows=server.keep_rows,
+            keep_days=server.keep_days,
+        )
+        self.shadow_runner = None
+        if self.shadow is not None:
+            self.shadow_runner = ShadowRunner(
+                self.shadow, self.prediction_log, self.metrics, keep_text=server.log_text
+            )
+
+    @classmethod
+    def start(cls, settings: ServeSettings, metrics: ServerMetrics) -> Services:
+        """Open the registry and start every thread; the first model loads in the background."""
+        registry = open_registry(settings.store_url, settings.artifacts_dir)
+        services = cls(settings, registry, metrics)
+        services.prediction_log.start()
+        if services.shadow_runner is not None:
+            services.shadow_runner.start()
+        services.follower.start()
+        return services
+
+    def close(self) -> None:
+        """Stop following aliases, finish shadow work, flush the log, close the registry."""
+        self.follower.stop()
+        if self.shadow_runner is not None:
+            self.shadow_runner.close()
+        self.prediction_log.close()
+        self.registry.close()
+
+    def _holder(self, alias: str, role: str) -> ModelHolder:
+        return ModelHolder(
+            self.registry,
+            alias,
+            on_change=lambda _model: self._publish_versions(),
+            on_load=lambda result: self.metrics.model_loads.inc(role, result),
+        )
+
+    def _publish_versions(self) -> None:
+        serving: dict[tuple[str, ...], float] = {}
+        for role, holder in ((PRIMARY, self.champion), (SHADOW, self.shadow)):
+            model: LoadedModel | None = None if holder is None else holder.current
+            if model is not None:
+                serving[(role, model.version)] = 1.0
+        self.metrics.model_info.replace(serving)

@@ -1,0 +1,69 @@
+"""What a server needs to know, gathered once: store, artifacts, feedback log, limits, token.
+
+:class:`ServeSettings` is built from a project (``config.yml``'s ``server:`` section, the
+environment, CLI flags) by :meth:`ServeSettings.from_project`, or directly in tests. The admin
+token is read from the environment variable ``server.admin_token_env`` names, so it never has
+to be written into a config file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lifelong.config import Server
+from lifelong.data.sources import feedback_log
+from lifelong.project import Project
+from lifelong.registry import CHAMPION
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Settings of one server process.
+
+    Parameters
+    ----------
+    store_url, artifacts_dir
+        The registry to serve from.
+    server
+        The ``server:`` config section (limits, polling, logging, shadow alias).
+    feedback_log
+        The JSON Lines file ``/feedback`` appends to; ``None`` turns feedback off.
+    admin_token
+        The bearer token of the admin endpoints; ``None`` turns them off.
+    alias
+        The alias served (``champion``).
+    """
+
+    store_url: str
+    artifacts_dir: Path
+    server: Server = field(default_factory=Server)
+    feedback_log: Path | None = None
+    admin_token: str | None = None
+    alias: str = CHAMPION
+
+    @classmethod
+    def from_project(
+        cls,
+        project: Project,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        shadow: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ServeSettings:
+        """Settings of ``project``; ``host``, ``port`` and ``shadow`` override the config."""
+        env = os.environ if env is None else env
+        changes = {"host": host, "port": port, "shadow": shadow}
+        server = project.config.server.model_copy(
+            update={k: v for k, v in changes.items() if v is not None}
+        )
+        return cls(
+            store_url=project.store_url,
+            artifacts_dir=project.artifacts_dir,
+            server=server,
+            feedback_log=feedback_log(project),
+            admin_token=env.get(server.admin_token_env) or None,
+        )
