@@ -191,7 +191,7 @@ def trained_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 ServedRegistry = Callable[[str, Path], Registry]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def served_registry(trained_bundles: list[Path]) -> ServedRegistry:
     """``served_registry(url, artifacts)``: a registry holding versions 1.0 and 2.0 (the two
     trained bundles) and 1.1 (a fine-tune edge of 1.0, same weights), champion -> 1.0. The

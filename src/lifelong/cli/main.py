@@ -16,6 +16,7 @@ from lifelong import __version__
 from lifelong.cli import data as data_cmd
 from lifelong.cli import init as init_cmd
 from lifelong.cli import models
+from lifelong.cli import serve as serve_cmd
 from lifelong.cli.common import GlobalOptions, err_console
 from lifelong.core.errors import LifelongError
 
@@ -45,6 +46,8 @@ app.command("init")(init_cmd.init)
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(models.app, name="models")
 app.command("lineage")(models.lineage)
+app.command("serve")(serve_cmd.serve)
+app.command("shadow-report")(serve_cmd.shadow_report_cmd)
 
 
 def _version(value: bool) -> None:

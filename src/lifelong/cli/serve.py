@@ -1,0 +1,78 @@
+"""``lifelong serve`` (the HTTP API under uvicorn) and ``lifelong shadow-report``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lifelong.cli.common import console, load_project, open_project_registry
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address (default: server.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: server.port).")] = None,
+    shadow: Annotated[
+        str | None,
+        typer.Option(help="Also run this alias (e.g. challenger) on every request, logged only."),
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request (uvicorn).")] = False,
+) -> None:
+    """Serve the champion over HTTP: predict, Rasa-style parse, feedback, hot swap, metrics."""
+    import uvicorn  # the server extra: imported only by the commands that need it
+
+    from lifelong.serving import ServeSettings, create_app
+
+    project = load_project(ctx)
+    project.state_dir.mkdir(parents=True, exist_ok=True)
+    settings = ServeSettings.from_project(project, host=host, port=port, shadow=shadow)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.server.host,
+        port=settings.server.port,
+        workers=1,
+        access_log=access_log,
+        log_level="info",
+    )
+
+
+def shadow_report_cmd(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="Read this many newest log rows.")] = 100_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Agreement between the champion and the shadow model, and who was right per feedback."""
+    from lifelong.serving import ServeSettings
+    from lifelong.serving.shadow_report import read_feedback, shadow_report
+
+    project = load_project(ctx)
+    settings = ServeSettings.from_project(project)
+    with open_project_registry(project) as registry:
+        rows = registry.store.recent_predictions(limit=limit)
+    report = shadow_report(rows, read_feedback(settings.feedback_log))
+    if as_json:
+        console.print_json(json.dumps(report.to_dict()))
+        return
+    if not report.pairs:
+        console.print("no shadow predictions logged: run `lifelong serve --shadow challenger`")
+        return
+    table = Table(title="shadow report")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("pairs (primary + shadow)", str(report.pairs))
+    table.add_row("agreement", f"{report.agreement:.2%}")
+    for versions, count in sorted(report.versions.items()):
+        table.add_row(f"pairs {versions}", str(count))
+    table.add_row("pairs with feedback", str(report.judged))
+    if report.judged:
+        table.add_row(
+            "primary right", f"{report.primary_right} ({report.primary_right / report.judged:.1%})"
+        )
+        table.add_row(
+            "shadow right", f"{report.shadow_right} ({report.shadow_right / report.judged:.1%})"
+        )
+        table.add_row("both right", str(report.both_right))
+    console.print(table)
