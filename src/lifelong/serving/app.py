@@ -42,7 +42,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         try:
             yield
         finally:
-            services.close()
+            await services.close()
 
     app = FastAPI(
         title="lifelong",

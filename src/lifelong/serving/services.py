@@ -11,7 +11,10 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import torch
+
 from lifelong.registry import Registry, open_registry
+from lifelong.serving.batcher import Batcher
 from lifelong.serving.holder import AliasFollower, LoadedModel, ModelHolder
 from lifelong.serving.metrics import ServerMetrics
 from lifelong.serving.prediction_log import PredictionLog
@@ -50,6 +53,7 @@ class Services:
         self.registry = registry
         self.metrics = metrics
         self.recent = RecentPredictions()
+        self.batcher = Batcher(server.max_batch)
         self.champion = self._holder(settings.alias, PRIMARY)
         self.shadow = None if server.shadow is None else self._holder(server.shadow, SHADOW)
         holders = [h for h in (self.champion, self.shadow) if h is not None]
@@ -70,17 +74,27 @@ class Services:
 
     @classmethod
     def start(cls, settings: ServeSettings, metrics: ServerMetrics) -> Services:
-        """Open the registry and start every thread; the first model loads in the background."""
+        """Open the registry and start every thread; the first model loads in the background.
+
+        Call it on the event loop (the app's lifespan does): the batcher's task runs there.
+
+        Also sets torch's intra-op threads to ``server.threads``: requests are scored one per
+        call, where extra threads only contend with each other and with the event loop.
+        """
+        torch.set_num_threads(settings.server.threads)
         registry = open_registry(settings.store_url, settings.artifacts_dir)
         services = cls(settings, registry, metrics)
+        services.batcher.start()
         services.prediction_log.start()
         if services.shadow_runner is not None:
             services.shadow_runner.start()
         services.follower.start()
         return services
 
-    def close(self) -> None:
-        """Stop following aliases, finish shadow work, flush the log, close the registry."""
+    async def close(self) -> None:
+        """Stop batching and following aliases, finish shadow work, flush the log, close the
+        registry."""
+        await self.batcher.close()
         self.follower.stop()
         if self.shadow_runner is not None:
             self.shadow_runner.close()

@@ -74,8 +74,8 @@ def test_oversized_chunked_body_is_413(client: TestClient) -> None:
 
 
 def test_slow_prediction_times_out_with_504(make_client: object) -> None:
-    client = make_client(server={"timeout": 1e-9})  # type: ignore[operator]
-    response = client.post("/predict", json={"texts": ["play music"] * 8})
+    client = make_client(server={"timeout": 1e-9, "max_batch": 32})  # type: ignore[operator]
+    response = client.post("/predict", json={"texts": ["play music"] * 32})
     assert response.status_code == 504
     assert "prediction took longer than server.timeout" in response.json()["detail"]
 

@@ -8,21 +8,20 @@ background task that runs after the response is sent.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, status
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from lifelong.serving.deps import ModelDep, ServicesDep, check_texts
 from lifelong.serving.holder import LoadedModel
-from lifelong.serving.inference import Served, log_rows, score
+from lifelong.serving.inference import Scored, Served, log_rows
 from lifelong.serving.schemas import (
     BatchPredictResponse,
     ParseRequest,
     ParseResponse,
-    Prediction,
     PredictRequest,
     PredictResponse,
-    RankedIntent,
     RasaIntent,
 )
 from lifelong.serving.services import PRIMARY, Services
@@ -43,9 +42,7 @@ async def serve(
     server = services.settings.server
     check_texts(texts, server)
     try:
-        served = await asyncio.wait_for(
-            run_in_threadpool(score, model, texts, top_k), server.timeout
-        )
+        served = await asyncio.wait_for(services.batcher.score(model, texts, top_k), server.timeout)
     except TimeoutError:
         raise HTTPException(
             status.HTTP_504_GATEWAY_TIMEOUT,
@@ -61,25 +58,33 @@ async def serve(
     return served
 
 
+def _prediction(scored: Scored) -> dict[str, Any]:
+    ranking = [{"intent": i, "confidence": c} for i, c in scored.ranking]
+    return {
+        "prediction_id": scored.prediction_id,
+        "intent": scored.intent,
+        "confidence": scored.confidence,
+        "ranking": ranking,
+    }
+
+
 @router.post("/predict", response_model=PredictResponse | BatchPredictResponse)
 async def predict(
     body: PredictRequest, services: ServicesDep, model: ModelDep, background: BackgroundTasks
-) -> PredictResponse | BatchPredictResponse:
-    """Intent, confidence and top-k ranking of ``text``, or of each of ``texts``."""
+) -> JSONResponse:
+    """Intent, confidence and top-k ranking of ``text``, or of each of ``texts``.
+
+    The answer is built as plain JSON (the response models document it): for a batch of
+    hundreds of texts, model objects and their validation would cost more than the scoring.
+    """
     top_k = body.top_k or services.settings.server.top_k
     served = await serve(services, model, body.all_texts, top_k, background)
-    predictions = [
-        Prediction(
-            prediction_id=p.prediction_id,
-            intent=p.intent,
-            confidence=p.confidence,
-            ranking=[RankedIntent(intent=i, confidence=c) for i, c in p.ranking],
-        )
-        for p in served.predictions
-    ]
+    predictions = [_prediction(p) for p in served.predictions]
     if body.text is not None:
-        return PredictResponse(version=served.version, **predictions[0].model_dump())
-    return BatchPredictResponse(version=served.version, predictions=predictions)
+        return JSONResponse({**predictions[0], "version": served.version}, background=background)
+    return JSONResponse(
+        {"version": served.version, "predictions": predictions}, background=background
+    )
 
 
 @router.post("/model/parse", response_model=ParseResponse)

@@ -1,0 +1,53 @@
+"""The micro-batcher: concurrent requests share calls, per model, each gets its own answers."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from lifelong.models import ModelBundle
+from lifelong.serving import batcher as batcher_module
+from lifelong.serving.batcher import Batcher
+from lifelong.serving.holder import LoadedModel
+from lifelong.serving.inference import Served, score
+
+
+def test_concurrent_requests_share_calls_but_not_models(
+    trained_bundles: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new = (
+        LoadedModel(v, ModelBundle.load(p), datetime.now(UTC))
+        for v, p in zip(("1.0", "2.0"), trained_bundles, strict=True)
+    )
+    calls: list[tuple[str, int]] = []
+
+    def counted(model: LoadedModel, texts: list[str], top_k: int) -> Served:
+        calls.append((model.version, len(texts)))
+        return score(model, texts, top_k)
+
+    monkeypatch.setattr(batcher_module, "score", counted)
+
+    async def main() -> list[Served]:
+        batcher = Batcher(max_texts=4)
+        batcher.start()
+        requests = [
+            batcher.score(old, ["play music"], 1),
+            batcher.score(old, ["wake me up", "rain"], 3),
+            batcher.score(new, ["book a table"], 2),
+            batcher.score(old, ["play a song"], 2),
+            batcher.score(old, ["snooze"], 2),
+        ]
+        answers = await asyncio.gather(*requests)
+        await batcher.close()
+        return answers
+
+    answers = asyncio.run(main())
+    assert calls == [("1.0", 4), ("2.0", 1), ("1.0", 1)]  # FIFO, grouped, at most 4 texts
+    assert [a.version for a in answers] == ["1.0", "1.0", "2.0", "1.0", "1.0"]
+    assert [len(a.predictions) for a in answers] == [1, 2, 1, 1, 1]
+    assert [len(a.predictions[0].ranking) for a in answers] == [1, 3, 2, 2, 2]
+    assert answers[1].predictions[0].intent == "alarm"
+    assert answers[2].predictions[0].intent == "booking"
