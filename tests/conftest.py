@@ -1,4 +1,5 @@
-"""Shared fixtures: a registry URL on every back end, and model bundles to register.
+"""Shared fixtures: a registry URL on every back end, model bundles to register, and a tiny,
+easy synthetic intent data set with a small fast pipeline for training tests.
 
 ``store_url`` runs a test once on SQLite (a file in the test's tmp folder) and once on
 PostgreSQL (a fresh database created for the test and dropped after). When PostgreSQL does not
@@ -9,6 +10,7 @@ a CI run that silently skipped the shared-store tests would prove nothing.
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from lifelong.config import NGrams, Pipeline, Training
 from lifelong.core.types import Example
 from lifelong.registry import Registry, open_registry
 
@@ -111,3 +114,49 @@ def examples() -> list[Example]:
         Example.make("Will it rain tomorrow?", "weather", meta={"lang": "en"}),
         Example.make("hello", "greet"),
     ]
+
+
+KEYWORDS = {
+    "weather": ["weather", "rain", "sunny", "forecast", "temperature"],
+    "music": ["play", "song", "music", "album", "playlist"],
+    "booking": ["book", "table", "reservation", "restaurant", "dinner"],
+    "alarm": ["alarm", "wake", "clock", "morning", "snooze"],
+    "balance": ["balance", "account", "money", "bank", "savings"],
+}
+FILLER = ["please", "can", "you", "the", "my", "a", "for", "me", "now", "today", "i", "want"]
+
+
+def _make_examples(labels: list[str], per_label: int, seed: int) -> list[Example]:
+    """``per_label`` texts per label: two of its keywords among three filler words."""
+    rng = random.Random(seed)
+    examples = []
+    for label in labels:
+        for _ in range(per_label):
+            words = rng.sample(KEYWORDS[label], 2) + rng.sample(FILLER, 3)
+            rng.shuffle(words)
+            examples.append(Example.make(" ".join(words), label))
+    return examples
+
+
+MakeExamples = Callable[[list[str], int, int], list[Example]]
+
+
+@pytest.fixture
+def make_examples() -> MakeExamples:
+    """Builder of synthetic examples: ``make_examples(labels, per_label, seed)``."""
+    return _make_examples
+
+
+@pytest.fixture
+def old_labels() -> list[str]:
+    return ["alarm", "booking", "music", "weather"]
+
+
+@pytest.fixture
+def small_pipeline() -> Pipeline:
+    return Pipeline(ngrams=NGrams(buckets=1024, dim=16), hidden=32, dropout=0.1)
+
+
+@pytest.fixture
+def small_training() -> Training:
+    return Training(epochs=8, batch_size=16, lr=0.01, sparse_lr=0.1, seed=0, patience=3)

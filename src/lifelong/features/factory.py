@@ -1,0 +1,31 @@
+"""The featurizer a pipeline config asks for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lifelong.config import Pipeline
+from lifelong.features.base import Featurizer, Stack
+from lifelong.features.embeddings import MINILM, SentenceEmbeddings, minilm_path
+from lifelong.features.hashing import HashedNGrams
+from lifelong.features.tokens import Tokens
+
+
+def make_featurizer(pipeline: Pipeline, cache_dir: Path | None = None) -> Featurizer:
+    """Build the featurizer of ``pipeline``.
+
+    Parameters
+    ----------
+    pipeline
+        The ``pipeline`` section of the config.
+    cache_dir
+        Folder of the sentence-embedding cache (e.g. ``.lifelong/cache/embeddings``); ``None``
+        embeds without caching.
+    """
+    if pipeline.name == "transformer":
+        return Tokens(minilm_path(), pipeline.transformer.max_length, MINILM)
+    ngrams = pipeline.ngrams
+    parts: list[Featurizer] = [HashedNGrams(ngrams.buckets, ngrams.word, ngrams.char)]
+    if pipeline.embeddings == "minilm":
+        parts.append(SentenceEmbeddings(cache_dir))
+    return Stack(parts)

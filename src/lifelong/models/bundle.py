@@ -1,0 +1,215 @@
+"""``ModelBundle``: everything needed to serve or fine-tune one trained model.
+
+On disk a bundle is a folder: ``weights.safetensors`` (tensors only, no pickle), ``bundle.json``
+(the spec: pipeline config, labels, featurizer spec, versions, and a sha256 manifest of the
+other files) and, when the project does not retain its data, ``replay.jsonl``: a bounded,
+class-balanced sample of training examples that later updates replay. The folder is written
+under a temporary name and renamed, so a reader never sees half a bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+from torch import nn
+
+import lifelong
+from lifelong.config import Pipeline
+from lifelong.core.atomic import TMP_PREFIX, atomic_write_bytes, atomic_write_text, fsync_dir
+from lifelong.core.errors import ArtifactCorrupt, LifelongError
+from lifelong.core.hashing import sha256_bytes, sha256_file
+from lifelong.core.types import Example, normalize_text
+from lifelong.features import Featurizer, make_featurizer
+from lifelong.models.factory import build_model
+
+FORMAT = "lifelong-bundle"
+FORMAT_VERSION = 1
+SPEC_FILE = "bundle.json"
+WEIGHTS_FILE = "weights.safetensors"
+REPLAY_FILE = "replay.jsonl"
+
+
+@dataclass(frozen=True)
+class BundleSpec:
+    """What a bundle is, as stored in ``bundle.json`` (JSON-safe).
+
+    ``pipeline`` is the resolved ``pipeline`` config section; ``featurizer`` the featurizer's
+    ``spec()``; ``meta`` free-form facts recorded at training time (init strategy, epochs).
+    """
+
+    pipeline: dict[str, Any]
+    labels: list[str]
+    featurizer: dict[str, Any]
+    lifelong_version: str = lifelong.__version__
+    format_version: int = FORMAT_VERSION
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class ModelBundle:
+    """A trained network with its featurizer, labels and spec.
+
+    Parameters
+    ----------
+    spec
+        The bundle's description; ``spec.labels[i]`` names output ``i``.
+    module
+        The network; called on :class:`~lifelong.features.Features`.
+    featurizer
+        Turns normalized texts into the network's inputs.
+    replay
+        Replay examples saved with the bundle when asked (``retain_data: false``).
+    """
+
+    def __init__(
+        self,
+        spec: BundleSpec,
+        module: nn.Module,
+        featurizer: Featurizer,
+        replay: Sequence[Example] = (),
+    ) -> None:
+        self.spec = spec
+        self.module = module
+        self.featurizer = featurizer
+        self.replay = list(replay)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.spec.labels
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return Pipeline.model_validate(self.spec.pipeline)
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> NDArray[np.float32]:
+        """Class probabilities, shape ``(len(texts), len(labels))``, columns in label order.
+
+        Texts are normalized here, so raw user input can be passed as is.
+        """
+        self.module.eval()
+        chunks = [np.zeros((0, len(self.labels)), dtype=np.float32)]
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                batch = [normalize_text(t) for t in texts[start : start + batch_size]]
+                logits = self.module(self.featurizer.transform(batch))
+                chunks.append(torch.softmax(logits, dim=1).numpy())
+        return np.concatenate(chunks)
+
+    def predict(
+        self, texts: Sequence[str], batch_size: int = 256
+    ) -> tuple[list[str], NDArray[np.float32]]:
+        """Predicted labels and the probability matrix (see :meth:`predict_proba`)."""
+        proba = self.predict_proba(texts, batch_size)
+        return [self.labels[i] for i in proba.argmax(axis=1)], proba
+
+    def save(self, folder: Path, *, include_replay: bool = False) -> None:
+        """Write the bundle to ``folder`` (which must not exist or be empty), atomically.
+
+        ``include_replay`` also writes ``replay.jsonl`` (for projects with
+        ``retain_data: false``, where it is the only old data an update can see).
+        """
+        folder = Path(folder)
+        if folder.exists() and any(folder.iterdir()):
+            raise LifelongError(f"{folder}: cannot save a model bundle into a non-empty folder")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=folder.parent))
+        try:
+            tensors = {k: v.detach().contiguous() for k, v in self.module.state_dict().items()}
+            weights = save_tensors(tensors)
+            atomic_write_bytes(tmp / WEIGHTS_FILE, weights)
+            files = {WEIGHTS_FILE: sha256_bytes(weights)}
+            if include_replay:
+                lines = "".join(json.dumps(e.to_record()) + "\n" for e in self.replay)
+                atomic_write_text(tmp / REPLAY_FILE, lines)
+                files[REPLAY_FILE] = sha256_file(tmp / REPLAY_FILE)
+            document = {"format": FORMAT, **asdict(self.spec), "files": files}
+            atomic_write_text(tmp / SPEC_FILE, json.dumps(document, indent=2, sort_keys=True))
+            if folder.exists():
+                folder.rmdir()
+            os.replace(tmp, folder)
+            fsync_dir(folder.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, folder: Path, *, cache_dir: Path | None = None) -> ModelBundle:
+        """Read a bundle written by :meth:`save`, checking format and file hashes.
+
+        Parameters
+        ----------
+        folder
+            The bundle folder.
+        cache_dir
+            Sentence-embedding cache folder for the bundle's featurizer (see
+            :func:`~lifelong.features.make_featurizer`).
+        """
+        folder = Path(folder)
+        spec, files = read_spec(folder)
+        for name, digest in files.items():
+            path = folder / name
+            if not path.is_file() or sha256_file(path) != digest:
+                raise ArtifactCorrupt(
+                    f"{path}: missing or its sha256 does not match {SPEC_FILE}",
+                    hint="the bundle was modified after saving; restore it or retrain",
+                )
+        pipeline = Pipeline.model_validate(spec.pipeline)
+        module = build_model(pipeline, len(spec.labels))
+        module.load_state_dict(load_tensors((folder / WEIGHTS_FILE).read_bytes()))
+        module.eval()
+        replay: list[Example] = []
+        if REPLAY_FILE in files:
+            text = (folder / REPLAY_FILE).read_text(encoding="utf-8")
+            replay = [Example.from_record(json.loads(line)) for line in text.splitlines()]
+        return cls(spec, module, make_featurizer(pipeline, cache_dir), replay)
+
+
+def read_spec(folder: Path) -> tuple[BundleSpec, dict[str, str]]:
+    """The spec and file manifest of ``folder``, or a clear error if it is not a bundle."""
+    path = folder / SPEC_FILE
+    hint = "pass the folder of a model saved by lifelong (it holds bundle.json)"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LifelongError(
+            f"{folder}: not a lifelong model bundle (no {SPEC_FILE})", hint=hint
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise LifelongError(f"{path}: not valid JSON ({error})", hint=hint) from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise LifelongError(
+            f"{path}: not a lifelong model bundle (format is not {FORMAT!r})", hint=hint
+        )
+    version = document.get("format_version")
+    if version != FORMAT_VERSION:
+        raise LifelongError(
+            f"{path}: bundle format version {version!r}, this lifelong reads {FORMAT_VERSION}",
+            hint="load it with the lifelong version that wrote it, or train cold "
+            "(`lifelong train` without --finetune)",
+        )
+    try:
+        spec = BundleSpec(
+            pipeline=dict(document["pipeline"]),
+            labels=[str(label) for label in document["labels"]],
+            featurizer=dict(document["featurizer"]),
+            lifelong_version=str(document["lifelong_version"]),
+            format_version=int(version),
+            meta=dict(document.get("meta", {})),
+        )
+        files = {str(k): str(v) for k, v in dict(document["files"]).items()}
+    except (KeyError, TypeError, ValueError) as error:
+        raise LifelongError(f"{path}: malformed bundle spec ({error!r})", hint=hint) from None
+    if WEIGHTS_FILE not in files:
+        raise LifelongError(f"{path}: the manifest lists no {WEIGHTS_FILE}", hint=hint)
+    return spec, files

@@ -1,0 +1,27 @@
+"""The network a pipeline config asks for."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from lifelong.config import Pipeline
+from lifelong.features import MINILM_DIM, minilm_path
+from lifelong.models.classifier import IntentClassifier
+from lifelong.models.transformer import TransformerClassifier
+
+
+def build_model(pipeline: Pipeline, n_classes: int) -> nn.Module:
+    """A freshly initialised network for ``pipeline`` (seed torch first for a fixed init)."""
+    if pipeline.name == "transformer":
+        settings = pipeline.transformer
+        return TransformerClassifier(
+            minilm_path(), pipeline.dropout, n_classes, settings.freeze_layers
+        )
+    return IntentClassifier(
+        buckets=pipeline.ngrams.buckets,
+        dim=pipeline.ngrams.dim,
+        dense_dim=MINILM_DIM if pipeline.embeddings == "minilm" else 0,
+        hidden=pipeline.hidden,
+        dropout=pipeline.dropout,
+        n_classes=n_classes,
+    )

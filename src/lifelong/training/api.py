@@ -1,0 +1,200 @@
+"""``train()``: the one call the pipelines make to train cold or update a parent model.
+
+Top to bottom: check the parent against the config (before any work), choose the data
+(``all`` or new examples plus replay), plan the labels, featurize once, build a fresh network,
+start it from the parent through an init strategy (after head surgery), fit, and wrap the result
+in a :class:`~lifelong.models.ModelBundle` with a JSON-safe report.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from lifelong.config import Finetune, Pipeline, Training
+from lifelong.core.errors import DataError
+from lifelong.core.seed import set_seed
+from lifelong.core.types import Example
+from lifelong.features import make_featurizer
+from lifelong.models import BundleSpec, ModelBundle, build_model, remap_head
+from lifelong.training.compat import check_compatible, plan_labels
+from lifelong.training.init import make_strategy
+from lifelong.training.replay import replay_sample
+from lifelong.training.trainer import Trainer
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """The trained bundle and a JSON-safe report of how it was made.
+
+    ``report`` keys: ``kind`` (train | finetune), ``init`` (strategy and its params),
+    ``labels_added``, ``labels_removed``, ``n_labels``, ``data``, ``n_train``, ``n_valid``,
+    ``n_replay``, ``epochs``, ``epochs_run``, ``best_epoch``, ``valid_accuracy``, ``history``,
+    ``seed``, ``timings`` (``featurize_s``, ``train_s``).
+    """
+
+    bundle: ModelBundle
+    report: dict[str, Any]
+
+
+def update_epochs(training: Training, finetune: Finetune) -> int:
+    """Epochs of an update: ``finetune.epochs`` if set, else a fraction of a cold run's.
+
+    A cold-start update trains as long as a cold training.
+    """
+    if finetune.epochs is not None:
+        return finetune.epochs
+    if finetune.init == "cold":
+        return training.epochs
+    return max(1, math.ceil(training.epochs * finetune.epoch_fraction))
+
+
+def _update_data(
+    train: Sequence[Example], previous: Sequence[Example], finetune: Finetune, seed: int
+) -> tuple[list[Example], int]:
+    """Examples an update trains on, and how many of them are replayed old ones."""
+    if finetune.data == "all":
+        return list(train), 0
+    seen = {e.hash for e in previous}
+    new = [e for e in train if e.hash not in seen]
+    replayed = replay_sample(previous, finetune.replay_size, seed)
+    return new + replayed, len(replayed)
+
+
+def _label_ids(examples: Sequence[Example], labels: Sequence[str]) -> NDArray[np.int64]:
+    index = {label: i for i, label in enumerate(labels)}
+    return np.array([index.get(e.label, -1) for e in examples], dtype=np.int64)
+
+
+def train(
+    train: Sequence[Example],
+    valid: Sequence[Example],
+    *,
+    pipeline: Pipeline,
+    training: Training,
+    finetune: Finetune | None = None,
+    parent: ModelBundle | None = None,
+    previous: Sequence[Example] | None = None,
+    epochs: int | None = None,
+    cache_dir: Path | None = None,
+    strict_labels: bool = False,
+    progress: bool = True,
+) -> TrainOutcome:
+    """Train a model cold, or update ``parent`` on new data.
+
+    Parameters
+    ----------
+    train, valid
+        Training examples (all current ones) and validation examples (early stopping).
+    pipeline, training
+        Config sections; ``training`` also holds the seed.
+    finetune
+        How an update starts and which data it sees; defaults to ``Finetune()``. Used only with
+        a ``parent``, except ``replay_size``, which sizes the bundle's replay buffer.
+    parent
+        The model to update; ``None`` trains cold.
+    previous
+        Examples the parent was trained on, for ``finetune.data == "new+replay"``: the update
+        trains on the examples of ``train`` not in ``previous`` plus a class-balanced replay
+        sample of ``previous``. Defaults to the parent's replay buffer.
+    epochs
+        Explicit epoch count; otherwise ``training.epochs`` for a cold run and
+        :func:`update_epochs` for an update.
+    cache_dir
+        Sentence-embedding cache folder (see :func:`~lifelong.features.make_featurizer`).
+    strict_labels
+        Refuse an update whose intents differ from the parent's instead of growing or
+        shrinking its head.
+    progress
+        Show progress bars.
+
+    Raises
+    ------
+    IncompatibleModel
+        The parent's featurizer or architecture differs from ``pipeline``, or labels changed
+        with ``strict_labels``.
+    DataError
+        No training examples.
+    """
+    finetune = finetune or Finetune()
+    featurizer = make_featurizer(pipeline, cache_dir)
+    if parent is not None:
+        check_compatible(parent.spec, pipeline, featurizer.spec())
+        old = parent.replay if previous is None else previous
+        examples, n_replay = _update_data(train, old, finetune, training.seed)
+        plan = plan_labels(parent.labels, [e.label for e in examples], strict=strict_labels)
+        n_epochs = epochs or update_epochs(training, finetune)
+        buffer_source = [*old, *examples] if finetune.data == "new+replay" else examples
+    else:
+        examples, n_replay = list(train), 0
+        plan = plan_labels([], [e.label for e in examples], strict=False)
+        n_epochs = epochs or training.epochs
+        buffer_source = examples
+    if not examples:
+        raise DataError("no training examples", hint="add labeled data, then train again")
+
+    started = time.perf_counter()
+    features = featurizer.transform([e.text for e in [*examples, *valid]])
+    featurize_s = time.perf_counter() - started
+    n = len(examples)
+    train_features = features.rows(np.arange(n))
+    valid_features = features.rows(np.arange(n, n + len(valid)))
+
+    set_seed(training.seed)
+    model = build_model(pipeline, len(plan.labels))
+    strategy_name, strategy_params = "cold", {}
+    if parent is not None:
+        generator = torch.Generator().manual_seed(training.seed)
+        warm = copy.deepcopy(parent.module)
+        remap_head(warm, parent.labels, plan.labels, generator)
+        strategy = make_strategy(finetune)
+        model = strategy.apply(warm, model, generator)
+        strategy_name, strategy_params = strategy.name, strategy.params()
+
+    trainer = Trainer(
+        training,
+        label_smoothing=pipeline.label_smoothing,
+        dense_lr=pipeline.transformer.lr if pipeline.name == "transformer" else None,
+        progress=progress,
+    )
+    fit = trainer.fit(
+        model,
+        train_features,
+        _label_ids(examples, plan.labels),
+        (valid_features, _label_ids(valid, plan.labels)),
+        epochs=n_epochs,
+    )
+    model.eval()
+    init = {"strategy": strategy_name, **strategy_params}
+    report: dict[str, Any] = {
+        "kind": "train" if parent is None else "finetune",
+        "init": init,
+        "labels_added": plan.added,
+        "labels_removed": plan.removed,
+        "n_labels": len(plan.labels),
+        "data": "all" if parent is None else finetune.data,
+        "n_train": n,
+        "n_valid": len(valid),
+        "n_replay": n_replay,
+        "epochs": n_epochs,
+        **fit.to_dict(),
+        "seed": training.seed,
+        "timings": {"featurize_s": round(featurize_s, 4), "train_s": round(fit.train_seconds, 4)},
+    }
+    spec = BundleSpec(
+        pipeline=pipeline.model_dump(mode="json"),
+        labels=plan.labels,
+        featurizer=featurizer.spec(),
+        meta={"init": init, "epochs_run": fit.epochs_run, "seed": training.seed},
+    )
+    replay = replay_sample(buffer_source, finetune.replay_size, training.seed)
+    return TrainOutcome(ModelBundle(spec, model, featurizer, replay), report)

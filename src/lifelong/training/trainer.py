@@ -1,0 +1,200 @@
+"""The training loop: one readable function over precomputed features.
+
+Features are computed once per run; each epoch shuffles row indices (a seeded generator), slices
+the features into batches and steps two optimizers: ``SparseAdam`` for sparse embedding tables
+(only the rows a batch touched are updated) and ``AdamW`` for the dense rest. Both follow one
+schedule: linear warmup, then linear decay to zero. After each epoch the model is scored on the
+validation set; the best epoch's weights are restored at the end and training stops early after
+``patience`` epochs without improvement.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import nn
+
+from lifelong.config import Training
+from lifelong.features import Features
+
+
+@dataclass
+class FitResult:
+    """What a run of :meth:`Trainer.fit` did (JSON-safe through :meth:`to_dict`)."""
+
+    epochs_run: int = 0
+    best_epoch: int = 0
+    valid_accuracy: float | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    train_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "valid_accuracy": self.valid_accuracy,
+            "history": self.history,
+        }
+
+
+def sparse_parameters(model: nn.Module) -> list[torch.Tensor]:
+    """Weights of embedding tables built with ``sparse=True`` (they get sparse gradients)."""
+    return [
+        module.weight
+        for module in model.modules()
+        if isinstance(module, nn.Embedding | nn.EmbeddingBag)
+        and module.sparse
+        and module.weight.requires_grad
+    ]
+
+
+def accuracy(
+    model: nn.Module, features: Features, y: NDArray[np.int64], batch: int = 1024
+) -> float:
+    """Fraction of rows whose arg-max logit is ``y`` (labels ``-1`` count as wrong)."""
+    model.eval()
+    correct = 0
+    with torch.inference_mode():
+        for start in range(0, len(y), batch):
+            index = np.arange(start, min(start + batch, len(y)))
+            predicted = model(features.rows(index)).argmax(dim=1).numpy()
+            correct += int((predicted == y[index]).sum())
+    return correct / max(len(y), 1)
+
+
+class Trainer:
+    """Fits a network on features and integer labels.
+
+    Parameters
+    ----------
+    training
+        Epochs, batch size, learning rates, weight decay, warmup, seed, patience.
+    label_smoothing
+        Cross-entropy label smoothing (``pipeline.label_smoothing``).
+    dense_lr
+        Learning rate of the dense parameters; defaults to ``training.lr`` (the transformer
+        pipeline passes its own, much smaller, encoder rate).
+    progress
+        Show a rich progress bar (epoch, loss, valid accuracy).
+    """
+
+    def __init__(
+        self,
+        training: Training,
+        *,
+        label_smoothing: float = 0.0,
+        dense_lr: float | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.training = training
+        self.label_smoothing = label_smoothing
+        self.dense_lr = dense_lr
+        self.progress = progress
+
+    def _optimizers(self, model: nn.Module) -> list[torch.optim.Optimizer]:
+        sparse = sparse_parameters(model)
+        sparse_ids = {id(p) for p in sparse}
+        dense = [p for p in model.parameters() if p.requires_grad and id(p) not in sparse_ids]
+        optimizers: list[torch.optim.Optimizer] = [
+            torch.optim.AdamW(
+                dense,
+                lr=self.dense_lr or self.training.lr,
+                weight_decay=self.training.weight_decay,
+            )
+        ]
+        if sparse:
+            optimizers.append(torch.optim.SparseAdam(sparse, lr=self.training.sparse_lr))
+        return optimizers
+
+    def fit(
+        self,
+        model: nn.Module,
+        train: Features,
+        y: NDArray[np.int64],
+        valid: tuple[Features, NDArray[np.int64]] | None = None,
+        *,
+        epochs: int | None = None,
+    ) -> FitResult:
+        """Train ``model`` in place for up to ``epochs`` (default ``training.epochs``).
+
+        ``valid`` (features and labels) drives early stopping; without it (or when empty)
+        every epoch runs and the last weights are kept.
+        """
+        cfg = self.training
+        epochs = epochs or cfg.epochs
+        started = time.perf_counter()
+        torch.manual_seed(cfg.seed)
+        order = torch.Generator().manual_seed(cfg.seed)
+        steps_per_epoch = math.ceil(len(y) / cfg.batch_size)
+        total = epochs * steps_per_epoch
+        warmup = int(cfg.warmup * total)
+
+        def schedule(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            return max(0.0, (total - step) / max(total - warmup, 1))
+
+        optimizers = self._optimizers(model)
+        schedulers = [torch.optim.lr_scheduler.LambdaLR(o, schedule) for o in optimizers]
+        loss_fn = nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
+        targets = torch.from_numpy(y)
+        if valid is not None and len(valid[1]) == 0:
+            valid = None
+        result = FitResult()
+        best_state: dict[str, torch.Tensor] | None = None
+        best = -1.0
+        with _progress_bar(self.progress) as bar:
+            task = bar.add_task("epoch 1", total=total)
+            for epoch in range(1, epochs + 1):
+                model.train()
+                losses = []
+                permutation = torch.randperm(len(y), generator=order)
+                for batch in torch.split(permutation, cfg.batch_size):
+                    index = batch.numpy()
+                    loss = loss_fn(model(train.rows(index)), targets[batch])
+                    for optimizer in optimizers:
+                        optimizer.zero_grad()
+                    loss.backward()
+                    for optimizer, scheduler in zip(optimizers, schedulers, strict=True):
+                        optimizer.step()
+                        scheduler.step()
+                    losses.append(loss.item())
+                    bar.advance(task)
+                record: dict[str, Any] = {"epoch": epoch, "loss": float(np.mean(losses))}
+                if valid is not None:
+                    record["valid_accuracy"] = accuracy(model, *valid)
+                result.history.append(record)
+                result.epochs_run = epoch
+                score = record.get("valid_accuracy", float(epoch))
+                shown = "-" if valid is None else f"{score:.4f}"
+                bar.update(
+                    task, description=f"epoch {epoch} loss {record['loss']:.4f} valid {shown}"
+                )
+                if score > best:
+                    best, result.best_epoch = score, epoch
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                elif epoch - result.best_epoch > cfg.patience:
+                    break
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        result.valid_accuracy = None if valid is None else best
+        result.train_seconds = time.perf_counter() - started
+        return result
+
+
+def _progress_bar(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not enabled,
+        transient=False,
+    )

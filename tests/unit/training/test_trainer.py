@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from lifelong.config import Pipeline, Training
+from lifelong.core import Example
+from lifelong.training import train
+from lifelong.training.trainer import sparse_parameters
+
+
+def test_cold_model_learns_an_easy_set(
+    small_pipeline: Pipeline,
+    small_training: Training,
+    make_examples: Callable[..., list[Example]],
+    old_labels: list[str],
+) -> None:
+    outcome = train(
+        make_examples(old_labels, 30, 0),
+        make_examples(old_labels, 10, 1),
+        pipeline=small_pipeline,
+        training=small_training,
+        progress=False,
+    )
+    test = make_examples(old_labels, 10, 2)
+    predicted, _ = outcome.bundle.predict([e.text for e in test])
+    assert np.mean([p == e.label for p, e in zip(predicted, test, strict=True)]) >= 0.95
+    report = outcome.report
+    assert report["kind"] == "train"
+    assert report["init"] == {"strategy": "cold"}
+    assert report["valid_accuracy"] >= 0.95
+    assert report["n_train"] == 120
+    assert report["timings"]["train_s"] > 0
+    assert 1 <= report["best_epoch"] <= report["epochs_run"] <= 8
+
+
+def test_same_seed_gives_identical_weights(
+    small_pipeline: Pipeline,
+    small_training: Training,
+    make_examples: Callable[..., list[Example]],
+    old_labels: list[str],
+) -> None:
+    data = make_examples(old_labels, 10, 0)
+
+    def weights(seed: int) -> dict[str, torch.Tensor]:
+        training = small_training.model_copy(update={"epochs": 2, "seed": seed})
+        outcome = train(data, data, pipeline=small_pipeline, training=training, progress=False)
+        return outcome.bundle.module.state_dict()
+
+    first, second, other = weights(0), weights(0), weights(1)
+    assert first.keys() == second.keys()
+    for name in first:
+        assert torch.equal(first[name], second[name]), name
+    assert not torch.equal(first["hidden.weight"], other["hidden.weight"])
+
+
+def test_early_stopping_restores_the_best_epoch(
+    small_pipeline: Pipeline,
+    small_training: Training,
+    make_examples: Callable[..., list[Example]],
+    old_labels: list[str],
+) -> None:
+    data = make_examples(old_labels, 10, 0)
+    # validation labels shuffled: accuracy stays near chance, so it peaks early and stops
+    rng = np.random.default_rng(0)
+    labels = rng.permutation([e.label for e in data])
+    noisy = [Example.make(e.text, str(label)) for e, label in zip(data, labels, strict=True)]
+    training = small_training.model_copy(update={"epochs": 20, "patience": 1})
+    outcome = train(data, noisy, pipeline=small_pipeline, training=training, progress=False)
+    report = outcome.report
+    assert report["epochs_run"] == report["best_epoch"] + 2
+    best = max(h["valid_accuracy"] for h in report["history"])
+    assert report["valid_accuracy"] == best
+    assert report["history"][report["best_epoch"] - 1]["valid_accuracy"] == best
+
+
+def test_the_hashed_table_is_trained_sparsely(small_pipeline: Pipeline) -> None:
+    from lifelong.models import build_model
+
+    model = build_model(small_pipeline, 3)
+    assert [p.shape for p in sparse_parameters(model)] == [torch.Size([1024, 16])]
