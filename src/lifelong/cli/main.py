@@ -50,10 +50,10 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except LifelongError as error:
             # soft_wrap: no line breaks inside paths, so file:line stays copyable.
-            show = {"highlight": False, "soft_wrap": True}
-            err_console.print(f"[bold red]error:[/] {error.message}", **show)
+            message = f"[bold red]error:[/] {error.message}"
             if error.hint:
-                err_console.print(f"[yellow]hint:[/] {error.hint}", **show)
+                message += f"\n[yellow]hint:[/] {error.hint}"
+            err_console.print(message, highlight=False, soft_wrap=True)
             ctx.exit(error.exit_code)
 
 
