@@ -113,8 +113,12 @@ class Finetune(_Section):
 
 
 class PerIntentGuard(_Section):
+    """No intent with ``min_support`` test examples may lose more than ``max_recall_drop`` of
+    recall, counting only drops of at least ``min_lost`` examples (small-sample noise)."""
+
     min_support: int = Field(10, ge=1)
     max_recall_drop: float = Field(0.10, ge=0.0, le=1.0)
+    min_lost: int = Field(3, ge=1)
 
 
 class Gate(_Section):
