@@ -216,9 +216,20 @@ class Triggers(_Section):
 
 
 class Policy(_Section):
+    """When the loop trains, how (fine-tune or cold), and what ships.
+
+    ``calibrate_every``: every Kth update is a cold training (0: never); ``calibrate_days``:
+    cold when the champion's line started more than N days ago; ``max_rejected_finetunes``:
+    cold after that many rejected fine-tunes in a row; ``compete``: train a fine-tune and a cold
+    model as competing challengers and let the gate choose.
+    """
+
     gate: Gate = Gate()
     triggers: Triggers = Triggers()
     calibrate_every: int = Field(10, ge=0)
+    calibrate_days: float | None = Field(None, gt=0)
+    max_rejected_finetunes: int = Field(2, ge=1)
+    compete: bool = False
 
 
 class Store(_Section):

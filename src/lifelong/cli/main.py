@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from lifelong import __version__
 from lifelong.cli import data as data_cmd
 from lifelong.cli import init as init_cmd
+from lifelong.cli import loop as loop_cmd
 from lifelong.cli import models
 from lifelong.cli import train as train_cmd
 from lifelong.cli.common import GlobalOptions, err_console
@@ -72,6 +73,9 @@ app.command("lineage")(models.lineage)
 app.command("train")(train_cmd.train)
 app.command("evaluate")(train_cmd.evaluate)
 app.command("challenge")(train_cmd.challenge)
+app.command("update")(loop_cmd.update)
+app.command("watch")(loop_cmd.watch_command)
+app.command("history")(loop_cmd.history)
 
 
 def _version(value: bool) -> None:

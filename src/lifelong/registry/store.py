@@ -14,6 +14,7 @@ from typing import Any
 from lifelong.core.types import Example
 from lifelong.registry.entities import (
     AliasMove,
+    CycleRecord,
     ModelVersion,
     SnapshotInfo,
     VersionSpec,
@@ -103,6 +104,16 @@ class RegistryStore(abc.ABC):
     @abc.abstractmethod
     def latest_snapshot(self) -> SnapshotInfo | None:
         """The newest snapshot, or ``None`` in an empty store."""
+
+    # -- continual loop -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def record_cycle(self, record: CycleRecord) -> CycleRecord:
+        """Append a cycle to the history (``record.id`` is ignored and assigned)."""
+
+    @abc.abstractmethod
+    def list_cycles(self, limit: int | None = None) -> list[CycleRecord]:
+        """Cycles, oldest first; with ``limit`` only the newest ``limit``."""
 
     # -- lifecycle ------------------------------------------------------------------------
 
