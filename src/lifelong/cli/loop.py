@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from rich.table import Table
 
 from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.pipelines.freshness import plot_freshness, run_freshness
 from lifelong.pipelines.loop import CycleResult, run_cycle, watch
 from lifelong.registry import CycleRecord
 
@@ -144,3 +146,31 @@ def history(
             f"{sum(record.durations.values()):.1f}",
         )
     console.print(table)
+
+
+def freshness(
+    ctx: typer.Context,
+    slices: Annotated[
+        int, typer.Option(help="Equal time slices; the newest is the test set.", min=3)
+    ] = 4,
+    plot: Annotated[Path, typer.Option(help="Where to write the PNG plot.")] = Path(
+        "freshness.png"
+    ),
+) -> None:
+    """The data-freshness experiment: train on windows of different ages, test on the newest
+    slice of time; prints a table and writes a PNG plot."""
+    project = load_project(ctx)
+    rows = run_freshness(project, n_slices=slices, progress=False)
+    table = Table("series", "slices", "window (UTC)", "age (days)", "train", "accuracy", box=None)
+    for row in rows:
+        table.add_row(
+            row.series,
+            f"{row.slices[0]}-{row.slices[1]}",
+            f"{row.start:%m-%d %H:%M} .. {row.end:%m-%d %H:%M}",
+            f"{row.age_days:.1f}",
+            str(row.n_train),
+            f"{row.accuracy:.3f}",
+        )
+    console.print(table)
+    written = plot_freshness(rows, plot if plot.is_absolute() else project.root / plot)
+    console.print(f"plot: {written}")

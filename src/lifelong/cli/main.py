@@ -76,6 +76,7 @@ app.command("challenge")(train_cmd.challenge)
 app.command("update")(loop_cmd.update)
 app.command("watch")(loop_cmd.watch_command)
 app.command("history")(loop_cmd.history)
+app.command("freshness")(loop_cmd.freshness)
 
 
 def _version(value: bool) -> None:
