@@ -113,8 +113,12 @@ class Finetune(_Section):
 
 
 class PerIntentGuard(_Section):
+    """No intent with ``min_support`` test examples may lose more than ``max_recall_drop`` of
+    recall, counting only drops of at least ``min_lost`` examples (small-sample noise)."""
+
     min_support: int = Field(10, ge=1)
     max_recall_drop: float = Field(0.10, ge=0.0, le=1.0)
+    min_lost: int = Field(3, ge=1)
 
 
 class Gate(_Section):
@@ -212,9 +216,20 @@ class Triggers(_Section):
 
 
 class Policy(_Section):
+    """When the loop trains, how (fine-tune or cold), and what ships.
+
+    ``calibrate_every``: every Kth update is a cold training (0: never); ``calibrate_days``:
+    cold when the champion's line started more than N days ago; ``max_rejected_finetunes``:
+    cold after that many rejected fine-tunes in a row; ``compete``: train a fine-tune and a cold
+    model as competing challengers and let the gate choose.
+    """
+
     gate: Gate = Gate()
     triggers: Triggers = Triggers()
     calibrate_every: int = Field(10, ge=0)
+    calibrate_days: float | None = Field(None, gt=0)
+    max_rejected_finetunes: int = Field(2, ge=1)
+    compete: bool = False
 
 
 class Store(_Section):

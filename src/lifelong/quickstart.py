@@ -30,6 +30,13 @@ def _lifelong(*args: str, cwd: Path, check: bool = True) -> int:
     return code
 
 
+def _add_batch(demo: Path, *names: str) -> None:
+    """Simulate a day of annotation: copy sample batches into the project's data folder."""
+    for name in names:
+        shutil.copy(demo / "batches" / name, demo / "data" / name)
+        console.print(f"[dim]annotators delivered batches/{name} -> data/{name}[/]")
+
+
 def run(workdir: Path) -> None:
     """Create a fresh sample project under ``workdir`` and walk through it."""
     demo = workdir / "demo"
@@ -39,15 +46,32 @@ def run(workdir: Path) -> None:
     steps = [
         "Create a project with sample data (an online shop's support assistant)",
         "Validate the data: every file, every intent, the stable train/valid/test split",
-        "Preview what the next batch of annotations would add",
+        "Train version 1.0 from scratch; as the project's first model it becomes champion",
+        "Preview what the next two days of annotations add (one brings a new intent)",
+        "Add them and fine-tune 1.1 from 1.0; the gate decides whether it ships",
+        "What the registry remembers about 1.1: parent, data diff, verdict, forgetting",
+        "The lineage of every model",
     ]
+
+    def step(number: int) -> None:
+        console.print(f"\n[bold]{number}/{len(steps)}[/] {steps[number - 1]}")
+
     console.print(Rule("lifelong quickstart"))
-    console.print(f"[bold]1/{len(steps)}[/] {steps[0]}")
+    step(1)
     _lifelong("init", str(demo), cwd=workdir)
-    console.print(f"\n[bold]2/{len(steps)}[/] {steps[1]}")
+    step(2)
     _lifelong("data", "validate", cwd=demo)
-    console.print(f"\n[bold]3/{len(steps)}[/] {steps[2]}")
-    _lifelong("data", "diff", "--add", "batches/day2.csv", cwd=demo)
+    step(3)
+    _lifelong("train", cwd=demo)
+    step(4)
+    _lifelong("data", "diff", "--add", "batches/day1.jsonl", "--add", "batches/day2.csv", cwd=demo)
+    step(5)
+    _add_batch(demo, "day1.jsonl", "day2.csv")
+    _lifelong("train", "--finetune", "--promote", cwd=demo)
+    step(6)
+    _lifelong("models", "show", "1.1", cwd=demo)
+    step(7)
+    _lifelong("lineage", cwd=demo)
     console.print(Rule("done"))
     console.print(f"The demo project is in {demo}; cd there and try `lifelong --help`.")
 

@@ -387,3 +387,34 @@ def test_newer_schema_is_refused(store_url: str, tmp_path: Path, registry: Regis
     newer = rf"registry schema 9999 is newer than this lifelong \(knows up to {head_revision()}\)"
     with pytest.raises(SchemaMismatch, match=newer):
         open_registry(store_url, tmp_path / "artifacts")
+
+
+def test_cycle_history_round_trips_in_order(registry: Registry) -> None:
+    from datetime import datetime, timedelta
+
+    from lifelong.registry import CycleRecord
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    for i, outcome in enumerate(["nothing", "promoted", "rejected"]):
+        registry.store.record_cycle(
+            CycleRecord(
+                id=0,
+                started_at=start + timedelta(hours=i),
+                finished_at=start + timedelta(hours=i, seconds=5),
+                outcome=outcome,
+                trigger={"fired": ["volume"], "figures": {"n_new": 10 * i}},
+                data={"ingested": i},
+                strategy={"kind": "finetune"},
+                versions=[f"1.{i}"] if i else [],
+                champion="1.0",
+                durations={"train": 1.5},
+                error="",
+            )
+        )
+    cycles = registry.store.list_cycles()
+    assert [c.outcome for c in cycles] == ["nothing", "promoted", "rejected"]
+    assert [c.id for c in cycles] == sorted(c.id for c in cycles)
+    assert cycles[1].versions == ["1.1"]
+    assert cycles[2].trigger["figures"] == {"n_new": 20}
+    assert cycles[0].started_at == start
+    assert [c.outcome for c in registry.store.list_cycles(limit=2)] == ["promoted", "rejected"]

@@ -15,22 +15,47 @@ from typer.core import TyperGroup
 from lifelong import __version__
 from lifelong.cli import data as data_cmd
 from lifelong.cli import init as init_cmd
+from lifelong.cli import loop as loop_cmd
 from lifelong.cli import models
 from lifelong.cli import serve as serve_cmd
+from lifelong.cli import train as train_cmd
 from lifelong.cli.common import GlobalOptions, err_console
 from lifelong.core.errors import LifelongError
+
+
+def fill_optional_values(args: list[str], defaults: dict[str, str]) -> list[str]:
+    """Give options that take an optional value their default when written bare.
+
+    Click has no optional option values, so ``--finetune`` (meaning "the newest version")
+    becomes ``--finetune latest`` when the next word is missing or another option.
+
+    >>> fill_optional_values(["train", "--finetune", "--json"], {"--finetune": "latest"})
+    ['train', '--finetune', 'latest', '--json']
+    """
+    filled: list[str] = []
+    for i, arg in enumerate(args):
+        filled.append(arg)
+        following = args[i + 1] if i + 1 < len(args) else None
+        if arg in defaults and (following is None or following.startswith("-")):
+            filled.append(defaults[arg])
+    return filled
 
 
 class _Group(TyperGroup):
     """Root command group that turns :class:`LifelongError` into a message and an exit code."""
 
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        return super().parse_args(ctx, fill_optional_values(args, train_cmd.OPTIONAL_VALUE_OPTIONS))
+
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except LifelongError as error:
-            err_console.print(f"[bold red]error:[/] {error.message}", highlight=False)
+            # soft_wrap: no line breaks inside paths, so file:line stays copyable.
+            message = f"[bold red]error:[/] {error.message}"
             if error.hint:
-                err_console.print(f"[yellow]hint:[/] {error.hint}", highlight=False)
+                message += f"\n[yellow]hint:[/] {error.hint}"
+            err_console.print(message, highlight=False, soft_wrap=True)
             ctx.exit(error.exit_code)
 
 
@@ -48,6 +73,13 @@ app.add_typer(models.app, name="models")
 app.command("lineage")(models.lineage)
 app.command("serve")(serve_cmd.serve)
 app.command("shadow-report")(serve_cmd.shadow_report_cmd)
+app.command("train")(train_cmd.train)
+app.command("evaluate")(train_cmd.evaluate)
+app.command("challenge")(train_cmd.challenge)
+app.command("update")(loop_cmd.update)
+app.command("watch")(loop_cmd.watch_command)
+app.command("history")(loop_cmd.history)
+app.command("freshness")(loop_cmd.freshness)
 
 
 def _version(value: bool) -> None:

@@ -13,11 +13,16 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from rich.console import RenderableType
+from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.core.errors import RegistryError
+from lifelong.evaluation import ForgettingReport, Verdict
+from lifelong.evaluation.tables import forgetting_table, verdict_summary
 from lifelong.registry import CHAMPION, LineageNode, ModelVersion, Registry
 
 app = typer.Typer(help="List, inspect, promote, roll back and remove model versions.")
@@ -87,16 +92,74 @@ def show(
     if as_json:
         typer.echo(json.dumps(record, indent=2, sort_keys=True))
         return
-    table = Table(show_header=False, box=None)
-    for key, value in record.items():
-        if isinstance(value, dict):
-            shown = json.dumps(value, indent=2, sort_keys=True)
-        elif isinstance(value, list):
-            shown = ", ".join(value) or "-"
-        else:
-            shown = "-" if value is None or value == "" else str(value)
-        table.add_row(Text(key, style="bold"), Text(shown))
-    console.print(table)
+    for part in describe(found, record["aliases"]):
+        console.print(part)
+
+
+def _facts(rows: list[tuple[str, str]]) -> Table:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    for key, value in rows:
+        table.add_row(Text(key, style="bold"), Text(value or "-"))
+    return table
+
+
+def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
+    """Human view of a version: what it is, how it was trained, on what, how good, verdict."""
+    training, diff, metrics = version.training, version.data_diff, version.metrics
+    init = training.get("init", {})
+    init_text = ", ".join(f"{k} {v}" for k, v in init.items() if k != "strategy")
+    timings = ", ".join(f"{k} {v:.2f} s" for k, v in version.timings.items())
+    parts: list[RenderableType] = [
+        _facts(
+            [
+                ("version", version.label),
+                (
+                    "from",
+                    "cold" if version.parent is None else f"{version.parent} ({version.edge})",
+                ),
+                ("aliases", ", ".join(aliases)),
+                ("status", version.status),
+                ("created", f"{version.created_at:%Y-%m-%d %H:%M:%S} UTC on {version.host}"),
+                ("lifelong", version.lifelong_version),
+                ("snapshot", version.snapshot_id[:12]),
+                ("artifact", version.artifact_id[:12]),
+                ("init", f"{init.get('strategy', '-')} {init_text}".strip()),
+                (
+                    "epochs",
+                    f"{training.get('epochs_run', '-')} run of {training.get('epochs', '-')}, "
+                    f"{training.get('n_train', '-')} training examples "
+                    f"({training.get('data', '-')}, {training.get('n_replay', 0)} replayed)",
+                ),
+                (
+                    "intents",
+                    f"added {training.get('labels_added') or '-'}, "
+                    f"removed {training.get('labels_removed') or '-'}",
+                ),
+                (
+                    "data diff",
+                    f"+{diff.get('added', 0)} -{diff.get('removed', 0)} "
+                    f"~{diff.get('relabeled', 0)} relabeled; new intents "
+                    f"{diff.get('new_labels') or '-'}, "
+                    f"vanished {diff.get('vanished_labels') or '-'}",
+                ),
+                (
+                    "metrics",
+                    ", ".join(
+                        f"{k} {metrics[k]:.4f}"
+                        for k in ("accuracy", "macro_f1", "valid_accuracy")
+                        if isinstance(metrics.get(k), int | float)
+                    ),
+                ),
+                ("timings", timings),
+                ("notes", version.notes),
+            ]
+        )
+    ]
+    if version.verdict is not None:
+        parts += [Rule("verdict"), verdict_summary(Verdict.from_dict(version.verdict))]
+    if isinstance(metrics.get("forgetting"), dict):
+        parts.append(forgetting_table(ForgettingReport.from_dict(metrics["forgetting"])))
+    return parts
 
 
 @app.command()
@@ -105,12 +168,40 @@ def promote(
     version: Annotated[str, typer.Argument(help="The version to promote.")],
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why (kept in history).")],
     alias: Annotated[str, typer.Option("--alias", help="The alias to move.")] = CHAMPION,
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote to champion without a promote verdict.")
+    ] = False,
 ) -> None:
-    """Point an alias (champion by default) at a version; the move is recorded."""
+    """Point an alias (champion by default) at a version; the move is recorded.
+
+    The champion only moves to a version whose gate verdict is ``promote`` (see ``lifelong
+    challenge``); ``--force`` overrides that, and the history records it as forced.
+    """
     with _registry(ctx) as registry:
-        command = f"lifelong models promote {version} --alias {alias}"
-        move = registry.set_alias(alias, version, reason=reason, command=command)
+        found = registry.resolve(version)
+        if alias == CHAMPION and not force:
+            _require_promote_verdict(found)
+        command = f"lifelong models promote {version} --alias {alias}" + (
+            " --force" if force else ""
+        )
+        reason = f"forced: {reason}" if force else reason
+        move = registry.set_alias(alias, found.label, reason=reason, command=command)
     console.print(f"{alias}: {move.from_version or '-'} -> {move.to_version}")
+
+
+def _require_promote_verdict(version: ModelVersion) -> None:
+    verdict = version.verdict
+    if verdict is None:
+        raise RegistryError(
+            f"version {version.label} has no gate verdict yet",
+            hint=f"run `lifelong challenge {version.label}`, or override with --force",
+        )
+    if verdict.get("decision") != "promote":
+        reasons = verdict.get("reasons") or ["(no reason recorded)"]
+        raise RegistryError(
+            f"the gate rejected version {version.label}: {reasons[0]}",
+            hint="override with --force --reason '...' (recorded as forced)",
+        )
 
 
 @app.command()

@@ -41,13 +41,19 @@ _EPS = 1e-9
 
 @dataclass(frozen=True)
 class IntentDelta(Record):
-    """Recall of one intent under both models; ``violated`` when it fell more than allowed."""
+    """Recall of one intent under both models.
+
+    ``violated`` when recall fell more than allowed *and* the intent lost at least
+    ``per_intent.min_lost`` examples net: on a small test set one or two flips move recall by
+    many points, and that noise must not block every update.
+    """
 
     label: str
     support: int
     champion_recall: float
     challenger_recall: float
     allowed_drop: float
+    lost: int
     violated: bool
 
     @property
@@ -60,9 +66,11 @@ class IntentDelta(Record):
         verb = "fell" if self.change < 0 else "rose" if self.change > 0 else "stayed at"
         values = f"{self.champion_recall:.2f} -> {self.challenger_recall:.2f}"
         limit = f" > {100 * self.allowed_drop:.1f} allowed" if self.violated else ""
+        lost = f"{self.lost} of " if self.lost > 0 else ""
         return (
             f"intent {self.label!r} recall {verb} {values} "
-            f"({_pts(self.change)} pts{limit}, {self.support} test examples)"
+            f"({_pts(self.change)} pts{limit}, {lost}{self.support} test examples"
+            f"{' lost' if self.lost > 0 else ''})"
         )
 
 
@@ -323,6 +331,7 @@ def _intent_deltas(
     deltas = []
     for i in np.flatnonzero(support >= guard.min_support):
         before, after = champ_hits[i] / support[i], chall_hits[i] / support[i]
+        lost = round(champ_hits[i] - chall_hits[i])
         deltas.append(
             IntentDelta(
                 label=str(labels[i]),
@@ -330,7 +339,10 @@ def _intent_deltas(
                 champion_recall=float(before),
                 challenger_recall=float(after),
                 allowed_drop=guard.max_recall_drop,
-                violated=bool(before - after > guard.max_recall_drop + _EPS),
+                lost=lost,
+                violated=bool(
+                    before - after > guard.max_recall_drop + _EPS and lost >= guard.min_lost
+                ),
             )
         )
     return tuple(deltas)

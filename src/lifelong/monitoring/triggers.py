@@ -101,8 +101,9 @@ class TimeTrigger:
         }
         fired = elapsed >= self.every
         relation = ">=" if fired else "<"
+        shown = timedelta(seconds=round(elapsed.total_seconds()))
         return TriggerResult(
-            fired, self.name, f"{elapsed} since the last training {relation} {self.every}", figures
+            fired, self.name, f"{shown} since the last training {relation} {self.every}", figures
         )
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from lifelong.registry.entities import (
     AliasMove,
     ArtifactFile,
+    CycleRecord,
     EdgeKind,
     ModelVersion,
     MoveKind,
@@ -219,4 +220,37 @@ class PredictionRow(Base):
             latency_ms=self.latency_ms,
             text=self.text,
             shadow_of=self.shadow_of,
+        )
+
+
+class CycleRow(Base):
+    """History of continual-loop cycles (append-only)."""
+
+    __tablename__ = "cycles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    strategy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    versions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    champion: Mapped[str | None] = mapped_column(String(32))
+    durations: Mapped[dict[str, Any]] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text)
+
+    def to_entity(self) -> CycleRecord:
+        return CycleRecord(
+            id=self.id,
+            started_at=utc(self.started_at),
+            finished_at=utc(self.finished_at),
+            outcome=self.outcome,
+            trigger=self.trigger,
+            data=self.data,
+            strategy=self.strategy,
+            versions=list(self.versions.get("labels", [])),
+            champion=self.champion,
+            durations={k: float(v) for k, v in self.durations.items()},
+            error=self.error,
         )

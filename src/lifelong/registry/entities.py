@@ -208,3 +208,25 @@ class PredictionRecord:
     latency_ms: float
     text: str | None = None
     shadow_of: str | None = None
+
+
+@dataclass(frozen=True)
+class CycleRecord:
+    """One pass of the continual loop, as ``lifelong history`` shows it.
+
+    ``outcome`` is ``promoted``, ``rejected``, ``nothing`` (no trigger fired), ``dry-run`` or
+    ``error``. ``trigger`` holds every trigger's figures and which fired; ``data`` what was
+    ingested; ``strategy`` how the update was chosen; ``durations`` seconds per stage.
+    """
+
+    id: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    trigger: dict[str, Any]
+    data: dict[str, Any]
+    strategy: dict[str, Any]
+    versions: list[str]
+    champion: str | None
+    durations: dict[str, float]
+    error: str

@@ -26,11 +26,12 @@ from lifelong import __version__
 from lifelong.core.errors import NotFound, RegistryError
 from lifelong.core.types import Example
 from lifelong.registry import sql_predictions, sql_snapshots
-from lifelong.registry.dbmodels import AliasMoveRow, AliasRow, SnapshotRow, VersionRow
+from lifelong.registry.dbmodels import AliasMoveRow, AliasRow, CycleRow, SnapshotRow, VersionRow
 from lifelong.registry.engine import WRITE_OPTION
 from lifelong.registry.entities import (
     EDGE_KINDS,
     AliasMove,
+    CycleRecord,
     ModelVersion,
     MoveKind,
     PredictionRecord,
@@ -319,6 +320,36 @@ class SqlAlchemyStore(RegistryStore):
                 session, keep_rows=keep_rows, older_than=older_than
             )
         )
+
+    # -- continual loop -------------------------------------------------------------------
+
+    def record_cycle(self, record: CycleRecord) -> CycleRecord:
+        def work(session: Session) -> CycleRecord:
+            row = CycleRow(
+                started_at=record.started_at,
+                finished_at=record.finished_at,
+                outcome=record.outcome,
+                trigger=record.trigger,
+                data=record.data,
+                strategy=record.strategy,
+                versions={"labels": list(record.versions)},
+                champion=record.champion,
+                durations=record.durations,
+                error=record.error,
+            )
+            session.add(row)
+            session.flush()
+            return row.to_entity()
+
+        return self._write(work)
+
+    def list_cycles(self, limit: int | None = None) -> list[CycleRecord]:
+        with self._read() as session:
+            query = select(CycleRow).order_by(CycleRow.id.desc())
+            if limit is not None:
+                query = query.limit(limit)
+            rows = [row.to_entity() for row in session.scalars(query)]
+        return rows[::-1]
 
     # -- lifecycle ------------------------------------------------------------------------
 

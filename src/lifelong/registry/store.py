@@ -15,6 +15,7 @@ from typing import Any
 from lifelong.core.types import Example
 from lifelong.registry.entities import (
     AliasMove,
+    CycleRecord,
     ModelVersion,
     PredictionRecord,
     SnapshotInfo,
@@ -129,6 +130,16 @@ class RegistryStore(abc.ABC):
     ) -> int:
         """Keep the newest ``keep_rows`` predictions and drop those before ``older_than``;
         returns how many rows were deleted."""
+
+    # -- continual loop -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def record_cycle(self, record: CycleRecord) -> CycleRecord:
+        """Append a cycle to the history (``record.id`` is ignored and assigned)."""
+
+    @abc.abstractmethod
+    def list_cycles(self, limit: int | None = None) -> list[CycleRecord]:
+        """Cycles, oldest first; with ``limit`` only the newest ``limit``."""
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -94,8 +94,25 @@ def test_show_text(populated: Path) -> None:
     assert "note 3" in result.output
 
 
+def test_promote_needs_a_promote_verdict_or_force(populated: Path) -> None:
+    refused = run(populated, "models", "promote", "2.0", "--reason", "fresh start")
+    assert refused.exit_code == 1
+    assert "has no gate verdict" in refused.output
+    loaded = Project.load(populated)
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        registry.set_verdict("2.0", {"decision": "reject", "reasons": ["intent 'x' fell"]})
+    refused = run(populated, "models", "promote", "2.0", "--reason", "fresh start")
+    assert "the gate rejected version 2.0: intent 'x' fell" in refused.output
+    result = run(populated, "models", "promote", "2.0", "--reason", "trust me", "--force")
+    assert result.exit_code == 0, result.output
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        last = registry.store.alias_history("champion")[-1]
+    assert last.reason == "forced: trust me"
+    assert last.command.endswith("--force")
+
+
 def test_promote_and_rollback(populated: Path) -> None:
-    result = run(populated, "models", "promote", "2.0", "--reason", "fresh start")
+    result = run(populated, "models", "promote", "2.0", "--reason", "fresh start", "--force")
     assert result.exit_code == 0, result.output
     assert "champion: 1.2 -> 2.0" in result.output
     assert "1.2 -> 1.1" not in run(populated, "models", "rollback").output

@@ -284,3 +284,22 @@ def test_verdict_survives_a_json_round_trip(
     assert restored == verdict
     assert Gate.model_validate(restored.policy) == policy
     assert verdict.promoted == (verdict.decision == "promote")
+
+
+@pytest.mark.parametrize(("min_lost", "violated"), [(3, False), (2, True)])
+def test_guard_needs_min_lost_examples_not_just_points(min_lost: int, violated: bool) -> None:
+    # 15 test examples of "greet": two flips are 13.3 recall points, above the 10 allowed,
+    # but only 2 examples; small-sample noise unless min_lost allows it.
+    truth = ["greet"] * 15 + ["card"] * 15
+    champion = list(truth)
+    challenger = ["card", "card", *truth[2:]]
+    policy = Gate(
+        per_intent=PerIntentGuard(min_support=10, max_recall_drop=0.10, min_lost=min_lost)
+    )
+    verdict = decide(
+        champion, challenger, truth, policy, champion_version="1.0", challenger_version="1.1"
+    )
+    (greet,) = [d for d in verdict.intent_deltas if d.label == "greet"]
+    assert greet.lost == 2
+    assert greet.violated is violated
+    assert ("2 of 15 test examples lost" in greet.describe()) is True

@@ -1,0 +1,168 @@
+"""Champion against challenger: score both on the current test split, decide, record, promote.
+
+Both models are scored on the same, current test split (stable splits make it a superset of
+every earlier one), so the new data's test examples count and old ones measure forgetting.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from lifelong.core.errors import LifelongError
+from lifelong.core.types import Example
+from lifelong.data import Dataset, load_dataset, split_of
+from lifelong.evaluation import (
+    EvalReport,
+    ForgettingReport,
+    Verdict,
+    decide,
+    evaluate_predictions,
+    first_model_verdict,
+    measure_forgetting,
+)
+from lifelong.models import ModelBundle
+from lifelong.pipelines.session import load_bundle
+from lifelong.project import Project
+from lifelong.registry import CHALLENGER, CHAMPION, ModelVersion, Registry
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A model's predictions on a test split, and the report computed from them."""
+
+    predictions: list[str]
+    report: EvalReport
+
+
+def score(bundle: ModelBundle, test: list[Example]) -> Scored:
+    """Predict the test examples (timed, for the latency figure) and evaluate."""
+    started = time.perf_counter()
+    predicted, probabilities = bundle.predict([e.text for e in test])
+    elapsed = time.perf_counter() - started
+    report = evaluate_predictions(
+        [e.label for e in test],
+        predicted,
+        probabilities,
+        bundle.labels,
+        latency_ms_per_example=1000 * elapsed / max(1, len(test)),
+    )
+    return Scored(predicted, report)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The gate's verdict on a challenger, its forgetting figures, and what was done."""
+
+    challenger: str
+    verdict: Verdict
+    forgetting: ForgettingReport | None
+    promoted: bool
+    champion_before: str | None
+
+
+def _parent_test_hashes(
+    registry: Registry, project: Project, dataset: Dataset, parent: ModelVersion
+) -> set[str]:
+    if dataset.test is not None:
+        return set(dataset.test.examples)
+    splits = project.config.splits
+    return {
+        e.hash
+        for e in registry.get_snapshot_examples(parent.snapshot_id)
+        if split_of(e.text, splits) == "test"
+    }
+
+
+def _forgetting(
+    project: Project,
+    registry: Registry,
+    dataset: Dataset,
+    challenger: ModelVersion,
+    scored: Scored,
+    cache: dict[str, Scored],
+) -> ForgettingReport | None:
+    if challenger.parent is None:
+        return None
+    parent = registry.resolve(challenger.parent)
+    if parent.status != "candidate":
+        return None
+    test = list(dataset.splits.test)
+    if parent.label not in cache:
+        cache[parent.label] = score(load_bundle(project, registry, parent.label), test)
+    return measure_forgetting(
+        _parent_test_hashes(registry, project, dataset, parent),
+        [e.hash for e in test],
+        [e.label for e in test],
+        scored.predictions,
+        cache[parent.label].predictions,
+    )
+
+
+def judge(
+    project: Project,
+    registry: Registry,
+    ref: str,
+    *,
+    promote: bool,
+    command: str,
+    dry_run: bool = False,
+) -> Judgement:
+    """Run the gate for one challenger; record the verdict; promote when asked and allowed.
+
+    A project's first model (no champion yet) is judged against ``policy.gate.floor`` alone and
+    becomes champion when it clears it, whatever ``promote`` says. Otherwise a ``promote``
+    verdict moves the ``champion`` alias only with ``promote=True``; else the version becomes
+    ``challenger``. ``dry_run`` records and moves nothing.
+    """
+    policy = project.config.policy.gate
+    challenger = registry.resolve(ref)
+    champion = registry.store.aliases().get(CHAMPION)
+    if champion == challenger.label:
+        raise LifelongError(
+            f"version {challenger.label} is the champion already; nothing to compare it with",
+            hint="name a challenger: `lifelong challenge VERSION`",
+        )
+    dataset = load_dataset(project)
+    test = list(dataset.splits.test)
+    cache: dict[str, Scored] = {}
+    scored = score(load_bundle(project, registry, challenger.label), test)
+    if champion is None:
+        verdict = first_model_verdict(scored.report, policy, version=challenger.label)
+    else:
+        cache[champion] = score(load_bundle(project, registry, champion), test)
+        verdict = decide(
+            cache[champion].predictions,
+            scored.predictions,
+            [e.label for e in test],
+            policy,
+            champion_version=champion,
+            challenger_version=challenger.label,
+            champion_latency_ms=cache[champion].report.latency_ms_per_example,
+            challenger_latency_ms=scored.report.latency_ms_per_example,
+            seed=project.config.training.seed,
+        )
+    forgetting = _forgetting(project, registry, dataset, challenger, scored, cache)
+    promoted = verdict.promoted and (promote or champion is None)
+    if not dry_run:
+        registry.set_verdict(challenger.label, verdict.to_dict())
+        if forgetting is not None:
+            registry.update_metrics(challenger.label, {"forgetting": forgetting.to_dict()})
+        reason = verdict.reasons[0] if verdict.reasons else verdict.decision
+        if promoted:
+            registry.set_alias(CHAMPION, challenger.label, reason=reason, command=command)
+        elif verdict.promoted:
+            registry.set_alias(CHALLENGER, challenger.label, reason=reason, command=command)
+    return Judgement(challenger.label, verdict, forgetting, promoted and not dry_run, champion)
+
+
+def evaluate_version(project: Project, registry: Registry, ref: str) -> EvalReport:
+    """Evaluate a version on the current test split and store the result on it."""
+    version = registry.resolve(ref)
+    dataset = load_dataset(project)
+    scored = score(load_bundle(project, registry, version.label), list(dataset.splits.test))
+    registry.update_metrics(
+        version.label,
+        {"evaluation": {**scored.report.to_dict(), "snapshot": dataset.pool.id}},
+    )
+    return scored.report

@@ -1,0 +1,246 @@
+"""One cycle of the continual loop, top to bottom, and ``watch`` (cycles on an interval).
+
+ingest -> snapshot -> commit sources -> triggers -> plan -> train -> gate -> promote -> record.
+
+Every step that writes is either atomic (the ingested file, a registration, an alias move) or
+idempotent (snapshots are content-addressed; redelivered examples are recognised by content),
+so a cycle killed anywhere leaves a consistent project and the next cycle picks up from the last
+committed snapshot.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from lifelong.core.errors import IncompatibleModel, LifelongError
+from lifelong.data import load_dataset
+from lifelong.data.sources import build_sources
+from lifelong.monitoring import TriggerResult, build_trigger
+from lifelong.pipelines.ingest import collect, commit_sources, write_ingested
+from lifelong.pipelines.judge import Judgement, judge
+from lifelong.pipelines.lock import cycle_lock
+from lifelong.pipelines.policy import Plan, plan_updates
+from lifelong.pipelines.retrain import TrainOptions, train_version
+from lifelong.pipelines.signals import trigger_context
+from lifelong.project import Project
+from lifelong.registry import CHAMPION, CycleRecord, Registry
+
+# Exit codes of `lifelong update` (documented in the README).
+EXIT_PROMOTED = 0
+EXIT_ERROR = 1
+EXIT_LOCKED = 3
+EXIT_NOTHING = 10
+EXIT_REJECTED = 11
+
+
+@dataclass
+class CycleResult:
+    """What a cycle did; ``record`` is what ``lifelong history`` shows."""
+
+    outcome: str
+    trigger: TriggerResult | None = None
+    plans: list[Plan] = field(default_factory=list)
+    judgements: list[Judgement] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)
+    record: CycleRecord | None = None
+    error: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return {
+            "promoted": EXIT_PROMOTED,
+            "nothing": EXIT_NOTHING,
+            "rejected": EXIT_REJECTED,
+            "dry-run": EXIT_PROMOTED,
+        }.get(self.outcome, EXIT_ERROR)
+
+
+def _trigger_dict(result: TriggerResult | None) -> dict[str, Any]:
+    if result is None:
+        return {}
+    return {
+        "fired": result.fired_names(),
+        "reason": result.reason,
+        "checks": [
+            {"name": c.name, "fired": c.fired, "reason": c.reason, "figures": c.figures}
+            for c in (result.children or (result,))
+        ],
+    }
+
+
+class _Clock:
+    """Seconds per stage, for the history's durations."""
+
+    def __init__(self) -> None:
+        self.durations: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.durations[stage] = round(self.durations.get(stage, 0.0) + now - self._last, 3)
+        self._last = now
+
+
+def _train(project: Project, registry: Registry, plan: Plan, progress: bool) -> tuple[Plan, str]:
+    """Train one planned challenger; an impossible fine-tune falls back to a cold training."""
+    try:
+        options = TrainOptions(finetune=plan.parent, notes=plan.reason, progress=progress)
+        return plan, train_version(project, registry, options).version.label
+    except IncompatibleModel as error:
+        plan = Plan("cold", None, f"fine-tune impossible ({error.message}); trained cold")
+        options = TrainOptions(notes=plan.reason, progress=progress)
+        return plan, train_version(project, registry, options).version.label
+
+
+def _train_and_judge(
+    project: Project, registry: Registry, plans: list[Plan], clock: _Clock, progress: bool
+) -> list[Judgement]:
+    """Train every planned challenger, gate them, promote at most the best one."""
+    labels = []
+    for i, plan in enumerate(plans):
+        plans[i], label = _train(project, registry, plan, progress)
+        labels.append(label)
+    clock.lap("train")
+    best_label = labels[0]
+    if len(labels) > 1:  # competing challengers: rank dry verdicts, promote the best
+        trials = [
+            judge(project, registry, label, promote=False, command="update", dry_run=True)
+            for label in labels
+        ]
+        best = max(trials, key=lambda j: (j.verdict.promoted, j.verdict.challenger_accuracy))
+        best_label = best.challenger
+    final = judge(project, registry, best_label, promote=True, command="update")
+    others = [
+        judge(project, registry, label, promote=False, command="update")
+        for label in labels
+        if label != best_label
+    ]
+    clock.lap("gate")
+    return [final, *others]
+
+
+def run_cycle(
+    project: Project,
+    registry: Registry,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    progress: bool = False,
+    now: datetime | None = None,
+) -> CycleResult:
+    """Run one cycle; with ``dry_run`` report what would happen and change nothing."""
+    started = now or datetime.now(UTC)
+    clock = _Clock()
+    result = CycleResult(outcome="nothing")
+    with cycle_lock(project, registry):
+        try:
+            _cycle(
+                project,
+                registry,
+                result,
+                clock,
+                dry_run=dry_run,
+                force=force,
+                progress=progress,
+                now=started,
+            )
+        except LifelongError as error:
+            result.outcome, result.error = "error", str(error)
+        except Exception:
+            result.outcome, result.error = "error", traceback.format_exc(limit=5)
+        result.durations = clock.durations
+        if not dry_run:
+            result.record = registry.store.record_cycle(
+                CycleRecord(
+                    id=0,
+                    started_at=started,
+                    finished_at=datetime.now(UTC),
+                    outcome=result.outcome,
+                    trigger=_trigger_dict(result.trigger),
+                    data=result.data,
+                    strategy={
+                        "plans": [p.to_dict() for p in result.plans],
+                        "kind": result.plans[0].kind if result.plans else None,
+                    },
+                    versions=[j.challenger for j in result.judgements],
+                    champion=registry.store.aliases().get(CHAMPION),
+                    durations=result.durations,
+                    error=result.error,
+                )
+            )
+    return result
+
+
+def _cycle(
+    project: Project,
+    registry: Registry,
+    result: CycleResult,
+    clock: _Clock,
+    *,
+    dry_run: bool,
+    force: bool,
+    progress: bool,
+    now: datetime,
+) -> None:
+    # 1. Ingest: new examples from every source, those not already in the data.
+    sources = build_sources(project)
+    before = load_dataset(project)
+    found = collect(sources, before.pool)
+    result.data = found.summary()
+    clock.lap("ingest")
+    if not dry_run:
+        write_ingested(project, found, now)
+        result.data = found.summary()
+    # 2. Snapshot the grown data, then acknowledge the sources (exactly once).
+    dataset = load_dataset(project) if found.new and not dry_run else before
+    if not dry_run:
+        registry.put_snapshot(dataset.pool.sorted_examples())
+        commit_sources(sources, found)
+    clock.lap("snapshot")
+    # 3. Triggers.
+    aliases = registry.store.aliases()
+    champion = registry.resolve(aliases[CHAMPION]) if CHAMPION in aliases else None
+    context = trigger_context(project, registry, dataset.pool, champion, now)
+    if dry_run and found.new:
+        context = type(context)(
+            **{**context.__dict__, "n_new_examples": context.n_new_examples + len(found.new)}
+        )
+    result.trigger = build_trigger(project.config.policy.triggers).evaluate(context)
+    clock.lap("triggers")
+    if not (result.trigger.fired or force or champion is None):
+        result.outcome = "nothing"
+        return
+    # 4. Plan, train, gate, promote.
+    result.plans = plan_updates(project, registry, champion, now)
+    if dry_run:
+        result.outcome = "dry-run"
+        return
+    result.judgements = _train_and_judge(project, registry, result.plans, clock, progress)
+    result.outcome = "promoted" if result.judgements[0].promoted else "rejected"
+
+
+def watch(
+    project: Project,
+    open_registry: Callable[[], Registry],
+    *,
+    interval: float,
+    should_stop: Callable[[], bool],
+    on_cycle: Callable[[CycleResult], None],
+    max_cycles: int | None = None,
+) -> int:
+    """Run cycles every ``interval`` seconds until ``should_stop()`` (checked between steps)."""
+    cycles = 0
+    while not should_stop() and (max_cycles is None or cycles < max_cycles):
+        with open_registry() as registry:
+            on_cycle(run_cycle(project, registry))
+        cycles += 1
+        deadline = time.monotonic() + interval
+        while not should_stop() and time.monotonic() < deadline:
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+    return cycles

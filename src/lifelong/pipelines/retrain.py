@@ -1,0 +1,184 @@
+"""One training run: data -> snapshot -> train (cold or update) -> evaluate -> register.
+
+Read top to bottom in :func:`train_version`. Everything that can fail on bad input (data
+validation, untrainable data, an incompatible parent) fails before anything is written; the
+registry is written last, in one registration, so a failed run leaves nothing half-registered.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lifelong.core.errors import NotFound
+from lifelong.core.types import Example
+from lifelong.data import Dataset, Snapshot, check_trainable, diff, load_dataset
+from lifelong.evaluation import EvalReport
+from lifelong.models import ModelBundle
+from lifelong.pipelines.judge import score
+from lifelong.pipelines.session import embedding_cache, load_bundle
+from lifelong.project import Project
+from lifelong.registry import ModelVersion, Registry
+from lifelong.training import train
+
+LATEST = "latest"
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """What ``lifelong train`` was asked to do.
+
+    ``finetune`` is ``None`` for a cold training, ``"latest"`` for the newest registered
+    version (as Rasa's ``--finetune`` did), a version label or alias, or a bundle folder.
+    """
+
+    finetune: str | None = None
+    epoch_fraction: float | None = None
+    strict_labels: bool = False
+    notes: str = ""
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The registered version and what happened on the way."""
+
+    version: ModelVersion
+    report: EvalReport
+    parent: str | None
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON object ``lifelong train --json`` prints."""
+        version = self.version
+        return {
+            "version": version.label,
+            "parent": version.parent,
+            "edge": version.edge,
+            "snapshot": version.snapshot_id,
+            "training": version.training,
+            "data_diff": version.data_diff,
+            "metrics": version.metrics,
+            "timings": version.timings,
+        }
+
+
+@dataclass(frozen=True)
+class _Parent:
+    label: str | None
+    bundle: ModelBundle
+    examples: list[Example] | None
+    source: str
+
+
+def _newest(registry: Registry) -> ModelVersion:
+    candidates = [v for v in registry.versions() if v.status == "candidate"]
+    if not candidates:
+        raise NotFound(
+            "no model to fine-tune: the registry has no version yet",
+            hint="train one from scratch first: `lifelong train`",
+        )
+    return max(candidates, key=lambda v: (v.created_at, v.major, v.minor))
+
+
+def _resolve_parent(project: Project, registry: Registry, ref: str) -> _Parent:
+    path = Path(ref).expanduser()
+    if ref != LATEST and (path.is_dir() or path.is_file()):
+        folder = path if path.is_dir() else path.parent
+        bundle = ModelBundle.load(folder, cache_dir=embedding_cache(project))
+        return _Parent(None, bundle, None, f"path {folder.resolve()}")
+    version = _newest(registry) if ref == LATEST else registry.resolve(ref)
+    bundle = load_bundle(project, registry, version.label)
+    examples = registry.get_snapshot_examples(version.snapshot_id)
+    return _Parent(version.label, bundle, examples, f"version {version.label}")
+
+
+def _data_diff(registry: Registry, dataset: Dataset, parent: _Parent | None) -> dict[str, Any]:
+    """What changed since the parent's snapshot (or, for a cold run, the latest snapshot)."""
+    if parent is not None and parent.examples is not None:
+        base, against = Snapshot.of(parent.examples), parent.label
+    else:
+        latest = registry.store.latest_snapshot()
+        if latest is None:
+            return {**diff(Snapshot(), dataset.pool).summary(), "against": None}
+        base, against = Snapshot.of(registry.get_snapshot_examples(latest.id)), latest.id
+    return {**diff(base, dataset.pool).summary(), "against": against}
+
+
+def train_version(project: Project, registry: Registry, options: TrainOptions) -> TrainResult:
+    """Train (cold or update), evaluate on the test split, and register the result."""
+    config = project.config
+    # 1. Data: read, validate, split; refuse untrainable data before any work.
+    dataset = load_dataset(project)
+    check_trainable(dataset.splits)
+    # 2. Parent: resolved and checked (sha256, format) before training.
+    parent = (
+        None if options.finetune is None else _resolve_parent(project, registry, options.finetune)
+    )
+    finetune = config.finetune
+    if options.epoch_fraction is not None:
+        finetune = finetune.model_copy(update={"epoch_fraction": options.epoch_fraction})
+    previous = None
+    if parent is not None and parent.examples is not None and config.retain_data:
+        parent_hashes = {e.hash for e in parent.examples}
+        previous = [e for e in dataset.splits.train if e.hash in parent_hashes]
+    # 3. Train.
+    outcome = train(
+        list(dataset.splits.train),
+        list(dataset.splits.valid),
+        pipeline=config.pipeline,
+        training=config.training,
+        finetune=finetune,
+        parent=None if parent is None else parent.bundle,
+        previous=previous,
+        cache_dir=embedding_cache(project),
+        strict_labels=options.strict_labels,
+        progress=options.progress,
+    )
+    # 4. Evaluate on the stable test split.
+    started = time.perf_counter()
+    test = list(dataset.splits.test)
+    report = score(outcome.bundle, test).report
+    evaluate_s = time.perf_counter() - started
+    # 5. Register: snapshot (content-addressed, idempotent), then the version in one go.
+    data_diff = _data_diff(registry, dataset, parent)
+    snapshot = registry.put_snapshot(
+        dataset.pool.sorted_examples(),
+        parent=None
+        if parent is None or parent.examples is None
+        else Snapshot.of(parent.examples).id,
+    )
+    timings = {
+        "featurize": outcome.report["timings"]["featurize_s"],
+        "train": outcome.report["timings"]["train_s"],
+        "evaluate": round(evaluate_s, 4),
+    }
+    training_info = {**outcome.report, "parent_source": None if parent is None else parent.source}
+    training_info.pop("timings", None)
+    metrics = {
+        "accuracy": report.accuracy,
+        "macro_f1": report.macro_f1,
+        "valid_accuracy": outcome.report.get("valid_accuracy"),
+        "split_sizes": dataset.splits.sizes(),
+        "test": report.to_dict(),
+    }
+    with tempfile.TemporaryDirectory(prefix=".tmp-bundle-", dir=project.state_dir) as tmp:
+        folder = Path(tmp) / "bundle"
+        outcome.bundle.save(folder, include_replay=not config.retain_data)
+        version = registry.register(
+            folder,
+            snapshot_id=snapshot.id,
+            config=config.model_dump(mode="json"),
+            parent=None if parent is None else parent.label,
+            edge=None if parent is None or parent.label is None else "finetune",
+            data_diff=data_diff,
+            metrics=metrics,
+            timings=timings,
+            training=training_info,
+            notes=options.notes,
+        )
+    return TrainResult(
+        version=version, report=report, parent=None if parent is None else parent.label
+    )

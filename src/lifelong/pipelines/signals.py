@@ -1,0 +1,69 @@
+"""What the triggers look at, gathered from the registry, the data and the feedback log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from lifelong.data import Snapshot, diff
+from lifelong.data.sources import FeedbackRecord, feedback_log
+from lifelong.monitoring import TriggerContext
+from lifelong.project import Project
+from lifelong.registry import CHAMPION, ModelVersion, Registry
+
+
+def champion_since(registry: Registry) -> datetime | None:
+    """When the champion alias last moved (feedback before that judged another model)."""
+    moves = registry.store.alias_history(CHAMPION)
+    return moves[-1].at if moves else None
+
+
+def feedback_outcomes(path: Path | None, since: datetime | None, limit: int = 2000) -> list[bool]:
+    """Right/wrong outcomes of feedback on predictions made since ``since``, oldest first.
+
+    Only records that say what was predicted count; malformed lines are skipped here (the
+    feedback source reports them when it ingests the file).
+    """
+    if path is None or not path.is_file():
+        return []
+    outcomes: list[bool] = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = FeedbackRecord.from_mapping(json.loads(line))
+        except (ValueError, TypeError, KeyError):
+            continue
+        correct = record.correct
+        if correct is None:
+            continue
+        if since is not None and record.timestamp is not None:
+            try:
+                if datetime.fromisoformat(record.timestamp) < since:
+                    continue
+            except ValueError:
+                continue
+        outcomes.append(correct)
+    return outcomes[-limit:]
+
+
+def trigger_context(
+    project: Project,
+    registry: Registry,
+    pool: Snapshot,
+    champion: ModelVersion | None,
+    now: datetime,
+) -> TriggerContext:
+    """Fill the trigger context: time since training, new data, feedback outcomes."""
+    versions = registry.versions()
+    last_trained = max((v.created_at for v in versions), default=None)
+    if champion is None:
+        return TriggerContext(now=now, last_trained_at=last_trained, n_new_examples=len(pool))
+    trained_on = Snapshot.of(registry.get_snapshot_examples(champion.snapshot_id))
+    change = diff(trained_on, pool)
+    return TriggerContext(
+        now=now,
+        last_trained_at=last_trained,
+        n_new_examples=len(change.added) + len(change.relabeled),
+        n_train_examples=len(trained_on),
+        feedback=feedback_outcomes(feedback_log(project), champion_since(registry)),
+    )
