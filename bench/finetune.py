@@ -45,7 +45,7 @@ METHODS = ["cold", "warm", "shrink_perturb", "new+replay", "tfidf+lr", "sgd"]
 FINETUNES = {
     "warm": Finetune(init="warm", epoch_fraction=0.2),
     "shrink_perturb": Finetune(init="shrink_perturb", shrink=0.8, perturb=0.01),
-    "new+replay": Finetune(init="warm", data="new+replay", epoch_fraction=0.3, replay_size=3000),
+    "new+replay": Finetune(init="warm", data="new+replay", epoch_fraction=0.2, replay_size=3000),
 }
 
 

@@ -172,13 +172,14 @@ class Trainer:
                     record["valid_accuracy"] = accuracy(model, *valid)
                 result.history.append(record)
                 result.epochs_run = epoch
-                score = record.get("valid_accuracy", float(epoch))
-                shown = "-" if valid is None else f"{score:.4f}"
+                shown = f"{record['valid_accuracy']:.4f}" if valid is not None else "-"
                 bar.update(
                     task, description=f"epoch {epoch} loss {record['loss']:.4f} valid {shown}"
                 )
-                if score > best:
-                    best, result.best_epoch = score, epoch
+                if valid is None:  # nothing to select on: the last weights are the result
+                    result.best_epoch = epoch
+                elif record["valid_accuracy"] > best:
+                    best, result.best_epoch = record["valid_accuracy"], epoch
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 elif epoch - result.best_epoch > cfg.patience:
                     break

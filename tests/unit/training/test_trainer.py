@@ -81,3 +81,16 @@ def test_the_hashed_table_is_trained_sparsely(small_pipeline: Pipeline) -> None:
 
     model = build_model(small_pipeline, 3)
     assert [p.shape for p in sparse_parameters(model)] == [torch.Size([1024, 16])]
+
+
+def test_without_validation_every_epoch_runs(
+    small_pipeline: Pipeline,
+    small_training: Training,
+    make_examples: Callable[..., list[Example]],
+    old_labels: list[str],
+) -> None:
+    data = make_examples(old_labels, 5, 0)
+    training = small_training.model_copy(update={"epochs": 3, "patience": 0})
+    report = train(data, [], pipeline=small_pipeline, training=training, progress=False).report
+    assert (report["epochs_run"], report["best_epoch"], report["valid_accuracy"]) == (3, 3, None)
+    assert [h["epoch"] for h in report["history"]] == [1, 2, 3]
