@@ -34,7 +34,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import make_pipeline, make_union
 
-from lifelong.config import Finetune, Pipeline, Training
+from lifelong.config import Finetune, NGrams, Pipeline, Training
 from lifelong.core.types import Example
 from lifelong.features import make_featurizer
 from lifelong.models import ModelBundle
@@ -125,8 +125,11 @@ def run(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     train_all, valid, test = load(name, args.datasets)
     fractions = [0.5, 0.1, 0.1] if args.quick else [0.5, 0.1, 0.1, 0.1, 0.1, 0.1]
     parts = chunks(train_all, fractions, seed=0)
-    pipeline = Pipeline(embeddings=None if args.no_embeddings else "minilm")
-    training = Training()
+    if args.no_embeddings:  # the package defaults are tuned for hashed n-grams alone
+        pipeline, training = Pipeline(), Training()
+    else:  # with MiniLM the sentence vector carries most signal: a narrow bag, gentle rates
+        pipeline = Pipeline(embeddings="minilm", ngrams=NGrams(dim=32))
+        training = Training(epochs=10, lr=0.005, sparse_lr=0.005)
     cache = args.out / "cache"
     # warm the embedding cache for everyone: no method pays for MiniLM in its timings
     make_featurizer(pipeline, cache).transform([e.text for e in [*train_all, *valid, *test]])

@@ -62,7 +62,7 @@ class NGrams(_Section):
     word: tuple[int, int] = (1, 2)
     char: tuple[int, int] = (2, 5)
     buckets: int = Field(262_144, ge=1024)
-    dim: int = Field(32, ge=8)
+    dim: int = Field(128, ge=8)
 
 
 class TransformerSettings(_Section):
@@ -90,8 +90,8 @@ class Training(_Section):
 
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(64, ge=1)
-    lr: float = Field(0.005, gt=0)
-    sparse_lr: float = Field(0.005, gt=0)
+    lr: float = Field(0.002, gt=0)
+    sparse_lr: float = Field(0.05, gt=0)
     weight_decay: float = Field(0.01, ge=0)
     warmup: float = Field(0.05, ge=0.0, lt=1.0)
     seed: int = 0
