@@ -29,10 +29,22 @@ from lifelong.registry import CHALLENGER, CHAMPION, ModelVersion, Registry
 
 @dataclass(frozen=True)
 class Scored:
-    """A model's predictions on a test split, and the report computed from them."""
+    """A model's predictions on a test split, their confidences, and the report."""
 
     predictions: list[str]
+    confidences: list[float]
     report: EvalReport
+
+    def reference_window(self) -> dict[str, object]:
+        """What the drift trigger compares live traffic with: this model's confidences and
+        predicted-intent counts on the test split."""
+        counts: dict[str, int] = {}
+        for label in self.predictions:
+            counts[label] = counts.get(label, 0) + 1
+        return {
+            "confidences": [round(c, 4) for c in self.confidences],
+            "label_counts": dict(sorted(counts.items())),
+        }
 
 
 def score(bundle: ModelBundle, test: list[Example]) -> Scored:
@@ -47,7 +59,7 @@ def score(bundle: ModelBundle, test: list[Example]) -> Scored:
         bundle.labels,
         latency_ms_per_example=1000 * elapsed / max(1, len(test)),
     )
-    return Scored(predicted, report)
+    return Scored(predicted, [float(c) for c in probabilities.max(axis=1)], report)
 
 
 @dataclass(frozen=True)
@@ -146,8 +158,10 @@ def judge(
     promoted = verdict.promoted and (promote or champion is None)
     if not dry_run:
         registry.set_verdict(challenger.label, verdict.to_dict())
+        extra: dict[str, object] = {"reference": scored.reference_window()}
         if forgetting is not None:
-            registry.update_metrics(challenger.label, {"forgetting": forgetting.to_dict()})
+            extra["forgetting"] = forgetting.to_dict()
+        registry.update_metrics(challenger.label, extra)
         reason = verdict.reasons[0] if verdict.reasons else verdict.decision
         if promoted:
             registry.set_alias(CHAMPION, challenger.label, reason=reason, command=command)

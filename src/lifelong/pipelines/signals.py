@@ -1,4 +1,10 @@
-"""What the triggers look at, gathered from the registry, the data and the feedback log."""
+"""What the triggers look at, gathered from the registry, the data, the feedback log and the
+server's prediction log.
+
+The drift trigger compares the champion's most recent ``DRIFT_WINDOW`` served predictions with
+its reference window: its confidences and predicted intents on the test split, recorded by the
+gate when it judged the model.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ from lifelong.data.sources import FeedbackRecord, feedback_log
 from lifelong.monitoring import TriggerContext
 from lifelong.project import Project
 from lifelong.registry import CHAMPION, ModelVersion, Registry
+
+DRIFT_WINDOW = 1000
 
 
 def champion_since(registry: Registry) -> datetime | None:
@@ -60,10 +68,23 @@ def trigger_context(
         return TriggerContext(now=now, last_trained_at=last_trained, n_new_examples=len(pool))
     trained_on = Snapshot.of(registry.get_snapshot_examples(champion.snapshot_id))
     change = diff(trained_on, pool)
+    reference = champion.metrics.get("reference", {})
+    served = [
+        p
+        for p in registry.store.recent_predictions(limit=DRIFT_WINDOW, version=champion.label)
+        if p.shadow_of is None
+    ]
+    served_counts: dict[str, int] = {}
+    for prediction in served:
+        served_counts[prediction.intent] = served_counts.get(prediction.intent, 0) + 1
     return TriggerContext(
         now=now,
         last_trained_at=last_trained,
         n_new_examples=len(change.added) + len(change.relabeled),
         n_train_examples=len(trained_on),
         feedback=feedback_outcomes(feedback_log(project), champion_since(registry)),
+        reference_confidences=reference.get("confidences", []),
+        current_confidences=[p.confidence for p in served],
+        reference_label_counts=reference.get("label_counts", {}),
+        current_label_counts=served_counts,
     )

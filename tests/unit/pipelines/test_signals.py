@@ -1,0 +1,88 @@
+"""The trigger context is filled from the registry, the feedback log and the prediction log."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from lifelong.config import CONFIG_FILE, DriftTrigger, Triggers
+from lifelong.core.types import Example
+from lifelong.data import Snapshot
+from lifelong.monitoring import build_trigger
+from lifelong.pipelines.signals import feedback_outcomes, trigger_context
+from lifelong.project import Project
+from lifelong.registry import PredictionRecord, Registry
+
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
+
+
+def _champion(registry: Registry, make_bundle, reference: list[float]) -> None:  # type: ignore[no-untyped-def]
+    examples = [Example.make(f"hello {i}", "greet") for i in range(10)]
+    snapshot = registry.put_snapshot(examples).id
+    registry.register(make_bundle(0), snapshot_id=snapshot, config={})
+    registry.update_metrics(
+        "1.0", {"reference": {"confidences": reference, "label_counts": {"greet": 300}}}
+    )
+    registry.set_alias("champion", "1.0", reason="test", command="test")
+
+
+def _served(registry: Registry, confidences: list[float], intent: str) -> None:
+    registry.store.log_predictions(
+        [
+            PredictionRecord(
+                prediction_id=str(uuid.uuid4()),
+                at=NOW,
+                text_hash="0" * 64,
+                version="1.0",
+                intent=intent,
+                confidence=c,
+                latency_ms=1.0,
+            )
+            for c in confidences
+        ]
+    )
+
+
+def test_drift_fires_on_served_traffic_unlike_the_reference(
+    registry: Registry,
+    make_bundle,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    (tmp_path / CONFIG_FILE).write_text("{}\n")
+    project = Project.load(tmp_path)
+    _champion(registry, make_bundle, [0.9 + 0.0003 * i for i in range(300)])
+    pool = Snapshot.of([Example.make(f"hello {i}", "greet") for i in range(12)])
+    trigger = build_trigger(
+        Triggers(time=None, volume=None, performance=None, drift=DriftTrigger(min_samples=200))
+    )
+    _served(registry, [0.9 + 0.0003 * (i * 300 // 250) for i in range(250)], "greet")
+    calm = trigger_context(project, registry, pool, registry.resolve("1.0"), NOW)
+    assert calm.n_new_examples == 2
+    assert len(calm.current_confidences) == 250
+    assert not trigger.evaluate(calm).fired
+    _served(registry, [0.3 + 0.001 * i for i in range(250)], "goodbye")
+    shifted = trigger_context(project, registry, pool, registry.resolve("1.0"), NOW)
+    result = trigger.evaluate(shifted)
+    assert result.fired
+    assert result.fired_names() == ["drift"]
+
+
+def test_feedback_outcomes_count_only_predictions_since(tmp_path: Path) -> None:
+    log = tmp_path / "feedback.jsonl"
+    rows = [
+        {
+            "text": "a",
+            "intent": "x",
+            "predicted": "x",
+            "timestamp": (NOW - timedelta(days=2)).isoformat(),
+        },
+        {"text": "b", "intent": "x", "predicted": "y", "timestamp": NOW.isoformat()},
+        {"text": "c", "intent": "x", "timestamp": NOW.isoformat()},
+        {"text": "d", "intent": "x", "predicted": "x", "timestamp": NOW.isoformat()},
+    ]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n")
+    assert feedback_outcomes(log, NOW - timedelta(days=1)) == [False, True]
+    assert feedback_outcomes(log, None) == [True, False, True]
+    assert feedback_outcomes(tmp_path / "missing.jsonl", None) == []
