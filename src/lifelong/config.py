@@ -309,6 +309,7 @@ class Config(_Section):
     splits: Splits = Splits()
     retain_data: bool = True
     allow_conflicts: bool = False
+    oos_label: str | None = None
     pipeline: Pipeline = Pipeline()
     training: Training = Training()
     finetune: Finetune = Finetune()

@@ -418,3 +418,30 @@ def test_cycle_history_round_trips_in_order(registry: Registry) -> None:
     assert cycles[2].trigger["figures"] == {"n_new": 20}
     assert cycles[0].started_at == start
     assert [c.outcome for c in registry.store.list_cycles(limit=2)] == ["promoted", "rejected"]
+
+
+def test_verdict_and_forgetting_round_trip(registry: Registry, make_bundle) -> None:  # type: ignore[no-untyped-def]
+    from lifelong.config import Gate
+    from lifelong.evaluation import ForgettingReport, Verdict, decide, measure_forgetting
+
+    truth = ["a"] * 20 + ["b"] * 20
+    champion = ["a"] * 20 + ["a"] * 5 + ["b"] * 15
+    challenger = list(truth)
+    verdict = decide(
+        champion, challenger, truth, Gate(), champion_version="1.0", challenger_version="1.1"
+    )
+    forgetting = measure_forgetting(
+        {f"h{i}" for i in range(30)}, [f"h{i}" for i in range(40)], truth, challenger, champion
+    )
+    snapshot = registry.put_snapshot([Example.make("x", "a")]).id
+    registry.register(make_bundle(0), snapshot_id=snapshot, config={})
+    registry.register(
+        make_bundle(1), snapshot_id=snapshot, config={}, parent="1.0", edge="finetune"
+    )
+    registry.set_verdict("1.1", verdict.to_dict())
+    registry.update_metrics("1.1", {"forgetting": forgetting.to_dict()})
+    stored = registry.resolve("1.1")
+    assert stored.verdict is not None
+    assert Verdict.from_dict(stored.verdict) == verdict
+    assert ForgettingReport.from_dict(stored.metrics["forgetting"]) == forgetting
+    assert verdict.promoted

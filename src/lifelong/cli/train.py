@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from lifelong.cli.common import console, load_project, open_project_registry
-from lifelong.evaluation import EvalReport, rank_challengers
+from lifelong.evaluation import (
+    EvalReport,
+    ForgettingReport,
+    Verdict,
+    rank_challengers,
+    write_report,
+)
 from lifelong.pipelines import (
     Judgement,
     TrainOptions,
@@ -141,16 +148,38 @@ def evaluate(
     ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="Version or alias.")] = "champion",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write report.md, report.json and PNG plots here."),
+    ] = None,
 ) -> None:
     """Evaluate a version on the current test split; the result is stored on the version."""
     project = load_project(ctx)
     with open_project_registry(project) as registry:
-        label = registry.resolve(version).label
-        report = evaluate_version(project, registry, label)
+        found = registry.resolve(version)
+        report = evaluate_version(project, registry, found.label)
+    if report_dir is not None:
+        verdict = None if found.verdict is None else Verdict.from_dict(found.verdict)
+        forgetting = found.metrics.get("forgetting")
+        written = write_report(
+            report,
+            report_dir,
+            title=f"Version {found.label}",
+            verdict=verdict,
+            forgetting=None if forgetting is None else ForgettingReport.from_dict(forgetting),
+        )
+        console.print(f"report: {written}")
     if as_json:
         console.print_json(json.dumps(report.to_dict()))
         return
-    console.print(_report_table(report, f"{label} on the current test split"))
+    console.print(_report_table(report, f"{found.label} on the current test split"))
+    if report.oos is not None:
+        oos = report.oos
+        console.print(
+            f"out-of-scope '{oos.label}': threshold {oos.threshold} (chosen on valid), recall "
+            f"{oos.recall:.3f}, precision {oos.precision:.3f}, in-scope accuracy "
+            f"{oos.in_scope_accuracy:.3f}"
+        )
     for pair in report.confused_pairs[:5]:
         console.print(f"  confused: {pair.true_label} -> {pair.predicted_label} ({pair.count})")
 

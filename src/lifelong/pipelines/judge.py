@@ -16,6 +16,7 @@ from lifelong.evaluation import (
     EvalReport,
     ForgettingReport,
     Verdict,
+    choose_threshold,
     decide,
     evaluate_predictions,
     first_model_verdict,
@@ -47,7 +48,13 @@ class Scored:
         }
 
 
-def score(bundle: ModelBundle, test: list[Example]) -> Scored:
+def score(
+    bundle: ModelBundle,
+    test: list[Example],
+    *,
+    oos_label: str | None = None,
+    oos_threshold: float | None = None,
+) -> Scored:
     """Predict the test examples (timed, for the latency figure) and evaluate."""
     started = time.perf_counter()
     predicted, probabilities = bundle.predict([e.text for e in test])
@@ -58,6 +65,8 @@ def score(bundle: ModelBundle, test: list[Example]) -> Scored:
         probabilities,
         bundle.labels,
         latency_ms_per_example=1000 * elapsed / max(1, len(test)),
+        oos_label=oos_label,
+        oos_threshold=oos_threshold,
     )
     return Scored(predicted, [float(c) for c in probabilities.max(axis=1)], report)
 
@@ -170,13 +179,41 @@ def judge(
     return Judgement(challenger.label, verdict, forgetting, promoted and not dry_run, champion)
 
 
+FALLBACK_NAMES = ("oos", "out_of_scope", "nlu_fallback", "fallback")
+
+
+def fallback_label(project: Project, labels: list[str]) -> str | None:
+    """The out-of-scope intent: ``oos_label`` from config, else a conventional name found in
+    the data (``oos``, ``out_of_scope``, ``nlu_fallback``, ``fallback``)."""
+    if project.config.oos_label is not None:
+        return project.config.oos_label if project.config.oos_label in labels else None
+    return next((name for name in FALLBACK_NAMES if name in labels), None)
+
+
 def evaluate_version(project: Project, registry: Registry, ref: str) -> EvalReport:
-    """Evaluate a version on the current test split and store the result on it."""
+    """Evaluate a version on the current test split and store the result on it.
+
+    With an out-of-scope intent in the data, a confidence threshold is chosen on the valid
+    split (below it a prediction becomes the fallback) and the report gives the resulting
+    out-of-scope recall and precision on the test split.
+    """
     version = registry.resolve(ref)
     dataset = load_dataset(project)
-    scored = score(load_bundle(project, registry, version.label), list(dataset.splits.test))
+    bundle = load_bundle(project, registry, version.label)
+    test = list(dataset.splits.test)
+    oos = fallback_label(project, sorted(dataset.pool.labels))
+    threshold = None
+    if oos is not None and dataset.splits.valid:
+        valid = list(dataset.splits.valid)
+        predicted, probabilities = bundle.predict([e.text for e in valid])
+        threshold = choose_threshold(
+            probabilities.max(axis=1),
+            [e.label == oos for e in valid],
+            correct=[p == e.label for p, e in zip(predicted, valid, strict=True)],
+        ).threshold
+    report = score(bundle, test, oos_label=oos, oos_threshold=threshold).report
     registry.update_metrics(
         version.label,
-        {"evaluation": {**scored.report.to_dict(), "snapshot": dataset.pool.id}},
+        {"evaluation": {**report.to_dict(), "snapshot": dataset.pool.id}},
     )
-    return scored.report
+    return report

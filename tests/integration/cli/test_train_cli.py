@@ -135,3 +135,40 @@ def test_corrupt_artifact_is_a_clear_error(project: Path) -> None:
     assert code == 1
     assert "1.0" in out
     assert "corrupt" in out.lower()
+
+
+def test_evaluate_with_an_out_of_scope_intent_and_a_report(project: Path) -> None:
+    oos = [
+        "what is the capital of peru",
+        "tell me a joke about cats",
+        "how tall is mount everest",
+        "who won the football game last night",
+        "recommend a good science fiction novel",
+        "what's the square root of 144",
+        "translate goodbye into german",
+        "how do volcanoes form",
+        "is it going to snow in oslo",
+        "what year did the moon landing happen",
+        "sing me a song please",
+        "how many legs does a spider have",
+        "best way to cook pasta al dente",
+        "what does photosynthesis mean",
+        "can you recommend a podcast",
+        "how far away is the sun",
+        "who painted the mona lisa",
+        "what's a good name for a goldfish",
+        "explain quantum computing simply",
+        "how do i fix a flat bike tire",
+    ]
+    lines = "".join(json.dumps({"text": t, "intent": "oos"}) + "\n" for t in oos)
+    (project / "data" / "oos.jsonl").write_text(lines)
+    assert run(project, "train")[0] == 0
+    code, out = run(project, "evaluate", "--json", "--report", str(project / "report"))
+    assert code == 0, out
+    report = json.loads(out[out.index("{") :])
+    assert report["oos"]["label"] == "oos"
+    assert 0.0 <= report["oos"]["threshold"] <= 1.0
+    assert (project / "report" / "report.md").read_text().count("#") > 2
+    assert (project / "report" / "reliability.png").exists()
+    code, out = run(project, "models", "show", "1.0", "--json")
+    assert json.loads(out[out.index("{") :])["metrics"]["evaluation"]["oos"]["label"] == "oos"

@@ -8,11 +8,16 @@ import json
 import multiprocessing
 import os
 import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -29,12 +34,13 @@ FORK = multiprocessing.get_context("fork")
 
 
 def _configure(root: Path, redis: dict[str, str] | None = None) -> Project:
-    """A sample project with a small, fast pipeline."""
+    """A sample project with a small, fast pipeline; a server polls the champion quickly."""
     path = root / "config.yml"
     config = yaml.safe_load(path.read_text())
     config["pipeline"]["ngrams"].update({"buckets": 16384, "dim": 32})
     config["pipeline"]["hidden"] = 64
     config["training"]["epochs"] = 6
+    config["server"] = {"poll_interval": 0.3}
     if redis is not None:
         config["sources"] = [{"inbox": True}, {"feedback": True}, {"redis": redis}]
     path.write_text(yaml.safe_dump(config))
@@ -60,46 +66,102 @@ def _texts_in_data(project: Project) -> list[str]:
     return [e.text for e in load_dataset(project).pool.examples.values()]
 
 
-def test_batches_from_inbox_and_redis_update_and_promote(
+class _Server:
+    """``lifelong serve`` on a free port, in a subprocess, as in production."""
+
+    def __init__(self, project: Project) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        command = [
+            sys.executable,
+            "-m",
+            "lifelong.cli.main",
+            "--project",
+            str(project.root),
+            "serve",
+            "--port",
+            str(port),
+        ]
+        self.process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.process.kill()
+        raise AssertionError("server not ready")
+
+    def predict(self, text: str) -> dict[str, Any]:
+        answer = httpx.post(f"{self.url}/predict", json={"text": text}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    def wait_for(self, version: str) -> None:
+        deadline = time.monotonic() + 30
+        while self.predict("hello")["version"] != version:
+            assert time.monotonic() < deadline, f"server never served {version}"
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+
+
+def test_inbox_feedback_and_redis_feed_two_cycles_and_the_server_follows(
     project: Project, client: Any, redis_url: str
 ) -> None:
     stream = f"lifelong-test:{uuid.uuid4().hex}"
     project = _configure(project.root, {"url": redis_url, "stream": stream, "group": "loop"})
-    for name in ("day1.jsonl", "day2.csv"):
-        (project.root / "batches" / name).rename(project.inbox / name)
-    messages = [
-        ("could you check my gift card balance for me", "gift_card"),
-        ("is there a gift card for hiking gear", "gift_card"),
-    ]
-    for text, intent in messages:
-        client.xadd(stream, {"text": text, "intent": intent})
+    server = _Server(project)
     try:
+        assert server.predict("hello")["version"] == "1.0"
+        # feedback through the server: a correction of what it predicted
+        text = "could you check my gift card balance for me"
+        answer = server.predict(text)
+        feedback = httpx.post(
+            f"{server.url}/feedback",
+            json={"text": text, "intent": "gift_card", "prediction_id": answer["prediction_id"]},
+            timeout=10,
+        )
+        assert feedback.status_code == 200, feedback.text
+        client.xadd(stream, {"text": "is there a gift card for hiking gear", "intent": "gift_card"})
+        (project.root / "batches" / "day2.csv").rename(project.inbox / "day2.csv")
         with _registry(project) as registry:
-            result = run_cycle(project, registry)
-            assert result.outcome == "promoted", (result.error, result.judgements)
-            assert result.exit_code == 0
-            assert result.data["per_source"][f"redis:{stream}"] == 2
-            assert "volume" in result.trigger.fired_names()  # type: ignore[union-attr]
-            assert registry.store.aliases()["champion"] == "1.1"
+            first = run_cycle(project, registry)
+            assert first.outcome == "promoted", (first.error, first.judgements)
+            assert first.data["per_source"][f"redis:{stream}"] == 1
+            assert sum(first.data["per_source"].values()) == 45 + 8 * 14 + 1 + 1
+            assert "volume" in first.trigger.fired_names()  # type: ignore[union-attr]
             assert registry.resolve("1.1").training["labels_added"] == ["gift_card"]
-            # nothing new: the next cycle does nothing, with its own exit code
+        server.wait_for("1.1")
+        (project.root / "batches" / "day3.jsonl").rename(project.inbox / "day3.jsonl")
+        with _registry(project) as registry:
+            second = run_cycle(project, registry)
+            assert second.outcome in ("promoted", "rejected"), second.error
+            assert second.plans[0].parent == "1.1"
             again = run_cycle(project, registry)
             assert (again.outcome, again.exit_code) == ("nothing", loop.EXIT_NOTHING)
-            assert [c.outcome for c in registry.store.list_cycles()] == [
-                "promoted",
-                "promoted",
-                "nothing",
-            ]
-        assert sorted(p.name for p in (project.inbox / "processed").iterdir()) == [
-            "day1.jsonl",
-            "day2.csv",
-        ]
+            champion = registry.store.aliases()["champion"]
+            assert len(registry.store.list_snapshots()) >= 3
+            assert all(registry.resolve(v).verdict for v in ("1.1", "1.2"))
+        server.wait_for(champion)
         assert client.xpending(stream, "loop")["pending"] == 0
-        texts = _texts_in_data(project)
-        assert len(texts) == len(set(texts))
-        assert "is there a gift card for hiking gear" in texts
     finally:
+        server.stop()
         client.delete(stream, f"{stream}:rejected")
+    assert sorted(p.name for p in (project.inbox / "processed").iterdir()) == [
+        "day2.csv",
+        "day3.jsonl",
+    ]
+    texts = _texts_in_data(project)
+    assert len(texts) == len(set(texts))
+    assert "could you check my gift card balance for me" in texts
+    assert "is there a gift card for hiking gear" in texts
 
 
 def test_poisoned_batch_is_rejected_and_the_champion_stays(project: Project) -> None:
@@ -165,3 +227,31 @@ def test_a_cycle_killed_midway_is_followed_by_one_that_completes(
     assert len(texts) == len(set(texts))
     assert sum(e.label == "gift_card" for e in load_dataset(project).pool.examples.values()) == 45
     assert (project.inbox / "processed" / "day2.csv").exists()
+
+
+def test_watch_runs_cycles_until_sigterm_then_stops_cleanly(project: Project) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "lifelong.cli.main",
+        "--project",
+        str(project.root),
+        "watch",
+        "--interval",
+        "0.2",
+    ]
+    watcher = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    with _registry(project) as registry:
+        while len(registry.store.list_cycles()) < 3:  # the fixture's cycle + two of watch's
+            assert time.monotonic() < deadline, "watch ran no cycle"
+            time.sleep(0.2)
+    watcher.send_signal(signal.SIGTERM)
+    output, _ = watcher.communicate(timeout=60)
+    assert watcher.returncode == 0, output
+    assert "stopping after the current cycle" in output
+    assert "cycle(s) run" in output
+    with _registry(project) as registry:
+        outcomes = [c.outcome for c in registry.store.list_cycles()]
+    assert outcomes[0] == "promoted"
+    assert set(outcomes[1:]) == {"nothing"}
