@@ -185,35 +185,28 @@ def test_poisoned_batch_is_rejected_and_the_champion_stays(project: Project) -> 
         assert "return_item" in reasons or "refund_status" in reasons
 
 
-def _hang_before_commit(root: str, reached: Event) -> None:
-    def hang(*_args: Any) -> None:
-        reached.set()
-        signal.pause()
+def _cycle_hanging_in(step: str, root: str, reached: Event) -> None:
+    """Run a cycle whose ``step`` (a name in the loop module) hangs once reached."""
 
-    loop.commit_sources = hang  # type: ignore[assignment]
-    project = Project.load(Path(root))
-    with _registry(project) as registry:
-        run_cycle(project, registry)
-
-
-def _hang_in_training(root: str, reached: Event) -> None:
     def hang(*_args: Any, **_kwargs: Any) -> None:
         reached.set()
         signal.pause()
 
-    loop.train_version = hang  # type: ignore[assignment]
+    setattr(loop, step, hang)
     project = Project.load(Path(root))
     with _registry(project) as registry:
         run_cycle(project, registry)
 
 
-@pytest.mark.parametrize("victim", [_hang_before_commit, _hang_in_training])
+# killed after the ingested file is written but before the sources are acknowledged, and
+# killed while training (after the sources were acknowledged)
+@pytest.mark.parametrize("step", ["commit_sources", "train_version"])
 def test_a_cycle_killed_midway_is_followed_by_one_that_completes(
-    project: Project, victim: Any
+    project: Project, step: str
 ) -> None:
     (project.root / "batches" / "day2.csv").rename(project.inbox / "day2.csv")
     reached = FORK.Event()
-    child = FORK.Process(target=victim, args=(str(project.root), reached))
+    child = FORK.Process(target=_cycle_hanging_in, args=(step, str(project.root), reached))
     child.start()
     assert reached.wait(120), "the cycle never reached the kill point"
     os.kill(child.pid or 0, signal.SIGKILL)
