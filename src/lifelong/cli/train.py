@@ -24,6 +24,7 @@ from lifelong.pipelines import (
     judge,
     train_version,
 )
+from lifelong.pipelines.lock import cycle_lock
 
 OPTIONAL_VALUE_OPTIONS = {"--finetune": "latest"}
 
@@ -110,7 +111,7 @@ def train(
         notes=notes,
         progress=not as_json,
     )
-    with open_project_registry(project) as registry:
+    with open_project_registry(project) as registry, cycle_lock(project, registry):
         result = train_version(project, registry, options)
         summary = result.summary()
         has_champion = "champion" in registry.store.aliases()

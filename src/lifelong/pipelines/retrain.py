@@ -67,8 +67,12 @@ class TrainResult:
 
 @dataclass(frozen=True)
 class _Parent:
+    """The model an update starts from; ``label`` and ``snapshot_id`` are ``None`` for a model
+    folder from outside the registry (whose training data is then unknown)."""
+
     label: str | None
     bundle: ModelBundle
+    snapshot_id: str | None
     examples: list[Example] | None
     source: str
 
@@ -88,11 +92,11 @@ def _resolve_parent(project: Project, registry: Registry, ref: str) -> _Parent:
     if ref != LATEST and (path.is_dir() or path.is_file()):
         folder = path if path.is_dir() else path.parent
         bundle = ModelBundle.load(folder, cache_dir=embedding_cache(project))
-        return _Parent(None, bundle, None, f"path {folder.resolve()}")
+        return _Parent(None, bundle, None, None, f"path {folder.resolve()}")
     version = _newest(registry) if ref == LATEST else registry.resolve(ref)
     bundle = load_bundle(project, registry, version.label)
     examples = registry.get_snapshot_examples(version.snapshot_id)
-    return _Parent(version.label, bundle, examples, f"version {version.label}")
+    return _Parent(version.label, bundle, version.snapshot_id, examples, f"version {version.label}")
 
 
 def _data_diff(registry: Registry, dataset: Dataset, parent: _Parent | None) -> dict[str, Any]:
@@ -145,10 +149,7 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
     # 5. Register: snapshot (content-addressed, idempotent), then the version in one go.
     data_diff = _data_diff(registry, dataset, parent)
     snapshot = registry.put_snapshot(
-        dataset.pool.sorted_examples(),
-        parent=None
-        if parent is None or parent.examples is None
-        else Snapshot.of(parent.examples).id,
+        dataset.pool.sorted_examples(), parent=None if parent is None else parent.snapshot_id
     )
     timings = {
         "featurize": outcome.report["timings"]["featurize_s"],
