@@ -17,7 +17,6 @@ import argparse
 import json
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from typing import Any
 
 import httpx
 import yaml
+
+from lifelong.serving.process import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "loop"
@@ -57,38 +58,6 @@ def make_project(folder: Path, finetune_data: str) -> list[str]:
     config["server"] = {"poll_interval": 0.5}
     (folder / "config.yml").write_text(yaml.safe_dump(config))
     return held
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def serve(project: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "lifelong.cli.main",
-        "--project",
-        str(project),
-        "serve",
-        "--port",
-        str(port),
-    ]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                return server, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not become ready")
 
 
 def served_version(url: str) -> str | None:
@@ -138,12 +107,8 @@ def main() -> None:
         started = time.perf_counter()
         lifelong(project, "train")
         cold_s = time.perf_counter() - started
-        server, url = serve(project)
-        try:
-            row = one_run(project, held, url)
-        finally:
-            server.terminate()
-            server.wait(30)
+        with ServerProcess(project) as server:
+            row = one_run(project, held, server.url)
         row["cold 1.0 s"] = round(cold_s, 2)
         rows.append(row)
         print(f"run {run + 1}: {row}", flush=True)

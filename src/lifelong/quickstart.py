@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.rule import Rule
+
+from lifelong.serving.process import ServerProcess
 
 console = Console()
 
@@ -42,43 +41,19 @@ def _add_batch(demo: Path, *names: str) -> None:
         console.print(f"[dim]annotators delivered batches/{name} -> data/{name}[/]")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class _Server:
     """``lifelong serve`` in the background, as a user would start it in another terminal."""
 
     def __init__(self, demo: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        console.print(f"\n[bold cyan]$ lifelong serve --port {self.port} &[/]")
-        command = [sys.executable, "-m", "lifelong.cli.main", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            command, cwd=demo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit("quickstart: the server exited at start-up")
-            try:
-                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
-                    console.print(f"[dim]server ready at {self.url} (docs at {self.url}/docs)[/]")
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise SystemExit("quickstart: the server did not become ready in 90 s")
+        self.process = ServerProcess(demo)
+        console.print(f"\n[bold cyan]$ lifelong serve --port {self.process.port} &[/]")
+        self.process.start()
+        url = self.process.url
+        console.print(f"[dim]server ready at {url} (docs at {url}/docs)[/]")
 
     def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         console.print(f"[bold cyan]POST {path}[/] {json.dumps(payload)}", highlight=False)
-        answer = httpx.post(f"{self.url}{path}", json=payload, timeout=10)
-        answer.raise_for_status()
-        body: dict[str, Any] = answer.json()
-        return body
+        return self.process.post(path, payload)
 
     def predict(self, text: str) -> dict[str, Any]:
         body = self.post("/predict", {"text": text})
@@ -88,23 +63,10 @@ class _Server:
         )
         return body
 
-    def wait_for_version(self, version: str, timeout: float = 30) -> None:
-        """The server follows the champion alias by polling; wait until it swapped."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            answer = httpx.post(f"{self.url}/predict", json={"text": "hello"}, timeout=10)
-            if answer.json().get("version") == version:
-                return
-            time.sleep(0.5)
-        raise SystemExit(f"quickstart: the server did not switch to {version}")
-
     def stop(self) -> None:
         console.print("\n[bold cyan]$ kill -TERM %lifelong-serve[/]")
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(30)
-        # uvicorn shuts down gracefully, then re-raises the signal: -SIGTERM is a clean stop.
-        clean = code in (0, -signal.SIGTERM)
-        console.print(f"[dim]server stopped {'cleanly' if clean else f'with exit {code}'}[/]")
+        clean = self.process.stop()
+        console.print(f"[dim]server stopped {'cleanly' if clean else 'uncleanly'}[/]")
 
 
 def _champion(demo: Path) -> str:
@@ -176,7 +138,7 @@ def run(workdir: Path) -> None:
             _lifelong("update", cwd=demo, check=False)
         step(9)
         champion = _champion(demo)
-        server.wait_for_version(champion)
+        server.process.wait_for_version(champion)
         server.predict("can I buy a gift card")
     finally:
         server.stop()

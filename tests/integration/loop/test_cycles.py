@@ -8,7 +8,6 @@ import json
 import multiprocessing
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,6 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -28,6 +26,7 @@ from lifelong.pipelines import loop
 from lifelong.pipelines.loop import run_cycle
 from lifelong.project import Project
 from lifelong.registry import Registry, open_registry
+from lifelong.serving.process import ServerProcess
 
 pytestmark = pytest.mark.integration
 FORK = multiprocessing.get_context("fork")
@@ -66,69 +65,19 @@ def _texts_in_data(project: Project) -> list[str]:
     return [e.text for e in load_dataset(project).pool.examples.values()]
 
 
-class _Server:
-    """``lifelong serve`` on a free port, in a subprocess, as in production."""
-
-    def __init__(self, project: Project) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        command = [
-            sys.executable,
-            "-m",
-            "lifelong.cli.main",
-            "--project",
-            str(project.root),
-            "serve",
-            "--port",
-            str(port),
-        ]
-        self.process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.process.kill()
-        raise AssertionError("server not ready")
-
-    def predict(self, text: str) -> dict[str, Any]:
-        answer = httpx.post(f"{self.url}/predict", json={"text": text}, timeout=10)
-        assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        return body
-
-    def wait_for(self, version: str) -> None:
-        deadline = time.monotonic() + 30
-        while self.predict("hello")["version"] != version:
-            assert time.monotonic() < deadline, f"server never served {version}"
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
-
-
 def test_inbox_feedback_and_redis_feed_two_cycles_and_the_server_follows(
     project: Project, client: Any, redis_url: str
 ) -> None:
     stream = f"lifelong-test:{uuid.uuid4().hex}"
     project = _configure(project.root, {"url": redis_url, "stream": stream, "group": "loop"})
-    server = _Server(project)
+    server = ServerProcess(project.root).start()
     try:
-        assert server.predict("hello")["version"] == "1.0"
+        assert server.post("/predict", {"text": "hello"})["version"] == "1.0"
         # feedback through the server: a correction of what it predicted
         text = "could you check my gift card balance for me"
-        answer = server.predict(text)
-        feedback = httpx.post(
-            f"{server.url}/feedback",
-            json={"text": text, "intent": "gift_card", "prediction_id": answer["prediction_id"]},
-            timeout=10,
-        )
-        assert feedback.status_code == 200, feedback.text
+        answer = server.post("/predict", {"text": text})
+        feedback = {"text": text, "intent": "gift_card", "prediction_id": answer["prediction_id"]}
+        assert server.post("/feedback", feedback)["status"] == "stored"
         client.xadd(stream, {"text": "is there a gift card for hiking gear", "intent": "gift_card"})
         (project.root / "batches" / "day2.csv").rename(project.inbox / "day2.csv")
         with _registry(project) as registry:
@@ -138,7 +87,7 @@ def test_inbox_feedback_and_redis_feed_two_cycles_and_the_server_follows(
             assert sum(first.data["per_source"].values()) == 45 + 8 * 14 + 1 + 1
             assert "volume" in first.trigger.fired_names()  # type: ignore[union-attr]
             assert registry.resolve("1.1").training["labels_added"] == ["gift_card"]
-        server.wait_for("1.1")
+        server.wait_for_version("1.1")
         (project.root / "batches" / "day3.jsonl").rename(project.inbox / "day3.jsonl")
         with _registry(project) as registry:
             second = run_cycle(project, registry)
@@ -149,10 +98,10 @@ def test_inbox_feedback_and_redis_feed_two_cycles_and_the_server_follows(
             champion = registry.store.aliases()["champion"]
             assert len(registry.store.list_snapshots()) >= 3
             assert all(registry.resolve(v).verdict for v in ("1.1", "1.2"))
-        server.wait_for(champion)
+        server.wait_for_version(champion)
         assert client.xpending(stream, "loop")["pending"] == 0
     finally:
-        server.stop()
+        assert server.stop()
         client.delete(stream, f"{stream}:rejected")
     assert sorted(p.name for p in (project.inbox / "processed").iterdir()) == [
         "day2.csv",
