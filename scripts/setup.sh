@@ -29,8 +29,13 @@ stamp=.venv/.lifelong-deps
 want=$(cat pyproject.toml requirements/constraints.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing dependencies (first run takes about a minute)"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==26.0.1"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+  # pip warns about index locations of the machine's own pip config that do not exist;
+  # those lines are noise, everything else pip says is shown.
+  quiet_pip() {
+    .venv/bin/python -m pip "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+  }
+  quiet_pip install --quiet --disable-pip-version-check --upgrade "pip==26.0.1"
+  quiet_pip install --quiet --disable-pip-version-check \
     -c requirements/constraints.txt -e ".[embeddings,server,postgres,redis,monitoring,dev]"
   echo "$want" > "$stamp"
 else
