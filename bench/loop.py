@@ -98,7 +98,7 @@ def one_run(project: Path, held: list[str], url: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--data", choices=["all", "new+replay"], default="new+replay")
+    parser.add_argument("--data", choices=["all", "new+replay"], default="all")
     args = parser.parse_args()
     rows = []
     for run in range(args.repeat):
