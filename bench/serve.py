@@ -35,7 +35,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
-DATA = Path("/work/shared/datasets/clinc150")
+DATA = ROOT.parent / "shared" / "datasets" / "clinc150"
 TEXTS = [
     "what is the weather like in paris",
     "transfer 100 dollars from checking to savings",

@@ -6,16 +6,24 @@ its parent's shape: new words land in existing buckets instead of forcing a cold
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.preprocessing import normalize
+from sklearn.utils import murmurhash3_32
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from lifelong.features.base import Features
+
+# The n-gram rules of scikit-learn's ``HashingVectorizer``, which trained every existing model:
+# its default ``token_pattern`` for words, its white-space squeeze before ``char_wb`` n-grams.
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_SPACES = re.compile(r"\s\s+")
+
+_V = TypeVar("_V")
 
 
 class HashedNGrams:
@@ -26,6 +34,16 @@ class HashedNGrams:
     contribute on one scale. Signs are not alternated: the weights feed an ``EmbeddingBag``
     as per-sample weights, where a negative weight would only add noise.
 
+    The output is bit for bit that of scikit-learn's ``HashingVectorizer`` (``analyzer="word"``
+    and ``"char_wb"``, ``alternate_sign=False``, ``norm=None``, float32) followed by
+    ``normalize``, which the first models were trained with; the n-grams and the hash (signed
+    32-bit murmurhash3, seed 0, ``abs(h) % buckets``) are computed here instead. The vectorizer
+    spent most of its time validating its parameters and inputs on every call (0.4 ms for one
+    text) and re-hashed the char n-grams of every word each time they occurred. Here the
+    buckets of a word's char n-grams, and of each word n-gram, are kept in a dict: words recur
+    (Zipf), so almost every lookup hits. The dicts hold at most ``cache_size`` keys each and
+    are emptied when full, which is cheaper than an LRU's bookkeeping on every hit.
+
     Parameters
     ----------
     buckets
@@ -34,6 +52,10 @@ class HashedNGrams:
         Inclusive range of word n-gram lengths.
     char
         Inclusive range of char n-gram lengths (``char_wb``: n-grams inside word boundaries).
+    cache_size
+        Keys kept at most in each bucket cache (words, word n-grams). A word's entry is a list
+        of ~20 ints, under 1 kB: the default bounds the caches to some tens of MB, while a
+        typical intent vocabulary (CLINC150: ~7k words) needs a few MB.
 
     Examples
     --------
@@ -43,11 +65,19 @@ class HashedNGrams:
     """
 
     def __init__(
-        self, buckets: int, word: tuple[int, int] = (1, 2), char: tuple[int, int] = (2, 5)
+        self,
+        buckets: int,
+        word: tuple[int, int] = (1, 2),
+        char: tuple[int, int] = (2, 5),
+        cache_size: int = 1 << 16,
     ) -> None:
         self.buckets = buckets
         self.word = word
         self.char = char
+        self.cache_size = cache_size
+        # Plain dicts: each get/set is atomic under the GIL, so scoring threads can share them.
+        self._char_buckets: dict[str, list[int]] = {}
+        self._word_buckets: dict[str, int] = {}
 
     def spec(self) -> dict[str, Any]:
         return {
@@ -58,26 +88,85 @@ class HashedNGrams:
             "weights": "sublinear-l2",
         }
 
-    def _vectorizer(self, analyzer: str, ngram_range: tuple[int, int]) -> HashingVectorizer:
-        return HashingVectorizer(
-            analyzer=analyzer,
-            ngram_range=ngram_range,
-            n_features=self.buckets,
-            alternate_sign=False,
-            norm=None,
-            lowercase=False,  # texts arrive normalized (casefolded)
-            dtype=np.float32,
-        )
-
     def transform(self, texts: Sequence[str]) -> Features:
-        blocks = []
-        for analyzer, ngram_range in (("word", self.word), ("char_wb", self.char)):
-            counts = self._vectorizer(analyzer, ngram_range).transform(list(texts))
-            counts.data = 1.0 + np.log(counts.data)
-            blocks.append(normalize(counts, norm="l2"))
-        matrix = sp.csr_matrix(blocks[0] + blocks[1], dtype=np.float32)
+        words = self._block(texts, self._word_row)
+        chars = self._block(texts, self._char_row)
+        matrix = sp.csr_matrix(words + chars, dtype=np.float32)
         matrix.sort_indices()
         return Features(sparse=matrix)
+
+    def _block(self, texts: Sequence[str], row: Callable[[str], list[int]]) -> sp.csr_matrix:
+        """One block: n-gram counts per text, sublinear, each row scaled to unit L2 norm."""
+        indptr = [0]
+        columns: list[int] = []
+        for text in texts:
+            columns += row(text)
+            indptr.append(len(columns))
+        counts = sp.csr_matrix(
+            (
+                np.ones(len(columns), dtype=np.float32),
+                np.array(columns, dtype=np.int32),
+                np.array(indptr, dtype=np.int32),
+            ),
+            shape=(len(texts), self.buckets),
+        )
+        counts.sum_duplicates()  # sorts each row's columns, as the vectorizer's output is
+        counts.data = 1.0 + np.log(counts.data)
+        inplace_csr_row_normalize_l2(counts)
+        return counts
+
+    def _bucket(self, gram: str) -> int:
+        return abs(int(murmurhash3_32(gram, seed=0))) % self.buckets
+
+    def _word_row(self, text: str) -> list[int]:
+        """Buckets of the word n-grams of ``text`` (tokens of two or more word characters)."""
+        tokens = _TOKEN.findall(text)
+        low, high = self.word
+        grams = list(tokens) if low == 1 else []
+        for n in range(max(low, 2), min(high, len(tokens)) + 1):
+            grams += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+        cache = self._word_buckets
+        buckets = []
+        for gram in grams:
+            bucket = cache.get(gram)
+            if bucket is None:
+                bucket = self._bucket(gram)
+                _store(cache, gram, bucket, self.cache_size)
+            buckets.append(bucket)
+        return buckets
+
+    def _char_row(self, text: str) -> list[int]:
+        """Buckets of the char n-grams of each white-space separated word of ``text``."""
+        cache = self._char_buckets
+        buckets: list[int] = []
+        for word in _SPACES.sub(" ", text).split():
+            known = cache.get(word)
+            if known is None:
+                known = [self._bucket(gram) for gram in self._char_grams(word)]
+                _store(cache, word, known, self.cache_size)
+            buckets += known
+        return buckets
+
+    def _char_grams(self, word: str) -> list[str]:
+        """The ``char_wb`` n-grams of one word, padded with a space on each side.
+
+        A padded word shorter than ``n`` yields itself once, and no longer n-grams.
+        """
+        padded = f" {word} "
+        low, high = self.char
+        grams: list[str] = []
+        for n in range(low, high + 1):
+            grams += [padded[i : i + n] for i in range(max(1, len(padded) - n + 1))]
+            if len(padded) <= n:
+                break
+        return grams
+
+
+def _store(cache: dict[str, _V], key: str, value: _V, size: int) -> None:
+    """``cache[key] = value``, emptying ``cache`` first when it holds ``size`` keys."""
+    if len(cache) >= size:
+        cache.clear()
+    cache[key] = value
 
 
 def bag_inputs(matrix: sp.csr_matrix) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -97,12 +97,19 @@ class ModelBundle:
 
         Texts are normalized here, so raw user input can be passed as is.
         """
+        return self.proba_normalized([normalize_text(t) for t in texts], batch_size)
+
+    def proba_normalized(self, texts: Sequence[str], batch_size: int = 256) -> NDArray[np.float32]:
+        """:meth:`predict_proba` of texts already normalized (``core.normalize_text``).
+
+        For callers that need the normalized texts themselves too (the server hashes them for
+        its log), so each text is normalized once.
+        """
         self.module.eval()
         chunks = [np.zeros((0, len(self.labels)), dtype=np.float32)]
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
-                batch = [normalize_text(t) for t in texts[start : start + batch_size]]
-                logits = self.module(self.featurizer.transform(batch))
+                logits = self.module(self.featurizer.transform(texts[start : start + batch_size]))
                 chunks.append(torch.softmax(logits, dim=1).numpy())
         return np.concatenate(chunks)
 

@@ -8,7 +8,7 @@ request path never waits on the database. Retention keeps the table bounded eith
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from typing import Any, cast
 
@@ -19,11 +19,18 @@ from lifelong.core.errors import RegistryError
 from lifelong.registry.dbmodels import PredictionRow
 from lifelong.registry.entities import PredictionRecord
 
+_COLUMNS = tuple(f.name for f in fields(PredictionRecord))
+
 
 def log_predictions(session: Session, rows: Sequence[PredictionRecord]) -> None:
-    """Insert ``rows`` in one statement (executemany)."""
+    """Insert ``rows`` in one statement (executemany).
+
+    Each row's parameters are read field by field: ``dataclasses.asdict`` deep-copies every
+    value (the datetime too), which cost more than the insert itself at the server's rates.
+    """
     if rows:
-        session.execute(insert(PredictionRow), [asdict(row) for row in rows])
+        params = [{name: getattr(row, name) for name in _COLUMNS} for row in rows]
+        session.execute(insert(PredictionRow), params)
 
 
 def recent_predictions(

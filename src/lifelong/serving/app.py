@@ -9,6 +9,7 @@ anything a client can send: wrong schema, non-UTF-8 or oversized bodies, empty t
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,6 +38,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _freeze_startup_objects()
         services = Services.start(settings, server_metrics)
         app.state.services = services
         try:
@@ -58,6 +60,19 @@ def create_app(settings: ServeSettings) -> FastAPI:
         RequestGuard, metrics=server_metrics, max_body_bytes=settings.server.max_body_bytes
     )
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """Exclude the objects that exist at startup from the cyclic garbage collector's passes.
+
+    The imports (torch, scikit-learn, SQLAlchemy, FastAPI) leave some 300k objects that live as
+    long as the process; every full collection walked all of them, pausing the server for up
+    to 200 ms several times a minute under load: the p99 latency. Frozen, they are skipped
+    (they stay reachable anyway). Models load later and are not frozen, so a swapped-out model
+    is still collected.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

@@ -2,8 +2,10 @@
 
 Scoring has a fixed cost per call (featurizer set-up, one forward pass) that dwarfs the cost per
 text, so one call for 32 queued requests is far cheaper than 32 calls. The batcher adds no
-delay: when idle, a request is scored at once, alone; while a call runs (in a worker thread, so
-the event loop keeps accepting requests) new requests queue up and go together in the next one.
+delay: when idle, a request is scored at once, alone; while a call runs (in the batcher's own
+worker thread, so the event loop keeps accepting requests) new requests queue up and go together
+in the next one. Calls run one at a time, so one thread is enough: a plain executor's hand-off
+costs less than the framework's shared thread pool (anyio's limiter and cancel scopes).
 Jobs are grouped by the model object they read at their start, so a request that began before a
 swap is still scored by the old model.
 """
@@ -11,9 +13,8 @@ swap is still scored by the old model.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-
-from starlette.concurrency import run_in_threadpool
 
 from lifelong.serving.holder import LoadedModel
 from lifelong.serving.inference import Served, score
@@ -35,14 +36,18 @@ class Batcher:
         self._jobs: list[_Job] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def score(self, model: LoadedModel, texts: list[str], top_k: int) -> Served:
         """``texts`` scored by ``model`` (possibly in one call with other requests' texts)."""
@@ -80,7 +85,8 @@ class Batcher:
         texts = [text for job in jobs for text in job.texts]
         top_k = max(job.top_k for job in jobs)
         try:
-            served = await run_in_threadpool(score, jobs[0].model, texts, top_k)
+            loop = asyncio.get_running_loop()
+            served = await loop.run_in_executor(self._executor, score, jobs[0].model, texts, top_k)
         except Exception as error:  # a failed call fails its requests, not the batcher
             for job in jobs:
                 if not job.done.done():

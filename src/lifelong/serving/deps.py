@@ -1,4 +1,9 @@
-"""FastAPI dependencies: the running services, the serving model, admin auth, input limits."""
+"""FastAPI dependencies: the running services, the serving model, admin auth, input limits.
+
+The ones on every request are ``async def`` although they never await: FastAPI runs a plain
+``def`` dependency in its thread pool, and two thread round trips per request cost more than
+everything these functions do (they only read attributes).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from lifelong.serving.holder import LoadedModel
 from lifelong.serving.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -22,14 +27,19 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def serving_model(services: ServicesDep) -> LoadedModel:
-    """The model a request uses from start to end (read once: a swap cannot change it)."""
+def current_model(services: Services) -> LoadedModel:
+    """The model serving now, or 503 while none is loaded."""
     model = services.champion.current
     if model is None:
         error = services.champion.last_error
         why = f": {error.message}" if error is not None else " yet"
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model loaded{why}")
     return model
+
+
+async def serving_model(services: ServicesDep) -> LoadedModel:
+    """The model a request uses from start to end (read once: a swap cannot change it)."""
+    return current_model(services)
 
 
 ModelDep = Annotated[LoadedModel, Depends(serving_model)]

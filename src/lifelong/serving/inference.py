@@ -7,28 +7,35 @@ way whichever endpoint served it.
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+from numpy.typing import NDArray
 
 from lifelong.core.hashing import sha256_text
 from lifelong.core.types import normalize_text
 from lifelong.registry import PredictionRecord
 from lifelong.serving.holder import LoadedModel
 
+# From this many rows a partial sort (argpartition, then sort k) beats a full stable argsort of
+# each row; below it the partition's fixed numpy overheads cost more than they save.
+_PARTITION_FROM_ROWS = 64
+
 
 @dataclass(frozen=True)
 class Scored:
-    """One text's prediction: its id, top intent and confidence, and the top-k ranking."""
+    """One text's prediction: its id, top intent and confidence, the top-k ranking, and the
+    sha256 of its normalized text (what the prediction log stores)."""
 
     prediction_id: str
     intent: str
     confidence: float
     ranking: list[tuple[str, float]]
+    text_hash: str
 
 
 @dataclass(frozen=True)
@@ -41,18 +48,64 @@ class Served:
 
 
 def score(model: LoadedModel, texts: Sequence[str], top_k: int) -> Served:
-    """Predict ``texts`` with ``model``; each gets a fresh prediction id (a uuid4)."""
+    """Predict ``texts`` with ``model``; each gets a fresh prediction id (a uuid4).
+
+    Runs in a worker thread (see ``batcher``), so the text hashes for the log are computed here
+    too, off the event loop, from the texts normalized once for both.
+    """
     started = time.perf_counter()
-    proba = model.bundle.predict_proba(texts)
+    normalized = [normalize_text(text) for text in texts]
+    proba = model.bundle.proba_normalized(normalized)
     labels = model.bundle.labels
-    k = min(top_k, len(labels))
-    order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+    order = top_k_columns(proba, min(top_k, len(labels)))
+    confidences = np.take_along_axis(proba, order, axis=1).tolist()
     predictions = []
-    for row, ranked in zip(proba.tolist(), order.tolist(), strict=True):
-        ranking = [(labels[i], row[i]) for i in ranked]
-        predictions.append(Scored(str(uuid.uuid4()), ranking[0][0], ranking[0][1], ranking))
+    for ranked, values, text, prediction_id in zip(
+        order.tolist(), confidences, normalized, uuid4_strings(len(texts)), strict=True
+    ):
+        ranking = [(labels[i], c) for i, c in zip(ranked, values, strict=True)]
+        intent, confidence = ranking[0]
+        predictions.append(Scored(prediction_id, intent, confidence, ranking, sha256_text(text)))
     latency_ms = (time.perf_counter() - started) * 1000.0
     return Served(model.version, predictions, latency_ms)
+
+
+def top_k_columns(proba: NDArray[np.float32], k: int) -> NDArray[np.intp]:
+    """The columns of each row's ``k`` largest values, largest first, ties to the lower column.
+
+    Exactly ``np.argsort(-proba, axis=1, kind="stable")[:, :k]``, which sorts all the classes
+    of every row: for a large batch, partitioning out the top ``k`` and sorting only those is
+    about three times faster. A row with a tie at the ``k``-th value (the partition may keep
+    either of the tied columns) falls back to the stable sort.
+    """
+    columns = proba.shape[1]
+    if k >= columns or len(proba) < _PARTITION_FROM_ROWS:
+        full: NDArray[np.intp] = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+        return full
+    top = np.argpartition(proba, columns - k, axis=1)[:, columns - k :]
+    values = np.take_along_axis(proba, top, axis=1)
+    top = np.take_along_axis(top, np.lexsort((top, -values), axis=1), axis=1)
+    tied = (proba >= values.min(axis=1, keepdims=True)).sum(axis=1) > k
+    if tied.any():
+        top[tied] = np.argsort(-proba[tied], axis=1, kind="stable")[:, :k]
+    return top
+
+
+def uuid4_strings(n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs as ``str(uuid.uuid4())`` formats them.
+
+    From one ``os.urandom`` call: ``uuid.uuid4()`` makes a syscall and a ``UUID`` object per id,
+    about 2 us each, several times the cost of this for a batch.
+    """
+    raw = bytearray(os.urandom(16 * n))
+    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
+    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # variant RFC 4122
+    digits = raw.hex()
+    ids = []
+    for i in range(0, 32 * n, 32):
+        h = digits[i : i + 32]
+        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return ids
 
 
 def log_rows(
@@ -73,7 +126,7 @@ def log_rows(
         PredictionRecord(
             prediction_id=scored.prediction_id,
             at=now,
-            text_hash=sha256_text(normalize_text(text)),
+            text_hash=scored.text_hash,
             version=served.version,
             intent=scored.intent,
             confidence=scored.confidence,

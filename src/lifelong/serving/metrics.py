@@ -113,6 +113,22 @@ class Histogram(_Metric):
             counts[slot] += 1
             self._sums[labels] = self._sums.get(labels, 0.0) + value
 
+    def observe_many(self, values: Sequence[float], *labels: str) -> None:
+        """:meth:`observe` each of ``values``, taking the lock once (a batch's confidences)."""
+        self._check(labels)
+        if not values:
+            return
+        slots = [bisect.bisect_left(self.buckets, value) for value in values]
+        with self._lock:
+            counts = self._counts.get(labels)
+            if counts is None:
+                counts = self._counts[labels] = [0] * (len(self.buckets) + 1)
+            total = self._sums.get(labels, 0.0)
+            for slot, value in zip(slots, values, strict=True):
+                counts[slot] += 1
+                total += value
+            self._sums[labels] = total
+
     def render(self) -> list[str]:
         with self._lock:
             items = sorted((k, list(v), self._sums[k]) for k, v in self._counts.items())

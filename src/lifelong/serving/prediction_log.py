@@ -1,16 +1,17 @@
-"""The prediction log writer: a queue and one background thread, so requests never wait on SQL.
+"""The prediction log writer: a buffer and one background thread, so requests never wait on SQL.
 
-Requests put rows on a bounded queue (a non-blocking ``put``); the writer thread drains it and
-appends to the store in one transaction per batch, every ``flush_ms`` milliseconds or as soon as
-``flush_rows`` rows are waiting, and applies the retention bound every ``prune_every`` seconds.
-When the store is slow or down the queue fills and rows are dropped and counted, rather than
-slowing down or failing the requests: the log feeds monitoring, it is not a ledger.
+Requests append their rows to a bounded buffer (one short lock per request, never blocking);
+the writer thread takes the whole buffer and appends it to the store in one transaction per
+``flush_rows`` rows, every ``flush_ms`` milliseconds or as soon as ``flush_rows`` rows are
+waiting, and applies the retention bound every ``prune_every`` seconds. When the store is slow
+or down the buffer fills and rows are dropped and counted, rather than slowing down or failing
+the requests: the log feeds monitoring, it is not a ledger. (A ``queue.Queue`` of rows took a
+lock and notified a condition per row: 4 us per text, as much as featurizing it.)
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Sequence
@@ -23,8 +24,6 @@ from lifelong.registry import PredictionRecord, RegistryStore
 from lifelong.serving.metrics import ServerMetrics
 
 log = logging.getLogger(__name__)
-
-_STOP = object()
 
 
 class PredictionLog:
@@ -65,44 +64,47 @@ class PredictionLog:
         self.keep_rows = keep_rows
         self.keep_days = keep_days
         self.prune_every = prune_every
-        self._queue: queue.Queue[PredictionRecord | object] = queue.Queue(max_queue)
+        self.max_queue = max_queue
+        self._pending: list[PredictionRecord] = []
+        self._lock = threading.Lock()  # guards _pending and _stopping
+        self._stopping = False
+        self._wake = threading.Event()  # flush_rows rows wait, or closing
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def add(self, rows: Sequence[PredictionRecord]) -> None:
-        """Queue rows for writing; never blocks (rows beyond the queue's bound are dropped)."""
-        for index, row in enumerate(rows):
-            try:
-                self._queue.put_nowait(row)
-            except queue.Full:
-                self.metrics.log_rows.inc("dropped", amount=len(rows) - index)
-                return
+        """Queue rows for writing; never blocks (rows beyond ``max_queue`` waiting are dropped)."""
+        with self._lock:
+            room = max(0, self.max_queue - len(self._pending))
+            kept = min(len(rows), room)
+            self._pending.extend(rows[:kept])
+            full = len(self._pending) >= self.flush_rows
+        if kept < len(rows):
+            self.metrics.log_rows.inc("dropped", amount=len(rows) - kept)
+        if full:
+            self._wake.set()
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued, then stop the thread."""
         if self._thread.is_alive():
-            self._queue.put(_STOP)
+            with self._lock:
+                self._stopping = True
+            self._wake.set()
             self._thread.join(timeout)
 
     def _run(self) -> None:
         last_prune = time.monotonic()
         stopping = False
         while not stopping:
-            batch: list[PredictionRecord] = []
-            deadline = time.monotonic() + self.flush_s
-            while len(batch) < self.flush_rows:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                assert isinstance(item, PredictionRecord)
-                batch.append(item)
-            self._write(batch)
+            self._wake.wait(self.flush_s)
+            self._wake.clear()  # rows added from here on set it again: none is missed
+            with self._lock:
+                batch, self._pending = self._pending, []
+                stopping = self._stopping
+            for start in range(0, len(batch), self.flush_rows):
+                self._write(batch[start : start + self.flush_rows])
             if time.monotonic() - last_prune >= self.prune_every:
                 last_prune = time.monotonic()
                 self.prune()

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import scipy.sparse as sp
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
 
 from lifelong.features import HashedNGrams, bag_inputs
 
@@ -40,3 +44,82 @@ def test_bag_inputs_reproduce_the_matrix_product() -> None:
 def test_spec_names_the_input_space() -> None:
     assert HashedNGrams(1024).spec() != HashedNGrams(2048).spec()
     assert HashedNGrams(1024).spec() == HashedNGrams(1024).spec()
+
+
+def _sklearn_reference(featurizer: HashedNGrams, texts: list[str]) -> sp.csr_matrix:
+    """The featurizer as first written with scikit-learn: trained models expect this output."""
+    blocks = []
+    for analyzer, ngram_range in (("word", featurizer.word), ("char_wb", featurizer.char)):
+        vectorizer = HashingVectorizer(
+            analyzer=analyzer,
+            ngram_range=ngram_range,
+            n_features=featurizer.buckets,
+            alternate_sign=False,
+            norm=None,
+            lowercase=False,
+            dtype=np.float32,
+        )
+        counts = vectorizer.transform(texts)
+        counts.data = 1.0 + np.log(counts.data)
+        blocks.append(normalize(counts, norm="l2"))
+    matrix = sp.csr_matrix(blocks[0] + blocks[1], dtype=np.float32)
+    matrix.sort_indices()
+    return matrix
+
+
+def _assert_identical(actual: sp.csr_matrix | None, expected: sp.csr_matrix) -> None:
+    assert actual is not None
+    assert actual.shape == expected.shape
+    assert actual.dtype == expected.dtype == np.float32
+    np.testing.assert_array_equal(actual.indptr, expected.indptr)
+    np.testing.assert_array_equal(actual.indices, expected.indices)
+    np.testing.assert_array_equal(actual.data, expected.data)  # bit for bit, not close
+
+
+VARIED = [
+    "book a table for two at eight",
+    "",
+    "   ",
+    "a",
+    "hi",
+    "the the the the the",
+    "what's the weather like in são paulo?",
+    "Ünïcödé CASE stays: the featurizer does not fold",
+    "日本語のテキスト and 中文 mixed with english",
+    "emoji 🎉🎉 party 🥳 time",
+    "tabs\tand\nnewlines\r\nand  double  spaces\u00a0nbsp\u2003em",
+    "\ufb01 ligature and \uff46\uff55\uff4c\uff4c\uff57\uff49\uff44\uff54\uff48",
+    "x" * 300,
+    "a-b_c 1 22 333 ab12 __init__ e-mail o'clock",
+    "\u200b zero width \u200d joiner",
+    "مرحبا بالعالم",
+    "\x1c\x1d\x1e\x1f control separators",
+]
+
+
+@pytest.mark.parametrize(
+    ("word", "char"), [((1, 2), (2, 5)), ((1, 1), (3, 3)), ((2, 3), (1, 4)), ((1, 3), (5, 6))]
+)
+def test_output_equals_the_sklearn_vectorizer(word: tuple[int, int], char: tuple[int, int]) -> None:
+    featurizer = HashedNGrams(buckets=1 << 18, word=word, char=char)
+    expected = _sklearn_reference(featurizer, VARIED)
+    _assert_identical(featurizer.transform(VARIED).sparse, expected)
+    _assert_identical(featurizer.transform(VARIED).sparse, expected)  # from the caches
+    for index, text in enumerate(VARIED):  # one text at a time, as a single request is served
+        _assert_identical(featurizer.transform([text]).sparse, expected[index])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=60), min_size=1, max_size=8))
+def test_output_equals_the_sklearn_vectorizer_on_any_text(texts: list[str]) -> None:
+    featurizer = HashedNGrams(buckets=4096, cache_size=4)  # tiny caches: emptied often
+    expected = _sklearn_reference(featurizer, texts)
+    _assert_identical(featurizer.transform(texts).sparse, expected)
+    _assert_identical(featurizer.transform(texts[::-1]).sparse, expected[::-1])
+
+
+def test_caches_stay_bounded() -> None:
+    featurizer = HashedNGrams(buckets=1024, cache_size=8)
+    featurizer.transform([f"word{i} other{i}" for i in range(100)])
+    assert 0 < len(featurizer._char_buckets) <= 8
+    assert 0 < len(featurizer._word_buckets) <= 8

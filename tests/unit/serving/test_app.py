@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 
@@ -114,3 +115,8 @@ def test_openapi_docs(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/predict", "/model/parse", "/feedback", "/admin/promote"} <= set(paths)
+
+
+def test_startup_objects_are_frozen_out_of_gc_passes(client: TestClient) -> None:
+    assert gc.get_freeze_count() > 10_000  # the imports: torch, sklearn, SQLAlchemy, FastAPI
+    assert client.get("/ready").status_code == 200

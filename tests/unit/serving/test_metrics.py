@@ -36,6 +36,20 @@ def test_histogram_buckets_are_cumulative_with_inf_sum_and_count() -> None:
     ]
 
 
+def test_histogram_observe_many_equals_observing_each() -> None:
+    values = [0.05, 0.1, 0.5, 5.0, 0.3]
+    one_by_one = Histogram("conf", "Confidence.", ("role",), buckets=(0.1, 1.0))
+    for value in values:
+        one_by_one.observe(value, "primary")
+    batched = Histogram("conf", "Confidence.", ("role",), buckets=(0.1, 1.0))
+    batched.observe_many(values[:2], "primary")
+    batched.observe_many(values[2:], "primary")
+    batched.observe_many([], "shadow")  # like observing nothing: no series
+    assert batched.render() == one_by_one.render()
+    with pytest.raises(ValueError, match="takes labels"):
+        batched.observe_many([0.5])
+
+
 def test_gauge_replace_drops_old_series() -> None:
     gauge = Gauge("info", "Info.", ("version",))
     gauge.replace({("1.0",): 1.0})

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from lifelong.serving.deps import ServicesDep, serving_model
+from lifelong.serving.deps import ServicesDep, current_model
 from lifelong.serving.holder import ModelHolder
 from lifelong.serving.services import Services
 
@@ -48,5 +48,5 @@ def health(services: ServicesDep) -> dict[str, Any]:
 @router.get("/ready", responses={503: {"description": "no model loaded yet"}})
 def ready(services: ServicesDep) -> JSONResponse:
     """200 once a model is loaded (for load balancers and readiness probes), 503 before."""
-    model = serving_model(services)
+    model = current_model(services)
     return JSONResponse({"ready": True, "version": model.version})

@@ -50,8 +50,8 @@ async def serve(
         ) from None
     services.prediction_log.add(log_rows(served, texts, keep_text=server.log_text))
     services.recent.remember([(p.prediction_id, p.intent) for p in served.predictions])
-    for scored in served.predictions:
-        services.metrics.confidence.observe(scored.confidence, PRIMARY)
+    confidences = [p.confidence for p in served.predictions]
+    services.metrics.confidence.observe_many(confidences, PRIMARY)
     if services.shadow_runner is not None:
         ids = [p.prediction_id for p in served.predictions]
         background.add_task(services.shadow_runner.submit, texts, ids)

@@ -1,0 +1,60 @@
+"""Scoring: top-k rankings equal a full stable sort, ids are uuid4s, log rows hash the
+normalized text."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lifelong.core.hashing import sha256_text
+from lifelong.core.types import normalize_text
+from lifelong.models import ModelBundle
+from lifelong.serving.holder import LoadedModel
+from lifelong.serving.inference import log_rows, score, top_k_columns, uuid4_strings
+
+
+@pytest.mark.parametrize("rows", [1, 3, 63, 64, 200])
+@pytest.mark.parametrize("k", [1, 5, 10, 12])
+def test_top_k_columns_equal_a_stable_argsort(rows: int, k: int) -> None:
+    rng = np.random.default_rng(rows * 100 + k)
+    smooth = rng.random((rows, 12)).astype(np.float32)
+    tied = rng.integers(0, 3, (rows, 12)).astype(np.float32)  # ties everywhere, incl. at k
+    saturated = np.zeros((rows, 12), dtype=np.float32)  # softmax underflow: all but one 0
+    saturated[:, 7] = 1.0
+    for proba in (smooth, tied, saturated):
+        expected = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(top_k_columns(proba, k), expected)
+
+
+def test_uuid4_strings_are_distinct_version_4_uuids() -> None:
+    for n in (0, 1, 300):
+        ids = uuid4_strings(n)
+        assert len(ids) == len(set(ids)) == n
+        for value in ids:
+            parsed = uuid.UUID(value)
+            assert str(parsed) == value
+            assert parsed.version == 4
+            assert parsed.variant == uuid.RFC_4122
+
+
+def test_score_ranks_like_predict_proba_and_logs_normalized_hashes(
+    trained_bundles: list[Path],
+) -> None:
+    bundle = ModelBundle.load(trained_bundles[0])
+    model = LoadedModel("1.0", bundle, datetime.now(UTC))
+    texts = ["Play  some MUSIC", "wake me up at 7", "\uff42ook a table", "rain tomorrow?"]
+    served = score(model, texts, top_k=3)
+    proba = bundle.predict_proba(texts)
+    assert served.version == "1.0"
+    for scored, row in zip(served.predictions, proba, strict=True):
+        order = np.argsort(-row, kind="stable")[:3]
+        assert scored.ranking == [(bundle.labels[i], float(row[i])) for i in order]
+        assert (scored.intent, scored.confidence) == scored.ranking[0]
+    rows = log_rows(served, texts, keep_text=True)
+    assert [r.text_hash for r in rows] == [sha256_text(normalize_text(t)) for t in texts]
+    assert [r.text for r in rows] == texts
+    assert [r.prediction_id for r in rows] == [p.prediction_id for p in served.predictions]
