@@ -114,18 +114,20 @@ class Finetune(_Section):
 
 class PerIntentGuard(_Section):
     """No intent with ``min_support`` test examples may lose more than ``max_recall_drop`` of
-    recall, counting only drops of at least ``min_lost`` examples (small-sample noise)."""
+    recall, counting only losses of at least ``min_lost`` examples that are significant at
+    ``alpha`` after a Holm correction over the intents checked (``null``: no test)."""
 
     min_support: int = Field(10, ge=1)
     max_recall_drop: float = Field(0.10, ge=0.0, le=1.0)
     min_lost: int = Field(3, ge=1)
+    alpha: float | None = Field(0.05, gt=0.0, lt=1.0)
 
 
 class Gate(_Section):
     """Champion-versus-challenger rules."""
 
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
-    max_drop: float = Field(0.0, ge=0.0, le=1.0)
+    max_drop: float = Field(0.005, ge=0.0, le=1.0)
     min_gain: float = Field(0.0, ge=0.0, le=1.0)
     floor: float = Field(0.5, ge=0.0, le=1.0)
     tie: Literal["promote", "keep"] = "promote"

@@ -43,9 +43,11 @@ _EPS = 1e-9
 class IntentDelta(Record):
     """Recall of one intent under both models.
 
-    ``violated`` when recall fell more than allowed *and* the intent lost at least
-    ``per_intent.min_lost`` examples net: on a small test set one or two flips move recall by
-    many points, and that noise must not block every update.
+    ``violated`` when recall fell more than allowed, the intent lost at least
+    ``per_intent.min_lost`` examples net, and (with ``per_intent.alpha``) the loss is
+    significant after a Holm correction over the intents checked (``p_value`` is the intent's
+    one-sided exact test): on a small test set one or two flips move recall by many points, and
+    across many intents some lose a few examples by chance; that noise must not block updates.
     """
 
     label: str
@@ -54,6 +56,7 @@ class IntentDelta(Record):
     challenger_recall: float
     allowed_drop: float
     lost: int
+    p_value: float
     violated: bool
 
     @property
@@ -323,13 +326,38 @@ def _intent_deltas(
     chall: npt.NDArray[np.bool_],
     policy: Gate,
 ) -> tuple[IntentDelta, ...]:
+    """Recall change of every intent with enough support, and which ones violate the guard.
+
+    With ``per_intent.alpha`` set, a loss must also be significant: a one-sided exact test on
+    the intent's own discordant examples (the champion right and the challenger wrong, or the
+    reverse), Holm-corrected over the intents checked. With 150 intents, one of them losing 3 of
+    20 examples by chance is likely in any update; a forgotten or poisoned intent loses far more.
+    """
+    from scipy.stats import binomtest
+
     labels, index = np.unique(truth, return_inverse=True)
-    support = np.bincount(index)
-    champ_hits = np.bincount(index, weights=champ.astype(np.float64))
-    chall_hits = np.bincount(index, weights=chall.astype(np.float64))
+    support = np.bincount(index, minlength=len(labels))
+    champ_hits = np.bincount(index, weights=champ.astype(np.float64), minlength=len(labels))
+    chall_hits = np.bincount(index, weights=chall.astype(np.float64), minlength=len(labels))
+    only_champ = np.bincount(
+        index, weights=(champ & ~chall).astype(np.float64), minlength=len(labels)
+    )
+    only_chall = np.bincount(
+        index, weights=(chall & ~champ).astype(np.float64), minlength=len(labels)
+    )
     guard = policy.per_intent
+    checked = np.flatnonzero(support >= guard.min_support)
+    p_values = {
+        int(i): binomtest(
+            int(only_champ[i]), int(only_champ[i] + only_chall[i]), 0.5, alternative="greater"
+        ).pvalue
+        if only_champ[i] > 0
+        else 1.0
+        for i in checked
+    }
+    significant = _holm(p_values, guard.alpha) if guard.alpha is not None else set(p_values)
     deltas = []
-    for i in np.flatnonzero(support >= guard.min_support):
+    for i in checked:
         before, after = champ_hits[i] / support[i], chall_hits[i] / support[i]
         lost = round(champ_hits[i] - chall_hits[i])
         deltas.append(
@@ -340,12 +368,26 @@ def _intent_deltas(
                 challenger_recall=float(after),
                 allowed_drop=guard.max_recall_drop,
                 lost=lost,
+                p_value=float(p_values[int(i)]),
                 violated=bool(
-                    before - after > guard.max_recall_drop + _EPS and lost >= guard.min_lost
+                    before - after > guard.max_recall_drop + _EPS
+                    and lost >= guard.min_lost
+                    and int(i) in significant
                 ),
             )
         )
     return tuple(deltas)
+
+
+def _holm(p_values: dict[int, float], alpha: float) -> set[int]:
+    """Keys whose p-values are significant under Holm's step-down correction at ``alpha``."""
+    ordered = sorted(p_values.items(), key=lambda item: item[1])
+    chosen: set[int] = set()
+    for rank, (key, p) in enumerate(ordered):
+        if p > alpha / (len(ordered) - rank):
+            break
+        chosen.add(key)
+    return chosen
 
 
 def _latency(policy: Gate, champion_ms: float | None, challenger_ms: float | None) -> LatencyCheck:

@@ -40,6 +40,7 @@ def _configure(root: Path, redis: dict[str, str] | None = None) -> Project:
     config["pipeline"]["hidden"] = 64
     config["training"]["epochs"] = 6
     config["server"] = {"poll_interval": 0.3}
+    config["splits"]["salt"] = "loop-tests"  # init draws a random salt; tests must not vary
     if redis is not None:
         config["sources"] = [{"inbox": True}, {"feedback": True}, {"redis": redis}]
     path.write_text(yaml.safe_dump(config))

@@ -117,10 +117,12 @@ def _slightly_worse(truth: list[str]) -> tuple[list[str], list[str]]:
     return champion, challenger
 
 
-def test_any_accuracy_drop_rejects_with_default_max_drop() -> None:
-    verdict = _decide(*_slightly_worse(_truth()), _truth())
+def test_a_drop_beyond_max_drop_rejects() -> None:
+    verdict = _decide(*_slightly_worse(_truth()), _truth(), max_drop=0.0)
     assert verdict.decision == "reject"
     assert verdict.reasons[0] == "accuracy fell 0.800 -> 0.793 (-0.7 pts > 0.0 allowed)"
+    default = _decide(*_slightly_worse(_truth()), _truth())  # max_drop 0.005 < 0.7 pts
+    assert default.reasons[0] == "accuracy fell 0.800 -> 0.793 (-0.7 pts > 0.5 allowed)"
 
 
 def test_small_drop_within_max_drop_goes_to_the_tie_rule() -> None:
@@ -220,7 +222,8 @@ def test_rank_challengers_puts_promotions_first_then_accuracy() -> None:
     good = _right_on_first(44, truth, champion)
     best = _right_on_first(46, truth, champion)
     poisoned = list(truth)
-    poisoned[:16] = ["weather"] * 16  # balance recall 0.80 -> 0.68: most accurate, but guarded
+    poisoned[:12] = ["weather"] * 12  # balance recall 0.80 -> 0.56: most accurate, but guarded
+    poisoned[40:50] = champion[40:50]
     verdicts = {
         name: decide(
             champion, preds, truth, Gate(), champion_version="1.0", challenger_version=name
@@ -293,8 +296,11 @@ def test_guard_needs_min_lost_examples_not_just_points(min_lost: int, violated: 
     truth = ["greet"] * 15 + ["card"] * 15
     champion = list(truth)
     challenger = ["card", "card", *truth[2:]]
+    # alpha=None: the plain rule, without the significance test
     policy = Gate(
-        per_intent=PerIntentGuard(min_support=10, max_recall_drop=0.10, min_lost=min_lost)
+        per_intent=PerIntentGuard(
+            min_support=10, max_recall_drop=0.10, min_lost=min_lost, alpha=None
+        )
     )
     verdict = decide(
         champion, challenger, truth, policy, champion_version="1.0", challenger_version="1.1"
@@ -303,3 +309,37 @@ def test_guard_needs_min_lost_examples_not_just_points(min_lost: int, violated: 
     assert greet.lost == 2
     assert greet.violated is violated
     assert ("2 of 15 test examples lost" in greet.describe()) is True
+
+
+def test_guard_needs_a_significant_loss_among_many_intents() -> None:
+    # 100 intents of 20 test examples; the challenger loses 3 examples of each of 10 intents
+    # (chance-sized losses, -15 pts each) and 12 of one intent (a real loss).
+    intents = [f"intent{i:03d}" for i in range(100)]
+    truth = [label for label in intents for _ in range(20)]
+    champion = list(truth)
+    challenger = list(truth)
+    for k in range(10):
+        for j in range(3):
+            challenger[20 * k + j] = "intent099"
+    for j in range(12):
+        challenger[20 * 50 + j] = "intent099"
+    verdict = decide(
+        champion,
+        challenger,
+        truth,
+        Gate(max_drop=1.0),
+        champion_version="1.0",
+        challenger_version="1.1",
+        n_resamples=200,
+    )
+    assert [d.label for d in verdict.violations] == ["intent050"]
+    plain = decide(
+        champion,
+        challenger,
+        truth,
+        Gate(max_drop=1.0, per_intent=PerIntentGuard(alpha=None)),
+        champion_version="1.0",
+        challenger_version="1.1",
+        n_resamples=200,
+    )
+    assert len(plain.violations) == 11
