@@ -20,6 +20,7 @@ from typing import Any
 from lifelong.core.errors import IncompatibleModel, LifelongError
 from lifelong.data import load_dataset
 from lifelong.data.sources import build_sources
+from lifelong.evaluation import rank_challengers
 from lifelong.monitoring import TriggerResult, build_trigger
 from lifelong.pipelines.ingest import collect, commit_sources, write_ingested
 from lifelong.pipelines.judge import Judgement, judge
@@ -30,10 +31,10 @@ from lifelong.pipelines.signals import trigger_context
 from lifelong.project import Project
 from lifelong.registry import CHAMPION, CycleRecord, Registry
 
-# Exit codes of `lifelong update` (documented in the README).
+# Exit codes of `lifelong update` (documented in the README). A held lock raises
+# LockHeld before the cycle starts; the CLI exits with its exit_code (3).
 EXIT_PROMOTED = 0
 EXIT_ERROR = 1
-EXIT_LOCKED = 3
 EXIT_NOTHING = 10
 EXIT_REJECTED = 11
 
@@ -113,14 +114,15 @@ def _train_and_judge(
             judge(project, registry, label, promote=False, command="update", dry_run=True)
             for label in labels
         ]
-        best = max(trials, key=lambda j: (j.verdict.promoted, j.verdict.challenger_accuracy))
-        best_label = best.challenger
-    final = judge(project, registry, best_label, promote=True, command="update")
+        best_label = rank_challengers([t.verdict for t in trials])[0].challenger_version
+    # The others first: their verdicts must compare them with this cycle's champion, not with
+    # the one the best challenger is about to become.
     others = [
         judge(project, registry, label, promote=False, command="update")
         for label in labels
         if label != best_label
     ]
+    final = judge(project, registry, best_label, promote=True, command="update")
     clock.lap("gate")
     return [final, *others]
 

@@ -198,3 +198,18 @@ def test_watch_runs_cycles_until_sigterm_then_stops_cleanly(project: Project) ->
         outcomes = [c.outcome for c in registry.store.list_cycles()]
     assert outcomes[0] == "promoted"
     assert set(outcomes[1:]) == {"nothing"}
+
+
+def test_competing_challengers_are_both_judged_against_the_cycles_champion(
+    project: Project,
+) -> None:
+    (project.root / "batches" / "day2.csv").rename(project.inbox / "day2.csv")
+    competing = Project.load(project.root, ["policy.compete=true", "policy.calibrate_every=0"])
+    with _registry(competing) as registry:
+        result = run_cycle(competing, registry)
+        assert [p.kind for p in result.plans] == ["finetune", "cold"]
+        assert sorted(j.challenger for j in result.judgements) == ["1.1", "2.0"]
+        assert {j.verdict.champion_version for j in result.judgements} == {"1.0"}
+        promoted = [j.challenger for j in result.judgements if j.promoted]
+        assert registry.store.aliases()["champion"] == (promoted[0] if promoted else "1.0")
+        assert len(promoted) <= 1
