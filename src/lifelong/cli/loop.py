@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.cli.train import verdict_lines
 from lifelong.pipelines.freshness import plot_freshness, run_freshness
 from lifelong.pipelines.loop import CycleResult, run_cycle, watch
 from lifelong.registry import CycleRecord
@@ -36,12 +37,8 @@ def _show(result: CycleResult) -> None:
     for plan in result.plans:
         console.print(f"plan: {plan.kind} - {plan.reason}")
     for judgement in result.judgements:
-        verdict = judgement.verdict
-        colour = "green" if verdict.promoted else "red"
-        console.print(
-            f"[{colour}]{verdict.decision}[/] {judgement.challenger}: "
-            + (verdict.reasons[0] if verdict.reasons else "")
-        )
+        for line in verdict_lines(judgement):
+            console.print(line)
     colour = {"promoted": "green", "rejected": "red", "error": "red"}.get(result.outcome, "cyan")
     console.print(f"[bold {colour}]cycle outcome: {result.outcome}[/] (exit {result.exit_code})")
     if result.error:

@@ -29,7 +29,8 @@ from lifelong.pipelines.lock import cycle_lock
 OPTIONAL_VALUE_OPTIONS = {"--finetune": "latest"}
 
 
-def _verdict_lines(judgement: Judgement) -> list[str]:
+def verdict_lines(judgement: Judgement) -> list[str]:
+    """A gate verdict as console lines: decision, reasons, forgetting, promotion."""
     verdict = judgement.verdict
     colour = "green" if verdict.promoted else "red"
     head = f"[bold {colour}]{verdict.decision}[/] {judgement.challenger}"
@@ -141,7 +142,7 @@ def train(
         f"evaluate {timings['evaluate']:.2f} s"
     )
     if judgement is not None:
-        for line in _verdict_lines(judgement):
+        for line in verdict_lines(judgement):
             console.print(line)
 
 
@@ -205,7 +206,7 @@ def challenge(
         order = [v.challenger_version for v in rank_challengers([j.verdict for j in judgements])]
         ranked = sorted(judgements, key=lambda j: order.index(j.challenger))
         for judgement in ranked:
-            for line in _verdict_lines(judgement):
+            for line in verdict_lines(judgement):
                 console.print(line)
         best = ranked[0]
         if best.verdict.promoted and not dry_run:
