@@ -195,7 +195,8 @@ def evaluate_version(project: Project, registry: Registry, ref: str) -> EvalRepo
 
     With an out-of-scope intent in the data, a confidence threshold is chosen on the valid
     split (below it a prediction becomes the fallback) and the report gives the resulting
-    out-of-scope recall and precision on the test split.
+    out-of-scope recall and precision on the test split. When the valid split lacks either
+    in-scope or out-of-scope examples, no threshold is chosen (``oos.threshold`` is None).
     """
     version = registry.resolve(ref)
     dataset = load_dataset(project)
@@ -203,8 +204,10 @@ def evaluate_version(project: Project, registry: Registry, ref: str) -> EvalRepo
     test = list(dataset.splits.test)
     oos = fallback_label(project, sorted(dataset.pool.labels))
     threshold = None
-    if oos is not None and dataset.splits.valid:
-        valid = list(dataset.splits.valid)
+    valid = list(dataset.splits.valid)
+    # A threshold needs both kinds in valid; without, oos is still scored from the model's own
+    # predictions of the fallback intent (threshold None in the report).
+    if oos is not None and len({e.label == oos for e in valid}) == 2:
         predicted, probabilities = bundle.predict([e.text for e in valid])
         threshold = choose_threshold(
             probabilities.max(axis=1),

@@ -7,6 +7,7 @@ and checks what the registry recorded: lineage, init strategy, label surgery, ve
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -162,13 +163,22 @@ def test_evaluate_with_an_out_of_scope_intent_and_a_report(project: Path) -> Non
     ]
     lines = "".join(json.dumps({"text": t, "intent": "oos"}) + "\n" for t in oos)
     (project / "data" / "oos.jsonl").write_text(lines)
-    assert run(project, "train")[0] == 0
-    code, out = run(project, "evaluate", "--json", "--report", str(project / "report"))
-    assert code == 0, out
-    report = json.loads(out[out.index("{") :])
-    assert report["oos"]["label"] == "oos"
-    assert 0.0 <= report["oos"]["threshold"] <= 1.0
-    assert (project / "report" / "report.md").read_text().count("#") > 2
-    assert (project / "report" / "reliability.png").exists()
-    code, out = run(project, "models", "show", "1.0", "--json")
-    assert json.loads(out[out.index("{") :])["metrics"]["evaluation"]["oos"]["label"] == "oos"
+    config = project / "config.yml"
+    # Two split salts: "oos-11" puts 5 out-of-scope examples into valid, "oos-3" none.
+    thresholds = {}
+    for salt in ("oos-11", "oos-3"):
+        config.write_text(re.sub(r'salt: "[^"]*"', f'salt: "{salt}"', config.read_text()))
+        shutil.rmtree(project / ".lifelong", ignore_errors=True)
+        assert run(project, "train")[0] == 0
+        code, out = run(project, "evaluate", "--json", "--report", str(project / "report"))
+        assert code == 0, out
+        report = json.loads(out[out.index("{") :])
+        assert report["oos"]["label"] == "oos"
+        thresholds[salt] = report["oos"]["threshold"]
+        assert (project / "report" / "report.md").read_text().count("#") > 2
+        assert (project / "report" / "reliability.png").exists()
+        code, out = run(project, "models", "show", "1.0", "--json")
+        stored = json.loads(out[out.index("{") :])["metrics"]["evaluation"]
+        assert stored["oos"]["label"] == "oos"
+    assert 0.0 <= thresholds["oos-11"] <= 1.0
+    assert thresholds["oos-3"] is None  # no oos in valid: reported, without a threshold
