@@ -10,6 +10,9 @@ PostgreSQL needs nothing special: row locks and unique constraints do the work.
 
 from __future__ import annotations
 
+import random
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +59,31 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch to WAL, retrying while another process holds the lock.
+
+    Turning a fresh database to WAL needs an exclusive lock, and SQLite answers "database is
+    locked" at once instead of waiting on the busy timeout; several processes opening a new
+    store together would fail. Once one succeeds the mode is persistent and the rest no-op.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0, delay))
+            delay = min(delay * 2, 0.5)
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
