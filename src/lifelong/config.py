@@ -98,8 +98,22 @@ class Training(_Section):
     patience: int = Field(2, ge=0)
 
 
+class Distill(_Section):
+    """Learning-without-forgetting: the parent's softened predictions as a second target."""
+
+    weight: float = Field(0.0, ge=0.0)
+    temperature: float = Field(2.0, gt=0.0)
+
+
+class Ewc(_Section):
+    """Elastic weight consolidation: a Fisher-weighted pull of dense weights to the parent's."""
+
+    weight: float = Field(0.0, ge=0.0)
+    samples: int = Field(512, ge=1)
+
+
 class Finetune(_Section):
-    """How an update starts from its parent and which data it sees."""
+    """How an update starts from its parent, which data it sees, what holds it near the parent."""
 
     init: Literal["warm", "shrink_perturb", "cold"] = "warm"
     shrink: float = Field(0.6, ge=0.0, le=1.0)
@@ -110,6 +124,8 @@ class Finetune(_Section):
     epochs: int | None = Field(None, ge=1)
     data: Literal["all", "new+replay"] = "all"
     replay_size: int = Field(2000, ge=0)
+    distill: Distill = Distill()
+    ewc: Ewc = Ewc()
 
 
 class PerIntentGuard(_Section):

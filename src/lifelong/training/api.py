@@ -28,8 +28,9 @@ from lifelong.features import make_featurizer
 from lifelong.models import BundleSpec, ModelBundle, build_model, remap_head
 from lifelong.training.compat import check_compatible, plan_labels
 from lifelong.training.init import make_strategy
+from lifelong.training.regularizers import make_regularizers
 from lifelong.training.replay import replay_sample
-from lifelong.training.trainer import Trainer
+from lifelong.training.trainer import Penalty, Trainer
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,9 @@ class TrainOutcome:
 
     ``report`` keys: ``kind`` (train | finetune), ``init`` (strategy and its params),
     ``labels_added``, ``labels_removed``, ``n_labels``, ``data``, ``n_train``, ``n_valid``,
-    ``n_replay``, ``epochs``, ``epochs_run``, ``best_epoch``, ``valid_accuracy``, ``history``,
-    ``seed``, ``timings`` (``featurize_s``, ``train_s``).
+    ``n_replay``, ``regularizers`` (name -> params), ``epochs``, ``epochs_run``,
+    ``best_epoch``, ``valid_accuracy``, ``history``, ``seed``, ``timings`` (``featurize_s``,
+    ``train_s``).
     """
 
     bundle: ModelBundle
@@ -152,10 +154,18 @@ def train(
     set_seed(training.seed)
     model = build_model(pipeline, len(plan.labels))
     strategy_name, strategy_params = "cold", {}
+    train_labels = _label_ids(examples, plan.labels)
+    penalties: list[Penalty] = []
+    regularized: dict[str, Any] = {}
     if parent is not None:
         generator = torch.Generator().manual_seed(training.seed)
         warm = copy.deepcopy(parent.module)
         remap_head(warm, parent.labels, plan.labels, generator)
+        # regularizers read the parent before an init strategy changes it in place
+        old_rows = [i for i, label in enumerate(plan.labels) if label in set(parent.labels)]
+        for regularizer in make_regularizers(finetune):
+            penalties.append(regularizer.prepare(warm, train_features, old_rows, train_labels))
+            regularized[regularizer.name] = regularizer.params()
         strategy = make_strategy(finetune)
         model = strategy.apply(warm, model, generator)
         strategy_name, strategy_params = strategy.name, strategy.params()
@@ -169,9 +179,10 @@ def train(
     fit = trainer.fit(
         model,
         train_features,
-        _label_ids(examples, plan.labels),
+        train_labels,
         (valid_features, _label_ids(valid, plan.labels)),
         epochs=n_epochs,
+        penalties=penalties,
     )
     model.eval()
     init = {"strategy": strategy_name, **strategy_params}
@@ -185,6 +196,7 @@ def train(
         "n_train": n,
         "n_valid": len(valid),
         "n_replay": n_replay,
+        "regularizers": regularized,
         "epochs": n_epochs,
         **fit.to_dict(),
         "seed": training.seed,

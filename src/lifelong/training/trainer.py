@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,9 @@ from torch import nn
 
 from lifelong.config import Training
 from lifelong.features import Features
+
+Penalty = Callable[[nn.Module, NDArray[np.int64], torch.Tensor], torch.Tensor]
+"""``penalty(model, batch_rows, batch_logits) -> scalar`` added to a batch's loss."""
 
 
 @dataclass
@@ -121,11 +125,13 @@ class Trainer:
         valid: tuple[Features, NDArray[np.int64]] | None = None,
         *,
         epochs: int | None = None,
+        penalties: Sequence[Penalty] = (),
     ) -> FitResult:
         """Train ``model`` in place for up to ``epochs`` (default ``training.epochs``).
 
         ``valid`` (features and labels) drives early stopping; without it (or when empty)
-        every epoch runs and the last weights are kept.
+        every epoch runs and the last weights are kept. Each of ``penalties`` (see
+        :mod:`lifelong.training.regularizers`) adds its term to every batch's loss.
         """
         cfg = self.training
         epochs = epochs or cfg.epochs
@@ -158,7 +164,10 @@ class Trainer:
                 permutation = torch.randperm(len(y), generator=order)
                 for batch in torch.split(permutation, cfg.batch_size):
                     index = batch.numpy()
-                    loss = loss_fn(model(train.rows(index)), targets[batch])
+                    logits = model(train.rows(index))
+                    loss = loss_fn(logits, targets[batch])
+                    for penalty in penalties:
+                        loss = loss + penalty(model, index, logits)
                     for optimizer in optimizers:
                         optimizer.zero_grad()
                     loss.backward()
