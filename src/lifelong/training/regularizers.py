@@ -133,7 +133,7 @@ class ElasticWeights:
     squared gradient of the log-likelihood of the true label, one example at a time, over up to
     ``samples`` training rows of labels the parent knew (the replay sample, in a ``new+replay``
     update). It is scaled to mean 1 over the entries those examples reach, so ``weight`` means
-the same for networks of any size.
+    the same for networks of any size.
 
     A sparse embedding table keeps only the rows the Fisher examples touched, and each batch
     pulls only the rows it touches itself (looked up with a sparse gradient): a penalty over
