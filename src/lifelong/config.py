@@ -122,6 +122,7 @@ class Finetune(_Section):
     exclude: list[Literal["embeddings", "norms"]] = []
     epoch_fraction: float = Field(0.2, gt=0.0, le=1.0)
     epochs: int | None = Field(None, ge=1)
+    lr_scale: float = Field(1.0, gt=0.0, le=1.0)
     data: Literal["all", "new+replay"] = "all"
     replay_size: int = Field(2000, ge=0)
     distill: Distill = Distill()

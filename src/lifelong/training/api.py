@@ -39,7 +39,7 @@ class TrainOutcome:
 
     ``report`` keys: ``kind`` (train | finetune), ``init`` (strategy and its params),
     ``labels_added``, ``labels_removed``, ``n_labels``, ``data``, ``n_train``, ``n_valid``,
-    ``n_replay``, ``regularizers`` (name -> params), ``epochs``, ``epochs_run``,
+    ``n_replay``, ``regularizers`` (name -> params), ``epochs``, ``lr_scale``, ``epochs_run``,
     ``best_epoch``, ``valid_accuracy``, ``history``, ``seed``, ``timings`` (``featurize_s``,
     ``train_s``).
     """
@@ -170,10 +170,14 @@ def train(
         model = strategy.apply(warm, model, generator)
         strategy_name, strategy_params = strategy.name, strategy.params()
 
+    # a cold-start update trains as a cold training does
+    scale = 1.0 if parent is None or finetune.init == "cold" else finetune.lr_scale
     trainer = Trainer(
-        training,
+        training.model_copy(
+            update={"lr": training.lr * scale, "sparse_lr": training.sparse_lr * scale}
+        ),
         label_smoothing=pipeline.label_smoothing,
-        dense_lr=pipeline.transformer.lr if pipeline.name == "transformer" else None,
+        dense_lr=pipeline.transformer.lr * scale if pipeline.name == "transformer" else None,
         progress=progress,
     )
     fit = trainer.fit(
@@ -198,6 +202,7 @@ def train(
         "n_replay": n_replay,
         "regularizers": regularized,
         "epochs": n_epochs,
+        "lr_scale": scale,
         **fit.to_dict(),
         "seed": training.seed,
         "timings": {"featurize_s": round(featurize_s, 4), "train_s": round(fit.train_seconds, 4)},

@@ -121,3 +121,38 @@ def test_update_epochs() -> None:
     assert update_epochs(training, Finetune(epoch_fraction=0.01)) == 1
     assert update_epochs(training, Finetune(epochs=3)) == 3
     assert update_epochs(training, Finetune(init="cold")) == 8
+
+
+def test_lr_scale_slows_an_update_but_not_a_cold_start(
+    parent: ModelBundle,
+    small_pipeline: Pipeline,
+    small_training: Training,
+    make_examples: MakeExamples,
+    old_labels: list[str],
+) -> None:
+    data = make_examples(old_labels, 20, 11)
+
+    def moved(finetune: Finetune) -> tuple[float, float]:
+        outcome = train(
+            data,
+            [],
+            pipeline=small_pipeline,
+            training=small_training,
+            finetune=finetune,
+            parent=parent,
+            progress=False,
+        )
+        after = dict(outcome.bundle.module.named_parameters())
+        distance = max(
+            float((after[n] - p).detach().abs().max()) for n, p in parent.module.named_parameters()
+        )
+        return distance, outcome.report["lr_scale"]
+
+    tiny, scale = moved(Finetune(lr_scale=1e-6))
+    assert scale == 1e-6
+    assert tiny < 1e-4
+    full, scale = moved(Finetune())
+    assert scale == 1.0
+    assert full > 100 * tiny
+    _, scale = moved(Finetune(init="cold", lr_scale=1e-6))
+    assert scale == 1.0
