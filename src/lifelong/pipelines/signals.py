@@ -61,12 +61,19 @@ def trigger_context(
     champion: ModelVersion | None,
     now: datetime,
 ) -> TriggerContext:
-    """Fill the trigger context: time since training, new data, feedback outcomes."""
+    """Fill the trigger context: time since training, new data, feedback outcomes.
+
+    Time and volume count from the newest training, whether its model was promoted or not:
+    training is deterministic, so a rejected update retried on the same data would give the
+    same model and the same verdict. Its examples are not lost: the next update, fired by
+    more data or by time, trains on them too.
+    """
     versions = registry.versions()
-    last_trained = max((v.created_at for v in versions), default=None)
-    if champion is None:
+    latest = max(versions, key=lambda v: v.created_at, default=None)
+    last_trained = None if latest is None else latest.created_at
+    if champion is None or latest is None:
         return TriggerContext(now=now, last_trained_at=last_trained, n_new_examples=len(pool))
-    trained_on = Snapshot.of(registry.get_snapshot_examples(champion.snapshot_id))
+    trained_on = Snapshot.of(registry.get_snapshot_examples(latest.snapshot_id))
     change = diff(trained_on, pool)
     reference = champion.metrics.get("reference", {})
     served = [

@@ -69,6 +69,30 @@ def test_drift_fires_on_served_traffic_unlike_the_reference(
     assert result.fired_names() == ["drift"]
 
 
+def test_new_examples_count_from_the_newest_training_promoted_or_not(
+    registry: Registry,
+    make_bundle,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    (tmp_path / CONFIG_FILE).write_text("{}\n")
+    project = Project.load(tmp_path)
+    _champion(registry, make_bundle, [0.9])
+    grown = [Example.make(f"hello {i}", "greet") for i in range(15)]
+    pool = Snapshot.of([*grown, Example.make("bye", "goodbye")])
+    assert (
+        trigger_context(project, registry, pool, registry.resolve("1.0"), NOW).n_new_examples == 6
+    )
+    # a challenger trained on 15 examples and rejected: the champion stays, the count restarts
+    snapshot = registry.put_snapshot(grown).id
+    registry.register(
+        make_bundle(1), snapshot_id=snapshot, config={}, parent="1.0", edge="finetune"
+    )
+    context = trigger_context(project, registry, pool, registry.resolve("1.0"), NOW)
+    assert registry.store.aliases()["champion"] == "1.0"
+    assert context.n_new_examples == 1
+    assert context.n_train_examples == 15
+
+
 def test_feedback_outcomes_count_only_predictions_since(tmp_path: Path) -> None:
     log = tmp_path / "feedback.jsonl"
     rows = [
