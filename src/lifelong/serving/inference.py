@@ -7,7 +7,6 @@ way whichever endpoint served it.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from lifelong.core.hashing import sha256_text
 from lifelong.core.types import normalize_text
 from lifelong.registry import PredictionRecord
 from lifelong.serving.holder import LoadedModel
+from lifelong.serving.ids import TimeOrderedIds
 
 # From this many rows a partial sort (argpartition, then sort k) beats a full stable argsort of
 # each row; below it the partition's fixed numpy overheads cost more than they save.
@@ -47,8 +47,8 @@ class Served:
     latency_ms: float
 
 
-def score(model: LoadedModel, texts: Sequence[str], top_k: int) -> Served:
-    """Predict ``texts`` with ``model``; each gets a fresh prediction id (a uuid4).
+def score(model: LoadedModel, texts: Sequence[str], top_k: int, ids: TimeOrderedIds) -> Served:
+    """Predict ``texts`` with ``model``; each gets a fresh prediction id from ``ids``.
 
     Runs in a worker thread (see ``batcher``), so the text hashes for the log are computed here
     too, off the event loop, from the texts normalized once for both.
@@ -61,7 +61,7 @@ def score(model: LoadedModel, texts: Sequence[str], top_k: int) -> Served:
     confidences = np.take_along_axis(proba, order, axis=1).tolist()
     predictions = []
     for ranked, values, text, prediction_id in zip(
-        order.tolist(), confidences, normalized, uuid4_strings(len(texts)), strict=True
+        order.tolist(), confidences, normalized, ids.take(len(texts)), strict=True
     ):
         ranking = [(labels[i], c) for i, c in zip(ranked, values, strict=True)]
         intent, confidence = ranking[0]
@@ -89,23 +89,6 @@ def top_k_columns(proba: NDArray[np.float32], k: int) -> NDArray[np.intp]:
     if tied.any():
         top[tied] = np.argsort(-proba[tied], axis=1, kind="stable")[:, :k]
     return top
-
-
-def uuid4_strings(n: int) -> list[str]:
-    """``n`` random (version 4) UUIDs as ``str(uuid.uuid4())`` formats them.
-
-    From one ``os.urandom`` call: ``uuid.uuid4()`` makes a syscall and a ``UUID`` object per id,
-    about 2 us each, several times the cost of this for a batch.
-    """
-    raw = bytearray(os.urandom(16 * n))
-    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
-    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # variant RFC 4122
-    digits = raw.hex()
-    ids = []
-    for i in range(0, 32 * n, 32):
-        h = digits[i : i + 32]
-        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return ids
 
 
 def log_rows(

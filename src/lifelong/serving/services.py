@@ -16,6 +16,7 @@ import torch
 from lifelong.registry import Registry, open_registry
 from lifelong.serving.batcher import Batcher
 from lifelong.serving.holder import AliasFollower, LoadedModel, ModelHolder
+from lifelong.serving.ids import TimeOrderedIds
 from lifelong.serving.metrics import ServerMetrics
 from lifelong.serving.prediction_log import PredictionLog
 from lifelong.serving.settings import ServeSettings
@@ -53,7 +54,8 @@ class Services:
         self.registry = registry
         self.metrics = metrics
         self.recent = RecentPredictions()
-        self.batcher = Batcher(server.max_batch)
+        self.ids = TimeOrderedIds()  # one per process: its ids increase across both users
+        self.batcher = Batcher(server.max_batch, self.ids)
         self.champion = self._holder(settings.alias, PRIMARY)
         self.shadow = None if server.shadow is None else self._holder(server.shadow, SHADOW)
         holders = [h for h in (self.champion, self.shadow) if h is not None]
@@ -69,7 +71,11 @@ class Services:
         self.shadow_runner = None
         if self.shadow is not None:
             self.shadow_runner = ShadowRunner(
-                self.shadow, self.prediction_log, self.metrics, keep_text=server.log_text
+                self.shadow,
+                self.prediction_log,
+                self.metrics,
+                self.ids,
+                keep_text=server.log_text,
             )
 
     @classmethod
