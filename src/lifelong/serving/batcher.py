@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from lifelong.serving.holder import LoadedModel
 from lifelong.serving.ids import TimeOrderedIds
@@ -103,6 +103,6 @@ class Batcher:
             mine = served.predictions[start : start + len(job.texts)]
             start += len(job.texts)
             if top_k != job.top_k:
-                mine = [replace(p, ranking=p.ranking[: job.top_k]) for p in mine]
+                mine = [p._replace(ranking=p.ranking[: job.top_k]) for p in mine]
             if not job.done.done():
                 job.done.set_result(Served(served.version, mine, share * len(job.texts)))
