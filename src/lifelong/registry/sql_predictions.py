@@ -52,6 +52,13 @@ def recent_predictions(
     return [row.to_entity() for row in reversed(list(session.scalars(query)))]
 
 
+def prediction(session: Session, prediction_id: str) -> PredictionRecord | None:
+    """The row with ``prediction_id`` (a lookup in its unique index), or ``None``."""
+    query = select(PredictionRow).where(PredictionRow.prediction_id == prediction_id)
+    row = session.scalars(query).one_or_none()
+    return None if row is None else row.to_entity()
+
+
 def prune_predictions(
     session: Session, *, keep_rows: int | None = None, older_than: datetime | None = None
 ) -> int:

@@ -7,10 +7,6 @@ and closes them in reverse order. Routes reach it through :mod:`lifelong.serving
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
-
 import torch
 
 from lifelong.registry import Registry, open_registry
@@ -25,26 +21,6 @@ from lifelong.serving.shadow import ShadowRunner
 PRIMARY, SHADOW = "primary", "shadow"
 
 
-@dataclass
-class RecentPredictions:
-    """Bounded memory of recent prediction id -> intent, so feedback can record ``predicted``
-    without a database read (the log is written asynchronously)."""
-
-    size: int = 100_000
-    _items: OrderedDict[str, str] = field(default_factory=OrderedDict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def remember(self, pairs: list[tuple[str, str]]) -> None:
-        with self._lock:
-            self._items.update(pairs)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def get(self, prediction_id: str) -> str | None:
-        with self._lock:
-            return self._items.get(prediction_id)
-
-
 class Services:
     """The server's long-lived parts (see the module docstring)."""
 
@@ -53,7 +29,6 @@ class Services:
         self.settings = settings
         self.registry = registry
         self.metrics = metrics
-        self.recent = RecentPredictions()
         self.ids = TimeOrderedIds()  # one per process: its ids increase across both users
         self.batcher = Batcher(server.max_batch, self.ids)
         self.champion = self._holder(settings.alias, PRIMARY)

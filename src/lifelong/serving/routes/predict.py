@@ -50,7 +50,6 @@ async def serve(
             f"prediction took longer than server.timeout={server.timeout}s",
         ) from None
     services.prediction_log.add(log_rows(served, texts, keep_text=server.log_text))
-    services.recent.remember([(p.prediction_id, p.intent) for p in served.predictions])
     confidences = [p.confidence for p in served.predictions]
     services.metrics.confidence.observe_many(confidences, PRIMARY)
     if services.shadow_runner is not None:
