@@ -5,11 +5,13 @@ registers it in a scratch project, starts ``lifelong serve`` on 127.0.0.1 and dr
 second process (an asyncio httpx load generator), so client and server do not share an
 interpreter. Prints a markdown table and writes ``bench/out/serve.png`` and ``serve.md``.
 
-    PYTHONPATH=src python bench/serve.py [--duration 8] [--repeat 3] [--minilm]
+    PYTHONPATH=src python bench/serve.py [--duration 8] [--repeat 3] [--minilm] [--only batch]
 
 Single-text and batch scenarios run twice: with an httpx AsyncClient generator and with a
 minimal raw HTTP/1.1 client (httpx's own cost per request is several times the server's here).
-Each scenario runs ``--repeat`` times and the median of each figure is reported. Targets on 2
+Each scenario runs ``--repeat`` times and the median of each figure is reported, with the
+server's CPU time (user + system, from ``/proc``) per 1000 texts: on a shared machine that
+figure moves far less than the wall-clock rates. Targets on 2
 cores, fast pipeline without MiniLM: p99 <= 10 ms at concurrency 1, >= 1000 req/s at
 concurrency 32, >= 20000 texts/s in batches; hot swap: 20 promotions in 30 s with no failed
 request and every response's version champion at some moment.
@@ -47,6 +49,7 @@ TEXTS = [
     "i lost my credit card what should i do",
 ]
 BATCH = 256
+SCENARIOS = ("single", "batch", "swap")
 
 
 # -- load generator (runs in its own process) ----------------------------------------------
@@ -80,8 +83,17 @@ class RawClient:
         return int(lines[0].split()[1]), json.loads(await reader.readexactly(length))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _load(
-    url: str, concurrency: int, duration: float, batch: int, kind: str
+    url: str, concurrency: int, duration: float, batch: int, kind: str, server_pid: int
 ) -> dict[str, Any]:
     latencies: list[float] = []
     events: list[tuple[float, int, str | None]] = []
@@ -116,30 +128,40 @@ async def _load(
 
         warm = time.perf_counter() + min(2.0, duration / 4)
         await asyncio.gather(*(client(n, warm, False) for n in range(concurrency)))
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu_seconds(server_pid)
         until = started + duration
         await asyncio.gather(*(client(n, until, True) for n in range(concurrency)))
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, cpu_seconds(server_pid) - cpu_before
     latencies.sort()
     count = len(latencies)
+    texts = count * max(batch, 1)
     return {
         "requests": count,
         "failed": failed,
         "rps": count / wall,
-        "texts_per_s": count * max(batch, 1) / wall,
+        "texts_per_s": texts / wall,
+        "cpu_ms_per_1k": 1e6 * cpu / texts if texts else None,
         "p50_ms": 1000 * latencies[count // 2] if count else None,
         "p99_ms": 1000 * latencies[min(count - 1, int(count * 0.99))] if count else None,
         "events": events,
     }
 
 
+def load_command(
+    url: str, concurrency: int, duration: float, batch: int, kind: str, server_pid: int
+) -> list[str]:
+    """The command line of a load generator process (see ``_load``)."""
+    figures = [url, str(concurrency), str(duration), str(batch), kind, str(server_pid)]
+    return [sys.executable, __file__, "load", *figures]
+
+
 def run_load(
-    url: str, concurrency: int, duration: float, batch: int = 0, kind: str = "httpx"
+    url: str, concurrency: int, duration: float, batch: int, kind: str, server_pid: int
 ) -> dict[str, Any]:
     """Run the load generator in a second process and return its figures."""
-    command = [sys.executable, __file__, "load", url, str(concurrency), str(duration), str(batch)]
+    command = load_command(url, concurrency, duration, batch, kind, server_pid)
     result = subprocess.run(
-        [*command, kind], capture_output=True, text=True, check=True, timeout=duration + 120
+        command, capture_output=True, text=True, check=True, timeout=duration + 120
     )
     figures: dict[str, Any] = json.loads(result.stdout)
     return figures
@@ -223,19 +245,19 @@ def start_server(folder: Path, token: str) -> tuple[subprocess.Popen[bytes], str
 
 
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ("requests", "rps", "texts_per_s", "p50_ms", "p99_ms")
+    keys = ("requests", "rps", "texts_per_s", "p50_ms", "p99_ms", "cpu_ms_per_1k")
     merged = {k: statistics.median(r[k] for r in runs) for k in keys}
     merged["failed"] = sum(r["failed"] for r in runs)
     return merged
 
 
 def hot_swap(
-    folder: Path, url: str, token: str, duration: float, promotions: int
+    folder: Path, url: str, token: str, duration: float, promotions: int, server_pid: int
 ) -> dict[str, Any]:
     """Promote ``promotions`` times during a ``duration`` load run; check every response."""
     from lifelong.registry import open_registry
 
-    command = [sys.executable, __file__, "load", url, "8", str(duration), "0", "httpx"]
+    command = load_command(url, 8, duration, 0, "httpx", server_pid)
     load = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     moves: list[tuple[float, str]] = [(0.0, "1.0")]
     registry = open_registry(
@@ -266,22 +288,21 @@ def hot_swap(
     return {**figures, "promotions": promotions, "wrong_version": wrong, "versions": versions}
 
 
-def render(rows: list[tuple[str, dict[str, Any]]], swap: dict[str, Any]) -> str:
+def render(rows: list[tuple[str, dict[str, Any]]], swap: dict[str, Any] | None) -> str:
     lines = [
-        "| scenario | requests | req/s | texts/s | p50 ms | p99 ms | failed |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| scenario | requests | req/s | texts/s | p50 ms | p99 ms | server CPU ms / 1k texts "
+        "| failed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, r in rows:
+    named = [(name, r, str(r["failed"])) for name, r in rows]
+    if swap is not None:
+        checks = f"{swap['failed']} (wrong version: {swap['wrong_version']})"
+        named.append((f"hot swap: {swap['promotions']} promotions, c=8", swap, checks))
+    for name, r, failed in named:
         lines.append(
             f"| {name} | {r['requests']:.0f} | {r['rps']:.0f} | {r['texts_per_s']:.0f} | "
-            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['failed']} |"
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['cpu_ms_per_1k']:.0f} | {failed} |"
         )
-    checks = f"{swap['failed']} (wrong version: {swap['wrong_version']})"
-    lines.append(
-        f"| hot swap: {swap['promotions']} promotions, c=8 | {swap['requests']} | "
-        f"{swap['rps']:.0f} | {swap['texts_per_s']:.0f} | {swap['p50_ms']:.2f} | "
-        f"{swap['p99_ms']:.2f} | {checks} |"
-    )
     return "\n".join(lines)
 
 
@@ -292,6 +313,8 @@ def plot(rows: list[tuple[str, dict[str, Any]]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     single = [(n, r) for n, r in rows if n.startswith("single")]
+    if not single:
+        return
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
     names = [n.split(", ")[1].replace(" client)", ")") for n, _ in single]
     left.bar(names, [r["p50_ms"] for _, r in single], label="p50")
@@ -322,6 +345,13 @@ def main() -> None:
     parser.add_argument(
         "--model", type=Path, help="saved bundle folder: trained and saved there if missing"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SCENARIOS,
+        help="run only these scenarios (repeatable); default: all",
+    )
+    parser.add_argument("--client", action="append", choices=("httpx", "raw"), help="default: both")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     token = "bench-token"
@@ -333,18 +363,24 @@ def main() -> None:
         make_project(folder, bundle)
         process, url = start_server(folder, token)
         try:
+            only = set(args.only or SCENARIOS)
+            scenarios = []
+            if "single" in only:
+                scenarios += [(f"single text, c={c}", c, 0) for c in (1, 8, 32)]
+            if "batch" in only:
+                scenarios.append((f"batches of {BATCH}, c=2", 2, BATCH))
             rows = []
-            scenarios = [(f"single text, c={c}", c, 0) for c in (1, 8, 32)]
-            scenarios.append((f"batches of {BATCH}, c=2", 2, BATCH))
-            for kind in ("httpx", "raw"):
+            for kind in args.client or ("httpx", "raw"):
                 for name, concurrency, batch in scenarios:
                     runs = [
-                        run_load(url, concurrency, args.duration, batch, kind)
+                        run_load(url, concurrency, args.duration, batch, kind, process.pid)
                         for _ in range(args.repeat)
                     ]
                     rows.append((f"{name} ({kind} client)", median_of(runs)))
                     print(rows[-1][0], {k: round(v, 2) for k, v in rows[-1][1].items()}, flush=True)
-            swap = hot_swap(folder, url, token, args.swap_seconds, args.promotions)
+            swap = None
+            if "swap" in only:
+                swap = hot_swap(folder, url, token, args.swap_seconds, args.promotions, process.pid)
         finally:
             process.terminate()
             process.wait(30)
@@ -356,8 +392,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "load":
-        url, concurrency, duration, batch, kind = sys.argv[2:7]
-        figures = _load(url, int(concurrency), float(duration), int(batch), kind)
+        url, concurrency, duration, batch, kind, pid = sys.argv[2:8]
+        figures = _load(url, int(concurrency), float(duration), int(batch), kind, int(pid))
         print(json.dumps(asyncio.run(figures)))
     else:
         main()

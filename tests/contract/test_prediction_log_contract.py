@@ -46,6 +46,13 @@ def test_filter_by_version_and_shadow_rows_keep_their_primary(registry: Registry
     assert registry.store.recent_predictions(limit=2)[0].shadow_of == primary.prediction_id
 
 
+def test_a_prediction_is_found_by_its_id(registry: Registry) -> None:
+    rows = [row(n) for n in range(5)]
+    registry.store.log_predictions(rows)
+    assert registry.store.prediction(rows[3].prediction_id) == rows[3]
+    assert registry.store.prediction(str(uuid.UUID(int=99))) is None
+
+
 def test_prediction_ids_are_unique(registry: Registry) -> None:
     registry.store.log_predictions([row(1)])
     with pytest.raises(IntegrityError):

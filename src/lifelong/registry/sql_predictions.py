@@ -8,29 +8,30 @@ request path never waits on the database. Retention keeps the table bounded eith
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, delete, insert, select
+from sqlalchemy import ColumnElement, CursorResult, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from lifelong.core.errors import RegistryError
 from lifelong.registry.dbmodels import PredictionRow
 from lifelong.registry.entities import PredictionRecord
 
-_COLUMNS = tuple(f.name for f in fields(PredictionRecord))
+_COLUMNS = PredictionRecord._fields
+_INSERT = insert(cast(Table, PredictionRow.__table__))
 
 
 def log_predictions(session: Session, rows: Sequence[PredictionRecord]) -> None:
     """Insert ``rows`` in one statement (executemany).
 
-    Each row's parameters are read field by field: ``dataclasses.asdict`` deep-copies every
-    value (the datetime too), which cost more than the insert itself at the server's rates.
+    A Core insert on the table, not the ORM's bulk insert of ``PredictionRow``: the ORM sorts
+    every row's values into its persistence plan first, which cost more per row (6 us) than the
+    database's own work at the server's rates.
     """
     if rows:
-        params = [{name: getattr(row, name) for name in _COLUMNS} for row in rows]
-        session.execute(insert(PredictionRow), params)
+        params = [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
+        session.connection().execute(_INSERT, params)
 
 
 def recent_predictions(
@@ -49,6 +50,13 @@ def recent_predictions(
     if limit is not None:
         query = query.limit(limit)
     return [row.to_entity() for row in reversed(list(session.scalars(query)))]
+
+
+def prediction(session: Session, prediction_id: str) -> PredictionRecord | None:
+    """The row with ``prediction_id`` (a lookup in its unique index), or ``None``."""
+    query = select(PredictionRow).where(PredictionRow.prediction_id == prediction_id)
+    row = session.scalars(query).one_or_none()
+    return None if row is None else row.to_entity()
 
 
 def prune_predictions(

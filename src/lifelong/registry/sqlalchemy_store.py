@@ -312,6 +312,10 @@ class SqlAlchemyStore(RegistryStore):
                 session, limit=limit, since=since, version=version
             )
 
+    def prediction(self, prediction_id: str) -> PredictionRecord | None:
+        with self._read() as session:
+            return sql_predictions.prediction(session, prediction_id)
+
     def prune_predictions(
         self, *, keep_rows: int | None = None, older_than: datetime | None = None
     ) -> int:

@@ -125,6 +125,10 @@ class RegistryStore(abc.ABC):
         if given), oldest first; shadow rows included (``shadow_of`` set)."""
 
     @abc.abstractmethod
+    def prediction(self, prediction_id: str) -> PredictionRecord | None:
+        """The logged prediction with this id, or ``None`` (never logged, or pruned)."""
+
+    @abc.abstractmethod
     def prune_predictions(
         self, *, keep_rows: int | None = None, older_than: datetime | None = None
     ) -> int:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from lifelong.serving.holder import LoadedModel
+from lifelong.serving.ids import TimeOrderedIds
 from lifelong.serving.inference import Served, score
 
 
@@ -29,10 +30,12 @@ class _Job:
 
 
 class Batcher:
-    """Scores queued requests in as few calls as possible, at most ``max_texts`` texts a call."""
+    """Scores queued requests in as few calls as possible, at most ``max_texts`` texts a call;
+    prediction ids come from ``ids``."""
 
-    def __init__(self, max_texts: int) -> None:
+    def __init__(self, max_texts: int, ids: TimeOrderedIds) -> None:
         self.max_texts = max_texts
+        self.ids = ids
         self._jobs: list[_Job] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -86,7 +89,9 @@ class Batcher:
         top_k = max(job.top_k for job in jobs)
         try:
             loop = asyncio.get_running_loop()
-            served = await loop.run_in_executor(self._executor, score, jobs[0].model, texts, top_k)
+            served = await loop.run_in_executor(
+                self._executor, score, jobs[0].model, texts, top_k, self.ids
+            )
         except Exception as error:  # a failed call fails its requests, not the batcher
             for job in jobs:
                 if not job.done.done():
@@ -98,6 +103,6 @@ class Batcher:
             mine = served.predictions[start : start + len(job.texts)]
             start += len(job.texts)
             if top_k != job.top_k:
-                mine = [replace(p, ranking=p.ranking[: job.top_k]) for p in mine]
+                mine = [p._replace(ranking=p.ranking[: job.top_k]) for p in mine]
             if not job.done.done():
                 job.done.set_result(Served(served.version, mine, share * len(job.texts)))

@@ -7,11 +7,11 @@ way whichever endpoint served it.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,16 +20,19 @@ from lifelong.core.hashing import sha256_text
 from lifelong.core.types import normalize_text
 from lifelong.registry import PredictionRecord
 from lifelong.serving.holder import LoadedModel
+from lifelong.serving.ids import TimeOrderedIds
 
 # From this many rows a partial sort (argpartition, then sort k) beats a full stable argsort of
 # each row; below it the partition's fixed numpy overheads cost more than they save.
 _PARTITION_FROM_ROWS = 64
 
 
-@dataclass(frozen=True)
-class Scored:
+class Scored(NamedTuple):
     """One text's prediction: its id, top intent and confidence, the top-k ranking, and the
-    sha256 of its normalized text (what the prediction log stores)."""
+    sha256 of its normalized text (what the prediction log stores).
+
+    A named tuple: one is made per text scored, and a frozen dataclass costs twice as much.
+    """
 
     prediction_id: str
     intent: str
@@ -47,8 +50,8 @@ class Served:
     latency_ms: float
 
 
-def score(model: LoadedModel, texts: Sequence[str], top_k: int) -> Served:
-    """Predict ``texts`` with ``model``; each gets a fresh prediction id (a uuid4).
+def score(model: LoadedModel, texts: Sequence[str], top_k: int, ids: TimeOrderedIds) -> Served:
+    """Predict ``texts`` with ``model``; each gets a fresh prediction id from ``ids``.
 
     Runs in a worker thread (see ``batcher``), so the text hashes for the log are computed here
     too, off the event loop, from the texts normalized once for both.
@@ -58,14 +61,22 @@ def score(model: LoadedModel, texts: Sequence[str], top_k: int) -> Served:
     proba = model.bundle.proba_normalized(normalized)
     labels = model.bundle.labels
     order = top_k_columns(proba, min(top_k, len(labels)))
-    confidences = np.take_along_axis(proba, order, axis=1).tolist()
-    predictions = []
-    for ranked, values, text, prediction_id in zip(
-        order.tolist(), confidences, normalized, uuid4_strings(len(texts)), strict=True
-    ):
-        ranking = [(labels[i], c) for i, c in zip(ranked, values, strict=True)]
-        intent, confidence = ranking[0]
-        predictions.append(Scored(prediction_id, intent, confidence, ranking, sha256_text(text)))
+    confidences = np.take_along_axis(proba, order, axis=1)
+    if not np.isfinite(confidences).all():  # JSON has no NaN: a 500 naming the model
+        raise RuntimeError(f"model {model.version} returned non-finite probabilities")
+    names = np.asarray(labels, dtype=object)[order].tolist()
+    predictions = [
+        Scored(
+            prediction_id,
+            ranked[0],
+            values[0],
+            list(zip(ranked, values, strict=True)),
+            sha256_text(text),
+        )
+        for ranked, values, text, prediction_id in zip(
+            names, confidences.tolist(), normalized, ids.take(len(texts)), strict=True
+        )
+    ]
     latency_ms = (time.perf_counter() - started) * 1000.0
     return Served(model.version, predictions, latency_ms)
 
@@ -89,23 +100,6 @@ def top_k_columns(proba: NDArray[np.float32], k: int) -> NDArray[np.intp]:
     if tied.any():
         top[tied] = np.argsort(-proba[tied], axis=1, kind="stable")[:, :k]
     return top
-
-
-def uuid4_strings(n: int) -> list[str]:
-    """``n`` random (version 4) UUIDs as ``str(uuid.uuid4())`` formats them.
-
-    From one ``os.urandom`` call: ``uuid.uuid4()`` makes a syscall and a ``UUID`` object per id,
-    about 2 us each, several times the cost of this for a batch.
-    """
-    raw = bytearray(os.urandom(16 * n))
-    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
-    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # variant RFC 4122
-    digits = raw.hex()
-    ids = []
-    for i in range(0, 32 * n, 32):
-        h = digits[i : i + 32]
-        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return ids
 
 
 def log_rows(

@@ -66,7 +66,8 @@ class PredictionLog:
         self.prune_every = prune_every
         self.max_queue = max_queue
         self._pending: list[PredictionRecord] = []
-        self._lock = threading.Lock()  # guards _pending and _stopping
+        self._writing: list[PredictionRecord] = []  # taken from _pending, not yet committed
+        self._lock = threading.Lock()  # guards _pending, _writing and _stopping
         self._stopping = False
         self._wake = threading.Event()  # flush_rows rows wait, or closing
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
@@ -86,6 +87,20 @@ class PredictionLog:
         if full:
             self._wake.set()
 
+    def find(self, prediction_id: str) -> PredictionRecord | None:
+        """The prediction with this id: from the rows not yet committed, else from the store.
+
+        Blocks on the store: call it off the event loop. Memory is searched first (a scan of
+        at most one flush interval's rows, fine for feedback's rate), and only then the store,
+        so a row is found in one place or the other while the writer moves it.
+        """
+        with self._lock:
+            for rows in (self._pending, self._writing):
+                for row in rows:
+                    if row.prediction_id == prediction_id:
+                        return row
+        return self.store.prediction(prediction_id)
+
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued, then stop the thread."""
         if self._thread.is_alive():
@@ -102,9 +117,12 @@ class PredictionLog:
             self._wake.clear()  # rows added from here on set it again: none is missed
             with self._lock:
                 batch, self._pending = self._pending, []
+                self._writing = batch
                 stopping = self._stopping
             for start in range(0, len(batch), self.flush_rows):
                 self._write(batch[start : start + self.flush_rows])
+            with self._lock:
+                self._writing = []
             if time.monotonic() - last_prune >= self.prune_every:
                 last_prune = time.monotonic()
                 self.prune()

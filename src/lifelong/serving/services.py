@@ -7,41 +7,18 @@ and closes them in reverse order. Routes reach it through :mod:`lifelong.serving
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
-
 import torch
 
 from lifelong.registry import Registry, open_registry
 from lifelong.serving.batcher import Batcher
 from lifelong.serving.holder import AliasFollower, LoadedModel, ModelHolder
+from lifelong.serving.ids import TimeOrderedIds
 from lifelong.serving.metrics import ServerMetrics
 from lifelong.serving.prediction_log import PredictionLog
 from lifelong.serving.settings import ServeSettings
 from lifelong.serving.shadow import ShadowRunner
 
 PRIMARY, SHADOW = "primary", "shadow"
-
-
-@dataclass
-class RecentPredictions:
-    """Bounded memory of recent prediction id -> intent, so feedback can record ``predicted``
-    without a database read (the log is written asynchronously)."""
-
-    size: int = 100_000
-    _items: OrderedDict[str, str] = field(default_factory=OrderedDict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def remember(self, pairs: list[tuple[str, str]]) -> None:
-        with self._lock:
-            self._items.update(pairs)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def get(self, prediction_id: str) -> str | None:
-        with self._lock:
-            return self._items.get(prediction_id)
 
 
 class Services:
@@ -52,8 +29,8 @@ class Services:
         self.settings = settings
         self.registry = registry
         self.metrics = metrics
-        self.recent = RecentPredictions()
-        self.batcher = Batcher(server.max_batch)
+        self.ids = TimeOrderedIds()  # one per process: its ids increase across both users
+        self.batcher = Batcher(server.max_batch, self.ids)
         self.champion = self._holder(settings.alias, PRIMARY)
         self.shadow = None if server.shadow is None else self._holder(server.shadow, SHADOW)
         holders = [h for h in (self.champion, self.shadow) if h is not None]
@@ -69,7 +46,11 @@ class Services:
         self.shadow_runner = None
         if self.shadow is not None:
             self.shadow_runner = ShadowRunner(
-                self.shadow, self.prediction_log, self.metrics, keep_text=server.log_text
+                self.shadow,
+                self.prediction_log,
+                self.metrics,
+                self.ids,
+                keep_text=server.log_text,
             )
 
     @classmethod

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 
 from lifelong.serving.holder import ModelHolder
+from lifelong.serving.ids import TimeOrderedIds
 from lifelong.serving.inference import log_rows, score
 from lifelong.serving.metrics import ServerMetrics
 from lifelong.serving.prediction_log import PredictionLog
@@ -33,6 +34,7 @@ class ShadowRunner:
         holder: ModelHolder,
         prediction_log: PredictionLog,
         metrics: ServerMetrics,
+        ids: TimeOrderedIds,
         *,
         keep_text: bool,
         max_queue: int = 10_000,
@@ -40,6 +42,7 @@ class ShadowRunner:
         self.holder = holder
         self.prediction_log = prediction_log
         self.metrics = metrics
+        self.ids = ids
         self.keep_text = keep_text
         self._queue: queue.Queue[_Job | None] = queue.Queue(max_queue)
         self._thread = threading.Thread(target=self._run, name="shadow", daemon=True)
@@ -67,7 +70,7 @@ class ShadowRunner:
             if model is None:
                 continue
             try:
-                served = score(model, texts, top_k=1)
+                served = score(model, texts, 1, self.ids)
             except Exception:  # a broken shadow must never take the server down
                 log.exception("shadow model %s failed", model.version)
                 continue

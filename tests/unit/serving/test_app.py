@@ -63,8 +63,28 @@ def test_feedback_is_on_disk_before_the_answer(client: TestClient, settings: Ser
     lines = settings.feedback_log.read_text().splitlines()
     record = json.loads(lines[-1])
     assert record["intent"] == "music"
-    assert record["predicted"] == predicted["intent"]  # filled from recent predictions
+    assert record["predicted"] == predicted["intent"]  # filled from the prediction log
     assert record["timestamp"]
+
+
+def test_feedback_finds_the_prediction_after_a_restart(
+    make_client: object, settings: ServeSettings
+) -> None:
+    first = make_client()  # type: ignore[operator]
+    predicted = first.post("/predict", json={"text": "play a song"}).json()
+    first.__exit__(None, None, None)  # stops the server: the log is flushed, memory is gone
+    second = make_client()  # type: ignore[operator]
+    feedback = {
+        "text": "play a song",
+        "intent": "music",
+        "prediction_id": predicted["prediction_id"],
+    }
+    assert second.post("/feedback", json=feedback).status_code == 200
+    unknown = {**feedback, "prediction_id": "00000000-0000-7000-8000-000000000000"}
+    assert second.post("/feedback", json=unknown).status_code == 200
+    assert settings.feedback_log is not None
+    lines = [json.loads(line) for line in settings.feedback_log.read_text().splitlines()]
+    assert [line.get("predicted") for line in lines] == [predicted["intent"], None]
 
 
 def test_feedback_off_without_a_feedback_source(make_client: object) -> None:

@@ -12,6 +12,7 @@ from lifelong.models import ModelBundle
 from lifelong.serving import batcher as batcher_module
 from lifelong.serving.batcher import Batcher
 from lifelong.serving.holder import LoadedModel
+from lifelong.serving.ids import TimeOrderedIds
 from lifelong.serving.inference import Served, score
 
 
@@ -24,14 +25,14 @@ def test_concurrent_requests_share_calls_but_not_models(
     )
     calls: list[tuple[str, int]] = []
 
-    def counted(model: LoadedModel, texts: list[str], top_k: int) -> Served:
+    def counted(model: LoadedModel, texts: list[str], top_k: int, ids: TimeOrderedIds) -> Served:
         calls.append((model.version, len(texts)))
-        return score(model, texts, top_k)
+        return score(model, texts, top_k, ids)
 
     monkeypatch.setattr(batcher_module, "score", counted)
 
     async def main() -> list[Served]:
-        batcher = Batcher(max_texts=4)
+        batcher = Batcher(max_texts=4, ids=TimeOrderedIds())
         batcher.start()
         requests = [
             batcher.score(old, ["play music"], 1),

@@ -1,9 +1,7 @@
-"""Scoring: top-k rankings equal a full stable sort, ids are uuid4s, log rows hash the
-normalized text."""
+"""Scoring: top-k rankings equal a full stable sort, log rows hash the normalized text."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +12,8 @@ from lifelong.core.hashing import sha256_text
 from lifelong.core.types import normalize_text
 from lifelong.models import ModelBundle
 from lifelong.serving.holder import LoadedModel
-from lifelong.serving.inference import log_rows, score, top_k_columns, uuid4_strings
+from lifelong.serving.ids import TimeOrderedIds
+from lifelong.serving.inference import log_rows, score, top_k_columns
 
 
 @pytest.mark.parametrize("rows", [1, 3, 63, 64, 200])
@@ -30,24 +29,13 @@ def test_top_k_columns_equal_a_stable_argsort(rows: int, k: int) -> None:
         np.testing.assert_array_equal(top_k_columns(proba, k), expected)
 
 
-def test_uuid4_strings_are_distinct_version_4_uuids() -> None:
-    for n in (0, 1, 300):
-        ids = uuid4_strings(n)
-        assert len(ids) == len(set(ids)) == n
-        for value in ids:
-            parsed = uuid.UUID(value)
-            assert str(parsed) == value
-            assert parsed.version == 4
-            assert parsed.variant == uuid.RFC_4122
-
-
 def test_score_ranks_like_predict_proba_and_logs_normalized_hashes(
     trained_bundles: list[Path],
 ) -> None:
     bundle = ModelBundle.load(trained_bundles[0])
     model = LoadedModel("1.0", bundle, datetime.now(UTC))
     texts = ["Play  some MUSIC", "wake me up at 7", "\uff42ook a table", "rain tomorrow?"]
-    served = score(model, texts, top_k=3)
+    served = score(model, texts, 3, TimeOrderedIds())
     proba = bundle.predict_proba(texts)
     assert served.version == "1.0"
     for scored, row in zip(served.predictions, proba, strict=True):

@@ -28,6 +28,9 @@ class _Store:
         self.batches.append([row.prediction_id for row in rows])
         self.written.set()
 
+    def prediction(self, prediction_id: str) -> PredictionRecord | None:
+        return None  # only rows still in memory are found
+
 
 def _rows(start: int, count: int) -> list[PredictionRecord]:
     now = datetime.now(UTC)
@@ -99,3 +102,14 @@ def test_a_failing_store_loses_its_batch_counted_and_the_writer_goes_on() -> Non
     log.close()
     assert store.batches == [["id2"]]
     assert metrics.log_rows.value("written") == 1
+
+
+def test_rows_not_yet_written_are_found_by_id() -> None:
+    store, metrics = _Store(), ServerMetrics()
+    log = _log(store, metrics, flush_ms=60_000, flush_rows=100)
+    rows = _rows(0, 3)
+    log.add(rows)
+    assert log.find("id1") == rows[1]
+    assert log.find("id7") is None
+    log.close()
+    assert store.batches == [["id0", "id1", "id2"]]

@@ -17,8 +17,8 @@ async def feedback(body: FeedbackRequest, services: ServicesDep) -> FeedbackResp
     """Store the correct intent of a text for the continual loop to train on.
 
     The line is fsynced before the response, so an acknowledged correction survives a crash.
-    ``predicted`` is filled from the server's memory of recent predictions when the client
-    gives only the ``prediction_id``.
+    ``predicted`` is filled from the prediction log when the client gives only the
+    ``prediction_id`` (so it survives a restart, as long as retention keeps the row).
     """
     path = services.settings.feedback_log
     if path is None:
@@ -29,7 +29,8 @@ async def feedback(body: FeedbackRequest, services: ServicesDep) -> FeedbackResp
     check_texts([body.text], services.settings.server)
     predicted = body.predicted
     if predicted is None and body.prediction_id is not None:
-        predicted = services.recent.get(body.prediction_id)
+        logged = await run_in_threadpool(services.prediction_log.find, body.prediction_id)
+        predicted = None if logged is None else logged.intent
     record = FeedbackRecord(
         text=body.text, intent=body.intent, prediction_id=body.prediction_id, predicted=predicted
     )
