@@ -28,6 +28,11 @@ def _champion(registry: Registry, make_bundle, reference: list[float]) -> None: 
     registry.set_alias("champion", "1.0", reason="test", command="test")
 
 
+def _project(root: Path) -> Project:
+    (root / CONFIG_FILE).write_text("{}\n")
+    return Project.load(root)
+
+
 def _served(registry: Registry, confidences: list[float], intent: str) -> None:
     registry.store.log_predictions(
         [
@@ -50,8 +55,7 @@ def test_drift_fires_on_served_traffic_unlike_the_reference(
     make_bundle,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    (tmp_path / CONFIG_FILE).write_text("{}\n")
-    project = Project.load(tmp_path)
+    project = _project(tmp_path)
     _champion(registry, make_bundle, [0.9 + 0.0003 * i for i in range(300)])
     pool = Snapshot.of([Example.make(f"hello {i}", "greet") for i in range(12)])
     trigger = build_trigger(
@@ -74,8 +78,7 @@ def test_new_examples_count_from_the_newest_training_promoted_or_not(
     make_bundle,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    (tmp_path / CONFIG_FILE).write_text("{}\n")
-    project = Project.load(tmp_path)
+    project = _project(tmp_path)
     _champion(registry, make_bundle, [0.9])
     grown = [Example.make(f"hello {i}", "greet") for i in range(15)]
     pool = Snapshot.of([*grown, Example.make("bye", "goodbye")])

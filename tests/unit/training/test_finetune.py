@@ -15,17 +15,6 @@ from lifelong.training import train, update_epochs
 MakeExamples = Callable[..., list[Example]]
 
 
-@pytest.fixture
-def parent(
-    small_pipeline: Pipeline,
-    small_training: Training,
-    make_examples: MakeExamples,
-    old_labels: list[str],
-) -> ModelBundle:
-    data = make_examples(old_labels, 30, 0)
-    return train(data, [], pipeline=small_pipeline, training=small_training, progress=False).bundle
-
-
 def _accuracy(bundle: ModelBundle, examples: list[Example]) -> float:
     predicted, _ = bundle.predict([e.text for e in examples])
     return float(np.mean([p == e.label for p, e in zip(predicted, examples, strict=True)]))

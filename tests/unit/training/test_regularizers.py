@@ -21,17 +21,6 @@ from lifelong.training.trainer import sparse_parameters
 MakeExamples = Callable[..., list[Example]]
 
 
-@pytest.fixture
-def parent(
-    small_pipeline: Pipeline,
-    small_training: Training,
-    make_examples: MakeExamples,
-    old_labels: list[str],
-) -> ModelBundle:
-    data = make_examples(old_labels, 30, 0)
-    return train(data, [], pipeline=small_pipeline, training=small_training, progress=False).bundle
-
-
 def _inputs(bundle: ModelBundle, examples: list[Example]) -> tuple[Features, NDArray[np.int64]]:
     features = bundle.featurizer.transform([e.text for e in examples])
     labels = np.array([bundle.labels.index(e.label) for e in examples], dtype=np.int64)
