@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, inspect, select, text
 
 from lifelong import __version__
 from lifelong.core.errors import ArtifactCorrupt, NotFound, RegistryError, SchemaMismatch
 from lifelong.core.types import Example, snapshot_id
 from lifelong.registry import ModelVersion, Registry, open_registry
 from lifelong.registry.dbmodels import Base, ExampleRow
-from lifelong.registry.migrate import head_revision
+from lifelong.registry.migrate import current_revision, head_revision
 from lifelong.registry.sqlalchemy_store import SqlAlchemyStore
 
 Register = Callable[..., ModelVersion]
@@ -387,6 +387,44 @@ def test_newer_schema_is_refused(store_url: str, tmp_path: Path, registry: Regis
     newer = rf"registry schema 9999 is newer than this lifelong \(knows up to {head_revision()}\)"
     with pytest.raises(SchemaMismatch, match=newer):
         open_registry(store_url, tmp_path / "artifacts")
+
+
+def test_an_older_store_upgrades_on_open_and_keeps_its_rows(
+    store_url: str, tmp_path: Path, registry: Registry
+) -> None:
+    """A store a previous lifelong left at revision 0003 (with the prediction log's shadow_of
+    index) opens with this code: upgraded to head, its logged predictions still there."""
+    from alembic import command
+
+    from lifelong.registry import PredictionRecord
+    from lifelong.registry.migrate import alembic_config
+
+    registry.store.log_predictions(
+        [
+            PredictionRecord(
+                prediction_id="0190a5b8-0000-7000-8000-000000000001",
+                at=datetime.now(UTC),
+                text_hash="0" * 64,
+                version="1.0",
+                intent="greet",
+                confidence=0.9,
+                latency_ms=1.0,
+            )
+        ]
+    )
+    registry.close()
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0003")
+    with engine.connect() as connection:
+        indexes = {i["name"] for i in inspect(connection).get_indexes("predictions")}
+    engine.dispose()
+    assert "ix_predictions_shadow_of" in indexes
+    with open_registry(store_url, tmp_path / "artifacts") as again:
+        assert isinstance(again.store, SqlAlchemyStore)
+        assert current_revision(again.store.engine) == head_revision()
+        (row,) = again.store.recent_predictions()
+        assert row.intent == "greet"
 
 
 def test_cycle_history_round_trips_in_order(registry: Registry) -> None:

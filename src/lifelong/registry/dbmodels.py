@@ -207,7 +207,7 @@ class PredictionRow(Base):
     intent: Mapped[str] = mapped_column(String(255))
     confidence: Mapped[float] = mapped_column(Float)
     latency_ms: Mapped[float] = mapped_column(Float)
-    shadow_of: Mapped[str | None] = mapped_column(String(36), index=True)
+    shadow_of: Mapped[str | None] = mapped_column(String(36))
 
     def to_entity(self) -> PredictionRecord:
         return PredictionRecord(
