@@ -23,17 +23,19 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import yaml
+
+if TYPE_CHECKING:  # the load generator runs this file too: it imports no server code
+    from lifelong.serving.process import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -215,30 +217,20 @@ def make_project(folder: Path, bundle: Path) -> None:
         registry.set_alias("champion", "1.0", reason="bench", command="bench/serve.py")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def start_server(folder: Path, token: str) -> ServerProcess:
+    from lifelong.core.errors import LifelongError
+    from lifelong.serving.process import ServerProcess
 
-
-def start_server(folder: Path, token: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "LIFELONG_ADMIN_TOKEN": token}
-    env.setdefault("HF_HUB_OFFLINE", "1")
-    command = [sys.executable, "-m", "lifelong.cli.main", "--project", str(folder), "serve"]
+    env = {
+        "PYTHONPATH": str(ROOT / "src"),
+        "LIFELONG_ADMIN_TOKEN": token,
+        "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
+    }
     log = (folder / "server.log").open("ab")
-    process = subprocess.Popen([*command, "--port", str(port)], stdout=log, stderr=log, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"server not ready:\n{(folder / 'server.log').read_text()[-3000:]}")
+    try:
+        return ServerProcess(folder, output=log, env=env).start(timeout=120)
+    except LifelongError as error:
+        raise SystemExit(f"{error}:\n{(folder / 'server.log').read_text()[-3000:]}") from None
 
 
 # -- scenarios --------------------------------------------------------------------------------
@@ -361,7 +353,10 @@ def main() -> None:
         if not bundle.exists():
             train_bundle(bundle, args.minilm, args.epochs)
         make_project(folder, bundle)
-        process, url = start_server(folder, token)
+        server = start_server(folder, token)
+        url = server.url
+        assert server.process is not None
+        pid = server.process.pid
         try:
             only = set(args.only or SCENARIOS)
             scenarios = []
@@ -373,17 +368,16 @@ def main() -> None:
             for kind in args.client or ("httpx", "raw"):
                 for name, concurrency, batch in scenarios:
                     runs = [
-                        run_load(url, concurrency, args.duration, batch, kind, process.pid)
+                        run_load(url, concurrency, args.duration, batch, kind, pid)
                         for _ in range(args.repeat)
                     ]
                     rows.append((f"{name} ({kind} client)", median_of(runs)))
                     print(rows[-1][0], {k: round(v, 2) for k, v in rows[-1][1].items()}, flush=True)
             swap = None
             if "swap" in only:
-                swap = hot_swap(folder, url, token, args.swap_seconds, args.promotions, process.pid)
+                swap = hot_swap(folder, url, token, args.swap_seconds, args.promotions, pid)
         finally:
-            process.terminate()
-            process.wait(30)
+            server.stop()
     table = render(rows, swap)
     print(table)
     (OUT / "serve.md").write_text(table + "\n")

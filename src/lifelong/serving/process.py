@@ -6,11 +6,13 @@ Python, waited on until ``/ready``, and stopped with SIGTERM (a graceful uvicorn
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -40,6 +42,9 @@ class ServerProcess:
         Extra ``serve`` arguments, e.g. ``["--shadow", "challenger"]``.
     output
         Where the server's stdout and stderr go (default: discarded).
+    env
+        Environment variables set for the server on top of this process's own (e.g. the
+        admin token).
     """
 
     def __init__(
@@ -48,10 +53,12 @@ class ServerProcess:
         *,
         args: tuple[str, ...] = (),
         output: IO[Any] | int = subprocess.DEVNULL,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.project = project
         self.args = args
         self.output = output
+        self.env = {**os.environ, **(env or {})}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -62,7 +69,9 @@ class ServerProcess:
             sys.executable, "-m", "lifelong.cli.main", "--project", str(self.project),
             "serve", "--port", str(self.port), *self.args,
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=self.output, stderr=self.output)
+        self.process = subprocess.Popen(
+            command, stdout=self.output, stderr=self.output, env=self.env
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
