@@ -9,9 +9,10 @@ import pytest
 from lifelong.config import Pipeline, Training
 from lifelong.core import Example
 from lifelong.models import ModelBundle
-from lifelong.training import train
+from lifelong.training import TrainOutcome, train
 
 MakeExamples = Callable[..., list[Example]]
+Update = Callable[..., TrainOutcome]
 
 
 @pytest.fixture
@@ -23,3 +24,21 @@ def parent(
 ) -> ModelBundle:
     data = make_examples(old_labels, 30, 0)
     return train(data, [], pipeline=small_pipeline, training=small_training, progress=False).bundle
+
+
+@pytest.fixture
+def update(parent: ModelBundle, small_pipeline: Pipeline, small_training: Training) -> Update:
+    """``update(data, **train_kwargs)``: ``parent`` updated on ``data`` (no valid split)."""
+
+    def run(data: list[Example], **kwargs: object) -> TrainOutcome:
+        return train(
+            data,
+            [],
+            pipeline=small_pipeline,
+            training=small_training,
+            parent=parent,
+            progress=False,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    return run

@@ -10,9 +10,10 @@ from lifelong.config import Finetune, Pipeline, Training
 from lifelong.core import Example
 from lifelong.core.errors import IncompatibleModel
 from lifelong.models import ModelBundle
-from lifelong.training import train, update_epochs
+from lifelong.training import TrainOutcome, train, update_epochs
 
 MakeExamples = Callable[..., list[Example]]
+Update = Callable[..., TrainOutcome]
 
 
 def _accuracy(bundle: ModelBundle, examples: list[Example]) -> float:
@@ -78,23 +79,12 @@ def test_changed_architecture_is_refused_before_training(
 
 
 def test_new_plus_replay_trains_on_new_examples_and_a_replay_sample(
-    parent: ModelBundle,
-    small_pipeline: Pipeline,
-    small_training: Training,
-    make_examples: MakeExamples,
-    old_labels: list[str],
+    update: Update, make_examples: MakeExamples, old_labels: list[str]
 ) -> None:
     old = make_examples(old_labels, 30, 0)
     new = make_examples(["balance"], 12, 7)
-    outcome = train(
-        [*old, *new],
-        [],
-        pipeline=small_pipeline,
-        training=small_training,
-        finetune=Finetune(data="new+replay", replay_size=20),
-        parent=parent,
-        previous=old,
-        progress=False,
+    outcome = update(
+        [*old, *new], finetune=Finetune(data="new+replay", replay_size=20), previous=old
     )
     assert outcome.report["n_replay"] == 20
     assert outcome.report["n_train"] == 12 + 20
@@ -113,24 +103,12 @@ def test_update_epochs() -> None:
 
 
 def test_lr_scale_slows_an_update_but_not_a_cold_start(
-    parent: ModelBundle,
-    small_pipeline: Pipeline,
-    small_training: Training,
-    make_examples: MakeExamples,
-    old_labels: list[str],
+    parent: ModelBundle, update: Update, make_examples: MakeExamples, old_labels: list[str]
 ) -> None:
     data = make_examples(old_labels, 20, 11)
 
     def moved(finetune: Finetune) -> tuple[float, float]:
-        outcome = train(
-            data,
-            [],
-            pipeline=small_pipeline,
-            training=small_training,
-            finetune=finetune,
-            parent=parent,
-            progress=False,
-        )
+        outcome = update(data, finetune=finetune)
         after = dict(outcome.bundle.module.named_parameters())
         distance = max(
             float((after[n] - p).detach().abs().max()) for n, p in parent.module.named_parameters()

@@ -14,11 +14,12 @@ from lifelong.config import Distill, Ewc, Finetune, Pipeline, Training
 from lifelong.core import Example
 from lifelong.features import Features
 from lifelong.models import ModelBundle
-from lifelong.training import train
+from lifelong.training import TrainOutcome, train
 from lifelong.training.regularizers import Distillation, ElasticWeights, make_regularizers
 from lifelong.training.trainer import sparse_parameters
 
 MakeExamples = Callable[..., list[Example]]
+Update = Callable[..., TrainOutcome]
 
 
 def _inputs(bundle: ModelBundle, examples: list[Example]) -> tuple[Features, NDArray[np.int64]]:
@@ -81,25 +82,6 @@ def test_fisher_is_normalised_and_reaches_only_the_table_rows_of_its_examples(
     assert reached <= set(features.sparse[:16].indices.tolist())
 
 
-def _poisoned_update(
-    parent: ModelBundle,
-    pipeline: Pipeline,
-    training: Training,
-    data: list[Example],
-    finetune: Finetune,
-) -> ModelBundle:
-    return train(
-        data,
-        [],
-        pipeline=pipeline,
-        training=training,
-        finetune=finetune,
-        parent=parent,
-        epochs=6,
-        progress=False,
-    ).bundle
-
-
 @pytest.mark.parametrize(
     "held",
     [
@@ -110,8 +92,7 @@ def _poisoned_update(
 )
 def test_a_regularized_update_stays_closer_to_its_parent(
     parent: ModelBundle,
-    small_pipeline: Pipeline,
-    small_training: Training,
+    update: Update,
     make_examples: MakeExamples,
     old_labels: list[str],
     held: Finetune,
@@ -125,8 +106,8 @@ def test_a_regularized_update_stays_closer_to_its_parent(
     ]
     probe = [e.text for e in make_examples(old_labels, 20, 9)]
     before, _ = parent.predict(probe)
-    plain = _poisoned_update(parent, small_pipeline, small_training, data, Finetune())
-    kept = _poisoned_update(parent, small_pipeline, small_training, data, held)
+    plain = update(data, finetune=Finetune(), epochs=6).bundle
+    kept = update(data, finetune=held, epochs=6).bundle
 
     def agreement(bundle: ModelBundle) -> float:
         after, _ = bundle.predict(probe)
@@ -136,7 +117,7 @@ def test_a_regularized_update_stays_closer_to_its_parent(
 
 
 def test_regularizers_are_recorded_and_validated(
-    parent: ModelBundle,
+    update: Update,
     small_pipeline: Pipeline,
     small_training: Training,
     make_examples: MakeExamples,
@@ -145,15 +126,7 @@ def test_regularizers_are_recorded_and_validated(
     finetune = Finetune(distill=Distill(weight=0.5), ewc=Ewc(weight=3.0, samples=10))
     assert [r.name for r in make_regularizers(finetune)] == ["distill", "ewc"]
     assert make_regularizers(Finetune()) == []
-    outcome = train(
-        make_examples([*old_labels, "balance"], 10, 2),
-        [],
-        pipeline=small_pipeline,
-        training=small_training,
-        finetune=finetune,
-        parent=parent,
-        progress=False,
-    )
+    outcome = update(make_examples([*old_labels, "balance"], 10, 2), finetune=finetune)
     assert outcome.report["regularizers"] == {
         "distill": {"weight": 0.5, "temperature": 2.0},
         "ewc": {"weight": 3.0, "samples": 10},
