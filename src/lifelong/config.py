@@ -106,7 +106,7 @@ class Distill(_Section):
 
 
 class Ewc(_Section):
-    """Elastic weight consolidation: a Fisher-weighted pull of dense weights to the parent's."""
+    """Elastic weight consolidation: a Fisher-weighted pull of the weights to the parent's."""
 
     weight: float = Field(0.0, ge=0.0)
     samples: int = Field(512, ge=1)

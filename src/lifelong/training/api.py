@@ -162,7 +162,8 @@ def train(
         warm = copy.deepcopy(parent.module)
         remap_head(warm, parent.labels, plan.labels, generator)
         # regularizers read the parent before an init strategy changes it in place
-        old_rows = [i for i, label in enumerate(plan.labels) if label in set(parent.labels)]
+        known = set(parent.labels)
+        old_rows = [i for i, label in enumerate(plan.labels) if label in known]
         for regularizer in make_regularizers(finetune):
             penalties.append(regularizer.prepare(warm, train_features, old_rows, train_labels))
             regularized[regularizer.name] = regularizer.params()

@@ -8,11 +8,10 @@ the cross-entropy of every batch:
   update's own training texts are a second target. It constrains *what the network outputs*,
   so it is indifferent to how the weights move, and it costs one inference pass of the parent
   over the training rows (done once, before the first epoch).
-- :class:`ElasticWeights` (EWC, Kirkpatrick et al. 2017): a quadratic pull of every dense
-  weight toward the parent's value, weighted by its diagonal empirical Fisher information on
-  the parent's training data (the replay sample). It constrains *the weights*; sparse embedding
-  tables are left out, because a penalty over a whole 2^18-row table would give it a dense
-  gradient (and every row is already touched only by the texts that hash to it).
+- :class:`ElasticWeights` (EWC, Kirkpatrick et al. 2017): a quadratic pull of every weight
+  toward the parent's value, weighted by its diagonal empirical Fisher information on the
+  parent's training data (the replay sample). It constrains *the weights*; a sparse embedding
+  table is pulled only on the rows each batch touches, so its gradient stays sparse.
 
 Each regularizer's :meth:`prepare` runs before training and returns a :data:`Penalty`: a
 function of the network, the batch's row indices and the batch's logits, giving a scalar tensor
