@@ -21,7 +21,8 @@ to add to the loss.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ from lifelong.training.trainer import Penalty, sparse_parameters
 class Regularizer(Protocol):
     """Builds a :data:`Penalty` from the parent network before an update trains."""
 
-    name: str
+    name: ClassVar[str]
 
     def params(self) -> dict[str, Any]:
         """JSON-safe hyperparameters, recorded in the training report."""
@@ -78,6 +79,7 @@ def _logits(model: nn.Module, features: Features, batch: int = 1024) -> torch.Te
     return torch.cat(parts) if parts else torch.empty(0)
 
 
+@dataclass(frozen=True)
 class Distillation:
     """Learning without Forgetting: match the parent's softened predictions on old labels.
 
@@ -94,14 +96,12 @@ class Distillation:
         wrong labels too ("dark knowledge").
     """
 
-    name = "distill"
-
-    def __init__(self, weight: float = 1.0, temperature: float = 2.0) -> None:
-        self.weight = weight
-        self.temperature = temperature
+    name: ClassVar[str] = "distill"
+    weight: float = 1.0
+    temperature: float = 2.0
 
     def params(self) -> dict[str, Any]:
-        return {"weight": self.weight, "temperature": self.temperature}
+        return asdict(self)
 
     def prepare(
         self,
@@ -125,6 +125,7 @@ class Distillation:
         return penalty
 
 
+@dataclass(frozen=True)
 class ElasticWeights:
     """Elastic weight consolidation: ``weight / 2 * sum_i F_i (theta_i - theta_parent_i)^2``.
 
@@ -147,14 +148,12 @@ class ElasticWeights:
         Rows used to estimate the Fisher information (more: a better estimate, slower).
     """
 
-    name = "ewc"
-
-    def __init__(self, weight: float = 1.0, samples: int = 512) -> None:
-        self.weight = weight
-        self.samples = samples
+    name: ClassVar[str] = "ewc"
+    weight: float = 1.0
+    samples: int = 512
 
     def params(self) -> dict[str, Any]:
-        return {"weight": self.weight, "samples": self.samples}
+        return asdict(self)
 
     def prepare(
         self,
