@@ -14,7 +14,7 @@ the cross-entropy of every batch:
   table is pulled only on the rows each batch touches, so its gradient stays sparse.
 
 Each regularizer's :meth:`prepare` runs before training and returns a :data:`Penalty`: a
-function of the network, the batch's row indices and the batch's logits, giving a scalar tensor
+function of the network, the batch's row indices, features and logits, giving a scalar tensor
 to add to the loss.
 """
 
@@ -116,7 +116,7 @@ class Distillation:
         scale = self.weight * t * t
 
         def penalty(
-            model: nn.Module, rows: NDArray[np.int64], logits: torch.Tensor
+            model: nn.Module, rows: NDArray[np.int64], batch: Features, logits: torch.Tensor
         ) -> torch.Tensor:
             student = F.log_softmax(logits[:, columns] / t, dim=1)
             teacher = targets[torch.from_numpy(rows)]
@@ -179,16 +179,15 @@ class ElasticWeights:
         scale = 0.5 * self.weight
 
         def penalty(
-            model: nn.Module, rows: NDArray[np.int64], logits: torch.Tensor
+            model: nn.Module, rows: NDArray[np.int64], batch: Features, logits: torch.Tensor
         ) -> torch.Tensor:
             current = dict(model.named_parameters())
             total = logits.new_zeros(())
             for n, (f, anchor) in dense.items():
                 total = total + (f * (current[n] - anchor).pow(2)).sum()
             if sparse:
-                batch = features.rows(rows).sparse
-                assert batch is not None, "a sparse table needs hashed n-gram features"
-                buckets = torch.from_numpy(np.unique(batch.indices).astype(np.int64))
+                assert batch.sparse is not None, "a sparse table needs hashed n-gram features"
+                buckets = torch.from_numpy(np.unique(batch.sparse.indices).astype(np.int64))
                 for n, (position, f, anchor) in sparse.items():
                     at = position[buckets]
                     kept = at >= 0

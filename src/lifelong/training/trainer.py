@@ -25,8 +25,9 @@ from torch import nn
 from lifelong.config import Training
 from lifelong.features import Features
 
-Penalty = Callable[[nn.Module, NDArray[np.int64], torch.Tensor], torch.Tensor]
-"""``penalty(model, batch_rows, batch_logits) -> scalar`` added to a batch's loss."""
+Penalty = Callable[[nn.Module, NDArray[np.int64], Features, torch.Tensor], torch.Tensor]
+"""``penalty(model, batch_rows, batch_features, batch_logits) -> scalar`` added to a batch's
+loss (``batch_rows`` index the training rows)."""
 
 
 @dataclass
@@ -164,10 +165,11 @@ class Trainer:
                 permutation = torch.randperm(len(y), generator=order)
                 for batch in torch.split(permutation, cfg.batch_size):
                     index = batch.numpy()
-                    logits = model(train.rows(index))
+                    inputs = train.rows(index)
+                    logits = model(inputs)
                     loss = loss_fn(logits, targets[batch])
                     for penalty in penalties:
-                        loss = loss + penalty(model, index, logits)
+                        loss = loss + penalty(model, index, inputs, logits)
                     for optimizer in optimizers:
                         optimizer.zero_grad()
                     loss.backward()

@@ -50,7 +50,8 @@ def test_penalty_is_zero_at_the_parent_and_grows_away_from_it(
     def value(model: torch.nn.Module) -> float:
         model.eval()
         with torch.no_grad():
-            return float(penalty(model, rows, model(features.rows(rows))))
+            batch = features.rows(rows)
+            return float(penalty(model, rows, batch, model(batch)))
 
     assert value(parent.module) == pytest.approx(0.0, abs=1e-6)
     moved = copy.deepcopy(parent.module)
