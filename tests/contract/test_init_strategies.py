@@ -36,7 +36,7 @@ def test_contract(strategy: InitStrategy) -> None:
 
     def run() -> dict[str, torch.Tensor]:
         model = strategy.apply(
-            copy.deepcopy(parent), copy.deepcopy(fresh), torch.Generator().manual_seed(0)
+            copy.deepcopy(parent), lambda: copy.deepcopy(fresh), torch.Generator().manual_seed(0)
         )
         return _state(model)
 
@@ -50,7 +50,7 @@ def test_contract(strategy: InitStrategy) -> None:
 
 
 def _apply(strategy: InitStrategy) -> dict[str, torch.Tensor]:
-    model = strategy.apply(_network(1), _network(2), torch.Generator().manual_seed(0))
+    model = strategy.apply(_network(1), lambda: _network(2), torch.Generator().manual_seed(0))
     return _state(model)
 
 
@@ -85,3 +85,15 @@ def test_gaussian_noise_has_the_asked_scale() -> None:
     got = _apply(ShrinkPerturb(1.0, 0.05, noise="gaussian"))
     noise = got["bag.weight"] - parent["bag.weight"]
     assert abs(float(noise.std()) - 0.05) < 0.002
+
+
+@pytest.mark.parametrize(
+    "strategy", [WarmStart(), ShrinkPerturb(0.5, 0.1, noise="gaussian")], ids=["warm", "gaussian"]
+)
+def test_strategies_that_use_no_fresh_network_build_none(strategy: InitStrategy) -> None:
+    """Building one initialises the whole n-gram table: wasted time in every warm update."""
+
+    def refuse() -> torch.nn.Module:
+        raise AssertionError("built a fresh network it does not use")
+
+    strategy.apply(_network(1), refuse, torch.Generator().manual_seed(0))

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import NDArray
+from torch import nn
 
 from lifelong.config import Finetune, Pipeline, Training
 from lifelong.core.errors import DataError
@@ -151,8 +152,10 @@ def train(
     train_features = features.rows(np.arange(n))
     valid_features = features.rows(np.arange(n, n + len(valid)))
 
-    set_seed(training.seed)
-    model = build_model(pipeline, len(plan.labels))
+    def fresh() -> nn.Module:
+        set_seed(training.seed)  # the same fresh network wherever it is built
+        return build_model(pipeline, len(plan.labels))
+
     strategy_name, strategy_params = "cold", {}
     train_labels = _label_ids(examples, plan.labels)
     penalties: list[Penalty] = []
@@ -168,8 +171,10 @@ def train(
             penalties.append(regularizer.prepare(warm, train_features, old_rows, train_labels))
             regularized[regularizer.name] = regularizer.params()
         strategy = make_strategy(finetune)
-        model = strategy.apply(warm, model, generator)
+        model = strategy.apply(warm, fresh, generator)
         strategy_name, strategy_params = strategy.name, strategy.params()
+    else:
+        model = fresh()
 
     # a cold-start update trains as a cold training does
     scale = 1.0 if parent is None or finetune.init == "cold" else finetune.lr_scale

@@ -1,7 +1,9 @@
 """How an update's network starts: strategy objects applied before training, never trainers.
 
 Every strategy gets the parent network (after label surgery, so it has the new head's shape)
-and a freshly initialised network of the same shape, and returns the network to train.
+and a builder of a freshly initialised network of the same shape, and returns the network to
+train. Only the strategies that use a fresh network build one: initialising the hashed n-gram
+table (2^18 rows) costs as much as a few hundred training steps.
 
 - :class:`WarmStart`: the parent as is. Fastest to converge; can get stuck in the parent's
   optimum and generalise worse than a cold start (the "warm-start gap").
@@ -12,7 +14,7 @@ and a freshly initialised network of the same shape, and returns the network to 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any, Literal, Protocol
 
 import torch
@@ -33,8 +35,10 @@ class InitStrategy(Protocol):
         """JSON-safe hyperparameters, recorded in the training report."""
         ...
 
-    def apply(self, parent: nn.Module, fresh: nn.Module, generator: torch.Generator) -> nn.Module:
-        """The network to train; may modify and return ``parent`` or ``fresh``."""
+    def apply(
+        self, parent: nn.Module, fresh: Callable[[], nn.Module], generator: torch.Generator
+    ) -> nn.Module:
+        """The network to train; may modify and return ``parent`` or a ``fresh()`` one."""
         ...
 
 
@@ -46,7 +50,9 @@ class WarmStart:
     def params(self) -> dict[str, Any]:
         return {}
 
-    def apply(self, parent: nn.Module, fresh: nn.Module, generator: torch.Generator) -> nn.Module:
+    def apply(
+        self, parent: nn.Module, fresh: Callable[[], nn.Module], generator: torch.Generator
+    ) -> nn.Module:
         return parent
 
 
@@ -58,8 +64,10 @@ class ColdStart:
     def params(self) -> dict[str, Any]:
         return {}
 
-    def apply(self, parent: nn.Module, fresh: nn.Module, generator: torch.Generator) -> nn.Module:
-        return fresh
+    def apply(
+        self, parent: nn.Module, fresh: Callable[[], nn.Module], generator: torch.Generator
+    ) -> nn.Module:
+        return fresh()
 
 
 class ShrinkPerturb:
@@ -105,9 +113,11 @@ class ShrinkPerturb:
             "exclude": sorted(self.exclude),
         }
 
-    def apply(self, parent: nn.Module, fresh: nn.Module, generator: torch.Generator) -> nn.Module:
+    def apply(
+        self, parent: nn.Module, fresh: Callable[[], nn.Module], generator: torch.Generator
+    ) -> nn.Module:
         skip = excluded_parameters(parent, self.exclude)
-        fresh_params = dict(fresh.named_parameters())
+        fresh_params = dict(fresh().named_parameters()) if self.noise == "fresh" else {}
         with torch.no_grad():
             for name, param in parent.named_parameters():
                 if name in skip:
