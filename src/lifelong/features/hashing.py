@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from itertools import chain, compress
 from typing import Any, TypeVar, cast
 
 import numpy as np
@@ -19,10 +20,9 @@ from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from lifelong.features.base import Features
 
-# The n-gram rules of scikit-learn's ``HashingVectorizer``, which trained every existing model:
-# its default ``token_pattern`` for words, its white-space squeeze before ``char_wb`` n-grams.
+# The word rule of scikit-learn's ``HashingVectorizer``, which trained every existing model:
+# its default ``token_pattern``.
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
-_SPACES = re.compile(r"\s\s+")
 
 _V = TypeVar("_V")
 
@@ -97,12 +97,12 @@ class HashedNGrams:
         return Features(sparse=matrix)
 
     def _block(
-        self, texts: Sequence[str], columns: tuple[NDArray[np.int32], list[int]]
+        self, texts: Sequence[str], columns: tuple[NDArray[np.int32], NDArray[np.int64]]
     ) -> sp.csr_matrix:
         """One block: n-gram counts per text, sublinear, each row scaled to unit L2 norm."""
         indices, indptr = columns
         counts = sp.csr_matrix(
-            (np.ones(len(indices), dtype=np.float32), indices, np.array(indptr, dtype=np.int32)),
+            (np.ones(len(indices), dtype=np.float32), indices, indptr),
             shape=(len(texts), self.buckets),
         )
         counts.sum_duplicates()  # sorts each row's columns, as the vectorizer's output is
@@ -113,43 +113,54 @@ class HashedNGrams:
     def _bucket(self, gram: str) -> int:
         return abs(int(murmurhash3_32(gram, seed=0))) % self.buckets
 
-    def _word_columns(self, texts: Sequence[str]) -> tuple[NDArray[np.int32], list[int]]:
+    def _word_columns(self, texts: Sequence[str]) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
         """Buckets of the word n-grams of each text (tokens of two or more word characters),
-        concatenated, and where each text's start (CSR ``indptr``)."""
-        low, high = self.word
-        cache = self._word_buckets
-        columns: list[int] = []
-        indptr = [0]
-        for text in texts:
-            tokens = _TOKEN.findall(text)
-            grams = tokens if low == 1 else []
-            for n in range(max(low, 2), min(high, len(tokens)) + 1):  # a C loop per length
-                shifted = [tokens[i:] for i in range(n)]  # the shortest ends the zip
-                grams = grams + list(map(" ".join, zip(*shifted, strict=False)))
-            columns += _lookup(cache, grams, self._bucket, self.cache_size)
-            indptr.append(len(columns))
-        return np.array(columns, dtype=np.int32), indptr
+        grouped by text, and where each text's start (CSR ``indptr``).
 
-    def _char_columns(self, texts: Sequence[str]) -> tuple[NDArray[np.int32], list[int]]:
+        The whole batch is one flat token list: an n-gram is a window of ``n`` consecutive
+        tokens of the list, kept where all ``n`` come from one text. Joining, hashing (a cache
+        lookup) and grouping then run as C loops over the batch (``map``, numpy) instead of a
+        Python loop per text, which cost three times as much.
+        """
+        low, high = self.word
+        token_lists = list(map(_TOKEN.findall, texts))
+        tokens = list(chain.from_iterable(token_lists))
+        owner = np.repeat(np.arange(len(texts)), list(map(len, token_lists)))
+        grams: list[str] = tokens if low == 1 else []
+        rows = [owner] if low == 1 else []
+        for n in range(max(low, 2), high + 1):
+            if len(tokens) < n:
+                break
+            starts = owner[: len(tokens) - n + 1]
+            inside = starts == owner[n - 1 :]  # the window's first and last token: one text
+            windows = map(" ".join, zip(*[tokens[i:] for i in range(n)], strict=False))
+            grams = grams + list(compress(windows, inside.tolist()))
+            rows.append(starts[inside])
+        found = _lookup(self._word_buckets, grams, self._bucket, self.cache_size)
+        return _group_by_row(np.array(found, dtype=np.int32), rows, len(texts))
+
+    def _char_columns(self, texts: Sequence[str]) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
         """Buckets of the char n-grams of each white-space separated word of each text,
         concatenated, and where each text's start (CSR ``indptr``).
 
+        ``str.split`` splits on the same white space as the vectorizer's squeeze then split.
         A word's buckets are cached as packed int32 bytes: one ``join`` and one
         ``np.frombuffer`` then gather a whole batch, where a list of Python ints cost a
         conversion per n-gram.
         """
-        cache = self._char_buckets
-        pieces: list[bytes] = []
-        indptr = [0]
-        size = 0
-        for text in texts:
-            words = _SPACES.sub(" ", text).split()
-            found = _lookup(cache, words, self._packed_char_buckets, self.cache_size)
-            pieces += found
-            size += sum(map(len, found))
-            indptr.append(size // 4)
+        word_lists = list(map(str.split, texts))
+        found = _lookup(
+            self._char_buckets,
+            list(chain.from_iterable(word_lists)),
+            self._packed_char_buckets,
+            self.cache_size,
+        )
+        owner = np.repeat(np.arange(len(texts)), list(map(len, word_lists)))
+        sizes = np.fromiter(map(len, found), dtype=np.int64, count=len(found)) // 4
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(owner, weights=sizes, minlength=len(texts)), out=indptr[1:])
         # a bytearray, so the array is writable: scipy sorts the indices in place
-        return np.frombuffer(bytearray().join(pieces), dtype=np.int32), indptr
+        return np.frombuffer(bytearray().join(found), dtype=np.int32), indptr
 
     def _packed_char_buckets(self, word: str) -> bytes:
         grams = self._char_grams(word)
@@ -190,6 +201,17 @@ def _store(cache: dict[str, _V], key: str, value: _V, size: int) -> _V:
         cache.clear()
     cache[key] = value
     return value
+
+
+def _group_by_row(
+    columns: NDArray[np.int32], rows: list[NDArray[np.int64]], n_rows: int
+) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+    """``columns`` (their rows: ``rows`` concatenated) reordered row by row, and the CSR
+    ``indptr``; a stable counting sort, so each row keeps its columns' order."""
+    owner = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=n_rows), out=indptr[1:])
+    return columns[np.argsort(owner, kind="stable")], indptr
 
 
 def bag_inputs(matrix: sp.csr_matrix) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
