@@ -98,11 +98,8 @@ class Batcher:
                     job.done.set_exception(error)
             return
         start = 0
-        share = served.latency_ms / len(texts)
         for job in jobs:
-            mine = served.predictions[start : start + len(job.texts)]
-            start += len(job.texts)
-            if top_k != job.top_k:
-                mine = [p._replace(ranking=p.ranking[: job.top_k]) for p in mine]
+            stop = start + len(job.texts)
             if not job.done.done():
-                job.done.set_result(Served(served.version, mine, share * len(job.texts)))
+                job.done.set_result(served.rows(start, stop, job.top_k))
+            start = stop

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
+from itertools import repeat
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,27 +27,75 @@ from lifelong.serving.ids import TimeOrderedIds
 _PARTITION_FROM_ROWS = 64
 
 
-class Scored(NamedTuple):
-    """One text's prediction: its id, top intent and confidence, the top-k ranking, and the
-    sha256 of its normalized text (what the prediction log stores).
-
-    A named tuple: one is made per text scored, and a frozen dataclass costs twice as much.
-    """
-
-    prediction_id: str
-    intent: str
-    confidence: float
-    ranking: list[tuple[str, float]]
-    text_hash: str
-
-
 @dataclass(frozen=True)
 class Served:
-    """A request's predictions, the version that made them and how long it took."""
+    """A request's predictions, column by column, the version that made them and how long it
+    took.
+
+    Columns rather than a record per text: at batch rates, an object per text and a list of
+    pairs per ranking cost as much as the scoring itself, and every consumer (the JSON answer,
+    the log rows, the metrics) reads whole columns anyway.
+
+    Parameters
+    ----------
+    version
+        The registry version that scored the texts.
+    labels
+        The model's intent names, by output column (an object array, so that a whole
+        ranking matrix of columns turns into names in one indexing).
+    prediction_ids
+        One new id per text.
+    ranked
+        ``(n, k)``: the columns of each text's ``k`` most likely intents, most likely first.
+    confidences
+        ``(n, k)``: their probabilities.
+    text_hashes
+        sha256 of each normalized text (what the prediction log stores).
+    latency_ms
+        Scoring time of these texts.
+    """
 
     version: str
-    predictions: list[Scored]
+    labels: NDArray[np.object_]
+    prediction_ids: list[str]
+    ranked: NDArray[np.intp]
+    confidences: NDArray[np.float32]
+    text_hashes: list[str]
     latency_ms: float
+
+    def __len__(self) -> int:
+        return len(self.prediction_ids)
+
+    @property
+    def intents(self) -> list[str]:
+        """Each text's most likely intent."""
+        names: list[str] = self.labels[self.ranked[:, 0]].tolist()
+        return names
+
+    @property
+    def top_confidences(self) -> list[float]:
+        """Each text's confidence in its most likely intent."""
+        values: list[float] = self.confidences[:, 0].tolist()
+        return values
+
+    def rankings(self) -> list[list[tuple[str, float]]]:
+        """Each text's ranking: ``(intent, confidence)`` pairs, most likely first."""
+        names = self.labels[self.ranked].tolist()
+        values = self.confidences.tolist()
+        return [list(zip(n, v, strict=True)) for n, v in zip(names, values, strict=True)]
+
+    def rows(self, start: int, stop: int, top_k: int) -> Served:
+        """Texts ``start`` to ``stop`` with their ``top_k`` most likely intents, and their
+        share of the latency (how the batcher hands each request its part of a call)."""
+        return Served(
+            self.version,
+            self.labels,
+            self.prediction_ids[start:stop],
+            self.ranked[start:stop, :top_k],
+            self.confidences[start:stop, :top_k],
+            self.text_hashes[start:stop],
+            self.latency_ms * (stop - start) / max(1, len(self)),
+        )
 
 
 def score(model: LoadedModel, texts: Sequence[str], top_k: int, ids: TimeOrderedIds) -> Served:
@@ -57,28 +105,18 @@ def score(model: LoadedModel, texts: Sequence[str], top_k: int, ids: TimeOrdered
     too, off the event loop, from the texts normalized once for both.
     """
     started = time.perf_counter()
-    normalized = [normalize_text(text) for text in texts]
+    normalized = list(map(normalize_text, texts))
     proba = model.bundle.proba_normalized(normalized)
-    labels = model.bundle.labels
-    order = top_k_columns(proba, min(top_k, len(labels)))
-    confidences = np.take_along_axis(proba, order, axis=1)
+    labels = np.asarray(model.bundle.labels, dtype=object)
+    ranked = top_k_columns(proba, min(top_k, len(labels)))
+    confidences = np.take_along_axis(proba, ranked, axis=1)
     if not np.isfinite(confidences).all():  # JSON has no NaN: a 500 naming the model
         raise RuntimeError(f"model {model.version} returned non-finite probabilities")
-    names = np.asarray(labels, dtype=object)[order].tolist()
-    predictions = [
-        Scored(
-            prediction_id,
-            ranked[0],
-            values[0],
-            list(zip(ranked, values, strict=True)),
-            sha256_text(text),
-        )
-        for ranked, values, text, prediction_id in zip(
-            names, confidences.tolist(), normalized, ids.take(len(texts)), strict=True
-        )
-    ]
+    hashes = list(map(sha256_text, normalized))
     latency_ms = (time.perf_counter() - started) * 1000.0
-    return Served(model.version, predictions, latency_ms)
+    return Served(
+        model.version, labels, ids.take(len(texts)), ranked, confidences, hashes, latency_ms
+    )
 
 
 def top_k_columns(proba: NDArray[np.float32], k: int) -> NDArray[np.intp]:
@@ -111,22 +149,20 @@ def log_rows(
 ) -> list[PredictionRecord]:
     """Prediction-log rows of ``served``; ``shadow_of`` names the primary ids a shadow mirrors.
 
-    The latency of a batch is split evenly among its texts.
+    The latency of a batch is split evenly among its texts. The rows are zipped from the
+    columns, so no Python code runs per text but the record's constructor.
     """
-    now = datetime.now(UTC)
-    each_ms = served.latency_ms / max(1, len(texts))
-    primaries = shadow_of if shadow_of is not None else [None] * len(texts)
-    return [
-        PredictionRecord(
-            prediction_id=scored.prediction_id,
-            at=now,
-            text_hash=scored.text_hash,
-            version=served.version,
-            intent=scored.intent,
-            confidence=scored.confidence,
-            latency_ms=each_ms,
-            text=text if keep_text else None,
-            shadow_of=primary,
-        )
-        for scored, text, primary in zip(served.predictions, texts, primaries, strict=True)
-    ]
+    n = len(served)
+    columns = zip(
+        served.prediction_ids,
+        repeat(datetime.now(UTC), n),
+        served.text_hashes,
+        repeat(served.version, n),
+        served.intents,
+        served.top_confidences,
+        repeat(served.latency_ms / max(1, n), n),
+        texts if keep_text else repeat(None, n),
+        repeat(None, n) if shadow_of is None else shadow_of,
+        strict=True,
+    )
+    return list(map(PredictionRecord._make, columns))

@@ -74,7 +74,6 @@ class ShadowRunner:
             except Exception:  # a broken shadow must never take the server down
                 log.exception("shadow model %s failed", model.version)
                 continue
-            confidences = [p.confidence for p in served.predictions]
-            self.metrics.confidence.observe_many(confidences, "shadow")
+            self.metrics.confidence.observe_many(served.top_confidences, "shadow")
             rows = log_rows(served, texts, keep_text=self.keep_text, shadow_of=primary_ids)
             self.prediction_log.add(rows)

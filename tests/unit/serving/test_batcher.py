@@ -48,7 +48,9 @@ def test_concurrent_requests_share_calls_but_not_models(
     answers = asyncio.run(main())
     assert calls == [("1.0", 4), ("2.0", 1), ("1.0", 1)]  # FIFO, grouped, at most 4 texts
     assert [a.version for a in answers] == ["1.0", "1.0", "2.0", "1.0", "1.0"]
-    assert [len(a.predictions) for a in answers] == [1, 2, 1, 1, 1]
-    assert [len(a.predictions[0].ranking) for a in answers] == [1, 3, 2, 2, 2]
-    assert answers[1].predictions[0].intent == "alarm"
-    assert answers[2].predictions[0].intent == "booking"
+    assert [len(a) for a in answers] == [1, 2, 1, 1, 1]
+    assert [len(a.rankings()[0]) for a in answers] == [1, 3, 2, 2, 2]
+    assert answers[1].intents[0] == "alarm"
+    assert answers[2].intents[0] == "booking"
+    ids = [i for a in answers for i in a.prediction_ids]
+    assert len(set(ids)) == len(ids)  # every text its own id, shared calls or not

@@ -38,11 +38,29 @@ def test_score_ranks_like_predict_proba_and_logs_normalized_hashes(
     served = score(model, texts, 3, TimeOrderedIds())
     proba = bundle.predict_proba(texts)
     assert served.version == "1.0"
-    for scored, row in zip(served.predictions, proba, strict=True):
+    assert len(served) == len(texts)
+    rankings = served.rankings()
+    for ranking, row in zip(rankings, proba, strict=True):
         order = np.argsort(-row, kind="stable")[:3]
-        assert scored.ranking == [(bundle.labels[i], float(row[i])) for i in order]
-        assert (scored.intent, scored.confidence) == scored.ranking[0]
+        assert ranking == [(bundle.labels[i], float(row[i])) for i in order]
+    assert served.intents == [ranking[0][0] for ranking in rankings]
+    assert served.top_confidences == [ranking[0][1] for ranking in rankings]
     rows = log_rows(served, texts, keep_text=True)
     assert [r.text_hash for r in rows] == [sha256_text(normalize_text(t)) for t in texts]
     assert [r.text for r in rows] == texts
-    assert [r.prediction_id for r in rows] == [p.prediction_id for p in served.predictions]
+    assert [r.prediction_id for r in rows] == served.prediction_ids
+    assert [(r.intent, r.confidence) for r in rows] == [ranking[0] for ranking in rankings]
+    assert {r.version for r in rows} == {"1.0"}
+    assert sum(r.latency_ms for r in rows) == pytest.approx(served.latency_ms)
+    shadow = log_rows(served, texts, keep_text=False, shadow_of=["a", "b", "c", "d"])
+    assert [(r.text, r.shadow_of) for r in shadow] == [(None, x) for x in "abcd"]
+
+
+def test_rows_slice_an_answer_and_its_latency(trained_bundles: list[Path]) -> None:
+    model = LoadedModel("1.0", ModelBundle.load(trained_bundles[0]), datetime.now(UTC))
+    served = score(model, ["play music", "wake me up", "rain", "book a table"], 3, TimeOrderedIds())
+    part = served.rows(1, 3, 2)
+    assert part.prediction_ids == served.prediction_ids[1:3]
+    assert part.text_hashes == served.text_hashes[1:3]
+    assert part.rankings() == [ranking[:2] for ranking in served.rankings()[1:3]]
+    assert part.latency_ms == pytest.approx(served.latency_ms / 2)
