@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from itertools import repeat
 
 import numpy as np
+import torch
 from numpy.typing import NDArray
 
 from lifelong.core.hashing import sha256_text
@@ -22,9 +23,9 @@ from lifelong.registry import PredictionRecord
 from lifelong.serving.holder import LoadedModel
 from lifelong.serving.ids import TimeOrderedIds
 
-# From this many rows a partial sort (argpartition, then sort k) beats a full stable argsort of
-# each row; below it the partition's fixed numpy overheads cost more than they save.
-_PARTITION_FROM_ROWS = 64
+# From this many rows a partial sort (torch.topk, then sort k) beats a full stable argsort of
+# each row; below it the fixed overheads of the tensor calls cost more than they save.
+_PARTIAL_FROM_ROWS = 24
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,10 @@ def score(model: LoadedModel, texts: Sequence[str], top_k: int, ids: TimeOrdered
     normalized = list(map(normalize_text, texts))
     proba = model.bundle.proba_normalized(normalized)
     labels = np.asarray(model.bundle.labels, dtype=object)
+    if not np.isfinite(proba).all():  # JSON has no NaN: a 500 naming the model
+        raise RuntimeError(f"model {model.version} returned non-finite probabilities")
     ranked = top_k_columns(proba, min(top_k, len(labels)))
     confidences = np.take_along_axis(proba, ranked, axis=1)
-    if not np.isfinite(confidences).all():  # JSON has no NaN: a 500 naming the model
-        raise RuntimeError(f"model {model.version} returned non-finite probabilities")
     hashes = list(map(sha256_text, normalized))
     latency_ms = (time.perf_counter() - started) * 1000.0
     return Served(
@@ -123,16 +124,18 @@ def top_k_columns(proba: NDArray[np.float32], k: int) -> NDArray[np.intp]:
     """The columns of each row's ``k`` largest values, largest first, ties to the lower column.
 
     Exactly ``np.argsort(-proba, axis=1, kind="stable")[:, :k]``, which sorts all the classes
-    of every row: for a large batch, partitioning out the top ``k`` and sorting only those is
-    about three times faster. A row with a tie at the ``k``-th value (the partition may keep
-    either of the tied columns) falls back to the stable sort.
+    of every row: for a large batch, picking the top ``k`` with ``torch.topk`` and sorting only
+    those is about three times faster (numpy's ``argpartition`` was slower than ``topk`` by as
+    much again). ``topk`` orders tied values as it likes, so the ``k`` picked are sorted by
+    value then column, and a row with a tie at the ``k``-th value (either column may have been
+    picked) falls back to the stable sort.
     """
     columns = proba.shape[1]
-    if k >= columns or len(proba) < _PARTITION_FROM_ROWS:
+    if k >= columns or len(proba) < _PARTIAL_FROM_ROWS:
         full: NDArray[np.intp] = np.argsort(-proba, axis=1, kind="stable")[:, :k]
         return full
-    top = np.argpartition(proba, columns - k, axis=1)[:, columns - k :]
-    values = np.take_along_axis(proba, top, axis=1)
+    picked_values, picked = torch.topk(torch.from_numpy(proba), k, dim=1)
+    values, top = picked_values.numpy(), picked.numpy().astype(np.intp)
     top = np.take_along_axis(top, np.lexsort((top, -values), axis=1), axis=1)
     tied = (proba >= values.min(axis=1, keepdims=True)).sum(axis=1) > k
     if tied.any():

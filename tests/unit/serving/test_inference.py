@@ -16,7 +16,7 @@ from lifelong.serving.ids import TimeOrderedIds
 from lifelong.serving.inference import log_rows, score, top_k_columns
 
 
-@pytest.mark.parametrize("rows", [1, 3, 63, 64, 200])
+@pytest.mark.parametrize("rows", [1, 3, 23, 24, 64, 200])
 @pytest.mark.parametrize("k", [1, 5, 10, 12])
 def test_top_k_columns_equal_a_stable_argsort(rows: int, k: int) -> None:
     rng = np.random.default_rng(rows * 100 + k)
@@ -64,3 +64,21 @@ def test_rows_slice_an_answer_and_its_latency(trained_bundles: list[Path]) -> No
     assert part.text_hashes == served.text_hashes[1:3]
     assert part.rankings() == [ranking[:2] for ranking in served.rankings()[1:3]]
     assert part.latency_ms == pytest.approx(served.latency_ms / 2)
+
+
+@pytest.mark.parametrize("texts", [1, 30])  # both top-k paths
+def test_score_refuses_non_finite_probabilities(
+    trained_bundles: list[Path], monkeypatch: pytest.MonkeyPatch, texts: int
+) -> None:
+    bundle = ModelBundle.load(trained_bundles[0])
+    real = bundle.proba_normalized
+
+    def broken(normalized: list[str], batch_size: int = 256) -> np.ndarray:
+        proba = real(normalized, batch_size)
+        proba[-1, -1] = np.nan  # anywhere, not only in the top k
+        return proba
+
+    monkeypatch.setattr(bundle, "proba_normalized", broken)
+    model = LoadedModel("1.0", bundle, datetime.now(UTC))
+    with pytest.raises(RuntimeError, match=r"1\.0 returned non-finite"):
+        score(model, ["play music"] * texts, 2, TimeOrderedIds())
