@@ -7,6 +7,10 @@ interpreter. Prints a markdown table and writes ``bench/out/serve.png`` and ``se
 
     PYTHONPATH=src python bench/serve.py [--duration 8] [--repeat 3] [--minilm] [--only batch]
 
+Requests carry CLINC150's test texts in turn (``--texts fixed``: eight fixed texts, as runs
+before 2026-12 did, whose words always hit the featurizer's caches). Batches are sent by 2 and
+by 4 concurrent clients: with 2, a request waits for the other's answer to be written before
+it is scored, so the 4-client row shows the rate when parsing, scoring and answering overlap.
 Single-text and batch scenarios run twice: with an httpx AsyncClient generator and with a
 minimal raw HTTP/1.1 client (httpx's own cost per request is several times the server's here).
 Each scenario runs ``--repeat`` times and the median of each figure is reported, with the
@@ -28,6 +32,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +47,7 @@ if TYPE_CHECKING:  # the load generator runs this file too: it imports no server
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 DATA = ROOT.parent / "shared" / "datasets" / "clinc150"
-TEXTS = [
+FIXED_TEXTS = [
     "what is the weather like in paris",
     "transfer 100 dollars from checking to savings",
     "set an alarm for 6 am tomorrow",
@@ -52,6 +59,15 @@ TEXTS = [
 ]
 BATCH = 256
 SCENARIOS = ("single", "batch", "swap")
+
+
+def load_texts(kind: str) -> list[str]:
+    """The texts requests carry: CLINC150's test set (5500 distinct, in order) or the 8 fixed
+    ones earlier runs used (every word then hits the featurizer's caches)."""
+    if kind == "fixed":
+        return FIXED_TEXTS
+    lines = (DATA / "test.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["text"] for line in lines]
 
 
 # -- load generator (runs in its own process) ----------------------------------------------
@@ -94,15 +110,45 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _load(
-    url: str, concurrency: int, duration: float, batch: int, kind: str, server_pid: int
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Load:
+    """One load-generator run: the server, how many clients for how long, what they send.
+
+    ``batch`` is the number of texts per request (0: single-text requests), ``client`` the
+    HTTP client (``raw`` or ``httpx``), ``texts`` the corpus (see ``load_texts``).
+    """
+
+    url: str
+    concurrency: int
+    duration: float
+    batch: int
+    client: str
+    server_pid: int
+    texts: str = "clinc"
+
+    def command(self) -> list[str]:
+        """The command line of a load generator process running this load."""
+        return [sys.executable, __file__, "load", json.dumps(asdict(self))]
+
+    def run(self) -> dict[str, Any]:
+        """Run this load in a second process and return its figures."""
+        result = subprocess.run(
+            self.command(), capture_output=True, text=True, check=True, timeout=self.duration + 120
+        )
+        figures: dict[str, Any] = json.loads(result.stdout)
+        return figures
+
+
+async def generate(load: Load) -> dict[str, Any]:
+    """Drive the server as ``load`` says, then return counts, rates, latencies and events."""
     latencies: list[float] = []
     events: list[tuple[float, int, str | None]] = []
     failed = 0
-    body = {"texts": (TEXTS * (batch // len(TEXTS) + 1))[:batch]} if batch else None
+    texts, batch, concurrency = load_texts(load.texts), load.batch, load.concurrency
+    cycle = texts * (batch // len(texts) + 2)
+    bodies = [{"texts": cycle[i : i + batch]} for i in range(0, len(texts), batch or 1)]
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(base_url=load.url, timeout=30, limits=limits) as http:
 
         async def post_httpx(path: str, payload: Any) -> tuple[int, Any]:
             answer = await http.post(path, json=payload)
@@ -110,11 +156,11 @@ async def _load(
 
         async def client(n: int, until: float, record: bool) -> None:
             nonlocal failed
-            post = RawClient(url).post if kind == "raw" else post_httpx
+            post = RawClient(load.url).post if load.client == "raw" else post_httpx
             i = n
             while time.perf_counter() < until:
                 i += 1
-                payload = body or {"text": TEXTS[i % len(TEXTS)]}
+                payload = bodies[i % len(bodies)] if batch else {"text": texts[i % len(texts)]}
                 started = time.perf_counter()
                 try:
                     status, answer = await post("/predict", payload)
@@ -128,45 +174,25 @@ async def _load(
                 latencies.append(elapsed)
                 events.append((time.time(), status, answer["version"] if status == 200 else None))
 
-        warm = time.perf_counter() + min(2.0, duration / 4)
+        warm = time.perf_counter() + min(2.0, load.duration / 4)
         await asyncio.gather(*(client(n, warm, False) for n in range(concurrency)))
-        started, cpu_before = time.perf_counter(), cpu_seconds(server_pid)
-        until = started + duration
+        started, cpu_before = time.perf_counter(), cpu_seconds(load.server_pid)
+        until = started + load.duration
         await asyncio.gather(*(client(n, until, True) for n in range(concurrency)))
-        wall, cpu = time.perf_counter() - started, cpu_seconds(server_pid) - cpu_before
+        wall, cpu = time.perf_counter() - started, cpu_seconds(load.server_pid) - cpu_before
     latencies.sort()
     count = len(latencies)
-    texts = count * max(batch, 1)
+    sent = count * max(batch, 1)
     return {
         "requests": count,
         "failed": failed,
         "rps": count / wall,
-        "texts_per_s": texts / wall,
-        "cpu_ms_per_1k": 1e6 * cpu / texts if texts else None,
+        "texts_per_s": sent / wall,
+        "cpu_ms_per_1k": 1e6 * cpu / sent if sent else None,
         "p50_ms": 1000 * latencies[count // 2] if count else None,
         "p99_ms": 1000 * latencies[min(count - 1, int(count * 0.99))] if count else None,
         "events": events,
     }
-
-
-def load_command(
-    url: str, concurrency: int, duration: float, batch: int, kind: str, server_pid: int
-) -> list[str]:
-    """The command line of a load generator process (see ``_load``)."""
-    figures = [url, str(concurrency), str(duration), str(batch), kind, str(server_pid)]
-    return [sys.executable, __file__, "load", *figures]
-
-
-def run_load(
-    url: str, concurrency: int, duration: float, batch: int, kind: str, server_pid: int
-) -> dict[str, Any]:
-    """Run the load generator in a second process and return its figures."""
-    command = load_command(url, concurrency, duration, batch, kind, server_pid)
-    result = subprocess.run(
-        command, capture_output=True, text=True, check=True, timeout=duration + 120
-    )
-    figures: dict[str, Any] = json.loads(result.stdout)
-    return figures
 
 
 # -- setup: model, project, server -----------------------------------------------------------
@@ -217,12 +243,13 @@ def make_project(folder: Path, bundle: Path) -> None:
         registry.set_alias("champion", "1.0", reason="bench", command="bench/serve.py")
 
 
-def start_server(folder: Path, token: str) -> ServerProcess:
+def start_server(folder: Path, token: str, src: Path = ROOT / "src") -> ServerProcess:
+    """``lifelong serve`` on the project in ``folder``, running the code in ``src``."""
     from lifelong.core.errors import LifelongError
     from lifelong.serving.process import ServerProcess
 
     env = {
-        "PYTHONPATH": str(ROOT / "src"),
+        "PYTHONPATH": str(src),
         "LIFELONG_ADMIN_TOKEN": token,
         "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
     }
@@ -231,6 +258,19 @@ def start_server(folder: Path, token: str) -> ServerProcess:
         return ServerProcess(folder, output=log, env=env).start(timeout=120)
     except LifelongError as error:
         raise SystemExit(f"{error}:\n{(folder / 'server.log').read_text()[-3000:]}") from None
+
+
+@contextmanager
+def baseline_tree(revision: str, scratch: Path) -> Iterator[Path]:
+    """A git worktree of ``revision`` in ``scratch`` (removed afterwards): the code the
+    ``--baseline`` server runs, measured side by side with this tree's."""
+    tree = scratch / "baseline"
+    git = ["git", "-C", str(ROOT)]
+    subprocess.run([*git, "worktree", "add", "--detach", str(tree), revision], check=True)
+    try:
+        yield tree
+    finally:
+        subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
 
 
 # -- scenarios --------------------------------------------------------------------------------
@@ -244,12 +284,18 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def hot_swap(
-    folder: Path, url: str, token: str, duration: float, promotions: int, server_pid: int
+    folder: Path,
+    url: str,
+    token: str,
+    duration: float,
+    promotions: int,
+    server_pid: int,
+    texts: str,
 ) -> dict[str, Any]:
     """Promote ``promotions`` times during a ``duration`` load run; check every response."""
     from lifelong.registry import open_registry
 
-    command = load_command(url, 8, duration, 0, "httpx", server_pid)
+    command = Load(url, 8, duration, 0, "httpx", server_pid, texts).command()
     load = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     moves: list[tuple[float, str]] = [(0.0, "1.0")]
     registry = open_registry(
@@ -344,40 +390,76 @@ def main() -> None:
         help="run only these scenarios (repeatable); default: all",
     )
     parser.add_argument("--client", action="append", choices=("httpx", "raw"), help="default: both")
+    parser.add_argument(
+        "--texts",
+        choices=("clinc", "fixed"),
+        default="clinc",
+        help="CLINC150's 5500 test texts (default) or 8 fixed ones",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also serve git revision REV, runs alternating with this tree's (A/B, same model)",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     token = "bench-token"
-    with tempfile.TemporaryDirectory(prefix="lifelong-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="lifelong-bench-") as scratch, ExitStack() as stack:
         folder = Path(scratch)
         bundle = args.model or folder / "bundle"
         if not bundle.exists():
             train_bundle(bundle, args.minilm, args.epochs)
-        make_project(folder, bundle)
-        server = start_server(folder, token)
-        url = server.url
-        assert server.process is not None
-        pid = server.process.pid
-        try:
-            only = set(args.only or SCENARIOS)
-            scenarios = []
-            if "single" in only:
-                scenarios += [(f"single text, c={c}", c, 0) for c in (1, 8, 32)]
-            if "batch" in only:
-                scenarios.append((f"batches of {BATCH}, c=2", 2, BATCH))
-            rows = []
-            for kind in args.client or ("httpx", "raw"):
-                for name, concurrency, batch in scenarios:
-                    runs = [
-                        run_load(url, concurrency, args.duration, batch, kind, pid)
-                        for _ in range(args.repeat)
-                    ]
-                    rows.append((f"{name} ({kind} client)", median_of(runs)))
+        servers = {"": ROOT / "src"}
+        if args.baseline:
+            servers[f" [baseline {args.baseline}]"] = (
+                stack.enter_context(baseline_tree(args.baseline, folder)) / "src"
+            )
+        running = {}
+        for n, (label, src) in enumerate(servers.items()):
+            project = folder / f"project{n}"
+            project.mkdir()
+            make_project(project, bundle)
+            running[label] = start_server(project, token, src)
+            stack.callback(running[label].stop)
+        only = set(args.only or SCENARIOS)
+        scenarios = []
+        if "single" in only:
+            scenarios += [(f"single text, c={c}", c, 0) for c in (1, 8, 32)]
+        if "batch" in only:
+            scenarios += [(f"batches of {BATCH}, c={c}", c, BATCH) for c in (2, 4)]
+        rows = []
+        for kind in args.client or ("httpx", "raw"):
+            for name, concurrency, batch in scenarios:
+                runs: dict[str, list[dict[str, Any]]] = {label: [] for label in running}
+                for _ in range(args.repeat):  # alternating, so both see the same machine
+                    for label, server in running.items():
+                        assert server.process is not None
+                        load = Load(
+                            server.url,
+                            concurrency,
+                            args.duration,
+                            batch,
+                            kind,
+                            server.process.pid,
+                            args.texts,
+                        )
+                        runs[label].append(load.run())
+                for label, measured in runs.items():
+                    rows.append((f"{name} ({kind} client){label}", median_of(measured)))
                     print(rows[-1][0], {k: round(v, 2) for k, v in rows[-1][1].items()}, flush=True)
-            swap = None
-            if "swap" in only:
-                swap = hot_swap(folder, url, token, args.swap_seconds, args.promotions, pid)
-        finally:
-            server.stop()
+        swap = None
+        if "swap" in only:
+            server = running[""]
+            assert server.process is not None
+            swap = hot_swap(
+                folder / "project0",
+                server.url,
+                token,
+                args.swap_seconds,
+                args.promotions,
+                server.process.pid,
+                args.texts,
+            )
     table = render(rows, swap)
     print(table)
     (OUT / "serve.md").write_text(table + "\n")
@@ -386,8 +468,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "load":
-        url, concurrency, duration, batch, kind, pid = sys.argv[2:8]
-        figures = _load(url, int(concurrency), float(duration), int(batch), kind, int(pid))
-        print(json.dumps(asyncio.run(figures)))
+        print(json.dumps(asyncio.run(generate(Load(**json.loads(sys.argv[2]))))))
     else:
         main()
