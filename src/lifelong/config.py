@@ -313,6 +313,7 @@ class Server(_Section):
     log_text: bool = False
     log_flush_ms: int = Field(200, ge=1)
     log_flush_rows: int = Field(1000, ge=1)
+    log_process: bool = True
     keep_rows: int | None = Field(1_000_000, ge=1)
     keep_days: float | None = Field(None, gt=0.0)
     shadow: str | None = None

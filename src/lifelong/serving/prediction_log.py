@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,13 +27,24 @@ from lifelong.serving.metrics import ServerMetrics
 log = logging.getLogger(__name__)
 
 
+class PredictionSink(Protocol):
+    """Where the writer thread sends rows and retention passes: the store itself, or the
+    writer process (:class:`~lifelong.serving.log_process.LogWriterProcess`)."""
+
+    def log_predictions(self, rows: Sequence[PredictionRecord]) -> None: ...
+
+    def prune_predictions(
+        self, *, keep_rows: int | None = None, older_than: datetime | None = None
+    ) -> int: ...
+
+
 class PredictionLog:
     """Batched, asynchronous appends of :class:`PredictionRecord` rows to the registry store.
 
     Parameters
     ----------
     store
-        Where rows go (``predictions`` table).
+        Where rows go (``predictions`` table) and where :meth:`find` looks them up.
     metrics
         Counts rows written, dropped (queue full) and failed (store error).
     flush_ms, flush_rows
@@ -43,6 +55,8 @@ class PredictionLog:
         Rows held in memory at most before new ones are dropped.
     prune_every
         Seconds between retention passes.
+    writer
+        What writes the rows and prunes, when not ``store`` itself (the writer process).
     """
 
     def __init__(
@@ -56,8 +70,10 @@ class PredictionLog:
         keep_days: float | None = None,
         max_queue: int = 100_000,
         prune_every: float = 60.0,
+        writer: PredictionSink | None = None,
     ) -> None:
         self.store = store
+        self.writer: PredictionSink = store if writer is None else writer
         self.metrics = metrics
         self.flush_s = flush_ms / 1000.0
         self.flush_rows = flush_rows
@@ -131,7 +147,7 @@ class PredictionLog:
         if not batch:
             return
         try:
-            self.store.log_predictions(batch)
+            self.writer.log_predictions(batch)
         except (SQLAlchemyError, LifelongError):
             log.exception("prediction log: %d rows lost", len(batch))
             self.metrics.log_rows.inc("failed", amount=len(batch))
@@ -146,7 +162,7 @@ class PredictionLog:
         if self.keep_days is not None:
             older = datetime.now(UTC) - timedelta(days=self.keep_days)
         try:
-            return self.store.prune_predictions(keep_rows=self.keep_rows, older_than=older)
+            return self.writer.prune_predictions(keep_rows=self.keep_rows, older_than=older)
         except (SQLAlchemyError, LifelongError):
             log.exception("prediction log: retention pass failed")
             return 0

@@ -1,18 +1,23 @@
 """Everything a running server holds, started and stopped together by the app's lifespan.
 
 :class:`Services` opens the registry, starts the model holders (champion and optional shadow)
-with the thread that follows their aliases, the prediction-log writer and the shadow runner,
-and closes them in reverse order. Routes reach it through :mod:`lifelong.serving.deps`.
+with the thread that follows their aliases, the prediction log (its writer thread and, with
+``server.log_process``, the writer process) and the shadow runner, and closes them in reverse
+order. Routes reach it through :mod:`lifelong.serving.deps`.
 """
 
 from __future__ import annotations
 
+import logging
+
 import torch
 
+from lifelong.core.errors import RegistryError
 from lifelong.registry import Registry, open_registry
 from lifelong.serving.batcher import Batcher
 from lifelong.serving.holder import AliasFollower, LoadedModel, ModelHolder
 from lifelong.serving.ids import TimeOrderedIds
+from lifelong.serving.log_process import LogWriterProcess, separate_process_possible
 from lifelong.serving.metrics import ServerMetrics
 from lifelong.serving.prediction_log import PredictionLog
 from lifelong.serving.settings import ServeSettings
@@ -20,11 +25,19 @@ from lifelong.serving.shadow import ShadowRunner
 
 PRIMARY, SHADOW = "primary", "shadow"
 
+log = logging.getLogger(__name__)
+
 
 class Services:
     """The server's long-lived parts (see the module docstring)."""
 
-    def __init__(self, settings: ServeSettings, registry: Registry, metrics: ServerMetrics) -> None:
+    def __init__(
+        self,
+        settings: ServeSettings,
+        registry: Registry,
+        metrics: ServerMetrics,
+        log_writer: LogWriterProcess | None = None,
+    ) -> None:
         server = settings.server
         self.settings = settings
         self.registry = registry
@@ -35,6 +48,7 @@ class Services:
         self.shadow = None if server.shadow is None else self._holder(server.shadow, SHADOW)
         holders = [h for h in (self.champion, self.shadow) if h is not None]
         self.follower = AliasFollower(holders, server.poll_interval)
+        self.log_writer = log_writer
         self.prediction_log = PredictionLog(
             registry.store,
             self.metrics,
@@ -42,6 +56,7 @@ class Services:
             flush_rows=server.log_flush_rows,
             keep_rows=server.keep_rows,
             keep_days=server.keep_days,
+            writer=self.log_writer,
         )
         self.shadow_runner = None
         if self.shadow is not None:
@@ -64,7 +79,7 @@ class Services:
         """
         torch.set_num_threads(settings.server.threads)
         registry = open_registry(settings.store_url, settings.artifacts_dir)
-        services = cls(settings, registry, metrics)
+        services = cls(settings, registry, metrics, _start_log_writer(settings))
         services.batcher.start()
         services.prediction_log.start()
         if services.shadow_runner is not None:
@@ -80,6 +95,8 @@ class Services:
         if self.shadow_runner is not None:
             self.shadow_runner.close()
         self.prediction_log.close()
+        if self.log_writer is not None:
+            self.log_writer.close()
         self.registry.close()
 
     def _holder(self, alias: str, role: str) -> ModelHolder:
@@ -97,3 +114,18 @@ class Services:
             if model is not None:
                 serving[(role, model.version)] = 1.0
         self.metrics.model_info.replace(serving)
+
+
+def _start_log_writer(settings: ServeSettings) -> LogWriterProcess | None:
+    """The prediction log's writer process, started; ``None`` (the log's own thread writes)
+    when ``server.log_process`` is off, the store is in memory, or the process fails to start
+    (logged: the log is worth less than the server being up)."""
+    if not (settings.server.log_process and separate_process_possible(settings.store_url)):
+        return None
+    writer = LogWriterProcess(settings.store_url, settings.artifacts_dir)
+    try:
+        writer.start()
+    except RegistryError as error:
+        log.error("prediction log: %s; writing it from the server's own thread", error.message)
+        return None
+    return writer

@@ -15,4 +15,3 @@ from lifelong.core.types import normalize_text
 def test_normalize_text_is_nfkc_casefold_with_white_space_collapsed(text: str) -> None:
     folded = unicodedata.normalize("NFKC", text).casefold()
     assert normalize_text(text) == re.sub(r"\s+", " ", folded).strip()
-

@@ -31,7 +31,12 @@ def settings(tmp_path: Path, served_registry: Callable[..., object]) -> ServeSet
     return ServeSettings(
         store_url=url,
         artifacts_dir=tmp_path / "artifacts",
-        server=Server(poll_interval=0.05, log_flush_ms=10, max_batch=8, max_text_chars=50),
+        # the log's own thread writes: a writer process per app would add a second's start-up to
+        # every test here (test_log_process covers the process; the integration tests serve
+        # with it, the default)
+        server=Server(
+            poll_interval=0.05, log_flush_ms=10, max_batch=8, max_text_chars=50, log_process=False
+        ),
         feedback_log=tmp_path / "feedback" / "feedback.jsonl",
         admin_token=TOKEN,
     )
