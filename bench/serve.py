@@ -6,19 +6,20 @@ second process (an asyncio httpx load generator), so client and server do not sh
 interpreter. Prints a markdown table and writes ``bench/out/serve.png`` and ``serve.md``.
 
     PYTHONPATH=src python bench/serve.py [--duration 8] [--repeat 3] [--minilm] [--only batch]
+        [--baseline REV]
 
 Requests carry CLINC150's test texts in turn (``--texts fixed``: eight fixed texts, as runs
 before 2026-12 did, whose words always hit the featurizer's caches). Batches are sent by 2 and
-by 4 concurrent clients: with 2, a request waits for the other's answer to be written before
-it is scored, so the 4-client row shows the rate when parsing, scoring and answering overlap.
-Single-text and batch scenarios run twice: with an httpx AsyncClient generator and with a
-minimal raw HTTP/1.1 client (httpx's own cost per request is several times the server's here).
-Each scenario runs ``--repeat`` times and the median of each figure is reported, with the
-server's CPU time (user + system, from ``/proc``) per 1000 texts: on a shared machine that
-figure moves far less than the wall-clock rates. Targets on 2
-cores, fast pipeline without MiniLM: p99 <= 10 ms at concurrency 1, >= 1000 req/s at
-concurrency 32, >= 20000 texts/s in batches; hot swap: 20 promotions in 30 s with no failed
-request and every response's version champion at some moment.
+by 4 concurrent clients. Single-text and batch scenarios run with an httpx AsyncClient
+generator and with a minimal raw HTTP/1.1 client (httpx's own cost per request is several
+times the server's here). Each scenario runs ``--repeat`` times and the median of each figure
+is reported, with the server's CPU time (user + system of its process and of its
+prediction-log writer, from ``/proc``) per 1000 texts. ``--baseline REV`` also serves git
+revision REV (a temporary worktree, same model, its own scratch project) and alternates the
+two servers' runs, so both see the same state of a shared, noisy machine. Targets on 2 cores,
+fast pipeline without MiniLM: p99 <= 10 ms at concurrency 1, >= 1000 req/s at concurrency 32,
+>= 20000 texts/s in batches; hot swap: 20 promotions in 30 s with no failed request and every
+response's version champion at some moment.
 """
 
 from __future__ import annotations
@@ -102,12 +103,19 @@ class RawClient:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``; 0 elsewhere)."""
+    """User + system CPU seconds so far of process ``pid`` and its descendants (the server's
+    prediction-log writer), from Linux ``/proc``; 0 elsewhere."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children)
 
 
 @dataclass(frozen=True)
