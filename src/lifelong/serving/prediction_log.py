@@ -3,7 +3,9 @@
 Requests append their rows to a bounded buffer (one short lock per request, never blocking);
 the writer thread takes the whole buffer and appends it to the store in one transaction per
 ``flush_rows`` rows, every ``flush_ms`` milliseconds or as soon as ``flush_rows`` rows are
-waiting, and applies the retention bound every ``prune_every`` seconds. When the store is slow
+waiting, and applies the retention bound every ``prune_every`` seconds. The inserts and
+retention passes themselves go to a ``writer``: by default in the server the writer process
+(:mod:`lifelong.serving.log_process`), otherwise the store. When the store is slow
 or down the buffer fills and rows are dropped and counted, rather than slowing down or failing
 the requests: the log feeds monitoring, it is not a ledger. (A ``queue.Queue`` of rows took a
 lock and notified a condition per row: 4 us per text, as much as featurizing it.)
