@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy.exc import SQLAlchemyError
 
 from lifelong.core.errors import LifelongError
@@ -31,11 +33,19 @@ WARMUP_TEXTS = ("hello", "what is the weather like tomorrow", "book a table for 
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A loaded, warmed-up bundle and the registry version it is."""
+    """A loaded, warmed-up bundle and the registry version it is.
+
+    ``labels`` holds the bundle's intent names as an object array, made once here rather than
+    for every request scored (see :class:`~lifelong.serving.inference.Served`).
+    """
 
     version: str
     bundle: ModelBundle
     loaded_at: datetime
+    labels: NDArray[np.object_] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", np.asarray(self.bundle.labels, dtype=object))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from itertools import repeat
 
 import numpy as np
@@ -67,23 +68,33 @@ class Served:
     def __len__(self) -> int:
         return len(self.prediction_ids)
 
+    @cached_property
+    def ranked_intents(self) -> list[list[str]]:
+        """Each text's ranked intents, most likely first (as Python lists: made once, read by
+        the answer, the log rows and the metrics alike)."""
+        names: list[list[str]] = self.labels[self.ranked].tolist()
+        return names
+
+    @cached_property
+    def ranked_confidences(self) -> list[list[float]]:
+        """Each text's ranked confidences, matching :attr:`ranked_intents`."""
+        values: list[list[float]] = self.confidences.tolist()
+        return values
+
     @property
     def intents(self) -> list[str]:
         """Each text's most likely intent."""
-        names: list[str] = self.labels[self.ranked[:, 0]].tolist()
-        return names
+        return [names[0] for names in self.ranked_intents]
 
     @property
     def top_confidences(self) -> list[float]:
         """Each text's confidence in its most likely intent."""
-        values: list[float] = self.confidences[:, 0].tolist()
-        return values
+        return [values[0] for values in self.ranked_confidences]
 
     def rankings(self) -> list[list[tuple[str, float]]]:
         """Each text's ranking: ``(intent, confidence)`` pairs, most likely first."""
-        names = self.labels[self.ranked].tolist()
-        values = self.confidences.tolist()
-        return [list(zip(n, v, strict=True)) for n, v in zip(names, values, strict=True)]
+        pairs = zip(self.ranked_intents, self.ranked_confidences, strict=True)
+        return [list(zip(n, v, strict=True)) for n, v in pairs]
 
     def rows(self, start: int, stop: int, top_k: int) -> Served:
         """Texts ``start`` to ``stop`` with their ``top_k`` most likely intents, and their
@@ -108,7 +119,7 @@ def score(model: LoadedModel, texts: Sequence[str], top_k: int, ids: TimeOrdered
     started = time.perf_counter()
     normalized = list(map(normalize_text, texts))
     proba = model.bundle.proba_normalized(normalized)
-    labels = np.asarray(model.bundle.labels, dtype=object)
+    labels = model.labels
     if not np.isfinite(proba).all():  # JSON has no NaN: a 500 naming the model
         raise RuntimeError(f"model {model.version} returned non-finite probabilities")
     ranked = top_k_columns(proba, min(top_k, len(labels)))

@@ -58,8 +58,6 @@ async def serve(
 
 def _predictions(served: Served) -> list[dict[str, Any]]:
     """Each prediction of ``served`` as the JSON object ``Prediction`` documents."""
-    names = served.labels[served.ranked].tolist()
-    values = served.confidences.tolist()
     return [
         {
             "prediction_id": prediction_id,
@@ -70,7 +68,7 @@ def _predictions(served: Served) -> list[dict[str, Any]]:
             ],
         }
         for prediction_id, intents, confidences in zip(
-            served.prediction_ids, names, values, strict=True
+            served.prediction_ids, served.ranked_intents, served.ranked_confidences, strict=True
         )
     ]
 
