@@ -99,11 +99,10 @@ class HashedNGrams:
         values = np.concatenate([word_values, char_values])[order]
         # a bucket in both blocks of a row (never more: each block's keys are unique) is one
         # entry, the sum of the two
-        twice = keys[1:] == keys[:-1]
+        first = _run_firsts(keys)
+        twice = ~first[1:]
         values[:-1][twice] += values[1:][twice]
-        kept = np.ones(len(keys), dtype=bool)
-        kept[1:][twice] = False
-        keys, values = keys[kept], values[kept]
+        keys, values = keys[first], values[first]
         indptr = np.zeros(n_rows + 1, dtype=np.int64)
         np.cumsum(np.bincount(keys >> 32, minlength=n_rows), out=indptr[1:])
         columns = (keys & 0xFFFFFFFF).astype(np.int32)
@@ -180,11 +179,11 @@ class HashedNGrams:
         return grams
 
 
-def _run_starts(keys: NDArray[np.int64]) -> NDArray[np.intp]:
-    """Where each run of equal values of the sorted ``keys`` starts."""
+def _run_firsts(keys: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Which entries of the sorted ``keys`` start a run of equal values."""
     first = np.ones(len(keys), dtype=bool)
     np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    return np.flatnonzero(first)
+    return first
 
 
 def _block(
@@ -201,7 +200,7 @@ def _block(
     """
     keys = rows << 32 | columns
     keys.sort()
-    starts = _run_starts(keys)
+    starts = np.flatnonzero(_run_firsts(keys))
     counts = np.diff(starts, append=len(keys)).astype(np.float32)
     keys = keys[starts]
     weights = 1.0 + np.log(counts)

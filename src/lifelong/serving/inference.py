@@ -81,12 +81,12 @@ class Served:
         values: list[list[float]] = self.confidences.tolist()
         return values
 
-    @property
+    @cached_property
     def intents(self) -> list[str]:
         """Each text's most likely intent."""
         return [names[0] for names in self.ranked_intents]
 
-    @property
+    @cached_property
     def top_confidences(self) -> list[float]:
         """Each text's confidence in its most likely intent."""
         return [values[0] for values in self.ranked_confidences]
