@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv if missing and installs lifelong with every extra, pinned by
 # requirements/constraints.txt. Idempotent: a second run with nothing changed is a no-op
-# (a stamp of the dependency files' hash lives in .venv).
+# (a stamp of the hash of the dependency files and of the compiled module's source lives in .venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +26,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 stamp=.venv/.lifelong-deps
-want=$(cat pyproject.toml requirements/constraints.txt | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements/constraints.txt setup.py src/lifelong/features/_ngrams.pyx | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing dependencies (first run takes about a minute)"
   # pip warns about index locations of the machine's own pip config that do not exist;

@@ -9,7 +9,11 @@ from hypothesis import strategies as st
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
-from lifelong.features import HashedNGrams, bag_inputs
+from lifelong.features import HashedNGrams, bag_inputs, hashing
+
+# Each equivalence test runs on both implementations: the compiled one (the default) and the
+# Python one it falls back to.
+IMPLEMENTATIONS = pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
 
 
 @settings(max_examples=40, deadline=None)
@@ -97,11 +101,15 @@ VARIED = [
 ]
 
 
+@IMPLEMENTATIONS
 @pytest.mark.parametrize(
     ("word", "char"), [((1, 2), (2, 5)), ((1, 1), (3, 3)), ((2, 3), (1, 4)), ((1, 3), (5, 6))]
 )
-def test_output_equals_the_sklearn_vectorizer(word: tuple[int, int], char: tuple[int, int]) -> None:
-    featurizer = HashedNGrams(buckets=1 << 18, word=word, char=char)
+def test_output_equals_the_sklearn_vectorizer(
+    word: tuple[int, int], char: tuple[int, int], compiled: bool
+) -> None:
+    featurizer = HashedNGrams(buckets=1 << 18, word=word, char=char, compiled=compiled)
+    assert featurizer.compiled is compiled
     expected = _sklearn_reference(featurizer, VARIED)
     _assert_identical(featurizer.transform(VARIED).sparse, expected)
     _assert_identical(featurizer.transform(VARIED).sparse, expected)  # from the caches
@@ -109,17 +117,79 @@ def test_output_equals_the_sklearn_vectorizer(word: tuple[int, int], char: tuple
         _assert_identical(featurizer.transform([text]).sparse, expected[index])
 
 
+@IMPLEMENTATIONS
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.text(max_size=60), min_size=1, max_size=8))
-def test_output_equals_the_sklearn_vectorizer_on_any_text(texts: list[str]) -> None:
-    featurizer = HashedNGrams(buckets=4096, cache_size=4)  # tiny caches: emptied often
+@given(texts=st.lists(st.text(max_size=60), min_size=1, max_size=8))
+def test_output_equals_the_sklearn_vectorizer_on_any_text(texts: list[str], compiled: bool) -> None:
+    # tiny caches (the Python path's): emptied often
+    featurizer = HashedNGrams(buckets=4096, cache_size=4, compiled=compiled)
     expected = _sklearn_reference(featurizer, texts)
     _assert_identical(featurizer.transform(texts).sparse, expected)
     _assert_identical(featurizer.transform(texts[::-1]).sparse, expected[::-1])
 
 
 def test_caches_stay_bounded() -> None:
-    featurizer = HashedNGrams(buckets=1024, cache_size=8)
+    featurizer = HashedNGrams(buckets=1024, cache_size=8, compiled=False)
     featurizer.transform([f"word{i} other{i}" for i in range(100)])
     assert 0 < len(featurizer._char_buckets) <= 8
     assert 0 < len(featurizer._word_buckets) <= 8
+
+
+def test_the_compiled_implementation_is_built() -> None:
+    # setup.py builds it on install: without it every text would silently take the slower
+    # Python path, and the tests marked "compiled" would test that path twice
+    assert hashing._hashed_rows is not None
+    assert HashedNGrams(1024).compiled
+
+
+ngram_ranges = st.tuples(st.integers(1, 4), st.integers(0, 3)).map(lambda t: (t[0], t[0] + t[1]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    texts=st.lists(
+        st.text(st.characters(codec="utf-8"), max_size=80)
+        | st.text(st.sampled_from("ab_ 1é\u00a0\t\x1c\U0001f389"), max_size=40),
+        min_size=1,
+        max_size=10,
+    ),
+    buckets=st.integers(1, 1 << 20),
+    word=ngram_ranges,
+    char=ngram_ranges,
+)
+def test_compiled_and_python_paths_agree_bit_for_bit(
+    texts: list[str], buckets: int, word: tuple[int, int], char: tuple[int, int]
+) -> None:
+    compiled = HashedNGrams(buckets, word=word, char=char)
+    python = HashedNGrams(buckets, word=word, char=char, compiled=False)
+    _assert_identical(compiled.transform(texts).sparse, python.transform(texts).sparse)
+
+
+def test_counts_beyond_the_weight_table_take_the_python_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = ["ha ha ha ha ha", "book a table"]  # "ha" five times: beyond a table of 3 counts
+    expected = HashedNGrams(4096, compiled=False).transform(texts).sparse
+    monkeypatch.setattr(hashing, "_WEIGHT_OF", hashing._WEIGHT_OF[:3].copy())
+    assert hashing._hashed_rows is not None
+    assert hashing._hashed_rows(texts, 4096, 1, 2, 2, 5, hashing._WEIGHT_OF) is None
+    _assert_identical(HashedNGrams(4096).transform(texts).sparse, expected)
+
+
+@IMPLEMENTATIONS
+def test_what_utf8_cannot_encode_is_refused_alike(compiled: bool) -> None:
+    featurizer = HashedNGrams(1024, compiled=compiled)
+    with pytest.raises(UnicodeEncodeError):
+        featurizer.transform(["fine", "lone \ud800 surrogate"])
+    with pytest.raises(TypeError):
+        featurizer.transform(["fine", 42])  # type: ignore[list-item]
+
+
+def test_without_the_compiled_module_the_python_path_serves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    expected = HashedNGrams(2048).transform(VARIED).sparse
+    monkeypatch.setattr(hashing, "_hashed_rows", None)  # as in a source tree never built
+    featurizer = HashedNGrams(2048)
+    assert not featurizer.compiled
+    _assert_identical(featurizer.transform(VARIED).sparse, expected)
