@@ -15,7 +15,6 @@ from functools import cached_property
 from itertools import repeat
 
 import numpy as np
-import torch
 from numpy.typing import NDArray
 
 from lifelong.core.hashing import sha256_text
@@ -24,9 +23,11 @@ from lifelong.registry import PredictionRecord
 from lifelong.serving.holder import LoadedModel
 from lifelong.serving.ids import TimeOrderedIds
 
-# From this many rows a partial sort (torch.topk, then sort k) beats a full stable argsort of
-# each row; below it the fixed overheads of the tensor calls cost more than they save.
-_PARTIAL_FROM_ROWS = 24
+# Where the top k are picked by k rounds of argmax instead of a full sort of each row: from this
+# many rows (below, the fixed cost of each round exceeds the sort's) and up to this many picks
+# (beyond, the rounds together cost more than the sort).
+_ROUNDS_FROM_ROWS = 24
+_ROUNDS_UP_TO_K = 32
 
 
 @dataclass(frozen=True)
@@ -135,22 +136,21 @@ def top_k_columns(proba: NDArray[np.float32], k: int) -> NDArray[np.intp]:
     """The columns of each row's ``k`` largest values, largest first, ties to the lower column.
 
     Exactly ``np.argsort(-proba, axis=1, kind="stable")[:, :k]``, which sorts all the classes
-    of every row: for a large batch, picking the top ``k`` with ``torch.topk`` and sorting only
-    those is about three times faster (numpy's ``argpartition`` was slower than ``topk`` by as
-    much again). ``topk`` orders tied values as it likes, so the ``k`` picked are sorted by
-    value then column, and a row with a tie at the ``k``-th value (either column may have been
-    picked) falls back to the stable sort.
+    of every row. For a batch and a small ``k``, ``k`` rounds of ``argmax`` (which returns the
+    first of tied maxima: the stable order), each masking what it picked, are 6 times faster
+    at ``k = 5`` than that sort and than ``torch.topk`` (whose picks among ties need sorting
+    again, besides). ``proba`` must be finite: the caller refuses NaN first.
     """
-    columns = proba.shape[1]
-    if k >= columns or len(proba) < _PARTIAL_FROM_ROWS:
+    k = min(k, proba.shape[1])
+    if k > _ROUNDS_UP_TO_K or len(proba) < _ROUNDS_FROM_ROWS:
         full: NDArray[np.intp] = np.argsort(-proba, axis=1, kind="stable")[:, :k]
         return full
-    picked_values, picked = torch.topk(torch.from_numpy(proba), k, dim=1)
-    values, top = picked_values.numpy(), picked.numpy().astype(np.intp)
-    top = np.take_along_axis(top, np.lexsort((top, -values), axis=1), axis=1)
-    tied = (proba >= values.min(axis=1, keepdims=True)).sum(axis=1) > k
-    if tied.any():
-        top[tied] = np.argsort(-proba[tied], axis=1, kind="stable")[:, :k]
+    left = proba.copy()
+    rows = np.arange(len(proba))
+    top = np.empty((len(proba), k), dtype=np.intp)
+    for rank in range(k):
+        top[:, rank] = picked = left.argmax(axis=1)
+        left[rows, picked] = -np.inf
     return top
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from lifelong.core.hashing import sha256_text
 from lifelong.core.types import normalize_text
@@ -27,6 +30,24 @@ def test_top_k_columns_equal_a_stable_argsort(rows: int, k: int) -> None:
     for proba in (smooth, tied, saturated):
         expected = np.argsort(-proba, axis=1, kind="stable")[:, :k]
         np.testing.assert_array_equal(top_k_columns(proba, k), expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.tuples(st.integers(1, 80), st.integers(1, 60)).flatmap(
+        lambda shape: st.tuples(
+            arrays(np.float32, shape, elements=st.sampled_from([0.0, 1e-30, 0.25, 0.5, 1.0]))
+            | arrays(np.float32, shape, elements=st.floats(-1e6, 1e6, width=32)),
+            st.integers(1, shape[1] + 5),
+        )
+    )
+)
+def test_top_k_columns_equal_a_stable_argsort_on_any_matrix(
+    case: tuple[np.ndarray, int],
+) -> None:
+    proba, k = case  # k beyond the columns, and beyond the rounds' limit of 32, included
+    expected = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(top_k_columns(proba, k), expected)
 
 
 def test_score_ranks_like_predict_proba_and_logs_normalized_hashes(
