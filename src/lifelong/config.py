@@ -309,6 +309,7 @@ class Server(_Section):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     timeout: float = Field(10.0, gt=0.0)
     threads: int = Field(1, ge=1)
+    scoring_threads: int = Field(2, ge=1)
     top_k: int = Field(5, ge=1)
     log_text: bool = False
     log_flush_ms: int = Field(200, ge=1)

@@ -2,10 +2,13 @@
 
 Scoring has a fixed cost per call (featurizer set-up, one forward pass) that dwarfs the cost per
 text, so one call for 32 queued requests is far cheaper than 32 calls. The batcher adds no
-delay: when idle, a request is scored at once, alone; while a call runs (in the batcher's own
-worker thread, so the event loop keeps accepting requests) new requests queue up and go together
-in the next one. Calls run one at a time, so one thread is enough: a plain executor's hand-off
-costs less than the framework's shared thread pool (anyio's limiter and cancel scopes).
+delay: when a worker is free, a request is scored at once, alone; while every worker is busy
+(in the batcher's own threads, so the event loop keeps accepting requests) new requests queue up
+and go together in the next call. A few workers (``server.scoring_threads``) are worth having
+although Python runs one thread at a time: featurizing (compiled) and the forward pass (torch)
+release the GIL, so one call can run those while another, or the event loop, runs Python. The
+batcher's own executor hands off for less than the framework's shared thread pool (anyio's
+limiter and cancel scopes).
 Jobs are grouped by the model object they read at their start, so a request that began before a
 swap is still scored by the old model.
 """
@@ -30,25 +33,30 @@ class _Job:
 
 
 class Batcher:
-    """Scores queued requests in as few calls as possible, at most ``max_texts`` texts a call;
-    prediction ids come from ``ids``."""
+    """Scores queued requests in as few calls as possible, at most ``max_texts`` texts a call
+    and ``workers`` calls at once; prediction ids come from ``ids``."""
 
-    def __init__(self, max_texts: int, ids: TimeOrderedIds) -> None:
+    def __init__(self, max_texts: int, ids: TimeOrderedIds, workers: int = 1) -> None:
         self.max_texts = max_texts
         self.ids = ids
+        self.workers = workers
         self._jobs: list[_Job] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._calls: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="scoring")
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        for call in list(self._calls):
+            call.cancel()
+        await asyncio.gather(*self._calls, return_exceptions=True)
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -76,13 +84,21 @@ class Batcher:
         return taken
 
     async def _run(self) -> None:
+        """Start a call for the queued jobs whenever a worker is free: woken by each new job
+        and by each call that ends."""
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._jobs:
+            while self._jobs and len(self._calls) < self.workers:
                 jobs = self._take()
                 if jobs:
-                    await self._score(jobs)
+                    call = asyncio.get_running_loop().create_task(self._score(jobs))
+                    self._calls.add(call)  # the loop keeps only weak references to tasks
+                    call.add_done_callback(self._called)
+
+    def _called(self, call: asyncio.Task[None]) -> None:
+        self._calls.discard(call)
+        self._wake.set()
 
     async def _score(self, jobs: list[_Job]) -> None:
         texts = [text for job in jobs for text in job.texts]

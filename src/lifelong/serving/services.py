@@ -43,7 +43,7 @@ class Services:
         self.registry = registry
         self.metrics = metrics
         self.ids = TimeOrderedIds()  # one per process: its ids increase across both users
-        self.batcher = Batcher(server.max_batch, self.ids)
+        self.batcher = Batcher(server.max_batch, self.ids, server.scoring_threads)
         self.champion = self._holder(settings.alias, PRIMARY)
         self.shadow = None if server.shadow is None else self._holder(server.shadow, SHADOW)
         holders = [h for h in (self.champion, self.shadow) if h is not None]

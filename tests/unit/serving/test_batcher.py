@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,3 +55,46 @@ def test_concurrent_requests_share_calls_but_not_models(
     assert answers[2].intents[0] == "booking"
     ids = [i for a in answers for i in a.prediction_ids]
     assert len(set(ids)) == len(ids)  # every text its own id, shared calls or not
+
+
+def test_calls_run_side_by_side_up_to_the_workers(
+    trained_bundles: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = LoadedModel("1.0", ModelBundle.load(trained_bundles[0]), datetime.now(UTC))
+    lock = threading.Lock()
+    running: list[int] = []  # calls running, seen as each one starts
+    release = threading.Event()
+
+    def held(model: LoadedModel, texts: list[str], top_k: int, ids: TimeOrderedIds) -> Served:
+        with lock:
+            running.append(running[-1] + 1 if running else 1)
+        release.wait(10)
+        try:
+            return score(model, texts, top_k, ids)
+        finally:
+            with lock:
+                running.append(running[-1] - 1)
+
+    monkeypatch.setattr(batcher_module, "score", held)
+    texts = [["play music"], ["wake me up"], ["book a table"], ["rain"], ["snooze"]]
+
+    async def main() -> tuple[list[int], list[Served]]:
+        batcher = Batcher(max_texts=1, ids=TimeOrderedIds(), workers=2)
+        batcher.start()
+        requests = [asyncio.ensure_future(batcher.score(model, t, 1)) for t in texts]
+        for _ in range(500):  # two calls start without waiting for each other...
+            if len(running) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        started = list(running)  # ...and a third waits for a free worker
+        release.set()
+        answers = await asyncio.gather(*requests)
+        await batcher.close()
+        return started, answers
+
+    started, answers = asyncio.run(main())
+    assert started == [1, 2]
+    assert max(running) == 2
+    expected = [score(model, t, 1, TimeOrderedIds()).intents for t in texts]
+    assert [a.intents for a in answers] == expected  # each request its own answer
