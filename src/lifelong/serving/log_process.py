@@ -5,7 +5,9 @@ says why the inserts run in a process of their own, and the protocol).
 ``log_predictions`` and ``prune_predictions``, and forwards them to the child; that thread is
 its only caller, so requests and replies never interleave. Rows are encoded by orjson as one
 list per field. A child that died is started again at the next call; the batch that was in
-flight is reported as failed, like any store failure, and counted by the log.
+flight is reported as failed, like any store failure, and counted by the log. A start that
+fails (the store unreachable, say) is not tried again at once: calls fail fast until a back-off
+of 1 s, doubling up to 60 s, has passed, rather than starting an interpreter every flush.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +29,9 @@ from lifelong.registry import PredictionRecord
 from lifelong.registry.log_writer import read_frame, write_frame
 
 log = logging.getLogger(__name__)
+
+FIRST_BACKOFF = 1.0  # seconds before the first new start after a failed one; doubles each time
+MAX_BACKOFF = 60.0
 
 
 def separate_process_possible(store_url: str) -> bool:
@@ -41,12 +47,19 @@ class LogWriterProcess:
     ----------
     store_url, artifacts_dir
         The registry the child opens.
+    clock
+        Monotonic seconds, for the back-off after a failed start.
     """
 
-    def __init__(self, store_url: str, artifacts_dir: Path) -> None:
+    def __init__(
+        self, store_url: str, artifacts_dir: Path, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.store_url = store_url
         self.artifacts_dir = artifacts_dir
+        self.clock = clock
         self._process: subprocess.Popen[bytes] | None = None
+        self._backoff = 0.0
+        self._next_start = 0.0
 
     def start(self) -> None:
         """Start the child and wait until it has opened the store."""
@@ -92,15 +105,28 @@ class LogWriterProcess:
 
     def _call(self, request: dict[str, Any]) -> Any:
         if self._process is None or self._process.poll() is not None:
-            code = None if self._process is None else self._process.returncode
-            log.warning("prediction-log writer not running (exit %s): starting it", code)
-            self.close()
-            self.start()
+            self._restart()
         try:
             write_frame(self._pipe("stdin"), orjson.dumps(request))
         except OSError as error:  # the child died between the check and the write
             raise RegistryError(f"the prediction-log writer is gone: {error}") from None
         return self._reply()
+
+    def _restart(self) -> None:
+        """Start the child again, unless the last start failed less than the back-off ago."""
+        wait = self._next_start - self.clock()
+        if wait > 0:
+            raise RegistryError(f"the prediction-log writer is down: next start in {wait:.1f} s")
+        code = None if self._process is None else self._process.returncode
+        log.warning("prediction-log writer not running (exit %s): starting it", code)
+        self.close()
+        try:
+            self.start()
+        except RegistryError:
+            self._backoff = min(MAX_BACKOFF, max(FIRST_BACKOFF, 2 * self._backoff))
+            self._next_start = self.clock() + self._backoff
+            raise
+        self._backoff = 0.0
 
     def _reply(self) -> Any:
         frame = read_frame(self._pipe("stdout"))

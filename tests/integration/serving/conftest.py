@@ -1,14 +1,14 @@
 """A real ``lifelong serve`` process on 127.0.0.1 over a project with trained models.
 
-Each :class:`ServerProcess` runs the CLI in a subprocess on a free port and waits for
-``/ready``. Without uvicorn the tests are skipped, except under CI (``CI`` set), where they fail.
+Each :class:`ServerProcess` (the library's, see ``lifelong.serving.process``) runs the CLI in
+a subprocess on a free port and waits for ``/ready``. Without uvicorn the tests are skipped,
+except under CI (``CI`` set), where they fail.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
+from lifelong.core.errors import LifelongError
 from lifelong.registry import Registry
+from lifelong.serving import process
 
 pytestmark = pytest.mark.integration
 
@@ -38,75 +39,41 @@ def _server_stack() -> None:
         pytest.skip(f"uvicorn missing: {error}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class ServerProcess:
-    """``lifelong --project DIR serve`` in a subprocess; its output goes to ``server.log``."""
+class ServerProcess(process.ServerProcess):
+    """The library's server process with what the tests need besides: the working tree's
+    source, the admin token (``token``, None for none), output appended to ``server.log`` (and
+    shown when the server fails to start), SIGKILL, and other CLI commands on the project."""
 
     def __init__(self, project: Path, *args: str, token: str | None = TOKEN) -> None:
-        self.project = project
-        self.args = args
+        token_env = {} if token is None else {"LIFELONG_ADMIN_TOKEN": token}
+        super().__init__(project, args=args, env={"PYTHONPATH": str(SRC), **token_env})
+        if token is None:
+            self.env.pop("LIFELONG_ADMIN_TOKEN", None)  # not even from the test's environment
         self.token = token
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.log = project / "server.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def _env(self) -> dict[str, str]:
-        env = {**os.environ, "PYTHONPATH": str(SRC)}
-        env.pop("LIFELONG_ADMIN_TOKEN", None)
-        if self.token is not None:
-            env["LIFELONG_ADMIN_TOKEN"] = self.token
-        return env
-
-    def _command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "lifelong.cli.main", "--project", str(self.project), *args]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run another ``lifelong`` command on the same project."""
+        command = [sys.executable, "-m", "lifelong.cli.main", "--project", str(self.project)]
         return subprocess.run(
-            self._command(*args), env=self._env(), capture_output=True, text=True, timeout=120
+            [*command, *args], env=self.env, capture_output=True, text=True, timeout=120
         )
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
-        command = self._command("serve", "--port", str(self.port), *self.args)
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=self._env()
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"server exited with {self.process.returncode}:\n{self.output()}")
+        with self.log.open("ab") as log:  # the child keeps its own handle on it
+            self.output = log
             try:
-                if httpx.get(f"{self.url}/ready", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        pytest.fail(f"server not ready after {timeout}s:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
+                super().start(timeout)
+            except LifelongError as error:
+                pytest.fail(f"{error}:\n{self.log.read_text(errors='replace')[-4000:]}")
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing; what is on disk is all that survives."""
-        if self.process is not None and self.process.poll() is None:
+        if self.process is not None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+            self.process = None
 
     def admin(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}

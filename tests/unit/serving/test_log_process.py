@@ -18,6 +18,7 @@ from lifelong.config import Server
 from lifelong.core.errors import RegistryError
 from lifelong.registry import PredictionRecord, open_registry
 from lifelong.registry.log_writer import read_frame, write_frame
+from lifelong.serving import log_process
 from lifelong.serving.log_process import LogWriterProcess, separate_process_possible
 from lifelong.serving.services import _start_log_writer
 from lifelong.serving.settings import ServeSettings
@@ -90,6 +91,34 @@ def test_a_killed_child_is_replaced_at_the_next_call(
     writer._process.wait()
     writer.log_predictions(_rows(1, 1))
     assert len(_logged(store_url, tmp_path)) == 2
+
+
+def test_failed_starts_back_off_instead_of_retrying_every_flush(tmp_path: Path) -> None:
+    now = [100.0]
+    writer = LogWriterProcess(
+        "postgresql+psycopg://127.0.0.1:1/test", tmp_path / "artifacts", clock=lambda: now[0]
+    )
+    starts: list[float] = []
+    start = writer.start
+
+    def counted() -> None:
+        starts.append(now[0])
+        start()
+
+    writer.start = counted  # type: ignore[method-assign]
+    for _ in range(3):  # a failed start, then two fast failures within the back-off
+        with pytest.raises(RegistryError):
+            writer.log_predictions(_rows(0, 1))
+    assert starts == [100.0]
+    now[0] += log_process.FIRST_BACKOFF
+    for _ in range(2):
+        with pytest.raises(RegistryError):
+            writer.log_predictions(_rows(0, 1))
+    assert starts == [100.0, 101.0]  # one more start, and the next back-off is twice as long
+    now[0] += 2 * log_process.FIRST_BACKOFF - 0.1
+    with pytest.raises(RegistryError, match=r"next start in 0\.1 s"):
+        writer.log_predictions(_rows(0, 1))
+    assert len(starts) == 2
 
 
 def test_the_child_ignores_sigterm_and_exits_when_its_input_closes(
