@@ -10,15 +10,10 @@ so that a test run says the fast path is missing.
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-setup(
-    ext_modules=cythonize(
-        [
-            Extension(
-                "lifelong.features._ngrams",
-                ["src/lifelong/features/_ngrams.pyx"],
-                optional=True,
-            )
-        ],
-        compiler_directives={"language_level": "3"},
-    )
+extensions = cythonize(
+    [Extension("lifelong.features._ngrams", ["src/lifelong/features/_ngrams.pyx"])],
+    compiler_directives={"language_level": "3"},
 )
+for extension in extensions:
+    extension.optional = True  # after cythonize, which does not carry the flag over
+setup(ext_modules=extensions)
