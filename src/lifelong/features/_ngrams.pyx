@@ -21,6 +21,7 @@ import numpy as np
 
 cdef extern from "Python.h":
     int PyUnicode_READY(object text) except -1
+    bint PyUnicode_IS_ASCII(object text)
     int PyUnicode_KIND(object text)
     void* PyUnicode_DATA(object text)
     Py_ssize_t PyUnicode_GET_LENGTH(object text)
@@ -259,7 +260,9 @@ def hashed_rows(texts, int64_t buckets, int word_low, int word_high, int char_lo
     surrogate) raises ``UnicodeEncodeError``, as the Python path does.
     """
     cdef tuple held = tuple(texts)  # the texts stay alive while the GIL is released
+    cdef list encoded = []  # and so do the UTF-8 copies of the texts that are not ASCII
     cdef Py_ssize_t n = len(held), row, size
+    cdef bytes utf8
     cdef vector[Text] items
     items.resize(n)
     for row in range(n):
@@ -270,7 +273,12 @@ def hashed_rows(texts, int64_t buckets, int word_low, int word_high, int char_lo
         items[row].kind = PyUnicode_KIND(text)
         items[row].data = PyUnicode_DATA(text)
         items[row].length = PyUnicode_GET_LENGTH(text)
-        items[row].utf8 = <const uint8_t*>PyUnicode_AsUTF8AndSize(text, &size)
+        if PyUnicode_IS_ASCII(text):  # its characters are its UTF-8 bytes
+            items[row].utf8 = <const uint8_t*>PyUnicode_AsUTF8AndSize(text, &size)
+        else:  # a copy for this call, not one cached in the str for its whole life
+            utf8 = text.encode("utf-8")
+            encoded.append(utf8)
+            items[row].utf8 = <const uint8_t*><const char*>utf8
     cdef Spec spec
     spec.buckets = buckets
     spec.word_low, spec.word_high = word_low, word_high

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -193,3 +195,12 @@ def test_without_the_compiled_module_the_python_path_serves(
     featurizer = HashedNGrams(2048)
     assert not featurizer.compiled
     _assert_identical(featurizer.transform(VARIED).sparse, expected)
+
+
+def test_the_compiled_path_leaves_no_utf8_copy_in_the_texts() -> None:
+    # a str caches its UTF-8 once asked for it, for its whole life (getsizeof counts the
+    # cache): texts held for training would then take their room twice
+    texts = ["".join(["héllo wörld ", str(n)]) for n in range(3)]  # made here, not interned
+    before = [sys.getsizeof(text) for text in texts]
+    HashedNGrams(1024).transform(texts)
+    assert [sys.getsizeof(text) for text in texts] == before
