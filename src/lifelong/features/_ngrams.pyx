@@ -126,11 +126,6 @@ cdef void _word_grams(const Text* text, const Spec* spec, Scratch* s) noexcept n
     count = s.tokens.size() // 2
     for n in range(spec.word_low, spec.word_high + 1):
         for t in range(count - n + 1):
-            if n == 1:
-                first = s.tokens[2 * t]
-                s.word_grams.push_back(
-                    _bucket(text.utf8 + first, s.tokens[2 * t + 1] - first, spec.buckets))
-                continue
             s.key.clear()
             for j in range(t, t + n):
                 if j > t:
