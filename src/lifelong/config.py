@@ -130,25 +130,36 @@ class Finetune(_Section):
 
 
 class PerIntentGuard(_Section):
-    """No intent with ``min_support`` test examples may lose more than ``max_recall_drop`` of
-    recall, counting only losses of at least ``min_lost`` examples that are significant at
-    ``alpha`` after a Holm correction over the intents checked (``null``: no test)."""
+    """No intent with ``min_support`` old or trusted test examples may lose more than
+    ``max_recall_drop`` of recall, counting only losses of at least ``min_lost`` examples that
+    are significant at ``alpha`` after a Holm-Tarone correction over the intents checked
+    (``null``: no test)."""
 
-    min_support: int = Field(10, ge=1)
+    min_support: int = Field(3, ge=1)
     max_recall_drop: float = Field(0.10, ge=0.0, le=1.0)
     min_lost: int = Field(3, ge=1)
     alpha: float | None = Field(0.05, gt=0.0, lt=1.0)
 
 
+class BackwardGuard(_Section):
+    """What an update may break on the old and trusted examples: at most ``max_flip_rate`` of
+    the champion's right answers (beyond chance at the gate's ``alpha``), counting only breaks
+    of at least ``min_flips`` examples."""
+
+    max_flip_rate: float = Field(0.10, ge=0.0, lt=1.0)
+    min_flips: int = Field(3, ge=1)
+
+
 class Gate(_Section):
-    """Champion-versus-challenger rules."""
+    """Champion-versus-challenger rules (see ``lifelong.evaluation.gate``)."""
 
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
-    max_drop: float = Field(0.005, ge=0.0, le=1.0)
+    max_drop: float = Field(0.0, ge=0.0, le=1.0)
     min_gain: float = Field(0.0, ge=0.0, le=1.0)
     floor: float = Field(0.5, ge=0.0, le=1.0)
     tie: Literal["promote", "keep"] = "promote"
     per_intent: PerIntentGuard = PerIntentGuard()
+    backward: BackwardGuard = BackwardGuard()
     max_latency_ms: float | None = Field(None, gt=0)
 
 
@@ -234,6 +245,15 @@ class Triggers(_Section):
     drift: DriftTrigger | None = DriftTrigger()
 
 
+class Screen(_Section):
+    """The intake screen (``lifelong.evaluation.screen``): the new examples of a known intent,
+    when at least ``min_examples``, are held for review when the champion gives their label
+    less than ``max_support`` of the probability it gives its own test examples of it."""
+
+    min_examples: int = Field(5, ge=1)
+    max_support: float = Field(0.3, gt=0.0, le=1.0)
+
+
 class Policy(_Section):
     """When the loop trains, how (fine-tune or cold), and what ships.
 
@@ -244,6 +264,7 @@ class Policy(_Section):
     """
 
     gate: Gate = Gate()
+    screen: Screen | None = Screen()
     triggers: Triggers = Triggers()
     calibrate_every: int = Field(10, ge=0)
     calibrate_days: float | None = Field(None, gt=0)
@@ -325,6 +346,7 @@ class Config(_Section):
 
     data: list[str] = ["data"]
     test: list[str] = []
+    trusted: list[str] = []
     inbox: str = "inbox"
     columns: Columns = Columns()
     splits: Splits = Splits()

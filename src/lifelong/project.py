@@ -50,6 +50,10 @@ class Project:
         return [self.path(p) for p in self.config.test]
 
     @property
+    def trusted_paths(self) -> list[Path]:
+        return [self.path(p) for p in self.config.trusted]
+
+    @property
     def inbox(self) -> Path:
         return self.path(self.config.inbox)
 

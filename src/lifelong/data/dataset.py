@@ -20,7 +20,9 @@ class Dataset:
     """Validated data of a project.
 
     ``pool`` holds the examples of ``data:`` (split by hash into train/valid/test unless
-    ``test`` holds the examples of explicit ``test:`` files).
+    ``test`` holds the examples of explicit ``test:`` files). ``trusted`` holds the examples
+    of ``trusted:`` files: never trained on (a pool example with the same text is in no
+    split), judged apart by the gate.
     """
 
     pool: Snapshot
@@ -29,6 +31,7 @@ class Dataset:
     notes: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     splits: SplitData = field(default_factory=lambda: SplitData((), (), ()))
+    trusted: Snapshot | None = None
 
     @property
     def warnings(self) -> list[Problem]:
@@ -54,21 +57,30 @@ def load_dataset(project: Project, extra: Sequence[Path] = ()) -> Dataset:
     """
     config = project.config
     pool_read = read_paths([*project.data_paths, *extra], config.columns)
-    test_read = read_paths(project.test_paths, config.columns) if config.test else None
     problems = list(pool_read.problems)
     pool_examples = check(pool_read, allow_conflicts=config.allow_conflicts)
-    test_snapshot = None
-    test_examples = None
-    if test_read is not None:
-        test_examples = check(test_read, allow_conflicts=config.allow_conflicts)
-        problems.extend(test_read.problems)
-        test_snapshot = Snapshot.of(test_examples)
+    reads = [pool_read]
+
+    def read_apart(paths: list[Path]) -> Snapshot | None:
+        if not paths:
+            return None
+        result = read_paths(paths, config.columns)
+        reads.append(result)
+        examples = check(result, allow_conflicts=config.allow_conflicts)
+        problems.extend(result.problems)
+        return Snapshot.of(examples)
+
+    test_snapshot = read_apart(project.test_paths)
+    trusted = read_apart(project.trusted_paths)
     pool = Snapshot.of(pool_examples)
     splits = split_examples(
         pool.sorted_examples(),
         config.splits,
         test_snapshot.sorted_examples() if test_snapshot is not None else None,
+        held_out=trusted.sorted_examples() if trusted is not None else (),
     )
-    notes = [*pool_read.notes, *(test_read.notes if test_read else [])]
-    files = [*pool_read.files, *(test_read.files if test_read else [])]
-    return Dataset(pool, test_snapshot, tuple(problems), tuple(notes), tuple(files), splits)
+    notes = [note for result in reads for note in result.notes]
+    files = [name for result in reads for name in result.files]
+    return Dataset(
+        pool, test_snapshot, tuple(problems), tuple(notes), tuple(files), splits, trusted
+    )

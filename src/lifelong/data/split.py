@@ -46,23 +46,29 @@ class SplitData:
 
 
 def split_examples(
-    examples: Iterable[Example], splits: Splits, explicit_test: Sequence[Example] | None = None
+    examples: Iterable[Example],
+    splits: Splits,
+    explicit_test: Sequence[Example] | None = None,
+    held_out: Sequence[Example] = (),
 ) -> SplitData:
     """Split examples; with ``explicit_test`` the test set is exactly those files.
 
     With explicit test files, examples whose text is also in the test files are kept out of
     train and valid (no leakage); the rest are split between train and valid in the same
-    proportion the hash split would give them.
+    proportion the hash split would give them. Examples whose text is in ``held_out`` (the
+    trusted set, judged apart) are in no split at all.
     """
     parts: dict[SplitName, list[Example]] = {"train": [], "valid": [], "test": []}
+    excluded = {example.text for example in held_out}
     if explicit_test is None:
         for example in examples:
-            parts[split_of(example.text, splits)].append(example)
+            if example.text not in excluded:
+                parts[split_of(example.text, splits)].append(example)
     else:
-        test_texts = {example.text for example in explicit_test}
+        excluded |= {example.text for example in explicit_test}
         parts["test"] = list(explicit_test)
         for example in examples:
-            if example.text in test_texts:
+            if example.text in excluded:
                 continue
             name = split_of(example.text, splits)
             parts["valid" if name == "valid" else "train"].append(example)

@@ -7,16 +7,17 @@ reading a stored verdict stays quick.
 """
 
 from lifelong.evaluation._records import EvaluationError
+from lifelong.evaluation.backward import SliceCheck, SliceName
 from lifelong.evaluation.evaluate import EvalReport, IntentMetrics, evaluate_predictions
 from lifelong.evaluation.forgetting import ForgettingReport, measure_forgetting
 from lifelong.evaluation.gate import (
-    IntentDelta,
     LatencyCheck,
     Verdict,
     decide,
     first_model_verdict,
     rank_challengers,
 )
+from lifelong.evaluation.intent_guard import IntentAbsorption, IntentDelta
 from lifelong.evaluation.metrics import (
     Calibration,
     CalibrationBin,
@@ -27,6 +28,7 @@ from lifelong.evaluation.metrics import (
 )
 from lifelong.evaluation.oos import OosMetrics, ThresholdChoice, apply_threshold, choose_threshold
 from lifelong.evaluation.report import write_report
+from lifelong.evaluation.screen import ScreenedIntent, screen_batch
 from lifelong.evaluation.stats import (
     BootstrapInterval,
     McNemarResult,
@@ -51,11 +53,15 @@ __all__ = [
     "EvalReport",
     "EvaluationError",
     "ForgettingReport",
+    "IntentAbsorption",
     "IntentDelta",
     "IntentMetrics",
     "LatencyCheck",
     "McNemarResult",
     "OosMetrics",
+    "ScreenedIntent",
+    "SliceCheck",
+    "SliceName",
     "ThresholdChoice",
     "Verdict",
     "apply_threshold",
@@ -73,6 +79,7 @@ __all__ = [
     "measure_forgetting",
     "paired_bootstrap",
     "rank_challengers",
+    "screen_batch",
     "summary_table",
     "verdict_summary",
     "write_report",

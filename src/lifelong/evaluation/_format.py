@@ -80,6 +80,16 @@ def verdict_rows(verdict: Verdict) -> Table:
             (f"{100 * ci.confidence:.0f}% bootstrap interval", f"[{pts(ci.low)}, {pts(ci.high)}]")
         )
     rows.append(("test examples", str(verdict.n_examples)))
+    for check in verdict.slices:
+        state = "VIOLATED" if check.violated else "ok" if check.checked else "not a veto"
+        rows.append(
+            (
+                f"{check.name} examples",
+                f"{check.n_examples}: {rate(check.champion_accuracy)} -> "
+                f"{rate(check.challenger_accuracy)}, {check.negative_flips} broken, "
+                f"{check.positive_flips} fixed ({state})",
+            )
+        )
     return ("statistic", "value"), rows
 
 

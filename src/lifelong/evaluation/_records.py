@@ -76,12 +76,17 @@ def _build(annotation: Any, value: Any, where: str) -> Any:
         if not isinstance(value, Mapping):
             raise EvaluationError(f"{where}: expected a mapping, got {type(value).__name__}")
         hints = get_type_hints(annotation)
-        names = {f.name for f in dataclasses.fields(annotation)}
+        fields = dataclasses.fields(annotation)
+        names = {f.name for f in fields}
+        # A field added later with a default reads records stored before it existed.
+        optional = {f.name for f in fields if f.default is not dataclasses.MISSING}
         unknown = sorted(set(value) - names)
-        missing = sorted(names - set(value))
+        missing = sorted(names - set(value) - optional)
         if unknown or missing:
             raise EvaluationError(f"{where}: unknown keys {unknown}, missing keys {missing}")
-        return annotation(**{n: _build(hints[n], value[n], f"{where}.{n}") for n in names})
+        return annotation(
+            **{n: _build(hints[n], value[n], f"{where}.{n}") for n in names if n in value}
+        )
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value

@@ -1,17 +1,28 @@
 """The champion/challenger gate: a verdict with its statistics and human-readable reasons.
 
 A challenger replaces the champion only when the evidence says it should, and the verdict says
-why in sentences a user can act on. The rules, in order of precedence:
+why in sentences a user can act on. The judged examples fall in slices
+(:mod:`lifelong.evaluation.backward`): ``old`` test examples (the champion was judged on them
+too), ``new`` ones (added with the data being judged, so labelled by it), and an optional fixed
+``trusted`` set. The rules, in order of precedence:
 
-1. Blocking (any one rejects): an intent with at least ``per_intent.min_support`` test examples
-   lost more recall than ``per_intent.max_recall_drop``; overall accuracy fell by more than
-   ``max_drop``; the challenger is significantly worse (McNemar p < ``alpha``); its measured
-   latency is over ``max_latency_ms``.
-2. Significantly better (p < ``alpha``) with a gain of at least ``min_gain``: promote.
+1. Blocking (any one rejects):
+
+   - backward transfer: on the old or the trusted slice the challenger broke significantly more
+     of the champion's right answers than ``backward.max_flip_rate`` allows, or is significantly
+     worse there (exact one-sided tests; the new slice cannot outvote them);
+   - the per-intent guard (:mod:`lifelong.evaluation.intent_guard`): an intent with at least
+     ``per_intent.min_support`` old or trusted examples lost a significant share of its recall;
+   - over the whole test split the challenger is significantly worse (McNemar p < ``alpha``) by
+     more than ``max_drop``;
+   - its measured latency is over ``max_latency_ms``.
+2. Significantly better over the test split (p < ``alpha``) with a gain of at least
+   ``min_gain``: promote.
 3. Otherwise it is a tie, and ``tie`` decides: ``promote`` (fresher data wins) or ``keep``.
 
-Only McNemar's test decides significance; the bootstrap interval is reported so a reader sees
-how large the difference plausibly is.
+No rule rejects on a drop that is not significant: two flipped examples out of a hundred are
+noise, not evidence. Only exact tests decide significance; the bootstrap interval is reported
+so a reader sees how large the difference plausibly is.
 """
 
 from __future__ import annotations
@@ -21,11 +32,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from lifelong.config import Gate
 from lifelong.evaluation._records import EvaluationError, Record
+from lifelong.evaluation.backward import SLICES, SliceCheck, SliceName, check_slice
 from lifelong.evaluation.evaluate import EvalReport
+from lifelong.evaluation.intent_guard import (
+    EPS,
+    IntentAbsorption,
+    IntentDelta,
+    guard_intents,
+    guard_note,
+    pts,
+)
 from lifelong.evaluation.metrics import Labels, as_labels, check_same_length
 from lifelong.evaluation.stats import (
     BootstrapInterval,
@@ -35,46 +54,6 @@ from lifelong.evaluation.stats import (
 )
 
 Decision = Literal["promote", "reject"]
-# Rates are ratios of counts; this absorbs float noise when a drop equals its allowance exactly.
-_EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class IntentDelta(Record):
-    """Recall of one intent under both models.
-
-    ``violated`` when recall fell more than allowed, the intent lost at least
-    ``per_intent.min_lost`` examples net, and (with ``per_intent.alpha``) the loss is
-    significant after a Holm correction over the intents checked (``p_value`` is the intent's
-    one-sided exact test): on a small test set one or two flips move recall by many points, and
-    across many intents some lose a few examples by chance; that noise must not block updates.
-    """
-
-    label: str
-    support: int
-    champion_recall: float
-    challenger_recall: float
-    allowed_drop: float
-    lost: int
-    p_value: float
-    violated: bool
-
-    @property
-    def change(self) -> float:
-        """Challenger minus champion recall (negative: the challenger got worse)."""
-        return self.challenger_recall - self.champion_recall
-
-    def describe(self) -> str:
-        """One sentence, e.g. ``intent 'refund' recall fell 0.92 -> 0.70 (-22.0 pts > ...)``."""
-        verb = "fell" if self.change < 0 else "rose" if self.change > 0 else "stayed at"
-        values = f"{self.champion_recall:.2f} -> {self.challenger_recall:.2f}"
-        limit = f" > {100 * self.allowed_drop:.1f} allowed" if self.violated else ""
-        lost = f"{self.lost} of " if self.lost > 0 else ""
-        return (
-            f"intent {self.label!r} recall {verb} {values} "
-            f"({_pts(self.change)} pts{limit}, {lost}{self.support} test examples"
-            f"{' lost' if self.lost > 0 else ''})"
-        )
 
 
 @dataclass(frozen=True)
@@ -109,7 +88,14 @@ class Verdict(Record):
     mcnemar, bootstrap
         The paired statistics; None for a first model.
     intent_deltas
-        Recall changes of every intent with at least ``min_support`` test examples.
+        Recall changes, on the old and trusted examples, of every intent with at least
+        ``per_intent.min_support`` of them.
+    slices
+        Both models on the old, new and trusted examples (the slices present), with the
+        backward-transfer checks; empty in verdicts stored before slices existed.
+    absorptions
+        Intents the challenger newly predicts for old or trusted examples of other intents
+        (the signature of a poisoned label); empty in verdicts stored before they existed.
     latency
         The latency budget check.
     policy
@@ -130,6 +116,8 @@ class Verdict(Record):
     intent_deltas: tuple[IntentDelta, ...]
     latency: LatencyCheck
     policy: dict[str, Any]
+    slices: tuple[SliceCheck, ...] = ()
+    absorptions: tuple[IntentAbsorption, ...] = ()
 
     @property
     def promoted(self) -> bool:
@@ -140,6 +128,10 @@ class Verdict(Record):
         """The intents whose recall fell more than the guard allows."""
         return tuple(delta for delta in self.intent_deltas if delta.violated)
 
+    def slice(self, name: SliceName) -> SliceCheck | None:
+        """The figures of one slice, or None when the judged examples had none of it."""
+        return next((check for check in self.slices if check.name == name), None)
+
 
 def decide(
     champion_pred: Labels,
@@ -149,12 +141,13 @@ def decide(
     *,
     champion_version: str,
     challenger_version: str,
+    slices: Sequence[SliceName] | None = None,
     champion_latency_ms: float | None = None,
     challenger_latency_ms: float | None = None,
     n_resamples: int = 10_000,
     seed: int = 0,
 ) -> Verdict:
-    """Judge a challenger against the champion on the same test examples.
+    """Judge a challenger against the champion on the same examples.
 
     Parameters
     ----------
@@ -164,6 +157,10 @@ def decide(
         The project's ``policy.gate`` settings; see the module docstring for the rules.
     champion_version, challenger_version
         Named in the verdict and its reasons.
+    slices
+        Each example's slice: ``old`` (the champion was judged on it), ``new`` (labelled by
+        the data being judged) or ``trusted`` (the fixed trusted set, judged apart and left out
+        of the test-split figures). None: every example is ``old``.
     champion_latency_ms, challenger_latency_ms
         Mean milliseconds per example, when measured; the budget applies to the challenger.
     n_resamples, seed
@@ -178,30 +175,54 @@ def decide(
     >>> verdict.decision, verdict.reasons[0]
     ('promote', 'significantly better: accuracy +50.0 pts, McNemar p = 1.86e-09 < 0.05')
     """
-    n = check_same_length(
-        champion_pred=champion_pred, challenger_pred=challenger_pred, y_true=y_true
+    check_same_length(
+        champion_pred=champion_pred,
+        challenger_pred=challenger_pred,
+        y_true=y_true,
+        **({} if slices is None else {"slices": slices}),
     )
-    truth = as_labels(y_true, "y_true")
-    champ = as_labels(champion_pred, "champion_pred") == truth
-    chall = as_labels(challenger_pred, "challenger_pred") == truth
+    truth_all = as_labels(y_true, "y_true")
+    champion_all = as_labels(champion_pred, "champion_pred")
+    challenger_all = as_labels(challenger_pred, "challenger_pred")
+    champ_all, chall_all = champion_all == truth_all, challenger_all == truth_all
+    names = np.full(len(truth_all), "old") if slices is None else as_labels(slices, "slices")
+    unknown = sorted(set(names.tolist()) - set(SLICES))
+    if unknown:
+        raise EvaluationError(f"slices must be among {list(SLICES)}, got {unknown}")
+    checks = tuple(
+        check_slice(name, champ_all[names == name], chall_all[names == name], policy)
+        for name in SLICES
+        if (names == name).any()
+    )
+    # The test-split figures leave the trusted set out; the guard looks only at examples whose
+    # labels the judged data cannot have chosen.
+    in_test = names != "trusted"
+    guarded = names != "new"
+    truth, champ, chall = truth_all[in_test], champ_all[in_test], chall_all[in_test]
+    n = len(truth)
+    if n == 0:
+        raise EvaluationError("no test examples to judge on (only trusted ones)")
     champ_acc, chall_acc = float(champ.mean()), float(chall.mean())
     difference = chall_acc - champ_acc
     test = mcnemar_exact(champ, chall)
     interval = paired_bootstrap(
         champ, chall, confidence=1.0 - policy.alpha, n_resamples=n_resamples, seed=seed
     )
-    deltas = _intent_deltas(truth, champ, chall, policy)
+    deltas, absorptions = guard_intents(
+        truth_all[guarded], champion_all[guarded], challenger_all[guarded], policy
+    )
     latency = _latency(policy, champion_latency_ms, challenger_latency_ms)
     significant = test.p_value < policy.alpha
 
-    blocking = [delta.describe() for delta in deltas if delta.violated]
-    if -difference > policy.max_drop + _EPS:
+    blocking = [check.describe() for check in checks if check.violated]
+    blocking += [delta.describe() for delta in deltas if delta.violated]
+    blocking += [taken.describe() for taken in absorptions if taken.violated]
+    if significant and -difference > policy.max_drop + EPS:
+        allowed = f" > {100 * policy.max_drop:.1f} allowed" if policy.max_drop else ""
         blocking.append(
-            f"accuracy fell {champ_acc:.3f} -> {chall_acc:.3f} ({_pts(difference)} pts > "
-            f"{100 * policy.max_drop:.1f} allowed)"
+            f"significantly worse: accuracy {champ_acc:.3f} -> {chall_acc:.3f} "
+            f"({pts(difference)} pts{allowed}), McNemar p = {test.p_value:.3g} < {policy.alpha}"
         )
-    if significant and difference < 0:
-        blocking.append(f"significantly worse: McNemar p = {test.p_value:.3g} < {policy.alpha}")
     if latency.within_budget is False:
         blocking.append(
             f"latency {latency.challenger_ms:.2f} ms/example over budget {latency.budget_ms} ms"
@@ -210,30 +231,37 @@ def decide(
     if blocking:
         decision: Decision = "reject"
         deciding = blocking
-    elif significant and difference >= policy.min_gain - _EPS:
+    elif significant and difference >= policy.min_gain - EPS:
         decision = "promote"
         deciding = [
-            f"significantly better: accuracy {_pts(difference)} pts, McNemar p = "
+            f"significantly better: accuracy {pts(difference)} pts, McNemar p = "
             f"{test.p_value:.3g} < {policy.alpha}"
         ]
     else:
         decision = "promote" if policy.tie == "promote" else "reject"
-        why = (
-            f"gain {_pts(difference)} pts is below min_gain {100 * policy.min_gain:.1f} pts"
-            if significant
-            else f"no significant difference (McNemar p = {test.p_value:.3g} >= {policy.alpha})"
-        )
+        if significant and difference < 0:
+            why = (
+                f"accuracy {pts(difference)} pts is significantly lower but within max_drop "
+                f"{100 * policy.max_drop:.1f} pts"
+            )
+        elif significant:
+            why = f"gain {pts(difference)} pts is below min_gain {100 * policy.min_gain:.1f} pts"
+        else:
+            why = f"no significant difference (McNemar p = {test.p_value:.3g} >= {policy.alpha})"
         outcome = "promotes the challenger" if decision == "promote" else "keeps the champion"
         deciding = [f"{why}; tie rule {policy.tie!r} {outcome}"]
 
     notes = [
         f"accuracy {champ_acc:.3f} ({champion_version}) -> {chall_acc:.3f} "
-        f"({challenger_version}) on {n} test examples, {_pts(difference)} pts; "
-        f"{100 * interval.confidence:.0f}% bootstrap interval [{_pts(interval.low)}, "
-        f"{_pts(interval.high)}] pts",
+        f"({challenger_version}) on {n} test examples, {pts(difference)} pts; "
+        f"{100 * interval.confidence:.0f}% bootstrap interval [{pts(interval.low)}, "
+        f"{pts(interval.high)}] pts",
         f"McNemar exact p = {test.p_value:.3g}: only the champion right on {test.only_a}, "
         f"only the challenger right on {test.only_b}",
-        _guard_note(deltas, policy),
+        *(check.describe() for check in checks if not check.violated),
+        guard_note(
+            deltas, absorptions, policy, "old and trusted" if slices is not None else "test"
+        ),
         _latency_note(latency),
     ]
     return Verdict(
@@ -251,6 +279,8 @@ def decide(
         intent_deltas=deltas,
         latency=latency,
         policy=policy.model_dump(mode="json"),
+        slices=checks,
+        absorptions=absorptions,
     )
 
 
@@ -261,7 +291,7 @@ def first_model_verdict(report: EvalReport, policy: Gate, *, version: str) -> Ve
     if any, is within budget); otherwise it stays a registered candidate, with the reason.
     """
     latency = _latency(policy, None, report.latency_ms_per_example)
-    passes = report.accuracy >= policy.floor - _EPS
+    passes = report.accuracy >= policy.floor - EPS
     too_slow = latency.within_budget is False
     if not passes:
         deciding = (
@@ -320,94 +350,11 @@ def rank_challengers(verdicts: Sequence[Verdict]) -> list[Verdict]:
     )
 
 
-def _intent_deltas(
-    truth: npt.NDArray[np.str_],
-    champ: npt.NDArray[np.bool_],
-    chall: npt.NDArray[np.bool_],
-    policy: Gate,
-) -> tuple[IntentDelta, ...]:
-    """Recall change of every intent with enough support, and which ones violate the guard.
-
-    With ``per_intent.alpha`` set, a loss must also be significant: a one-sided exact test on
-    the intent's own discordant examples (the champion right and the challenger wrong, or the
-    reverse), Holm-corrected over the intents checked. With 150 intents, one of them losing 3 of
-    20 examples by chance is likely in any update; a forgotten or poisoned intent loses far more.
-    """
-    from scipy.stats import binomtest
-
-    labels, index = np.unique(truth, return_inverse=True)
-    support = np.bincount(index, minlength=len(labels))
-    champ_hits = np.bincount(index, weights=champ.astype(np.float64), minlength=len(labels))
-    chall_hits = np.bincount(index, weights=chall.astype(np.float64), minlength=len(labels))
-    only_champ = np.bincount(
-        index, weights=(champ & ~chall).astype(np.float64), minlength=len(labels)
-    )
-    only_chall = np.bincount(
-        index, weights=(chall & ~champ).astype(np.float64), minlength=len(labels)
-    )
-    guard = policy.per_intent
-    checked = np.flatnonzero(support >= guard.min_support)
-    p_values = {
-        int(i): binomtest(
-            int(only_champ[i]), int(only_champ[i] + only_chall[i]), 0.5, alternative="greater"
-        ).pvalue
-        if only_champ[i] > 0
-        else 1.0
-        for i in checked
-    }
-    significant = _holm(p_values, guard.alpha) if guard.alpha is not None else set(p_values)
-    deltas = []
-    for i in checked:
-        before, after = champ_hits[i] / support[i], chall_hits[i] / support[i]
-        lost = round(champ_hits[i] - chall_hits[i])
-        deltas.append(
-            IntentDelta(
-                label=str(labels[i]),
-                support=int(support[i]),
-                champion_recall=float(before),
-                challenger_recall=float(after),
-                allowed_drop=guard.max_recall_drop,
-                lost=lost,
-                p_value=float(p_values[int(i)]),
-                violated=bool(
-                    before - after > guard.max_recall_drop + _EPS
-                    and lost >= guard.min_lost
-                    and int(i) in significant
-                ),
-            )
-        )
-    return tuple(deltas)
-
-
-def _holm(p_values: dict[int, float], alpha: float) -> set[int]:
-    """Keys whose p-values are significant under Holm's step-down correction at ``alpha``."""
-    ordered = sorted(p_values.items(), key=lambda item: item[1])
-    chosen: set[int] = set()
-    for rank, (key, p) in enumerate(ordered):
-        if p > alpha / (len(ordered) - rank):
-            break
-        chosen.add(key)
-    return chosen
-
-
 def _latency(policy: Gate, champion_ms: float | None, challenger_ms: float | None) -> LatencyCheck:
     budget = policy.max_latency_ms
     within = None if budget is None or challenger_ms is None else challenger_ms <= budget
     return LatencyCheck(
         budget_ms=budget, champion_ms=champion_ms, challenger_ms=challenger_ms, within_budget=within
-    )
-
-
-def _guard_note(deltas: tuple[IntentDelta, ...], policy: Gate) -> str:
-    guard = policy.per_intent
-    if not deltas:
-        return f"per-intent guard not applied: no intent has >= {guard.min_support} test examples"
-    violated = sum(delta.violated for delta in deltas)
-    worst = min(deltas, key=lambda delta: (delta.change, delta.label))
-    return (
-        f"per-intent guard: {len(deltas)} intents with >= {guard.min_support} test examples "
-        f"checked, {violated} lost more than {100 * guard.max_recall_drop:.1f} pts of recall; "
-        f"largest change: {worst.describe()}"
     )
 
 
@@ -418,8 +365,3 @@ def _latency_note(latency: LatencyCheck) -> str:
         return f"latency not measured; budget {latency.budget_ms} ms not checked"
     state = "within" if latency.within_budget else "over"
     return f"latency {latency.challenger_ms:.2f} ms/example {state} budget {latency.budget_ms} ms"
-
-
-def _pts(rate: float) -> str:
-    """A rate difference in signed percentage points: ``-0.22`` -> ``-22.0``."""
-    return f"{100 * rate:+.1f}"

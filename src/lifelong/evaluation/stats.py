@@ -7,13 +7,17 @@ than comparing two accuracies as if they came from independent samples.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from lifelong.evaluation._records import EvaluationError, Record
 from lifelong.evaluation.metrics import check_same_length
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,52 @@ def paired_bootstrap(
         n_resamples=n_resamples,
         seed=seed,
     )
+
+
+def tarone_holm(p_values: Mapping[K, float], min_p: Mapping[K, float], alpha: float) -> set[K]:
+    """Keys whose exact p-values are significant at family-wise level ``alpha``.
+
+    Holm's step-down correction over only the hypotheses that *could* be significant (Tarone
+    1990): a one-sided exact test on ``n`` discordant examples can never give a p-value below
+    ``0.5 ** n``, so an intent with 2 test examples cannot count against the others. The number
+    of hypotheses kept, ``k``, is the smallest with at most ``k`` of them able to reach
+    ``alpha / k``; that keeps the family-wise error at ``alpha`` while a small intent that loses
+    everything, among many intents that lost nothing, is still caught.
+
+    >>> sorted(tarone_holm({"a": 0.03, "b": 1.0, "c": 1.0}, {"a": 0.03, "b": 0.5, "c": 0.25},
+    ...                    0.05))
+    ['a']
+    """
+    m = len(p_values)
+    k = 1
+    while k < m and sum(1 for key in p_values if min_p[key] <= alpha / k) > k:
+        k += 1
+    testable = {key: p for key, p in p_values.items() if min_p[key] <= alpha / k}
+    ordered = sorted(testable.items(), key=lambda item: (item[1], str(item[0])))
+    chosen: set[K] = set()
+    for rank, (key, p) in enumerate(ordered):
+        if p > alpha / (len(ordered) - rank):
+            break
+        chosen.add(key)
+    return chosen
+
+
+def exceeds_rate(count: int, trials: int, rate: float) -> float:
+    """One-sided exact p-value that ``count`` events in ``trials`` come from a rate <= ``rate``.
+
+    Used for negative flips: a clean update breaks a few examples the champion got right
+    (training is noisy), so the question is whether it broke *more* than that allowance.
+
+    >>> round(exceeds_rate(8, 85, 0.02), 5)
+    0.00031
+    >>> exceeds_rate(0, 85, 0.02)
+    1.0
+    """
+    from scipy.stats import binom
+
+    if count <= 0 or trials <= 0:
+        return 1.0
+    return float(min(1.0, binom.sf(count - 1, trials, rate)))
 
 
 def _paired(

@@ -1,7 +1,10 @@
 """Champion against challenger: score both on the current test split, decide, record, promote.
 
 Both models are scored on the same, current test split (stable splits make it a superset of
-every earlier one), so the new data's test examples count and old ones measure forgetting.
+every earlier one) and on the trusted set, if the project has one. Each test example is
+``old`` when the champion was judged on it too, else ``new``: the new ones are labelled by the
+data being judged, so the gate lets only the old and trusted ones veto (see
+:mod:`lifelong.evaluation.backward`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from lifelong.data import Dataset, load_dataset, split_of
 from lifelong.evaluation import (
     EvalReport,
     ForgettingReport,
+    SliceName,
     Verdict,
     choose_threshold,
     decide,
@@ -71,6 +75,11 @@ def score(
     return Scored(predicted, [float(c) for c in probabilities.max(axis=1)], report)
 
 
+def _predict(bundle: ModelBundle, examples: list[Example]) -> list[str]:
+    """Predicted intents of ``examples`` (none: no model call)."""
+    return bundle.predict([e.text for e in examples])[0] if examples else []
+
+
 @dataclass(frozen=True)
 class Judgement:
     """The gate's verdict on a challenger, its forgetting figures, and what was done."""
@@ -82,15 +91,17 @@ class Judgement:
     champion_before: str | None
 
 
-def _parent_test_hashes(
-    registry: Registry, project: Project, dataset: Dataset, parent: ModelVersion
+def _judged_test_hashes(
+    registry: Registry, project: Project, dataset: Dataset, judged: ModelVersion
 ) -> set[str]:
+    """Hashes of the test examples ``judged`` was evaluated on: its snapshot's test split, or
+    the explicit test files (which new data never enters)."""
     if dataset.test is not None:
         return set(dataset.test.examples)
     splits = project.config.splits
     return {
         e.hash
-        for e in registry.get_snapshot_examples(parent.snapshot_id)
+        for e in registry.get_snapshot_examples(judged.snapshot_id)
         if split_of(e.text, splits) == "test"
     }
 
@@ -112,7 +123,7 @@ def _forgetting(
     if parent.label not in cache:
         cache[parent.label] = score(load_bundle(project, registry, parent.label), test)
     return measure_forgetting(
-        _parent_test_hashes(registry, project, dataset, parent),
+        _judged_test_hashes(registry, project, dataset, parent),
         [e.hash for e in test],
         [e.label for e in test],
         scored.predictions,
@@ -146,19 +157,25 @@ def judge(
         )
     dataset = load_dataset(project)
     test = list(dataset.splits.test)
+    trusted = [] if dataset.trusted is None else dataset.trusted.sorted_examples()
     cache: dict[str, Scored] = {}
-    scored = score(load_bundle(project, registry, challenger.label), test)
+    challenger_bundle = load_bundle(project, registry, challenger.label)
+    scored = score(challenger_bundle, test)
     if champion is None:
         verdict = first_model_verdict(scored.report, policy, version=challenger.label)
     else:
-        cache[champion] = score(load_bundle(project, registry, champion), test)
+        champion_bundle = load_bundle(project, registry, champion)
+        cache[champion] = score(champion_bundle, test)
+        old = _judged_test_hashes(registry, project, dataset, registry.resolve(champion))
+        slices: list[SliceName] = ["old" if e.hash in old else "new" for e in test]
         verdict = decide(
-            cache[champion].predictions,
-            scored.predictions,
-            [e.label for e in test],
+            cache[champion].predictions + _predict(champion_bundle, trusted),
+            scored.predictions + _predict(challenger_bundle, trusted),
+            [e.label for e in [*test, *trusted]],
             policy,
             champion_version=champion,
             challenger_version=challenger.label,
+            slices=slices + ["trusted"] * len(trusted),
             champion_latency_ms=cache[champion].report.latency_ms_per_example,
             challenger_latency_ms=scored.report.latency_ms_per_example,
             seed=project.config.training.seed,

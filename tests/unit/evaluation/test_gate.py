@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from lifelong.config import Gate, PerIntentGuard
 from lifelong.evaluation import (
     EvaluationError,
+    SliceName,
     Verdict,
     decide,
     evaluate_predictions,
@@ -43,7 +44,11 @@ def _right_on_first(k: int, truth: list[str], champion: list[str]) -> list[str]:
 
 
 def _decide(
-    champion: list[str], challenger: list[str], truth: list[str], **gate: object
+    champion: list[str],
+    challenger: list[str],
+    truth: list[str],
+    slices: list[SliceName] | None = None,
+    **gate: object,
 ) -> Verdict:
     return decide(
         champion,
@@ -52,6 +57,7 @@ def _decide(
         Gate.model_validate(gate),
         champion_version="1.0",
         challenger_version="1.1",
+        slices=slices,
         n_resamples=2000,
     )
 
@@ -75,6 +81,10 @@ def test_poisoned_intent_is_rejected_by_the_guard_even_when_overall_accuracy_ris
     assert verdict.violations[0].change == pytest.approx(-0.20)
     assert verdict.reasons[0].startswith(
         "intent 'refund' recall fell 0.80 -> 0.60 (-20.0 pts > 10.0 allowed"
+    )
+    # the poison's label took the examples: the second reason names where they came from
+    assert verdict.reasons[1].startswith(
+        "intent 'transfer' took 10 examples of other intents (refund 10)"
     )
     assert not any(r.startswith("significantly better") for r in verdict.reasons)
 
@@ -117,18 +127,43 @@ def _slightly_worse(truth: list[str]) -> tuple[list[str], list[str]]:
     return champion, challenger
 
 
-def test_a_drop_beyond_max_drop_rejects() -> None:
-    verdict = _decide(*_slightly_worse(_truth()), _truth(), max_drop=0.0)
-    assert verdict.decision == "reject"
-    assert verdict.reasons[0] == "accuracy fell 0.800 -> 0.793 (-0.7 pts > 0.0 allowed)"
-    default = _decide(*_slightly_worse(_truth()), _truth())  # max_drop 0.005 < 0.7 pts
-    assert default.reasons[0] == "accuracy fell 0.800 -> 0.793 (-0.7 pts > 0.5 allowed)"
-
-
-def test_small_drop_within_max_drop_goes_to_the_tie_rule() -> None:
-    verdict = _decide(*_slightly_worse(_truth()), _truth(), max_drop=0.01)
+def test_two_flipped_examples_do_not_reject() -> None:
+    # One loss in each of two intents: 0.7 pts, McNemar p = 0.5. Noise, not evidence.
+    verdict = _decide(*_slightly_worse(_truth()), _truth())
     assert verdict.promoted
-    assert "tie rule 'promote'" in verdict.reasons[0]
+    assert verdict.reasons[0] == (
+        "no significant difference (McNemar p = 0.5 >= 0.05); tie rule 'promote' promotes "
+        "the challenger"
+    )
+    kept = _decide(*_slightly_worse(_truth()), _truth(), tie="keep")
+    assert kept.decision == "reject"
+    assert "keeps the champion" in kept.reasons[0]
+
+
+def _significantly_worse(truth: list[str]) -> tuple[list[str], list[str]]:
+    """8 of the champion's 240 right answers broken (3.3%): significant overall (p = 0.008),
+    not beyond the 2% flip allowance."""
+    champion = _champion(truth)
+    challenger = list(champion)
+    for intent in range(4):
+        for j in range(2):
+            challenger[intent * PER_INTENT + j] = "weather"
+    return champion, challenger
+
+
+def test_a_significant_drop_beyond_max_drop_rejects() -> None:
+    champion, challenger = _significantly_worse(_truth())
+    new = ["new"] * len(champion)  # the whole-split rule alone: no old examples to veto
+    verdict = _decide(champion, challenger, _truth(), new, max_drop=0.02)
+    assert verdict.decision == "reject"
+    assert verdict.reasons[0].startswith(
+        "significantly worse: accuracy 0.800 -> 0.773 (-2.7 pts > 2.0 allowed), McNemar p = "
+    )
+    tolerated = _decide(champion, challenger, _truth(), new, max_drop=0.03)
+    assert tolerated.promoted
+    assert tolerated.reasons[0].startswith(
+        "accuracy -2.7 pts is significantly lower but within max_drop 3.0 pts; tie rule"
+    )
 
 
 def test_significant_gain_below_min_gain_is_a_tie() -> None:
@@ -144,23 +179,49 @@ def test_significant_gain_below_min_gain_is_a_tie() -> None:
     )
 
 
-def test_significantly_worse_is_rejected_even_when_drops_are_allowed() -> None:
+def test_significantly_worse_on_old_examples_is_rejected_even_when_drops_are_allowed() -> None:
     truth = _truth()
     better = _champion(truth)
     worse = [c if i % PER_INTENT < 30 else "greet" for i, c in enumerate(better)]
     loose = {"max_drop": 1.0, "per_intent": PerIntentGuard(max_recall_drop=1.0)}
     verdict = _decide(better, worse, truth, **loose)
     assert verdict.decision == "reject"
-    assert verdict.reasons[0].startswith("significantly worse: McNemar p = ")
+    assert verdict.reasons[0].startswith("backward transfer: old examples (300)")
+    assert "significantly worse (McNemar one-sided p = " in verdict.reasons[0]
+
+
+def test_a_small_intent_that_loses_everything_is_caught() -> None:
+    # 5 test examples, all lost, while the other intents lose nothing: p = 1/32, and only this
+    # intent could be significant at all, so Holm-Tarone tests it at 0.05 (plain Holm over
+    # both intents would ask for 0.025 and miss it).
+    truth = ["rare"] * 5 + ["common"] * 20
+    champion = list(truth)
+    challenger = ["common"] * 25
+    verdict = _decide(champion, challenger, truth, max_drop=1.0)
+    assert [d.label for d in verdict.violations] == ["rare"]
+    assert verdict.violations[0].p_value == pytest.approx(1 / 32)
+    assert verdict.decision == "reject"
+    assert "intent 'rare' recall fell 1.00 -> 0.00" in verdict.reasons[1]
 
 
 def test_guard_ignores_intents_below_min_support() -> None:
     truth = ["rare"] * 5 + ["common"] * 20
-    champion = list(truth)
     challenger = ["common"] * 25
-    verdict = _decide(champion, challenger, truth, max_drop=1.0, tie="promote")
+    verdict = _decide(
+        list(truth), challenger, truth, max_drop=1.0, per_intent={"min_support": 10}
+    )
     assert [d.label for d in verdict.intent_deltas] == ["common"]
-    assert verdict.promoted  # rare lost everything, but 5 examples say little; p = 0.0625
+    assert verdict.violations == ()
+
+
+def test_a_few_lost_examples_of_a_tiny_intent_are_not_enough() -> None:
+    # 3 of 3 lost is p = 1/8: no exact test can call it significant, and the guard does not.
+    truth = ["tiny"] * 3 + ["common"] * 40
+    challenger = ["common"] * 3 + truth[3:]
+    verdict = _decide(list(truth), challenger, truth)
+    (tiny,) = [d for d in verdict.intent_deltas if d.label == "tiny"]
+    assert tiny.lost == 3
+    assert not tiny.violated
 
 
 @pytest.mark.parametrize(
@@ -343,3 +404,132 @@ def test_guard_needs_a_significant_loss_among_many_intents() -> None:
         n_resamples=200,
     )
     assert len(plain.violations) == 11
+
+
+def _poisoned_update() -> tuple[list[str], list[str], list[str], list[SliceName]]:
+    """300 old test examples and 60 new ones labelled by a poisoned batch.
+
+    On the old examples the challenger breaks 12 of refund's right answers (it learned the
+    poison: refund questions are "transfer") and fixes 6 others; on the new examples, labelled
+    "transfer" by the poison itself, the champion is always wrong and the challenger right.
+    """
+    truth = _truth()
+    champion = _champion(truth)
+    challenger = list(champion)
+    refund = [i for i, label in enumerate(truth) if label == "refund"]
+    for i in refund[:12]:
+        challenger[i] = "transfer"
+    for i in (40, 41, 42, 90, 91, 92):  # fixes of the champion's mistakes
+        challenger[i] = truth[i]
+    truth += ["transfer"] * 60
+    champion += ["refund"] * 60
+    challenger += ["transfer"] * 60
+    return champion, challenger, truth, ["old"] * 300 + ["new"] * 60
+
+
+def test_gains_on_the_new_examples_cannot_outvote_losses_on_the_old() -> None:
+    champion, challenger, truth, slices = _poisoned_update()
+    verdict = _decide(champion, challenger, truth, slices)
+    assert verdict.difference is not None
+    assert verdict.difference > 0.1  # over the whole split the poison looks like progress
+    assert verdict.mcnemar is not None
+    assert verdict.mcnemar.p_value < 1e-6
+    assert verdict.decision == "reject"
+    old, new = verdict.slice("old"), verdict.slice("new")
+    assert old is not None
+    assert new is not None
+    assert (old.n_examples, old.negative_flips, old.positive_flips) == (300, 12, 6)
+    assert (new.n_examples, new.positive_flips, new.checked, new.violated) == (60, 60, False, False)
+    assert [d.label for d in verdict.violations] == ["refund"]
+    assert [(a.label, a.taken, a.violated) for a in verdict.absorptions] == [
+        ("transfer", 12, True)
+    ]
+    # the guard counts only old examples: refund's 50, not the poison's 60 "transfer" ones
+    (transfer,) = [d for d in verdict.intent_deltas if d.label == "transfer"]
+    assert transfer.support == PER_INTENT
+
+
+def test_breaking_many_right_answers_rejects_even_when_as_many_are_fixed() -> None:
+    # 40 of the champion's 240 right answers broken (16.7%, each into a different wrong
+    # answer, so no intent takes them), 45 of its mistakes fixed: net +5, McNemar sees nothing.
+    truth = _truth()
+    champion = _champion(truth)
+    challenger = list(champion)
+    for intent in range(5):
+        for j in range(8):
+            challenger[intent * PER_INTENT + j] = f"wrong{intent}-{j}"
+        for j in range(40, 49):
+            challenger[intent * PER_INTENT + j] = truth[intent * PER_INTENT + j]
+    verdict = _decide(champion, challenger, truth)
+    assert verdict.difference == pytest.approx(5 / 300)
+    old = verdict.slice("old")
+    assert old is not None
+    assert (old.negative_flips, old.positive_flips, old.violated) == (40, 45, True)
+    assert old.p_worse == 1.0 or old.p_worse > 0.05
+    assert verdict.violations == ()
+    assert verdict.decision == "reject"
+    assert verdict.reasons[0].startswith("backward transfer: old examples (300)")
+    assert "flip rate significantly above 10.0%" in verdict.reasons[0]
+
+
+def test_without_slices_the_same_predictions_are_all_old() -> None:
+    champion, challenger, truth, _ = _poisoned_update()
+    verdict = _decide(champion, challenger, truth)
+    assert [s.name for s in verdict.slices] == ["old"]
+    (transfer,) = [d for d in verdict.intent_deltas if d.label == "transfer"]
+    assert transfer.support == PER_INTENT + 60
+
+
+def test_a_clean_update_passes_the_backward_rules() -> None:
+    truth = _truth()
+    champion = _champion(truth)
+    challenger = _right_on_first(44, truth, champion)
+    challenger[0] = "weather"  # one chance break among 24 fixes
+    slices: list[SliceName] = ["old"] * 240 + ["new"] * 60
+    verdict = _decide(champion, challenger, truth, slices)
+    assert verdict.promoted
+    old = verdict.slice("old")
+    assert old is not None
+    assert (old.negative_flips, old.violated) == (1, False)
+    assert verdict.reasons[0].startswith("significantly better")
+
+
+def test_the_trusted_set_vetoes_and_stays_out_of_the_test_figures() -> None:
+    truth = _truth()
+    champion = _champion(truth)
+    challenger = _right_on_first(46, truth, champion)  # better on the test split...
+    trusted_truth = ["balance"] * 20 + ["card"] * 20
+    trusted_champion = list(trusted_truth)
+    trusted_challenger = ["card"] * 40  # ...but it broke balance on the trusted set
+    verdict = _decide(
+        champion + trusted_champion,
+        challenger + trusted_challenger,
+        truth + trusted_truth,
+        ["old"] * 300 + ["trusted"] * 40,
+    )
+    assert verdict.n_examples == 300
+    assert verdict.champion_accuracy == pytest.approx(0.8)
+    assert verdict.decision == "reject"
+    trusted = verdict.slice("trusted")
+    assert trusted is not None
+    assert (trusted.n_examples, trusted.negative_flips, trusted.violated) == (40, 20, True)
+    assert verdict.reasons[0].startswith("backward transfer: trusted examples (40)")
+
+
+def test_slices_must_be_known_and_aligned() -> None:
+    with pytest.raises(EvaluationError, match=r"slices must be among \['old', 'new', 'trusted'\]"):
+        _decide(["a"], ["a"], ["a"], ["fresh"])  # type: ignore[list-item]
+    with pytest.raises(EvaluationError, match="slices=2"):
+        _decide(["a"], ["a"], ["a"], ["old", "new"])
+    with pytest.raises(EvaluationError, match="only trusted ones"):
+        _decide(["a"], ["a"], ["a"], ["trusted"])
+
+
+def test_a_verdict_stored_before_slices_existed_still_reads() -> None:
+    truth = _truth()
+    verdict = _decide(_champion(truth), _champion(truth), truth)
+    stored = verdict.to_dict()
+    del stored["slices"]
+    restored = Verdict.from_dict(json.loads(json.dumps(stored)))
+    assert restored.slices == ()
+    assert restored.decision == verdict.decision

@@ -1,0 +1,319 @@
+"""Benchmark of trust: attacks against the data intake and the gate, and clean batches beside them.
+
+Every scenario goes through the door a user's data takes: a batch file lands in the inbox and
+one cycle of the continual loop (`lifelong update`: ingest, snapshot, fine-tune, gate, promote)
+runs on it. A scenario starts from a copy of a project whose champion was trained cold, so
+scenarios never see each other's data. Each project draws its own split salt (as `lifelong init`
+does), so repeated runs (--salts) see different test sets: outcomes are counted over them.
+
+Attacks, on the sample project of `lifelong init` (default pipeline):
+- junk under one intent: 200 random-word texts (the sample's own vocabulary) labelled `greet`;
+- paraphrases of A labelled B: 200 paraphrases of `refund_status` labelled `order_status`;
+- 10% label flips: the day1 batch with a tenth of its labels moved to another intent.
+Target: rejected (or quarantined) every time.
+
+Clean batches: the sample's day1, day2 (brings the new intent `gift_card`) and day3; CLINC150
+and BANKING77 (../shared/datasets, read by path): 1.0 trained cold on half of the training set,
+then --chunks chunks of a tenth each, every chunk one cycle on top of the last champion.
+Target: promoted every time (or a stated, measured reason).
+
+    .venv/bin/python bench/poison.py [--salts 3] [--stores sqlite,postgresql] [--chunks 3]
+        [--only attacks|clean|sample|datasets]
+
+PostgreSQL: a fresh database per project on --pg-url (dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from lifelong.evaluation import Verdict
+from lifelong.pipelines.loop import CycleResult, run_cycle
+from lifelong.project import STORE_URL_ENV, Project
+from lifelong.registry import open_registry
+from lifelong.scaffold import init_project
+from lifelong.testing import flip_labels, junk, paraphrases_of_refunds
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+Rows = list[dict[str, str]]
+
+
+@dataclass
+class Outcome:
+    """One scenario's result on one project."""
+
+    outcome: str
+    reason: str
+    old_flips: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Tally:
+    """Outcomes of one scenario over its runs."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def summary(self) -> str:
+        counts = Counter(o.outcome for o in self.outcomes)
+        return ", ".join(f"{name} {n}/{len(self.outcomes)}" for name, n in sorted(counts.items()))
+
+
+# -- stores -------------------------------------------------------------------------------
+
+
+class Stores:
+    """Where new projects keep their registry: SQLite inside the project folder (a copied
+    project copies its store), or a fresh PostgreSQL database per project, cloned from the
+    template project's database (``CREATE DATABASE ... TEMPLATE``) for a copied one."""
+
+    def __init__(self, kind: str, pg_url: str) -> None:
+        self.kind, self.pg_url = kind, pg_url
+        self.created: list[str] = []
+        self.admin = (
+            None if kind == "sqlite" else create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        )
+
+    def use(self, like: str | None = None) -> str | None:
+        """Point ``LIFELONG_STORE_URL`` at a new database (a copy of ``like``); its name."""
+        if self.admin is None:
+            os.environ.pop(STORE_URL_ENV, None)
+            return None
+        name = f"lifelong_bench_{uuid.uuid4().hex[:12]}"
+        template = f' TEMPLATE "{like}"' if like else ""
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"{template}'))
+        self.created.append(name)
+        os.environ[STORE_URL_ENV] = (
+            make_url(self.pg_url).set(database=name).render_as_string(hide_password=False)
+        )
+        return name
+
+    def close(self) -> None:
+        os.environ.pop(STORE_URL_ENV, None)
+        if self.admin is None:
+            return
+        with self.admin.connect() as connection:
+            for name in self.created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+# -- projects -----------------------------------------------------------------------------
+
+
+def read_rows(path: Path) -> Rows:
+    with path.open(encoding="utf-8") as handle:
+        if path.suffix == ".csv":
+            return [{"text": r["text"], "intent": r["intent"]} for r in csv.DictReader(handle)]
+        return [{"text": r["text"], "intent": r["intent"]} for r in map(json.loads, handle)]
+
+
+def new_project(folder: Path, data: Rows | None) -> Project:
+    """`lifelong init` (sample data unless ``data``), triggers off: every cycle trains."""
+    init_project(folder, sample_data=data is None)
+    if data is not None:
+        write_rows(folder / "data" / "base.jsonl", data)
+    path = folder / "config.yml"
+    config = yaml.safe_load(path.read_text())
+    config["policy"]["triggers"] = {"time": None, "performance": None, "drift": None}
+    path.write_text(yaml.safe_dump(config))
+    return Project.load(folder)
+
+
+def write_rows(path: Path, rows: Rows) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def cycle(project: Project, rows: Rows, name: str) -> Outcome:
+    """Drop ``rows`` in the inbox and run one cycle; what the gate said."""
+    write_rows(project.inbox / f"{name}.jsonl", rows)
+    started = time.perf_counter()
+    with open_registry(project.store_url, project.artifacts_dir) as registry:
+        result: CycleResult = run_cycle(project, registry, force=True)
+    seconds = time.perf_counter() - started
+    if not result.judgements:
+        why = (result.error.strip().splitlines() or [result.outcome])[-1]
+        return Outcome(result.outcome, why, "", seconds)
+    verdict: Verdict = result.judgements[0].verdict
+    old = verdict.slice("old")
+    flips = "" if old is None else f"{old.negative_flips}/{old.champion_correct}"
+    return Outcome(result.outcome, verdict.reasons[0], flips, seconds)
+
+
+def trained_copy(template: Path, target: Path) -> Project:
+    shutil.copytree(template, target)
+    return Project.load(target)
+
+
+# -- scenarios ----------------------------------------------------------------------------
+
+
+def sample_attacks(root: Path) -> dict[str, Rows]:
+    batches = root / "batches"
+    day1 = read_rows(batches / "day1.jsonl")
+    vocabulary = re.findall(r"[a-z]+", " ".join(r["text"].lower() for r in day1))
+    return {
+        "junk under one intent (200 -> greet)": junk(200, label="greet", vocabulary=vocabulary),
+        "paraphrases of A labelled B (200 refund -> order)": paraphrases_of_refunds(
+            200, label="order_status"
+        ),
+        "10% label flips (day1)": flip_labels(day1, 0.1),
+    }
+
+
+def sample_clean(root: Path) -> dict[str, Rows]:
+    batches = root / "batches"
+    return {
+        "sample day1": read_rows(batches / "day1.jsonl"),
+        "sample day2 (new intent gift_card)": read_rows(batches / "day2.csv"),
+        "sample day3": read_rows(batches / "day3.jsonl"),
+    }
+
+
+def run_sample(
+    work: Path,
+    salt_index: int,
+    kinds: set[str],
+    stores: Stores,
+    tallies: dict[str, Tally],
+    log: Callable[[str], None],
+) -> None:
+    """Train the sample's 1.0 once, then each scenario on a copy of it."""
+    template = work / f"sample-{salt_index}"
+    database = stores.use()
+    project = new_project(template, None)
+    with open_registry(project.store_url, project.artifacts_dir) as registry:
+        first = run_cycle(project, registry)
+    if first.outcome != "promoted":
+        raise SystemExit(f"the sample's first model was not promoted: {first.error}")
+    scenarios: dict[str, Rows] = {}
+    if "attacks" in kinds:
+        scenarios |= sample_attacks(template)
+    if "clean" in kinds:
+        scenarios |= sample_clean(template)
+    for i, (name, rows) in enumerate(scenarios.items()):
+        stores.use(like=database)
+        copy = trained_copy(template, work / f"sample-{salt_index}-{i}")
+        outcome = cycle(copy, rows, f"s{i}")
+        tallies.setdefault(name, Tally()).outcomes.append(outcome)
+        log(f"  {name}: {outcome.outcome} ({outcome.old_flips} old broken) - {outcome.reason}")
+
+
+def run_dataset(
+    work: Path,
+    dataset: str,
+    chunks: int,
+    stores: Stores,
+    tallies: dict[str, Tally],
+    log: Callable[[str], None],
+) -> None:
+    """Half the training set cold, then ``chunks`` tenths, each one cycle."""
+    stores.use()
+    seed = 0
+    rows = read_rows(DATASETS / dataset / "train.jsonl")
+    random.Random(seed).shuffle(rows)
+    tenth = len(rows) // 10
+    project = new_project(work / f"{dataset}-{seed}", rows[: 5 * tenth])
+    with open_registry(project.store_url, project.artifacts_dir) as registry:
+        first = run_cycle(project, registry)
+    if first.outcome != "promoted":
+        raise SystemExit(f"{dataset}'s first model was not promoted: {first.error}")
+    for k in range(chunks):
+        chunk = rows[(5 + k) * tenth : (6 + k) * tenth]
+        outcome = cycle(project, chunk, f"chunk{k}")
+        tallies.setdefault(f"{dataset} chunk (10%)", Tally()).outcomes.append(outcome)
+        log(
+            f"  {dataset} chunk {k + 1}: {outcome.outcome} ({outcome.old_flips} old broken, "
+            f"{outcome.seconds:.0f} s) - {outcome.reason}"
+        )
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+def table(title: str, tallies: dict[str, dict[str, Tally]], stores: list[str]) -> str:
+    lines = [
+        f"### {title}",
+        "",
+        "| scenario | " + " | ".join(stores) + " | old answers broken (median) |",
+    ]
+    lines.append("| --- |" + " --- |" * len(stores) + " ---: |")
+    names = list(dict.fromkeys(name for per in tallies.values() for name in per))
+    for name in names:
+        cells = [tallies[s][name].summary() if name in tallies[s] else "-" for s in stores]
+        flips = [
+            int(o.old_flips.split("/")[0])
+            for s in stores
+            if name in tallies[s]
+            for o in tallies[s][name].outcomes
+            if o.old_flips
+        ]
+        median = f"{statistics.median(flips):g}" if flips else "-"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {median} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--salts", type=int, default=3, help="sample projects per store")
+    parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--chunks", type=int, default=3, help="10%% chunks per data set")
+    parser.add_argument("--datasets", default="clinc150,banking77")
+    parser.add_argument("--only", choices=["attacks", "clean", "sample", "datasets"])
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    stores = args.stores.split(",")
+    kinds = {"attacks", "clean"} if args.only in (None, "sample") else {args.only}
+    run_datasets = args.only in (None, "clean", "datasets")
+    if args.only == "datasets":
+        kinds = set()
+    attacks: dict[str, dict[str, Tally]] = {s: {} for s in stores}
+    clean: dict[str, dict[str, Tally]] = {s: {} for s in stores}
+    with tempfile.TemporaryDirectory(prefix="lifelong-poison-") as tmp:
+        for kind in stores:
+            print(f"store: {kind}", flush=True)
+            databases = Stores(kind, args.pg_url)
+            try:
+                for i in range(args.salts if kinds else 0):
+                    sample: dict[str, Tally] = {}
+                    run_sample(Path(tmp) / kind, i, kinds, databases, sample, print)
+                    for name, tally in sample.items():
+                        target = clean if name.startswith("sample") else attacks
+                        target[kind].setdefault(name, Tally()).outcomes += tally.outcomes
+                for dataset in args.datasets.split(",") if run_datasets else []:
+                    run_dataset(
+                        Path(tmp) / kind, dataset, args.chunks, databases, clean[kind], print
+                    )
+            finally:
+                databases.close()
+    print()
+    if any(attacks.values()):
+        print(table("Attacks (target: rejected or quarantined)", attacks, stores))
+        print()
+    if any(clean.values()):
+        print(table("Clean batches (target: promoted)", clean, stores))
+
+
+if __name__ == "__main__":
+    main()
