@@ -248,10 +248,13 @@ class Triggers(_Section):
 class Screen(_Section):
     """The intake screen (``lifelong.evaluation.screen``): the new examples of a known intent,
     when at least ``min_examples``, are held for review when the champion gives their label
-    less than ``max_support`` of the probability it gives its own test examples of it."""
+    less than ``max_support`` of the probability it gives its own test examples of it; a
+    single example is held when its label gets at most ``max_label_ratio`` of the probability
+    of the champion's answer (``null``: no single-example check)."""
 
     min_examples: int = Field(5, ge=1)
     max_support: float = Field(0.3, gt=0.0, le=1.0)
+    max_label_ratio: float | None = Field(0.05, gt=0.0, lt=1.0)
 
 
 class Policy(_Section):

@@ -28,7 +28,7 @@ from lifelong.evaluation.metrics import (
 )
 from lifelong.evaluation.oos import OosMetrics, ThresholdChoice, apply_threshold, choose_threshold
 from lifelong.evaluation.report import write_report
-from lifelong.evaluation.screen import ScreenedIntent, screen_batch
+from lifelong.evaluation.screen import ScreenedIntent, Screening, screen_batch
 from lifelong.evaluation.stats import (
     BootstrapInterval,
     McNemarResult,
@@ -60,6 +60,7 @@ __all__ = [
     "McNemarResult",
     "OosMetrics",
     "ScreenedIntent",
+    "Screening",
     "SliceCheck",
     "SliceName",
     "ThresholdChoice",
