@@ -116,11 +116,13 @@ def test_an_accepted_relabel_replaces_the_old_label_and_diffs_as_relabeled(
         ("hello there", "greet", "bye"),
         ("hi", "greet", "bye"),
     ]
-    assert change.added == () and change.removed == ()
+    assert change.added == ()
+    assert change.removed == ()
     assert {i.status for i in review.items(registry, None)} == {"accepted"}
     # accepting again writes nothing twice
     again = review.accept(project, registry, [first.id])
-    assert again.decided == [] and [i.id for i in again.skipped] == [first.id]
+    assert again.decided == []
+    assert [i.id for i in again.skipped] == [first.id]
     assert len(list((project.root / "data" / "ingested").glob("review-*.jsonl"))) == 1
 
 
