@@ -127,12 +127,20 @@ def collect(
                 why = f"the data has this text as {known!r}"
                 found.held.append(_held(example, source.name, RELABEL, known, why))
                 continue
-            if _untrusted(example) and example.label not in known_intents:
-                why = "feedback names an intent the data does not have"
-                found.held.append(_held(example, source.name, UNKNOWN_INTENT, None, why))
-                continue
             labels_by_text.setdefault(example.text, example.label)
             found.new.append(example)
+    # Known: in the data, or brought by a trusted source in this very batch (whose own
+    # trainability hold_untrainable then checks), whatever the order of the sources.
+    known_intents.update(e.label for e in found.new if not _untrusted(e))
+    kept = []
+    for example in found.new:
+        if _untrusted(example) and example.label not in known_intents:
+            why = "feedback names an intent the data does not have"
+            source = found.source_of[example.hash]
+            found.held.append(_held(example, source, UNKNOWN_INTENT, None, why))
+        else:
+            kept.append(example)
+    found.new = kept
     return found
 
 
