@@ -7,6 +7,8 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lifelong.serving import ServeSettings
 from lifelong.serving.rate_limit import RateLimiter, retry_after
@@ -101,3 +103,21 @@ def test_full_buckets_are_forgotten_past_max_keys() -> None:
     limiter.acquire("d")
     assert limiter.acquire("d") > 0  # d's own bucket is kept and empty
     assert len(limiter._buckets) == 1
+
+
+@given(
+    rate=st.floats(1.0, 600.0),
+    burst=st.integers(1, 30),
+    gaps=st.lists(st.floats(0.0, 5.0), min_size=1, max_size=200),
+)
+def test_no_client_gets_more_than_burst_plus_rate_times_elapsed(
+    rate: float, burst: int, gaps: list[float]
+) -> None:
+    now = [0.0]
+    limiter = RateLimiter(rate, burst, clock=lambda: now[0])
+    admitted = 0
+    for gap in gaps:
+        now[0] += gap
+        if limiter.acquire("client") == 0.0:
+            admitted += 1
+    assert admitted <= burst + rate / 60.0 * now[0] + 1e-9
