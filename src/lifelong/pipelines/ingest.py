@@ -136,8 +136,8 @@ def collect(
     for example in found.new:
         if _untrusted(example) and example.label not in known_intents:
             why = "feedback names an intent the data does not have"
-            source = found.source_of[example.hash]
-            found.held.append(_held(example, source, UNKNOWN_INTENT, None, why))
+            origin = found.source_of[example.hash]
+            found.held.append(_held(example, origin, UNKNOWN_INTENT, None, why))
         else:
             kept.append(example)
     found.new = kept
@@ -165,8 +165,8 @@ def hold_untrainable(found: Ingested, before: Dataset, project: Project) -> None
     for example in found.new:
         if example.label in why:
             reason = f"new intent with {why[example.label]}"
-            source = found.source_of.get(example.hash, "-")
-            found.held.append(_held(example, source, TOO_FEW, None, reason))
+            origin = found.source_of.get(example.hash, "-")
+            found.held.append(_held(example, origin, TOO_FEW, None, reason))
         else:
             kept.append(example)
     found.new = kept
