@@ -61,6 +61,9 @@ def list_command(
     if as_json:
         typer.echo(json.dumps([_item_dict(item) for item in found]))
         return
+    if not found:
+        console.print(f"no {status} review items")
+        return
     table = Table(title=f"{len(found)} {status} review item(s)")
     for column in ("id", "status", "why held", "source", "text", "proposed", "current"):
         table.add_column(column)
