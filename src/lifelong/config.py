@@ -321,12 +321,18 @@ class Server(_Section):
     """``lifelong serve``: address, admin auth, hot swap, input limits, prediction log, shadow.
 
     The admin token itself never sits in ``config.yml``: ``admin_token_env`` names the
-    environment variable holding it, and without it the admin endpoints are off.
+    environment variable holding it, and without it the admin endpoints are off. Feedback writes
+    training data, so it has its own token (``feedback_token_env``: annotation tools get it,
+    never the admin's) and a per-client rate (``feedback_rate`` a minute, ``feedback_burst`` at
+    once); without the token ``/feedback`` refuses every correction.
     """
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     admin_token_env: str = "LIFELONG_ADMIN_TOKEN"
+    feedback_token_env: str = "LIFELONG_FEEDBACK_TOKEN"
+    feedback_rate: float = Field(60.0, gt=0.0)
+    feedback_burst: int = Field(20, ge=1)
     poll_interval: float = Field(5.0, ge=0.0)
     max_batch: int = Field(256, ge=1)
     max_text_chars: int = Field(2000, ge=1)

@@ -7,6 +7,7 @@ exactly what you would type. ``scripts/quickstart.sh`` calls ``python -m lifelon
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import subprocess
 import sys
@@ -45,15 +46,21 @@ class _Server:
     """``lifelong serve`` in the background, as a user would start it in another terminal."""
 
     def __init__(self, demo: Path) -> None:
-        self.process = ServerProcess(demo)
-        console.print(f"\n[bold cyan]$ lifelong serve --port {self.process.port} &[/]")
+        # Feedback becomes training data, so the server takes it only with its own token.
+        self.feedback_token = secrets.token_urlsafe(16)
+        self.process = ServerProcess(demo, env={"LIFELONG_FEEDBACK_TOKEN": self.feedback_token})
+        port = self.process.port
+        console.print(
+            f"\n[bold cyan]$ LIFELONG_FEEDBACK_TOKEN=... lifelong serve --port {port} &[/]"
+        )
         self.process.start()
         url = self.process.url
         console.print(f"[dim]server ready at {url} (docs at {url}/docs)[/]")
 
-    def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        console.print(f"[bold cyan]POST {path}[/] {json.dumps(payload)}", highlight=False)
-        return self.process.post(path, payload)
+    def post(self, path: str, payload: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+        auth = " (Authorization: Bearer $LIFELONG_FEEDBACK_TOKEN)" if token else ""
+        console.print(f"[bold cyan]POST {path}[/]{auth} {json.dumps(payload)}", highlight=False)
+        return self.process.post(path, payload, token=token)
 
     def predict(self, text: str) -> dict[str, Any]:
         body = self.post("/predict", {"text": text})
@@ -95,7 +102,8 @@ def run(workdir: Path) -> None:
         "Add it and fine-tune 1.1 from 1.0; the gate decides whether it ships",
         "What the registry remembers about 1.1: parent, data diff, verdict, forgetting",
         "Serve the champion over HTTP: predictions and a feedback correction",
-        "The continual loop: new batches land in the inbox; two `lifelong update` cycles",
+        "The continual loop: new batches land in the inbox; two `lifelong update` cycles; "
+        "what no one vouched for waits in `lifelong review`",
         "The server follows the champion by itself; history and lineage of every model",
     ]
 
@@ -124,7 +132,9 @@ def run(workdir: Path) -> None:
         text, truth = "do you ship to hotels or only home addresses", "shipping_options"
         answer = server.predict(text)
         server.post(
-            "/feedback", {"text": text, "intent": truth, "prediction_id": answer["prediction_id"]}
+            "/feedback",
+            {"text": text, "intent": truth, "prediction_id": answer["prediction_id"]},
+            token=server.feedback_token,
         )
         verdict = "right" if answer["intent"] == truth else "wrong"
         console.print(
@@ -136,6 +146,7 @@ def run(workdir: Path) -> None:
             shutil.copy(demo / "batches" / name, demo / "inbox" / name)
             console.print(f"[dim]batches/{name} landed in inbox/[/]")
             _lifelong("update", cwd=demo, check=False)
+        _lifelong("review", "list", cwd=demo)
         step(9)
         champion = _champion(demo)
         server.process.wait_for_version(champion)

@@ -483,3 +483,62 @@ def test_verdict_and_forgetting_round_trip(registry: Registry, make_bundle) -> N
     assert Verdict.from_dict(stored.verdict) == verdict
     assert ForgettingReport.from_dict(stored.metrics["forgetting"]) == forgetting
     assert verdict.promoted
+
+
+# -- review queue ---------------------------------------------------------------------------
+
+
+def _spec(text: str, intent: str, reason: str = "relabel", current: str | None = "greet"):  # type: ignore[no-untyped-def]
+    from lifelong.core.types import content_hash, normalize_text
+    from lifelong.registry import ReviewSpec
+
+    return ReviewSpec(
+        text=text,
+        intent=intent,
+        example_hash=content_hash(normalize_text(text), intent),
+        reason=reason,
+        source="feedback:/x/feedback.jsonl",
+        current=current,
+        detail={"message": "why", "prediction_id": None},
+    )
+
+
+def test_review_items_are_held_once_and_listed_in_order(registry: Registry) -> None:
+    store = registry.store
+    held = store.hold_for_review([_spec("Hello", "bye"), _spec("new one", "odd", "unknown-intent")])
+    assert [(i.text, i.intent, i.status) for i in held] == [
+        ("Hello", "bye", "pending"),
+        ("new one", "odd", "pending"),
+    ]
+    assert held[0].id < held[1].id
+    assert held[0].created_at is not None
+    # redelivered (same text and label, any spelling): not held twice; a new one is
+    again = store.hold_for_review([_spec("hello", "bye"), _spec("third", "odd", "unknown-intent")])
+    assert [i.text for i in again] == ["third"]
+    items = store.review_items()
+    assert [i.id for i in items] == sorted(i.id for i in items)
+    assert len(items) == 3
+    assert items[0].current == "greet"
+    assert items[0].detail == {
+        "message": "why",
+        "prediction_id": None,
+    }
+    assert [i.text for i in store.review_items(ids=[held[1].id])] == ["new one"]
+
+
+def test_review_decisions_change_pending_items_only(registry: Registry) -> None:
+    store = registry.store
+    first, second = store.hold_for_review([_spec("a", "x"), _spec("b", "y")])
+    (accepted,) = store.decide_review([first.id], "accepted", note="checked")
+    assert accepted.status == "accepted"
+    assert accepted.note == "checked"
+    assert accepted.decided_at is not None
+    # deciding again, or an unknown id, changes nothing
+    assert store.decide_review([first.id, 9999], "rejected") == []
+    assert [i.id for i in store.review_items(status="pending")] == [second.id]
+    store.decide_review([second.id], "rejected")
+    assert [i.status for i in store.review_items()] == ["accepted", "rejected"]
+    # a rejected example delivered again stays rejected, not pending
+    assert store.hold_for_review([_spec("b", "y")]) == []
+    with pytest.raises(RegistryError, match="not `pending`"):
+        store.decide_review([first.id], "pending")

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from lifelong.cli.common import console, load_project, open_project_registry
 from lifelong.core.errors import NotFound, Problem, ValidationFailed
-from lifelong.data import Dataset, Snapshot, SnapshotDiff, diff, load_dataset
+from lifelong.data import Dataset, Snapshot, SnapshotDiff, check_trainable, diff, load_dataset
 from lifelong.registry import Registry, SnapshotInfo
 
 app = typer.Typer(help="Validate data and see what changed.", no_args_is_help=True)
@@ -63,7 +63,8 @@ def diff_table(change: SnapshotDiff, title: str) -> Table:
 
 @app.command()
 def validate(ctx: typer.Context) -> None:
-    """Read and check every data file; print a report; exit 1 on any error."""
+    """Read and check every data file; print a report; exit 1 on any error, including data
+    that training would refuse (an intent with too few examples for the splits)."""
     project = load_project(ctx)
     try:
         dataset = load_dataset(project)
@@ -82,6 +83,7 @@ def validate(ctx: typer.Context) -> None:
     if dataset.warnings:
         console.print(problems_table(dataset.warnings))
     console.print(summary_table(dataset))
+    check_trainable(dataset.splits)  # what training would refuse is invalid here too
     console.print("[green]data is valid[/]")
 
 

@@ -24,8 +24,14 @@ def _show(result: CycleResult) -> None:
     console.print(
         f"ingested {data.get('new', 0)} new example(s) "
         f"({data.get('already_present', 0)} already present, "
-        f"{data.get('n_conflicts', 0)} conflicts skipped); per source {data.get('per_source', {})}"
+        f"{data.get('held', 0)} held for review); per source {data.get('per_source', {})}"
     )
+    if data.get("newly_held"):
+        reasons = ", ".join(f"{k} {v}" for k, v in data.get("held_reasons", {}).items())
+        console.print(
+            f"  [yellow]{data['newly_held']} newly held for review ({reasons}): "
+            "see `lifelong review list`[/]"
+        )
     for problem in data.get("problems", []):
         console.print(f"  [yellow]{problem}[/]", highlight=False)
     if trigger is not None:

@@ -17,6 +17,7 @@ from lifelong.cli import data as data_cmd
 from lifelong.cli import init as init_cmd
 from lifelong.cli import loop as loop_cmd
 from lifelong.cli import models
+from lifelong.cli import review as review_cmd
 from lifelong.cli import serve as serve_cmd
 from lifelong.cli import train as train_cmd
 from lifelong.cli.common import GlobalOptions, err_console
@@ -70,6 +71,7 @@ app = typer.Typer(
 app.command("init")(init_cmd.init)
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(models.app, name="models")
+app.add_typer(review_cmd.app, name="review")
 app.command("lineage")(models.lineage)
 app.command("serve")(serve_cmd.serve)
 app.command("shadow-report")(serve_cmd.shadow_report_cmd)

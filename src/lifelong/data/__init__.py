@@ -14,7 +14,7 @@ from lifelong.data.read import SUPPORTED, read_file, read_paths
 from lifelong.data.result import ReadResult
 from lifelong.data.snapshot import Snapshot, SnapshotDiff, apply_diff, diff
 from lifelong.data.split import SplitData, split_examples, split_of
-from lifelong.data.trainable import check_trainable
+from lifelong.data.trainable import check_trainable, untrainable_intents
 from lifelong.data.validate import check, find_conflicts
 
 __all__ = [
@@ -35,4 +35,5 @@ __all__ = [
     "read_paths",
     "split_examples",
     "split_of",
+    "untrainable_intents",
 ]

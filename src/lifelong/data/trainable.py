@@ -14,12 +14,27 @@ from lifelong.data.split import SplitData
 MIN_EXAMPLES_PER_INTENT = 3
 
 
+def untrainable_intents(
+    parts: SplitData, *, min_examples: int = MIN_EXAMPLES_PER_INTENT
+) -> dict[str, str]:
+    """Intents that cannot train, each with why: fewer than ``min_examples`` in all, or none in
+    the training split (the hash split may put every example of a tiny intent into valid or
+    test). Ingestion holds the new intents this names for review; training refuses them."""
+    train = Counter(e.label for e in parts.train)
+    total = train + Counter(e.label for e in (*parts.valid, *parts.test))
+    why: dict[str, str] = {}
+    for label in sorted(total):
+        if total[label] < min_examples:
+            why[label] = f"{total[label]} example(s), each intent needs at least {min_examples}"
+        elif train[label] == 0:
+            why[label] = f"{total[label]} example(s), all in valid/test by the stable split"
+    return why
+
+
 def check_trainable(parts: SplitData, *, min_examples: int = MIN_EXAMPLES_PER_INTENT) -> None:
     """Raise :class:`DataError` unless ``parts`` can train a classifier.
 
-    Requires at least two intents, and for every intent at least ``min_examples`` examples
-    in all and at least one in the training split (the hash split may put every example of a
-    tiny intent into valid or test).
+    Requires at least two intents and no intent :func:`untrainable_intents` names.
     """
     train = Counter(e.label for e in parts.train)
     total = train + Counter(e.label for e in (*parts.valid, *parts.test))
@@ -34,16 +49,16 @@ def check_trainable(parts: SplitData, *, min_examples: int = MIN_EXAMPLES_PER_IN
             f"only one intent ({only!r}): a classifier needs at least two",
             hint="add examples of at least one more intent",
         )
-    too_few = sorted(label for label, n in total.items() if n < min_examples)
+    why = untrainable_intents(parts, min_examples=min_examples)
+    too_few = [label for label in why if total[label] < min_examples]
     if too_few:
         detail = ", ".join(f"{label!r} ({total[label]})" for label in too_few)
         raise DataError(
             f"too few examples for the splits: {detail}; each intent needs at least {min_examples}",
             hint="add examples of these intents, or remove them from the data",
         )
-    untrained = sorted(label for label in total if train[label] == 0)
-    if untrained:
-        detail = ", ".join(f"{label!r} ({total[label]} in valid/test)" for label in untrained)
+    if why:
+        detail = ", ".join(f"{label!r} ({total[label]} in valid/test)" for label in why)
         raise DataError(
             f"no training example for {detail}: the stable split put all of them in valid/test",
             hint="add a few more examples of these intents",

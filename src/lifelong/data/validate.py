@@ -1,8 +1,17 @@
-"""Validation of a set of read examples: conflicts, duplicates, and the final go/no-go."""
+"""Validation of a set of read examples: reviewed relabels, conflicts, duplicates, and the final
+go/no-go.
+
+A relabel accepted in the review queue (``lifelong review accept``) is written into the data as a
+record whose ``review`` field says which label it ``replaces``; :func:`apply_reviewed_relabels`
+lets that record win over every other label of its text, so the old example stops training
+without anyone editing the files it came from (the user's own data stays as they wrote it, and
+the decision stays visible and revertible: delete the ingested line and the old label is back).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from lifelong.core.errors import Problem, ValidationFailed
 from lifelong.core.types import Example
@@ -19,6 +28,40 @@ def find_conflicts(examples: list[Example]) -> dict[str, list[Example]]:
         for text, group in by_text.items()
         if len({example.label for example in group}) > 1
     }
+
+
+def _review_id(example: Example) -> int | None:
+    """The review-queue id of a reviewed relabel, ``None`` for any other example."""
+    review: Any = example.meta.get("review")
+    if isinstance(review, dict) and isinstance(review.get("id"), int) and review.get("replaces"):
+        return int(review["id"])
+    return None
+
+
+def apply_reviewed_relabels(examples: list[Example], result: ReadResult) -> list[Example]:
+    """Drop every example whose text has a reviewed relabel to another label.
+
+    For each text the relabel decided last (highest review id) wins; the examples it overrides
+    are listed in a note, so `data validate` shows what no longer trains and why.
+    """
+    winner: dict[str, tuple[int, str]] = {}
+    for example in examples:
+        review_id = _review_id(example)
+        if review_id is not None and review_id > winner.get(example.text, (-1, ""))[0]:
+            winner[example.text] = (review_id, example.label)
+    if not winner:
+        return examples
+    kept: list[Example] = []
+    for example in examples:
+        decided = winner.get(example.text)
+        if decided is not None and decided[1] != example.label:
+            result.notes.append(
+                f"{example.location}: {example.text!r} as {example.label!r} is replaced by "
+                f"reviewed relabel #{decided[0]} to {decided[1]!r}"
+            )
+            continue
+        kept.append(example)
+    return kept
 
 
 def dedupe(examples: list[Example], result: ReadResult) -> list[Example]:
@@ -43,6 +86,8 @@ def dedupe(examples: list[Example], result: ReadResult) -> list[Example]:
 def check(result: ReadResult, *, allow_conflicts: bool = False) -> list[Example]:
     """Validate everything read; return deduplicated examples or raise.
 
+    Reviewed relabels are applied first (:func:`apply_reviewed_relabels`), so a text relabeled
+    through the review queue is no conflict.
     Every conflict is listed with all its locations. With ``allow_conflicts`` they become
     warnings and every labeling is kept (a deliberate multi-label use).
 
@@ -51,7 +96,7 @@ def check(result: ReadResult, *, allow_conflicts: bool = False) -> list[Example]
     ValidationFailed
         If any error was found; nothing downstream should be written then.
     """
-    examples = dedupe(result.examples, result)
+    examples = dedupe(apply_reviewed_relabels(result.examples, result), result)
     for text, group in sorted(find_conflicts(examples).items()):
         places = "; ".join(f"{e.label!r} at {e.location}" for e in group)
         first = group[0]

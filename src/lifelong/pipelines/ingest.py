@@ -4,11 +4,21 @@ Examples are written to ``<first data folder>/ingested/<time>-<n>.jsonl`` atomic
 next snapshot holds them. Sources are committed only after that snapshot is committed (by the
 caller); a crash in between redelivers them, and because examples are identified by content,
 redelivered ones are recognised as already present and skipped: nothing lost, nothing twice.
+
+What training would refuse, or what no one vouched for, is *held* for review
+(:mod:`lifelong.pipelines.review`) instead of entering the data or being dropped:
+
+- a relabel (a text the data has under another label), from any source;
+- feedback (untrusted: whoever holds the feedback token) with an intent the data does not have;
+- a new intent from a trusted source (the inbox, a stream) with too few examples to be split
+  and trained (:func:`~lifelong.data.untrainable_intents`), which would otherwise make every
+  later training fail.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,9 +27,12 @@ from pathlib import Path
 from lifelong.core.atomic import atomic_write_text
 from lifelong.core.errors import ConfigError, Problem
 from lifelong.core.types import Example
-from lifelong.data import Snapshot
+from lifelong.data import Dataset, Snapshot, split_examples, untrainable_intents
 from lifelong.data.sources import Receipt, Source
 from lifelong.project import Project
+from lifelong.registry import ReviewSpec
+
+RELABEL, UNKNOWN_INTENT, TOO_FEW = "relabel", "unknown-intent", "too-few-examples"
 
 
 @dataclass
@@ -28,10 +41,12 @@ class Ingested:
 
     new: list[Example] = field(default_factory=list)
     already_present: int = 0
-    conflicts: list[str] = field(default_factory=list)
+    held: list[ReviewSpec] = field(default_factory=list)
+    newly_held: int = 0
     problems: list[Problem] = field(default_factory=list)
     receipts: dict[str, list[Receipt]] = field(default_factory=dict)
     per_source: dict[str, int] = field(default_factory=dict)
+    source_of: dict[str, str] = field(default_factory=dict)
     file: Path | None = None
 
     def summary(self) -> dict[str, object]:
@@ -39,8 +54,9 @@ class Ingested:
         return {
             "new": len(self.new),
             "already_present": self.already_present,
-            "conflicts": self.conflicts[:20],
-            "n_conflicts": len(self.conflicts),
+            "held": len(self.held),
+            "newly_held": self.newly_held,
+            "held_reasons": dict(sorted(Counter(h.reason for h in self.held).items())),
             "problems": [str(p) for p in self.problems[:20]],
             "per_source": self.per_source,
             "file": None if self.file is None else str(self.file),
@@ -58,14 +74,41 @@ def ingest_folder(project: Project) -> Path:
     )
 
 
-def collect(sources: Sequence[Source], pool: Snapshot) -> Ingested:
+def _untrusted(example: Example) -> bool:
+    """Feedback is untrusted: anyone with the feedback token wrote it, no annotator checked it."""
+    return example.meta.get("feedback") is True
+
+
+def _held(example: Example, source: str, reason: str, current: str | None, why: str) -> ReviewSpec:
+    detail: dict[str, object] = {"message": why, "location": example.location}
+    for key in ("prediction_id", "predicted"):
+        if example.meta.get(key) is not None:
+            detail[key] = example.meta[key]
+    return ReviewSpec(
+        text=example.original or example.text,
+        intent=example.label,
+        example_hash=example.hash,
+        reason=reason,
+        source=source,
+        current=current,
+        detail=detail,
+    )
+
+
+def collect(
+    sources: Sequence[Source], pool: Snapshot, *, allow_conflicts: bool = False
+) -> Ingested:
     """Read every source's pending examples; keep those not already in ``pool``.
 
-    A text already in the data (or earlier in this batch) under another label is a conflict:
-    reported and skipped, never silently relabeled (the data's owner decides).
+    A text already in the data (or earlier in this batch) under another label is a relabel:
+    held for review, never applied silently and never lost. With ``allow_conflicts`` a trusted
+    source's other label is added beside the old one (the deliberate multi-label use that
+    setting allows in the data); feedback's relabels are held all the same. Feedback naming an
+    intent the data does not have is held too.
     """
     found = Ingested()
     labels_by_text = {e.text: e.label for e in pool.examples.values()}
+    known_intents = set(pool.label_counts)
     seen: set[str] = set()
     for source in sources:
         batch = source.pending()
@@ -76,17 +119,57 @@ def collect(sources: Sequence[Source], pool: Snapshot) -> Ingested:
             if example.hash in pool.examples or example.hash in seen:
                 found.already_present += 1
                 continue
-            known = labels_by_text.get(example.text)
-            if known is not None and known != example.label:
-                found.conflicts.append(
-                    f"{example.location}: {example.text!r} is {known!r} in the data, "
-                    f"{example.label!r} here; skipped"
-                )
-                continue
-            labels_by_text[example.text] = example.label
             seen.add(example.hash)
+            found.source_of[example.hash] = source.name
+            known = labels_by_text.get(example.text)
+            relabel = known is not None and known != example.label
+            if relabel and (_untrusted(example) or not allow_conflicts):
+                why = f"the data has this text as {known!r}"
+                found.held.append(_held(example, source.name, RELABEL, known, why))
+                continue
+            labels_by_text.setdefault(example.text, example.label)
             found.new.append(example)
+    # Known: in the data, or brought by a trusted source in this very batch (whose own
+    # trainability hold_untrainable then checks), whatever the order of the sources.
+    known_intents.update(e.label for e in found.new if not _untrusted(e))
+    kept = []
+    for example in found.new:
+        if _untrusted(example) and example.label not in known_intents:
+            why = "feedback names an intent the data does not have"
+            origin = found.source_of[example.hash]
+            found.held.append(_held(example, origin, UNKNOWN_INTENT, None, why))
+        else:
+            kept.append(example)
+    found.new = kept
     return found
+
+
+def hold_untrainable(found: Ingested, before: Dataset, project: Project) -> None:
+    """Move the examples of new intents that could not train (too few for the splits, or none
+    in the training split) from ``found.new`` to ``found.held``.
+
+    Splits are a function of each example's content, so adding examples never makes an intent
+    the data already trains untrainable: only intents this batch introduces are checked.
+    """
+    fresh = {e.label for e in found.new} - set(before.pool.label_counts)
+    if not fresh:
+        return
+    test = None if before.test is None else before.test.sorted_examples()
+    grown = split_examples(
+        [*before.pool.sorted_examples(), *found.new], project.config.splits, test
+    )
+    why = {label: reason for label, reason in untrainable_intents(grown).items() if label in fresh}
+    if not why:
+        return
+    kept = []
+    for example in found.new:
+        if example.label in why:
+            reason = f"new intent with {why[example.label]}"
+            origin = found.source_of.get(example.hash, "-")
+            found.held.append(_held(example, origin, TOO_FEW, None, reason))
+        else:
+            kept.append(example)
+    found.new = kept
 
 
 def write_ingested(project: Project, found: Ingested, now: datetime | None = None) -> Path | None:

@@ -22,11 +22,12 @@ from lifelong.data import load_dataset
 from lifelong.data.sources import build_sources
 from lifelong.evaluation import rank_challengers
 from lifelong.monitoring import TriggerResult, build_trigger
-from lifelong.pipelines.ingest import collect, commit_sources, write_ingested
+from lifelong.pipelines.ingest import collect, commit_sources, hold_untrainable, write_ingested
 from lifelong.pipelines.judge import Judgement, judge
 from lifelong.pipelines.lock import cycle_lock
 from lifelong.pipelines.policy import Plan, plan_updates
 from lifelong.pipelines.retrain import TrainOptions, train_version
+from lifelong.pipelines.review import hold
 from lifelong.pipelines.signals import trigger_context
 from lifelong.project import Project
 from lifelong.registry import CHAMPION, CycleRecord, Registry
@@ -190,13 +191,16 @@ def _cycle(
     progress: bool,
     now: datetime,
 ) -> None:
-    # 1. Ingest: new examples from every source, those not already in the data.
+    # 1. Ingest: new examples from every source, those not already in the data; what needs a
+    #    person (relabels, unknown or untrainable new intents) is held in the review queue.
     sources = build_sources(project)
     before = load_dataset(project)
-    found = collect(sources, before.pool)
+    found = collect(sources, before.pool, allow_conflicts=project.config.allow_conflicts)
+    hold_untrainable(found, before, project)
     result.data = found.summary()
     clock.lap("ingest")
     if not dry_run:
+        hold(registry, found)
         write_ingested(project, found, now)
         result.data = found.summary()
     # 2. Snapshot the grown data, then acknowledge the sources (exactly once).

@@ -32,6 +32,8 @@ from lifelong.registry.entities import (
     ModelVersion,
     MoveKind,
     PredictionRecord,
+    ReviewItem,
+    ReviewStatus,
     SnapshotInfo,
     VersionStatus,
     version_label,
@@ -253,4 +255,39 @@ class CycleRow(Base):
             champion=self.champion,
             durations={k: float(v) for k, v in self.durations.items()},
             error=self.error,
+        )
+
+
+class ReviewRow(Base):
+    """The review queue: incoming examples held until a person accepts or rejects them."""
+
+    __tablename__ = "review_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    example_hash: Mapped[str] = mapped_column(HASH, unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str] = mapped_column(String(255))
+    current: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text)
+
+    def to_entity(self) -> ReviewItem:
+        return ReviewItem(
+            id=self.id,
+            text=self.text,
+            intent=self.intent,
+            example_hash=self.example_hash,
+            reason=self.reason,
+            source=self.source,
+            current=self.current,
+            detail=dict(self.detail),
+            status=cast(ReviewStatus, self.status),
+            created_at=utc(self.created_at),
+            decided_at=None if self.decided_at is None else utc(self.decided_at),
+            note=self.note,
         )

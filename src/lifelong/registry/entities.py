@@ -23,6 +23,10 @@ of its descendants stays whole)."""
 
 MoveKind = Literal["set", "rollback", "remove"]
 
+ReviewStatus = Literal["pending", "accepted", "rejected"]
+"""``pending``: held, trains nothing; ``accepted``: written into the data once; ``rejected``:
+kept for the audit, never trained."""
+
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 
@@ -233,3 +237,34 @@ class CycleRecord:
     champion: str | None
     durations: dict[str, float]
     error: str
+
+
+@dataclass(frozen=True)
+class ReviewSpec:
+    """An incoming example held for a person to decide on instead of entering training.
+
+    ``text`` is as the source sent it, ``intent`` the label it proposes, ``current`` the label
+    the data has for the same text (a relabel), ``reason`` why it is held (``relabel``,
+    ``unknown-intent``, ``too-few-examples``), ``detail`` a JSON-safe explanation and what the
+    source knew (prediction id, the source file and line). ``example_hash`` is the content hash
+    of text and proposed label: the same example is held once, however often it is delivered.
+    """
+
+    text: str
+    intent: str
+    example_hash: str
+    reason: str
+    source: str
+    current: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReviewItem(ReviewSpec):
+    """A held example with its place in the queue and the decision taken on it."""
+
+    id: int = 0
+    status: ReviewStatus = "pending"
+    created_at: datetime | None = None
+    decided_at: datetime | None = None
+    note: str = ""

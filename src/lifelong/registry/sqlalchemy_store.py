@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from lifelong import __version__
 from lifelong.core.errors import NotFound, RegistryError
 from lifelong.core.types import Example
-from lifelong.registry import sql_predictions, sql_snapshots
+from lifelong.registry import sql_predictions, sql_review, sql_snapshots
 from lifelong.registry.dbmodels import AliasMoveRow, AliasRow, CycleRow, SnapshotRow, VersionRow
 from lifelong.registry.engine import WRITE_OPTION
 from lifelong.registry.entities import (
@@ -35,6 +35,9 @@ from lifelong.registry.entities import (
     ModelVersion,
     MoveKind,
     PredictionRecord,
+    ReviewItem,
+    ReviewSpec,
+    ReviewStatus,
     SnapshotInfo,
     VersionSpec,
     VersionStatus,
@@ -354,6 +357,25 @@ class SqlAlchemyStore(RegistryStore):
                 query = query.limit(limit)
             rows = [row.to_entity() for row in session.scalars(query)]
         return rows[::-1]
+
+    # -- review queue ---------------------------------------------------------------------
+
+    def hold_for_review(self, specs: Sequence[ReviewSpec]) -> list[ReviewItem]:
+        # A collision is another writer holding the same example: the retry then skips it.
+        return self._write(lambda session: sql_review.hold(session, specs))
+
+    def review_items(
+        self, *, status: ReviewStatus | None = None, ids: Sequence[int] | None = None
+    ) -> list[ReviewItem]:
+        with self._read() as session:
+            return sql_review.items(session, status=status, ids=ids)
+
+    def decide_review(
+        self, ids: Sequence[int], status: ReviewStatus, *, note: str = ""
+    ) -> list[ReviewItem]:
+        if status == "pending":
+            raise RegistryError("a review decision is `accepted` or `rejected`, not `pending`")
+        return self._write(lambda session: sql_review.decide(session, ids, status, note))
 
     # -- lifecycle ------------------------------------------------------------------------
 

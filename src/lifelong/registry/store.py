@@ -18,6 +18,9 @@ from lifelong.registry.entities import (
     CycleRecord,
     ModelVersion,
     PredictionRecord,
+    ReviewItem,
+    ReviewSpec,
+    ReviewStatus,
     SnapshotInfo,
     VersionSpec,
     VersionStatus,
@@ -144,6 +147,29 @@ class RegistryStore(abc.ABC):
     @abc.abstractmethod
     def list_cycles(self, limit: int | None = None) -> list[CycleRecord]:
         """Cycles, oldest first; with ``limit`` only the newest ``limit``."""
+
+    # -- review queue ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def hold_for_review(self, specs: Sequence[ReviewSpec]) -> list[ReviewItem]:
+        """Queue the specs whose example (``example_hash``) was never queued; return those.
+
+        An example already in the queue, whatever its status, is not queued again: redelivery
+        after a crash is harmless and a rejected example stays rejected.
+        """
+
+    @abc.abstractmethod
+    def review_items(
+        self, *, status: ReviewStatus | None = None, ids: Sequence[int] | None = None
+    ) -> list[ReviewItem]:
+        """Queued items, oldest first; only those of ``status`` and/or ``ids`` if given."""
+
+    @abc.abstractmethod
+    def decide_review(
+        self, ids: Sequence[int], status: ReviewStatus, *, note: str = ""
+    ) -> list[ReviewItem]:
+        """Mark the still-pending items of ``ids`` ``accepted`` or ``rejected``; return them
+        (an id already decided, or unknown, is left out)."""
 
     # -- lifecycle ------------------------------------------------------------------------
 

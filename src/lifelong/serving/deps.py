@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the running services, the serving model, admin auth, input limits.
+"""FastAPI dependencies: the running services, the serving model, admin and feedback auth,
+the feedback rate limit, input limits.
 
 The ones on every request are ``async def`` although they never await: FastAPI runs a plain
 ``def`` dependency in its thread pool, and two thread round trips per request cost more than
@@ -16,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lifelong.config import Server
 from lifelong.serving.holder import LoadedModel
+from lifelong.serving.rate_limit import retry_after
 from lifelong.serving.services import Services
 
 
@@ -45,6 +47,22 @@ async def serving_model(services: ServicesDep) -> LoadedModel:
 ModelDep = Annotated[LoadedModel, Depends(serving_model)]
 
 _bearer = HTTPBearer(auto_error=False, description="server.admin_token_env names the variable")
+_feedback_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="FeedbackToken",
+    description="server.feedback_token_env names the variable",
+)
+
+
+def _check_token(given: HTTPAuthorizationCredentials | None, expected: str, what: str) -> None:
+    """401 unless ``given`` is ``expected`` (constant-time compare)."""
+    token = "" if given is None else given.credentials
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            f"missing or wrong {what} token (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 def require_admin(
@@ -63,16 +81,52 @@ def require_admin(
             status.HTTP_404_NOT_FOUND,
             f"admin endpoints are off: set {variable} in the server's environment to enable them",
         )
-    given = "" if credentials is None else credentials.credentials
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong admin token (Authorization: Bearer <token>)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    _check_token(credentials, expected, "admin")
 
 
 AdminDep = Depends(require_admin)
+
+
+def require_feedback_client(
+    request: Request,
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_feedback_bearer)],
+) -> None:
+    """Admit a correction only with the feedback token, at most ``server.feedback_rate`` a minute
+    per client (token and peer address).
+
+    Feedback becomes training data, so an unset token refuses it (403) instead of leaving it
+    open to whoever reaches the port; the admin token is not accepted in its place, so the
+    annotation tools that send corrections never hold the power to promote models. Only admitted
+    requests take from the bucket: wrong tokens cannot use up a real client's allowance.
+    """
+    if services.settings.feedback_log is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            "feedback is off: add {feedback: true} to sources in config.yml",
+        )
+    expected = services.settings.feedback_token
+    if expected is None:
+        variable = services.settings.server.feedback_token_env
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"feedback is closed: no feedback token is configured; set {variable} in the "
+            "server's environment and send it as Authorization: Bearer <token>",
+        )
+    _check_token(credentials, expected, "feedback")
+    peer = request.client.host if request.client is not None else "-"
+    wait = services.feedback_limiter.acquire((expected, peer))
+    if wait > 0:
+        server = services.settings.server
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"feedback rate limit: over server.feedback_rate={server.feedback_rate:g} a minute "
+            f"(burst {server.feedback_burst}) from this client; retry later",
+            headers={"Retry-After": retry_after(wait)},
+        )
+
+
+FeedbackClientDep = Depends(require_feedback_client)
 
 
 def check_texts(texts: Sequence[str], server: Server) -> None:

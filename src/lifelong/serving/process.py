@@ -87,9 +87,13 @@ class ServerProcess:
         self.stop()
         raise LifelongError(f"the server did not become ready in {timeout:.0f} s")
 
-    def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST JSON and return the JSON answer; a non-2xx answer raises."""
-        answer = httpx.post(f"{self.url}{path}", json=payload, timeout=10)
+    def post(
+        self, path: str, payload: dict[str, Any], *, token: str | None = None
+    ) -> dict[str, Any]:
+        """POST JSON (with ``token`` as the bearer token) and return the JSON answer; a non-2xx
+        answer raises."""
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        answer = httpx.post(f"{self.url}{path}", json=payload, headers=headers, timeout=10)
         answer.raise_for_status()
         body: dict[str, Any] = answer.json()
         return body

@@ -20,6 +20,7 @@ from lifelong.serving.ids import TimeOrderedIds
 from lifelong.serving.log_process import LogWriterProcess, separate_process_possible
 from lifelong.serving.metrics import ServerMetrics
 from lifelong.serving.prediction_log import PredictionLog
+from lifelong.serving.rate_limit import RateLimiter
 from lifelong.serving.settings import ServeSettings
 from lifelong.serving.shadow import ShadowRunner
 
@@ -44,6 +45,7 @@ class Services:
         self.metrics = metrics
         self.ids = TimeOrderedIds()  # one per process: its ids increase across both users
         self.batcher = Batcher(server.max_batch, self.ids, server.scoring_threads)
+        self.feedback_limiter = RateLimiter(server.feedback_rate, server.feedback_burst)
         self.champion = self._holder(settings.alias, PRIMARY)
         self.shadow = None if server.shadow is None else self._holder(server.shadow, SHADOW)
         holders = [h for h in (self.champion, self.shadow) if h is not None]

@@ -2,8 +2,8 @@
 
 :class:`ServeSettings` is built from a project (``config.yml``'s ``server:`` section, the
 environment, CLI flags) by :meth:`ServeSettings.from_project`, or directly in tests. The admin
-token is read from the environment variable ``server.admin_token_env`` names, so it never has
-to be written into a config file.
+and feedback tokens are read from the environment variables ``server.admin_token_env`` and
+``server.feedback_token_env`` name, so they never have to be written into a config file.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ class ServeSettings:
         The JSON Lines file ``/feedback`` appends to; ``None`` turns feedback off.
     admin_token
         The bearer token of the admin endpoints; ``None`` turns them off.
+    feedback_token
+        The bearer token ``/feedback`` requires; ``None`` makes it refuse every correction.
     alias
         The alias served (``champion``).
     """
@@ -42,6 +44,7 @@ class ServeSettings:
     server: Server = field(default_factory=Server)
     feedback_log: Path | None = None
     admin_token: str | None = None
+    feedback_token: str | None = None
     alias: str = CHAMPION
 
     @classmethod
@@ -66,4 +69,5 @@ class ServeSettings:
             server=server,
             feedback_log=feedback_log(project),
             admin_token=env.get(server.admin_token_env) or None,
+            feedback_token=env.get(server.feedback_token_env) or None,
         )

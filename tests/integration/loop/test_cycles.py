@@ -21,15 +21,19 @@ import yaml
 from typer.testing import CliRunner
 
 from lifelong.cli.main import app
+from lifelong.core.types import normalize_text
 from lifelong.data import load_dataset
-from lifelong.pipelines import loop
+from lifelong.data.sources import FeedbackRecord, append_feedback, feedback_log
+from lifelong.pipelines import loop, review
 from lifelong.pipelines.loop import run_cycle
+from lifelong.pipelines.retrain import TrainOptions, train_version
 from lifelong.project import Project
 from lifelong.registry import Registry, open_registry
 from lifelong.serving.process import ServerProcess
 
 pytestmark = pytest.mark.integration
 FORK = multiprocessing.get_context("fork")
+FEEDBACK_TOKEN = "loop-feedback-token"
 
 
 def _configure(root: Path, redis: dict[str, str] | None = None) -> Project:
@@ -71,14 +75,15 @@ def test_inbox_feedback_and_redis_feed_two_cycles_and_the_server_follows(
 ) -> None:
     stream = f"lifelong-test:{uuid.uuid4().hex}"
     project = _configure(project.root, {"url": redis_url, "stream": stream, "group": "loop"})
-    server = ServerProcess(project.root).start()
+    server = ServerProcess(project.root, env={"LIFELONG_FEEDBACK_TOKEN": FEEDBACK_TOKEN}).start()
     try:
         assert server.post("/predict", {"text": "hello"})["version"] == "1.0"
         # feedback through the server: a correction of what it predicted
         text = "could you check my gift card balance for me"
         answer = server.post("/predict", {"text": text})
         feedback = {"text": text, "intent": "gift_card", "prediction_id": answer["prediction_id"]}
-        assert server.post("/feedback", feedback)["status"] == "stored"
+        # gift_card is new to the data, but the trusted inbox brings it in the same cycle
+        assert server.post("/feedback", feedback, token=FEEDBACK_TOKEN)["status"] == "stored"
         client.xadd(stream, {"text": "is there a gift card for hiking gear", "intent": "gift_card"})
         (project.root / "batches" / "day2.csv").rename(project.inbox / "day2.csv")
         with _registry(project) as registry:
@@ -117,7 +122,7 @@ def test_inbox_feedback_and_redis_feed_two_cycles_and_the_server_follows(
 def test_poisoned_batch_is_rejected_and_the_champion_stays(project: Project) -> None:
     # A batch whose annotator swapped two intents: new wordings of every example of both,
     # each under the other intent. (Relabeling the existing texts would not even get in:
-    # ingestion skips a text that is in the data under another label.)
+    # ingestion holds a text that is in the data under another label for review.)
     swap = {"return_item": "refund_status", "refund_status": "return_item"}
     rows = [
         json.dumps({"text": f"{prefix} {e.original}", "intent": swap[e.label]})
@@ -133,6 +138,63 @@ def test_poisoned_batch_is_rejected_and_the_champion_stays(project: Project) -> 
         assert registry.store.aliases()["champion"] == "1.0"
         reasons = " ".join(result.judgements[0].verdict.reasons)
         assert "return_item" in reasons or "refund_status" in reasons
+
+
+def _feedback(project: Project, text: str, intent: str) -> None:
+    path = feedback_log(project)
+    assert path is not None
+    append_feedback(path, FeedbackRecord(text=text, intent=intent))
+
+
+def test_feedback_with_an_unknown_intent_is_held_and_never_wedges_training(
+    project: Project,
+) -> None:
+    _feedback(project, "hello", "no_such_intent")
+    with _registry(project) as registry:
+        result = run_cycle(project, registry, force=True)
+        assert result.outcome in ("promoted", "rejected"), result.error
+        assert result.data["held_reasons"] == {"unknown-intent": 1}
+        (item,) = review.items(registry)
+        assert (item.text, item.intent, item.reason) == (
+            "hello",
+            "no_such_intent",
+            "unknown-intent",
+        )
+        # training from the CLI's path works too (it failed "too few examples for the splits")
+        version = train_version(project, registry, TrainOptions(finetune="latest", progress=False))
+        assert version.version.training["labels_added"] == []
+    assert "no_such_intent" not in load_dataset(project).pool.label_counts
+
+
+def test_a_relabel_through_inbox_and_feedback_is_held_then_trains_once_accepted(
+    project: Project,
+) -> None:
+    pool = load_dataset(project).pool
+    by_label: dict[str, list[str]] = {}
+    for e in pool.sorted_examples():
+        by_label.setdefault(e.label, []).append(e.original)
+    inbox_text, feedback_text = by_label["refund_status"][0], by_label["refund_status"][1]
+    (project.inbox / "fix.jsonl").write_text(
+        json.dumps({"text": inbox_text, "intent": "order_status"}) + "\n"
+    )
+    _feedback(project, feedback_text, "order_status")
+    with _registry(project) as registry:
+        held = run_cycle(project, registry)
+        assert held.data["held_reasons"] == {"relabel": 2}, held.data
+        assert load_dataset(project).pool.id == pool.id  # nothing trains until decided
+        decision = review.accept(project, registry, None, note="the annotators agree")
+        assert len(decision.decided) == 2
+        result = run_cycle(project, registry, force=True)
+        assert result.outcome in ("promoted", "rejected"), result.error
+        version = registry.resolve(result.judgements[0].challenger)
+        assert version.data_diff["relabeled"] == 2
+        assert version.data_diff["added"] == 0
+        trained = {e.text: e.label for e in registry.get_snapshot_examples(version.snapshot_id)}
+    labels = {e.text: e.label for e in load_dataset(project).pool.examples.values()}
+    for text in (inbox_text, feedback_text):
+        key = normalize_text(text)
+        assert trained[key] == labels[key] == "order_status"
+    assert sum(e.text == normalize_text(inbox_text) for e in pool.examples.values()) == 1
 
 
 def _cycle_hanging_in(step: str, root: str, reached: Event) -> None:

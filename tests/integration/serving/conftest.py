@@ -27,6 +27,7 @@ pytestmark = pytest.mark.integration
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 TOKEN = "integration-token"
+FEEDBACK_TOKEN = "integration-feedback-token"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -41,11 +42,13 @@ def _server_stack() -> None:
 
 class ServerProcess(process.ServerProcess):
     """The library's server process with what the tests need besides: the working tree's
-    source, the admin token (``token``, None for none), output appended to ``server.log`` (and
-    shown when the server fails to start), SIGKILL, and other CLI commands on the project."""
+    source, the admin token (``token``, None for none), the feedback token, output appended to
+    ``server.log`` (and shown when the server fails to start), SIGKILL, and other CLI commands
+    on the project."""
 
     def __init__(self, project: Path, *args: str, token: str | None = TOKEN) -> None:
         token_env = {} if token is None else {"LIFELONG_ADMIN_TOKEN": token}
+        token_env["LIFELONG_FEEDBACK_TOKEN"] = FEEDBACK_TOKEN
         super().__init__(project, args=args, env={"PYTHONPATH": str(SRC), **token_env})
         if token is None:
             self.env.pop("LIFELONG_ADMIN_TOKEN", None)  # not even from the test's environment

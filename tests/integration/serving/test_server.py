@@ -16,6 +16,7 @@ from lifelong.registry import Registry
 pytestmark = pytest.mark.integration
 
 Project = tuple[Path, Registry]
+FEEDBACK = {"Authorization": "Bearer integration-feedback-token"}  # conftest's FEEDBACK_TOKEN
 StartServer = Callable[..., Any]
 WaitFor = Callable[..., None]
 
@@ -44,7 +45,9 @@ def test_feedback_survives_kill_9_and_restart(
     server = start_server(folder)
     with httpx.Client(base_url=server.url) as http:
         for n in range(20):
-            answer = http.post("/feedback", json={"text": f"play song {n}", "intent": "music"})
+            answer = http.post(
+                "/feedback", json={"text": f"play song {n}", "intent": "music"}, headers=FEEDBACK
+            )
             assert answer.status_code == 200
     server.kill()  # acknowledged feedback must already be on disk
     lines = [json.loads(line) for line in log.read_text().splitlines()]
@@ -60,6 +63,7 @@ def test_feedback_survives_kill_9_and_restart(
                 "intent": "alarm",
                 "prediction_id": predicted["prediction_id"],
             },
+            headers=FEEDBACK,
         )
         assert answer.status_code == 200
     lines = [json.loads(line) for line in log.read_text().splitlines()]
@@ -108,10 +112,14 @@ def test_shadow_mode_logs_both_and_reports(
             for p in http.post("/predict", json={"texts": ["a", "b"]}).json()["predictions"]
         ]
         http.post(
-            "/feedback", json={"text": "play a song", "intent": "music", "prediction_id": ids[0]}
+            "/feedback",
+            json={"text": "play a song", "intent": "music", "prediction_id": ids[0]},
+            headers=FEEDBACK,
         )
         http.post(
-            "/feedback", json={"text": "will it rain", "intent": "alarm", "prediction_id": ids[1]}
+            "/feedback",
+            json={"text": "will it rain", "intent": "alarm", "prediction_id": ids[1]},
+            headers=FEEDBACK,
         )
 
     def logged() -> list[object]:

@@ -66,6 +66,18 @@ def test_validate_reports_every_error_and_exits_nonzero(tmp_path: Path) -> None:
     assert "more than one label" in out
 
 
+def test_validate_reports_an_intent_training_would_refuse(tmp_path: Path) -> None:
+    rows = [{"text": f"hello number {i}", "intent": "greet"} for i in range(5)]
+    rows += [{"text": f"bye number {i}", "intent": "bye"} for i in range(5)]
+    rows.append({"text": "hello", "intent": "no_such_intent"})  # what one feedback item did
+    lines = "".join(json.dumps(row) + "\n" for row in rows)
+    project = make_project(tmp_path, {"a.jsonl": lines})
+    code, out = run("--project", str(project), "data", "validate")
+    assert code == 1
+    assert "too few examples for the splits: 'no_such_intent' (1)" in out
+    assert "data is valid" not in out
+
+
 def test_diff_previews_a_batch_with_a_new_intent(tmp_path: Path) -> None:
     lines = [json.dumps({"text": f"hello number {i}", "intent": "greet"}) for i in range(5)]
     project = make_project(tmp_path, {"a.jsonl": "\n".join(lines) + "\n"})

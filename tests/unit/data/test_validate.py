@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lifelong.core.errors import ValidationFailed
 from lifelong.data import read_paths
@@ -58,3 +61,54 @@ def test_errors_from_readers_fail_validation(tmp_path: Path) -> None:
 def test_no_data_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed, match="no examples found"):
         check(read_paths([tmp_path]))
+
+
+def test_the_newest_reviewed_relabel_wins_over_every_other_label(tmp_path: Path) -> None:
+    _write(tmp_path / "a.csv", ["text,intent", "Refund please,refund", "hello,greet"])
+    _write(
+        tmp_path / "review-1.jsonl",
+        [
+            json.dumps({"text": t, "intent": i, "review": {"id": n, "replaces": old}})
+            for t, i, n, old in [
+                ("refund please", "cancel", 1, "refund"),
+                ("REFUND please", "billing", 2, "cancel"),
+            ]
+        ],
+    )
+    result = read_paths([tmp_path])
+    kept = check(result)  # no conflict: the review decided
+    assert sorted((e.text, e.label) for e in kept) == [
+        ("hello", "greet"),
+        ("refund please", "billing"),
+    ]
+    assert sum("replaced by reviewed relabel #2 to 'billing'" in n for n in result.notes) == 2
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.sampled_from(["x", "y", "z"]),
+            st.one_of(st.none(), st.integers(0, 50)),
+        ),
+        max_size=30,
+    )
+)
+def test_every_relabeled_text_keeps_exactly_its_last_reviewed_label(
+    rows: list[tuple[str, str, int | None]],
+) -> None:
+    from lifelong.core.types import Example
+    from lifelong.data import ReadResult
+    from lifelong.data.validate import apply_reviewed_relabels
+
+    examples = [
+        Example.make(t, label, meta={} if rid is None else {"review": {"id": rid, "replaces": "q"}})
+        for t, label, rid in rows
+    ]
+    kept = apply_reviewed_relabels(examples, ReadResult())
+    for text in {t for t, _, rid in rows if rid is not None}:
+        reviewed = [(rid, label) for t, label, rid in rows if t == text and rid is not None]
+        winner = max(reviewed, key=lambda pair: pair[0])[1]  # the first of equal ids wins
+        assert {e.label for e in kept if e.text == text} == {winner}
+    untouched = {t for t, _, rid in rows} - {t for t, _, rid in rows if rid is not None}
+    assert [e for e in kept if e.text in untouched] == [e for e in examples if e.text in untouched]

@@ -60,13 +60,29 @@ def test_a_crash_before_commit_redelivers_without_duplicates(tmp_path: Path) -> 
     assert len(list((tmp_path / "data" / "ingested").iterdir())) == 1
 
 
-def test_conflicting_label_is_skipped_and_reported(tmp_path: Path) -> None:
+def test_a_relabel_is_held_for_review_not_skipped(tmp_path: Path) -> None:
     project = _project(tmp_path)
     _inbox(project, "b.jsonl", [("Hello there", "goodbye"), ("see you", "goodbye")])
     found = collect([InboxSource(project.inbox)], load_dataset(project).pool)
     assert [e.text for e in found.new] == ["see you"]
-    assert len(found.conflicts) == 1
-    assert "'greet' in the data, 'goodbye' here; skipped" in found.conflicts[0]
+    (held,) = found.held
+    assert (held.text, held.intent, held.current, held.reason) == (
+        "Hello there",
+        "goodbye",
+        "greet",
+        "relabel",
+    )
+    assert held.source == f"inbox:{project.inbox}"
+    assert held.detail["message"] == "the data has this text as 'greet'"
+    assert found.summary()["held_reasons"] == {"relabel": 1}
+
+
+def test_allow_conflicts_adds_an_annotators_second_label(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    _inbox(project, "b.jsonl", [("Hello there", "goodbye")])
+    found = collect([InboxSource(project.inbox)], load_dataset(project).pool, allow_conflicts=True)
+    assert [(e.text, e.label) for e in found.new] == [("hello there", "goodbye")]
+    assert found.held == []
 
 
 def test_ingest_needs_a_data_folder(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from lifelong.config import Server
 from lifelong.serving import ServeSettings, create_app
 
 TOKEN = "s3cret-token"
+FEEDBACK_TOKEN = "feedback-token"
 
 MakeClient = Callable[..., TestClient]
 
@@ -39,6 +40,7 @@ def settings(tmp_path: Path, served_registry: Callable[..., object]) -> ServeSet
         ),
         feedback_log=tmp_path / "feedback" / "feedback.jsonl",
         admin_token=TOKEN,
+        feedback_token=FEEDBACK_TOKEN,
     )
 
 

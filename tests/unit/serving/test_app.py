@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 
 from lifelong.serving import ServeSettings
 
+FEEDBACK = {"Authorization": "Bearer feedback-token"}  # conftest's FEEDBACK_TOKEN
+
 
 def test_predict_one_text(client: TestClient) -> None:
     response = client.post("/predict", json={"text": "wake me with an alarm tomorrow morning"})
@@ -56,6 +58,7 @@ def test_feedback_is_on_disk_before_the_answer(client: TestClient, settings: Ser
             "intent": "music",
             "prediction_id": predicted["prediction_id"],
         },
+        headers=FEEDBACK,
     )
     assert response.status_code == 200
     assert response.json() == {"status": "stored", "prediction_id": predicted["prediction_id"]}
@@ -79,9 +82,9 @@ def test_feedback_finds_the_prediction_after_a_restart(
         "intent": "music",
         "prediction_id": predicted["prediction_id"],
     }
-    assert second.post("/feedback", json=feedback).status_code == 200
+    assert second.post("/feedback", json=feedback, headers=FEEDBACK).status_code == 200
     unknown = {**feedback, "prediction_id": "00000000-0000-7000-8000-000000000000"}
-    assert second.post("/feedback", json=unknown).status_code == 200
+    assert second.post("/feedback", json=unknown, headers=FEEDBACK).status_code == 200
     assert settings.feedback_log is not None
     lines = [json.loads(line) for line in settings.feedback_log.read_text().splitlines()]
     assert [line.get("predicted") for line in lines] == [predicted["intent"], None]

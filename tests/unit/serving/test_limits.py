@@ -52,7 +52,11 @@ def test_batch_and_text_limits_are_422_naming_the_key(client: TestClient) -> Non
     assert "text 0 has 51 characters, over server.max_text_chars=50" in response.json()["detail"]
     response = client.post("/model/parse", json={"text": "x" * 51})
     assert response.status_code == 422
-    response = client.post("/feedback", json={"text": "x" * 51, "intent": "music"})
+    response = client.post(
+        "/feedback",
+        json={"text": "x" * 51, "intent": "music"},
+        headers={"Authorization": "Bearer feedback-token"},
+    )
     assert response.status_code == 422
 
 

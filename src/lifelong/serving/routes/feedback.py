@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from lifelong.data.sources import FeedbackRecord, append_feedback
-from lifelong.serving.deps import ServicesDep, check_texts
+from lifelong.serving.deps import FeedbackClientDep, ServicesDep, check_texts
 from lifelong.serving.schemas import FeedbackRequest, FeedbackResponse
 
 router = APIRouter(tags=["feedback"])
 
 
-@router.post("/feedback", response_model=FeedbackResponse)
+@router.post("/feedback", response_model=FeedbackResponse, dependencies=[FeedbackClientDep])
 async def feedback(body: FeedbackRequest, services: ServicesDep) -> FeedbackResponse:
     """Store the correct intent of a text for the continual loop to train on.
 
     The line is fsynced before the response, so an acknowledged correction survives a crash.
-    ``predicted`` is filled from the prediction log when the client gives only the
-    ``prediction_id`` (so it survives a restart, as long as retention keeps the row).
+    With a ``prediction_id`` found in the prediction log (also after a restart, as long as
+    retention keeps the row), ``predicted`` is what the server logged, whatever the client
+    claims: a client must not be able to make the performance trigger see errors that never
+    happened. The client's ``predicted`` is kept only when the log cannot answer.
     """
     path = services.settings.feedback_log
-    if path is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            "feedback is off: add {feedback: true} to sources in config.yml",
-        )
+    assert path is not None, "require_feedback_client refuses requests while feedback is off"
     check_texts([body.text], services.settings.server)
     predicted = body.predicted
-    if predicted is None and body.prediction_id is not None:
+    if body.prediction_id is not None:
         logged = await run_in_threadpool(services.prediction_log.find, body.prediction_id)
-        predicted = None if logged is None else logged.intent
+        if logged is not None:
+            predicted = logged.intent
     record = FeedbackRecord(
         text=body.text, intent=body.intent, prediction_id=body.prediction_id, predicted=predicted
     )
