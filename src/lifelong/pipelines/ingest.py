@@ -33,6 +33,7 @@ from lifelong.project import Project
 from lifelong.registry import ReviewSpec
 
 RELABEL, UNKNOWN_INTENT, TOO_FEW = "relabel", "unknown-intent", "too-few-examples"
+SUSPICIOUS = "suspicious"
 
 
 @dataclass
@@ -79,7 +80,10 @@ def _untrusted(example: Example) -> bool:
     return example.meta.get("feedback") is True
 
 
-def _held(example: Example, source: str, reason: str, current: str | None, why: str) -> ReviewSpec:
+def review_spec(
+    example: Example, source: str, reason: str, current: str | None, why: str
+) -> ReviewSpec:
+    """What the review queue keeps of a held example: its text, label, source and why."""
     detail: dict[str, object] = {"message": why, "location": example.location}
     for key in ("prediction_id", "predicted"):
         if example.meta.get(key) is not None:
@@ -125,7 +129,7 @@ def collect(
             relabel = known is not None and known != example.label
             if relabel and (_untrusted(example) or not allow_conflicts):
                 why = f"the data has this text as {known!r}"
-                found.held.append(_held(example, source.name, RELABEL, known, why))
+                found.held.append(review_spec(example, source.name, RELABEL, known, why))
                 continue
             labels_by_text.setdefault(example.text, example.label)
             found.new.append(example)
@@ -137,7 +141,7 @@ def collect(
         if _untrusted(example) and example.label not in known_intents:
             why = "feedback names an intent the data does not have"
             origin = found.source_of[example.hash]
-            found.held.append(_held(example, origin, UNKNOWN_INTENT, None, why))
+            found.held.append(review_spec(example, origin, UNKNOWN_INTENT, None, why))
         else:
             kept.append(example)
     found.new = kept
@@ -166,7 +170,7 @@ def hold_untrainable(found: Ingested, before: Dataset, project: Project) -> None
         if example.label in why:
             reason = f"new intent with {why[example.label]}"
             origin = found.source_of.get(example.hash, "-")
-            found.held.append(_held(example, origin, TOO_FEW, None, reason))
+            found.held.append(review_spec(example, origin, TOO_FEW, None, reason))
         else:
             kept.append(example)
     found.new = kept

@@ -28,6 +28,7 @@ from lifelong.pipelines.lock import cycle_lock
 from lifelong.pipelines.policy import Plan, plan_updates
 from lifelong.pipelines.retrain import TrainOptions, train_version
 from lifelong.pipelines.review import hold
+from lifelong.pipelines.screening import hold_suspicious
 from lifelong.pipelines.signals import trigger_context
 from lifelong.project import Project
 from lifelong.registry import CHAMPION, CycleRecord, Registry
@@ -196,13 +197,17 @@ def _cycle(
     sources = build_sources(project)
     before = load_dataset(project)
     found = collect(sources, before.pool, allow_conflicts=project.config.allow_conflicts)
+    aliases = registry.store.aliases()
+    serving = registry.resolve(aliases[CHAMPION]) if CHAMPION in aliases else None
+    screened = hold_suspicious(project, registry, found, before, serving)
     hold_untrainable(found, before, project)
     result.data = found.summary()
+    result.data["screen"] = [s.describe() for s in screened if s.suspicious]
     clock.lap("ingest")
     if not dry_run:
         hold(registry, found)
         write_ingested(project, found, now)
-        result.data = found.summary()
+        result.data = {**found.summary(), "screen": result.data["screen"]}
     # 2. Snapshot the grown data, then acknowledge the sources (exactly once).
     dataset = load_dataset(project) if found.new and not dry_run else before
     if not dry_run:

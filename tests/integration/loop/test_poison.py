@@ -1,7 +1,8 @@
-"""Poisoned batches against the gate, through the inbox and `lifelong update`, on the sample
-project with its default pipeline: the attacks are rejected, clean batches are promoted.
+"""Poisoned batches through the inbox and `lifelong update`, on the sample project with its
+default pipeline: the intake screen holds both attacks for review; without it the gate rejects
+the paraphrases; clean batches are promoted.
 
-Before the gate judged old and new examples apart, both attacks were promoted as
+Before (no screen, a gate that pooled old and new test examples), both attacks were promoted as
 "significantly better" (their own test examples agree with their poison) and a clean batch was
 rejected for losing 2 examples.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lifelong.pipelines import review
 from lifelong.pipelines.loop import run_cycle
 from lifelong.project import Project
 from lifelong.registry import open_registry
@@ -60,39 +62,60 @@ def _batch(root: Path, name: str) -> list[dict[str, str]]:
     return _rows(next(batches.glob(f"{name}.*")))
 
 
-@pytest.mark.parametrize(
-    ("batch", "outcome"),
-    [
-        ("paraphrases", "rejected"),
-        ("junk", "rejected"),
-        ("day1", "promoted"),
-        ("day2", "promoted"),
-        ("day3", "promoted"),
-    ],
-)
-def test_the_gate_rejects_poison_and_promotes_clean_batches(
-    trained: Path, tmp_path: Path, batch: str, outcome: str
-) -> None:
+def _cycle(trained: Path, tmp_path: Path, batch: str, screen: bool = True) -> tuple[Project, str]:
+    """Copy the trained project, drop ``batch`` in its inbox, run one `lifelong update`."""
     root = tmp_path / "demo"
     shutil.copytree(trained, root)
+    if not screen:
+        config = yaml.safe_load((root / "config.yml").read_text())
+        config["policy"]["screen"] = None
+        (root / "config.yml").write_text(yaml.safe_dump(config))
     project = Project.load(root)
     rows = _batch(root, batch)
     (project.inbox / "batch.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return project, batch
+
+
+@pytest.mark.parametrize("batch", ["paraphrases", "junk"])
+def test_the_screen_quarantines_both_attacks(trained: Path, tmp_path: Path, batch: str) -> None:
+    project, _ = _cycle(trained, tmp_path, batch)
     with open_registry(project.store_url, project.artifacts_dir) as registry:
-        result = run_cycle(project, registry, force=True)
-        (judgement,) = result.judgements
-        verdict = judgement.verdict
-        assert result.outcome == outcome, verdict.reasons
+        result = run_cycle(project, registry)
+        held = [item for item in review.items(registry) if item.reason == "suspicious"]
         champion = registry.store.aliases()["champion"]
-    if outcome == "rejected":
-        assert champion == "1.0"
-        vetoes = [r for r in verdict.reasons if r.startswith(("backward transfer", "intent "))]
-        assert vetoes, verdict.reasons
-        # over the whole test split, with the batch's own test examples, it looked better
-        assert verdict.difference is not None
-        assert verdict.difference > 0
-    else:
-        assert champion == judgement.challenger
-        old = verdict.slice("old")
-        assert old is not None
-        assert not old.violated
+    assert result.outcome == "nothing", result.data  # nothing new left to train on
+    assert champion == "1.0"
+    assert len(held) >= 190, result.data  # of 200
+    assert result.data["screen"], result.data  # the cycle history says why
+
+
+def test_without_the_screen_the_gate_rejects_the_paraphrases(trained: Path, tmp_path: Path) -> None:
+    project, _ = _cycle(trained, tmp_path, "paraphrases", screen=False)
+    with open_registry(project.store_url, project.artifacts_dir) as registry:
+        result = run_cycle(project, registry)
+        champion = registry.store.aliases()["champion"]
+    (judgement,) = result.judgements
+    verdict = judgement.verdict
+    assert result.outcome == "rejected", verdict.reasons
+    assert champion == "1.0"
+    vetoes = [r for r in verdict.reasons if r.startswith(("backward transfer", "intent "))]
+    assert vetoes, verdict.reasons
+    # over the whole test split, with the batch's own test examples, it looked better
+    assert verdict.difference is not None
+    assert verdict.difference > 0
+
+
+@pytest.mark.parametrize("batch", ["day1", "day2", "day3"])
+def test_clean_batches_are_promoted(trained: Path, tmp_path: Path, batch: str) -> None:
+    project, _ = _cycle(trained, tmp_path, batch)
+    with open_registry(project.store_url, project.artifacts_dir) as registry:
+        result = run_cycle(project, registry)
+        held = review.items(registry)
+        champion = registry.store.aliases()["champion"]
+    (judgement,) = result.judgements
+    assert result.outcome == "promoted", judgement.verdict.reasons
+    assert champion == judgement.challenger
+    old = judgement.verdict.slice("old")
+    assert old is not None
+    assert not old.violated
+    assert len(held) <= 2, [(item.text, item.intent, item.detail) for item in held]
