@@ -42,7 +42,8 @@ def hash_secret(state_dir: Path, env: Mapping[str, str] | None = None) -> bytes:
     if given is not None:
         return _checked(given, f"environment variable {HASH_SECRET_ENV}")
     path = private_dir(state_dir) / SECRET_FILE
-    atomic_create_bytes(path, (secrets.token_hex(32) + "\n").encode())
+    if not path.is_file():  # (an existing one is only read: the folder may be read-only)
+        atomic_create_bytes(path, (secrets.token_hex(32) + "\n").encode())
     make_private(path)  # a copied-in key may have come with a looser mode
     try:
         return _checked(path.read_text(encoding="utf-8"), str(path))

@@ -41,7 +41,7 @@ def test_the_logged_hash_is_keyed_not_a_plain_sha256(
 
 
 def test_servers_with_other_secrets_log_other_hashes(make_client: MakeClient) -> None:
-    hashes = []
+    hashes: list[str] = []
     for secret in (b"the first project's secret", b"the second project's secret"):
         client = make_client(hash_secret=secret)
         client.post("/predict", json={"text": TEXT})
