@@ -50,6 +50,20 @@ def test_servers_with_other_secrets_log_other_hashes(make_client: MakeClient) ->
     assert hashes[0] != hashes[1]
 
 
+def test_a_shadow_row_hashes_its_text_as_the_primary_row(make_client: MakeClient) -> None:
+    registry = make_client().app.state.services.registry  # type: ignore[attr-defined]
+    registry.set_alias("challenger", "2.0", reason="shadow it", command="test")
+    client = make_client(server={"shadow": "challenger"})
+    deadline = time.monotonic() + 10
+    while client.get("/health").json()["shadow"]["status"] != "ok":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    client.post("/predict", json={"text": TEXT})
+    primary, shadow = sorted(_logged(client, 2), key=lambda row: row.shadow_of is not None)
+    assert (shadow.shadow_of, shadow.version) == (primary.prediction_id, "2.0")
+    assert shadow.text_hash == primary.text_hash != sha256_text(normalize_text(TEXT))
+
+
 def test_feedback_still_joins_its_prediction(client: TestClient, settings: ServeSettings) -> None:
     predicted = client.post("/predict", json={"text": TEXT}).json()
     (row,) = _logged(client, 1)  # on disk: the join below reads the log
