@@ -209,3 +209,11 @@ def served_registry(trained_bundles: list[Path]) -> ServedRegistry:
         return registry
 
     return make
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask of 0, under which anything not made private explicitly is world-readable."""
+    previous = os.umask(0)
+    yield
+    os.umask(previous)

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from lifelong.core.private import private_dir
 from lifelong.project import Project
 from lifelong.registry import Registry, open_registry
 
@@ -31,5 +32,5 @@ def load_project(ctx: typer.Context) -> Project:
 
 def open_project_registry(project: Project) -> Registry:
     """The project's registry (``store.url`` or ``LIFELONG_STORE_URL``), migrated on open."""
-    project.state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(project.state_dir)
     return open_registry(project.store_url, project.artifacts_dir)

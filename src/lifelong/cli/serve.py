@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.core.private import private_dir
 
 
 def serve(
@@ -27,7 +28,7 @@ def serve(
     from lifelong.serving import ServeSettings, create_app
 
     project = load_project(ctx)
-    project.state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(project.state_dir)
     settings = ServeSettings.from_project(project, host=host, port=port, shadow=shadow)
     # http= and loop= stay "auto": uvicorn takes httptools and uvloop, which the server extra
     # installs (a C parser and event loop: 10-25% more single-text requests per second than

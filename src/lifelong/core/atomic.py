@@ -2,6 +2,7 @@
 
 A reader (or a process that crashed mid-write) never sees a half-written file: it sees the old
 content or the new one. Temporary files start with ``.tmp-`` so cleanup code can find leftovers.
+The files are ``0600`` (``mkstemp``'s mode, kept by the rename): see :mod:`lifelong.core.private`.
 """
 
 from __future__ import annotations
@@ -22,20 +23,49 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically and durably (file and folder fsynced)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+def _write_temporary(folder: Path, data: bytes) -> str:
+    """A durable ``.tmp-*`` file in ``folder`` holding ``data``; its name."""
+    fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return tmp_name
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically and durably (file and folder fsynced)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_name = _write_temporary(path.parent, data)
+    try:
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def atomic_create_bytes(path: Path, data: bytes) -> bool:
+    """Create ``path`` holding ``data`` unless it exists; never overwrites. True if created.
+
+    The complete file is hard-linked into place, and a link fails if the name is taken, so
+    of processes racing to create it exactly one wins and no reader ever sees it half-written
+    (``O_EXCL`` alone would show the winner's file empty until it is written).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_name = _write_temporary(path.parent, data)
+    try:
+        os.link(tmp_name, path)
+    except FileExistsError:
+        return False
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+    fsync_dir(path.parent)
+    return True
 
 
 def atomic_write_text(path: Path, text: str) -> None:

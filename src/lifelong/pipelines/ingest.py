@@ -26,6 +26,7 @@ from pathlib import Path
 
 from lifelong.core.atomic import atomic_write_text
 from lifelong.core.errors import ConfigError, Problem
+from lifelong.core.private import private_dir
 from lifelong.core.types import Example
 from lifelong.data import Dataset, Snapshot, split_examples, untrainable_intents
 from lifelong.data.sources import Receipt, Source
@@ -181,7 +182,7 @@ def write_ingested(project: Project, found: Ingested, now: datetime | None = Non
     if not found.new:
         return None
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
-    folder = ingest_folder(project)
+    folder = private_dir(ingest_folder(project))  # the file itself is 0600 (atomic write)
     path = folder / f"{stamp}-{len(found.new)}.jsonl"
     counter = 1
     while path.exists():

@@ -23,6 +23,7 @@ from pathlib import Path
 from lifelong.core.atomic import TMP_PREFIX, fsync_dir
 from lifelong.core.errors import ArtifactCorrupt, NotFound
 from lifelong.core.hashing import sha256_bytes, sha256_file
+from lifelong.core.private import PRIVATE_FILE, private_dir
 from lifelong.registry.entities import ArtifactFile
 
 MANIFEST = "registry-manifest.json"
@@ -67,7 +68,7 @@ LOCK_FILE = ".lock"
 @contextlib.contextmanager
 def _store_lock(root: Path, mode: int) -> Iterator[bool]:
     """Hold ``root``'s lock in ``mode``; yields False if a non-blocking request was refused."""
-    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
     try:
         try:
             fcntl.flock(fd, mode)
@@ -101,7 +102,7 @@ class ArtifactStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+        private_dir(root)  # the bundles hold all a model learnt from the data
         self.clean_tmp()
 
     def path(self, artifact_id: str) -> Path:

@@ -6,10 +6,13 @@ serialized by the database lock rather than failing with "database is locked" on
 a read lock. pysqlite's own transaction handling is switched off so SQLAlchemy's ``begin``
 event decides how each transaction starts (the recipe in SQLAlchemy's SQLite dialect docs).
 PostgreSQL needs nothing special: row locks and unique constraints do the work.
+The SQLite file holds every example's text, so it is made private (``0600``; SQLite gives its
+``-wal`` and ``-shm`` files the database file's mode) on each new connection.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 import time
@@ -21,6 +24,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 
 from lifelong.core.errors import RegistryError
+from lifelong.core.private import make_private, private_dir
 
 BUSY_TIMEOUT_S = 60.0
 WRITE_OPTION = "lifelong_write"
@@ -46,12 +50,23 @@ def create_registry_engine(url: str) -> Engine:
         )
     if backend == "postgresql":
         return create_engine(parsed, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+    if parsed.database and parsed.database != ":memory:":
+        database = Path(parsed.database)
+        private_dir(database.parent, tighten=False)  # a chosen folder (/tmp) is left as it is
+        event.listen(engine, "connect", functools.partial(_make_private, database))
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _make_private(database: Path, _dbapi_connection: Any, _record: Any) -> None:
+    """Make the database file private before the connection first writes: opening creates
+    it, and the journal files SQLite creates later copy its mode."""
+    for suffix in ("", "-wal", "-shm"):
+        path = database.with_name(database.name + suffix)
+        if path.exists():
+            make_private(path)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -198,7 +198,9 @@ class PredictionRecord(NamedTuple):
     """One served prediction, as the server logs it for drift monitoring and shadow reports.
 
     ``text`` is kept only when the server is configured to (``server.log_text``); the hash
-    (sha256 of the normalized text) always is, so predictions can be joined without the text.
+    (HMAC-SHA256 of the normalized text under the project's secret key) always is, so
+    predictions can be joined without the text. Rows logged before the key existed hold a
+    plain sha256, which matches no keyed hash.
     A shadow model's row names the primary prediction it shadows in ``shadow_of``.
 
     A named tuple rather than a frozen dataclass: the server makes one for every text it

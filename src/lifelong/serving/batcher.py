@@ -16,6 +16,7 @@ swap is still scored by the old model.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -34,11 +35,20 @@ class _Job:
 
 class Batcher:
     """Scores queued requests in as few calls as possible, at most ``max_texts`` texts a call
-    and ``workers`` calls at once; prediction ids come from ``ids``."""
+    and ``workers`` calls at once; prediction ids come from ``ids``, logged text hashes from
+    ``hash_text``."""
 
-    def __init__(self, max_texts: int, ids: TimeOrderedIds, workers: int = 1) -> None:
+    def __init__(
+        self,
+        max_texts: int,
+        ids: TimeOrderedIds,
+        workers: int = 1,
+        *,
+        hash_text: Callable[[str], str],
+    ) -> None:
         self.max_texts = max_texts
         self.ids = ids
+        self.hash_text = hash_text
         self.workers = workers
         self._jobs: list[_Job] = []
         self._wake = asyncio.Event()
@@ -106,7 +116,7 @@ class Batcher:
         try:
             loop = asyncio.get_running_loop()
             served = await loop.run_in_executor(
-                self._executor, score, jobs[0].model, texts, top_k, self.ids
+                self._executor, score, jobs[0].model, texts, top_k, self.ids, self.hash_text
             )
         except Exception as error:  # a failed call fails its requests, not the batcher
             for job in jobs:

@@ -129,6 +129,23 @@ def require_feedback_client(
 FeedbackClientDep = Depends(require_feedback_client)
 
 
+async def admin_caller(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> bool:
+    """Whether the caller is the admin, for endpoints that answer everyone but tell the admin
+    more. No ``Authorization`` header (or no admin token configured) is an anonymous caller
+    (``False``); otherwise the header is checked as :func:`require_admin` checks it (401 when
+    wrong), so a mistyped token is not quietly answered as anonymous."""
+    if credentials is None or services.settings.admin_token is None:
+        return False
+    require_admin(services, credentials)
+    return True
+
+
+IsAdminDep = Annotated[bool, Depends(admin_caller)]
+
+
 def check_texts(texts: Sequence[str], server: Server) -> None:
     """Refuse batches and texts larger than the configured limits (422, naming the limit)."""
     if len(texts) > server.max_batch:

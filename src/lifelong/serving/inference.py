@@ -8,7 +8,7 @@ way whichever endpoint served it.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -17,7 +17,6 @@ from itertools import repeat
 import numpy as np
 from numpy.typing import NDArray
 
-from lifelong.core.hashing import sha256_text
 from lifelong.core.types import normalize_text
 from lifelong.registry import PredictionRecord
 from lifelong.serving.holder import LoadedModel
@@ -53,7 +52,7 @@ class Served:
     confidences
         ``(n, k)``: their probabilities.
     text_hashes
-        sha256 of each normalized text (what the prediction log stores).
+        The keyed hash of each normalized text (what the prediction log stores).
     latency_ms
         Scoring time of these texts.
     """
@@ -111,11 +110,18 @@ class Served:
         )
 
 
-def score(model: LoadedModel, texts: Sequence[str], top_k: int, ids: TimeOrderedIds) -> Served:
+def score(
+    model: LoadedModel,
+    texts: Sequence[str],
+    top_k: int,
+    ids: TimeOrderedIds,
+    hash_text: Callable[[str], str],
+) -> Served:
     """Predict ``texts`` with ``model``; each gets a fresh prediction id from ``ids``.
 
     Runs in a worker thread (see ``batcher``), so the text hashes for the log are computed here
-    too, off the event loop, from the texts normalized once for both.
+    too (by ``hash_text``, the server's :class:`~lifelong.core.hashing.TextHasher`), off the
+    event loop, from the texts normalized once for both.
     """
     started = time.perf_counter()
     normalized = list(map(normalize_text, texts))
@@ -125,7 +131,7 @@ def score(model: LoadedModel, texts: Sequence[str], top_k: int, ids: TimeOrdered
         raise RuntimeError(f"model {model.version} returned non-finite probabilities")
     ranked = top_k_columns(proba, min(top_k, len(labels)))
     confidences = np.take_along_axis(proba, ranked, axis=1)
-    hashes = list(map(sha256_text, normalized))
+    hashes = list(map(hash_text, normalized))
     latency_ms = (time.perf_counter() - started) * 1000.0
     return Served(
         model.version, labels, ids.take(len(texts)), ranked, confidences, hashes, latency_ms

@@ -13,6 +13,7 @@ import logging
 import torch
 
 from lifelong.core.errors import RegistryError
+from lifelong.core.hashing import TextHasher
 from lifelong.registry import Registry, open_registry
 from lifelong.serving.batcher import Batcher
 from lifelong.serving.holder import AliasFollower, LoadedModel, ModelHolder
@@ -44,7 +45,10 @@ class Services:
         self.registry = registry
         self.metrics = metrics
         self.ids = TimeOrderedIds()  # one per process: its ids increase across both users
-        self.batcher = Batcher(server.max_batch, self.ids, server.scoring_threads)
+        self.hash_text = TextHasher(settings.hash_secret)  # the logged hash of a text
+        self.batcher = Batcher(
+            server.max_batch, self.ids, server.scoring_threads, hash_text=self.hash_text
+        )
         self.feedback_limiter = RateLimiter(server.feedback_rate, server.feedback_burst)
         self.champion = self._holder(settings.alias, PRIMARY)
         self.shadow = None if server.shadow is None else self._holder(server.shadow, SHADOW)
@@ -67,6 +71,7 @@ class Services:
                 self.prediction_log,
                 self.metrics,
                 self.ids,
+                hash_text=self.hash_text,
                 keep_text=server.log_text,
             )
 

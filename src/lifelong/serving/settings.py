@@ -3,17 +3,21 @@
 :class:`ServeSettings` is built from a project (``config.yml``'s ``server:`` section, the
 environment, CLI flags) by :meth:`ServeSettings.from_project`, or directly in tests. The admin
 and feedback tokens are read from the environment variables ``server.admin_token_env`` and
-``server.feedback_token_env`` name, so they never have to be written into a config file.
+``server.feedback_token_env`` name, so they never have to be written into a config file; the
+key of the logged text hashes comes from the project's state folder or ``LIFELONG_HASH_SECRET``
+(:func:`~lifelong.core.secret.hash_secret`).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lifelong.config import Server
+from lifelong.core.secret import hash_secret
 from lifelong.data.sources import feedback_log
 from lifelong.project import Project
 from lifelong.registry import CHAMPION
@@ -37,6 +41,9 @@ class ServeSettings:
         The bearer token ``/feedback`` requires; ``None`` makes it refuse every correction.
     alias
         The alias served (``champion``).
+    hash_secret
+        The key of the text hashes in the prediction log. Settings built directly get a fresh
+        random one: their hashes match only within the process.
     """
 
     store_url: str
@@ -46,6 +53,7 @@ class ServeSettings:
     admin_token: str | None = None
     feedback_token: str | None = None
     alias: str = CHAMPION
+    hash_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     @classmethod
     def from_project(
@@ -70,4 +78,5 @@ class ServeSettings:
             feedback_log=feedback_log(project),
             admin_token=env.get(server.admin_token_env) or None,
             feedback_token=env.get(server.feedback_token_env) or None,
+            hash_secret=hash_secret(project.state_dir, env),
         )

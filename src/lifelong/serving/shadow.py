@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lifelong.serving.holder import ModelHolder
 from lifelong.serving.ids import TimeOrderedIds
@@ -36,6 +36,7 @@ class ShadowRunner:
         metrics: ServerMetrics,
         ids: TimeOrderedIds,
         *,
+        hash_text: Callable[[str], str],
         keep_text: bool,
         max_queue: int = 10_000,
     ) -> None:
@@ -43,6 +44,7 @@ class ShadowRunner:
         self.prediction_log = prediction_log
         self.metrics = metrics
         self.ids = ids
+        self.hash_text = hash_text
         self.keep_text = keep_text
         self._queue: queue.Queue[_Job | None] = queue.Queue(max_queue)
         self._thread = threading.Thread(target=self._run, name="shadow", daemon=True)
@@ -70,7 +72,7 @@ class ShadowRunner:
             if model is None:
                 continue
             try:
-                served = score(model, texts, 1, self.ids)
+                served = score(model, texts, 1, self.ids, self.hash_text)
             except Exception:  # a broken shadow must never take the server down
                 log.exception("shadow model %s failed", model.version)
                 continue

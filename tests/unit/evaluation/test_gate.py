@@ -207,9 +207,7 @@ def test_a_small_intent_that_loses_everything_is_caught() -> None:
 def test_guard_ignores_intents_below_min_support() -> None:
     truth = ["rare"] * 5 + ["common"] * 20
     challenger = ["common"] * 25
-    verdict = _decide(
-        list(truth), challenger, truth, max_drop=1.0, per_intent={"min_support": 10}
-    )
+    verdict = _decide(list(truth), challenger, truth, max_drop=1.0, per_intent={"min_support": 10})
     assert [d.label for d in verdict.intent_deltas] == ["common"]
     assert verdict.violations == ()
 
@@ -441,9 +439,7 @@ def test_gains_on_the_new_examples_cannot_outvote_losses_on_the_old() -> None:
     assert (old.n_examples, old.negative_flips, old.positive_flips) == (300, 12, 6)
     assert (new.n_examples, new.positive_flips, new.checked, new.violated) == (60, 60, False, False)
     assert [d.label for d in verdict.violations] == ["refund"]
-    assert [(a.label, a.taken, a.violated) for a in verdict.absorptions] == [
-        ("transfer", 12, True)
-    ]
+    assert [(a.label, a.taken, a.violated) for a in verdict.absorptions] == [("transfer", 12, True)]
     # the guard counts only old examples: refund's 50, not the poison's 60 "transfer" ones
     (transfer,) = [d for d in verdict.intent_deltas if d.label == "transfer"]
     assert transfer.support == PER_INTENT

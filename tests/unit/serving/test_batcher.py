@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from lifelong.core.hashing import TextHasher
 from lifelong.models import ModelBundle
 from lifelong.serving import batcher as batcher_module
 from lifelong.serving.batcher import Batcher
 from lifelong.serving.holder import LoadedModel
 from lifelong.serving.ids import TimeOrderedIds
 from lifelong.serving.inference import Served, score
+
+HASHER = TextHasher(b"a test key of the batcher")
 
 
 def test_concurrent_requests_share_calls_but_not_models(
@@ -26,14 +29,16 @@ def test_concurrent_requests_share_calls_but_not_models(
     )
     calls: list[tuple[str, int]] = []
 
-    def counted(model: LoadedModel, texts: list[str], top_k: int, ids: TimeOrderedIds) -> Served:
+    def counted(
+        model: LoadedModel, texts: list[str], top_k: int, ids: TimeOrderedIds, hasher: TextHasher
+    ) -> Served:
         calls.append((model.version, len(texts)))
-        return score(model, texts, top_k, ids)
+        return score(model, texts, top_k, ids, hasher)
 
     monkeypatch.setattr(batcher_module, "score", counted)
 
     async def main() -> list[Served]:
-        batcher = Batcher(max_texts=4, ids=TimeOrderedIds())
+        batcher = Batcher(max_texts=4, ids=TimeOrderedIds(), hash_text=HASHER)
         batcher.start()
         requests = [
             batcher.score(old, ["play music"], 1),
@@ -65,12 +70,14 @@ def test_calls_run_side_by_side_up_to_the_workers(
     running: list[int] = []  # calls running, seen as each one starts
     release = threading.Event()
 
-    def held(model: LoadedModel, texts: list[str], top_k: int, ids: TimeOrderedIds) -> Served:
+    def held(
+        model: LoadedModel, texts: list[str], top_k: int, ids: TimeOrderedIds, hasher: TextHasher
+    ) -> Served:
         with lock:
             running.append(running[-1] + 1 if running else 1)
         release.wait(10)
         try:
-            return score(model, texts, top_k, ids)
+            return score(model, texts, top_k, ids, hasher)
         finally:
             with lock:
                 running.append(running[-1] - 1)
@@ -79,7 +86,7 @@ def test_calls_run_side_by_side_up_to_the_workers(
     texts = [["play music"], ["wake me up"], ["book a table"], ["rain"], ["snooze"]]
 
     async def main() -> tuple[list[int], list[Served]]:
-        batcher = Batcher(max_texts=1, ids=TimeOrderedIds(), workers=2)
+        batcher = Batcher(max_texts=1, ids=TimeOrderedIds(), workers=2, hash_text=HASHER)
         batcher.start()
         requests = [asyncio.ensure_future(batcher.score(model, t, 1)) for t in texts]
         for _ in range(500):  # two calls start without waiting for each other...
@@ -96,5 +103,5 @@ def test_calls_run_side_by_side_up_to_the_workers(
     started, answers = asyncio.run(main())
     assert started == [1, 2]
     assert max(running) == 2
-    expected = [score(model, t, 1, TimeOrderedIds()).intents for t in texts]
+    expected = [score(model, t, 1, TimeOrderedIds(), HASHER).intents for t in texts]
     assert [a.intents for a in answers] == expected  # each request its own answer

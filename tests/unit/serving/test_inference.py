@@ -11,12 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lifelong.core.hashing import sha256_text
+from lifelong.core.hashing import TextHasher, sha256_text
 from lifelong.core.types import normalize_text
 from lifelong.models import ModelBundle
 from lifelong.serving.holder import LoadedModel
 from lifelong.serving.ids import TimeOrderedIds
 from lifelong.serving.inference import log_rows, score, top_k_columns
+
+HASHER = TextHasher(b"a test key of the scoring")
 
 
 @pytest.mark.parametrize("rows", [1, 3, 23, 24, 64, 200])
@@ -50,13 +52,13 @@ def test_top_k_columns_equal_a_stable_argsort_on_any_matrix(
     np.testing.assert_array_equal(top_k_columns(proba, k), expected)
 
 
-def test_score_ranks_like_predict_proba_and_logs_normalized_hashes(
+def test_score_ranks_like_predict_proba_and_logs_keyed_hashes_of_normalized_texts(
     trained_bundles: list[Path],
 ) -> None:
     bundle = ModelBundle.load(trained_bundles[0])
     model = LoadedModel("1.0", bundle, datetime.now(UTC))
     texts = ["Play  some MUSIC", "wake me up at 7", "\uff42ook a table", "rain tomorrow?"]
-    served = score(model, texts, 3, TimeOrderedIds())
+    served = score(model, texts, 3, TimeOrderedIds(), HASHER)
     proba = bundle.predict_proba(texts)
     assert served.version == "1.0"
     assert len(served) == len(texts)
@@ -67,7 +69,8 @@ def test_score_ranks_like_predict_proba_and_logs_normalized_hashes(
     assert served.intents == [ranking[0][0] for ranking in rankings]
     assert served.top_confidences == [ranking[0][1] for ranking in rankings]
     rows = log_rows(served, texts, keep_text=True)
-    assert [r.text_hash for r in rows] == [sha256_text(normalize_text(t)) for t in texts]
+    assert [r.text_hash for r in rows] == [HASHER(normalize_text(t)) for t in texts]
+    assert not {r.text_hash for r in rows} & {sha256_text(normalize_text(t)) for t in texts}
     assert [r.text for r in rows] == texts
     assert [r.prediction_id for r in rows] == served.prediction_ids
     assert [(r.intent, r.confidence) for r in rows] == [ranking[0] for ranking in rankings]
@@ -79,7 +82,9 @@ def test_score_ranks_like_predict_proba_and_logs_normalized_hashes(
 
 def test_rows_slice_an_answer_and_its_latency(trained_bundles: list[Path]) -> None:
     model = LoadedModel("1.0", ModelBundle.load(trained_bundles[0]), datetime.now(UTC))
-    served = score(model, ["play music", "wake me up", "rain", "book a table"], 3, TimeOrderedIds())
+    served = score(
+        model, ["play music", "wake me up", "rain", "book a table"], 3, TimeOrderedIds(), HASHER
+    )
     part = served.rows(1, 3, 2)
     assert part.prediction_ids == served.prediction_ids[1:3]
     assert part.text_hashes == served.text_hashes[1:3]
@@ -102,4 +107,4 @@ def test_score_refuses_non_finite_probabilities(
     monkeypatch.setattr(bundle, "proba_normalized", broken)
     model = LoadedModel("1.0", bundle, datetime.now(UTC))
     with pytest.raises(RuntimeError, match=r"1\.0 returned non-finite"):
-        score(model, ["play music"] * texts, 2, TimeOrderedIds())
+        score(model, ["play music"] * texts, 2, TimeOrderedIds(), HASHER)

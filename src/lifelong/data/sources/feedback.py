@@ -20,6 +20,7 @@ from typing import Any
 
 from lifelong.core.atomic import atomic_write_text, fsync_dir
 from lifelong.core.errors import Problem
+from lifelong.core.private import PRIVATE_FILE, make_private, private_dir
 from lifelong.core.types import Example
 from lifelong.data.sources.base import Batch, Receipt, own_receipts
 
@@ -82,7 +83,8 @@ def append_feedback(path: Path, record: FeedbackRecord) -> None:
     """Append ``record`` as one JSON line and fsync it before returning.
 
     Safe for concurrent appenders: threads take a lock, processes rely on ``O_APPEND`` with the
-    whole line in one ``write``. A missing ``timestamp`` is set to now (UTC).
+    whole line in one ``write``. A missing ``timestamp`` is set to now (UTC). The log holds
+    users' texts: it is ``0600`` (see :mod:`lifelong.core.private`).
 
     Raises
     ------
@@ -94,10 +96,10 @@ def append_feedback(path: Path, record: FeedbackRecord) -> None:
         record = FeedbackRecord(**{**asdict(record), "timestamp": datetime.now(UTC).isoformat()})
     fields = {k: v for k, v in asdict(record).items() if v is not None}
     line = (json.dumps(fields, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent, tighten=False)  # a configured folder may be shared
     created = not path.exists()
     with _APPEND_LOCK:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         try:
             if os.write(fd, line) != len(line):
                 raise OSError(f"{path}: short write of a feedback line (disk full?)")
@@ -106,6 +108,8 @@ def append_feedback(path: Path, record: FeedbackRecord) -> None:
             os.close(fd)
     if created:
         fsync_dir(path.parent)
+    else:
+        make_private(path)  # a log from before the logs were private
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from lifelong.config import Columns
 from lifelong.core.atomic import atomic_write_text, fsync_dir
 from lifelong.core.errors import DataError, Problem
 from lifelong.core.hashing import sha256_file
+from lifelong.core.private import make_private, private_dir
 from lifelong.data.read import read_file
 from lifelong.data.sources.base import Batch, Receipt, own_receipts
 
@@ -38,9 +39,10 @@ def free_name(folder: Path, name: str, companions: tuple[str, ...] = ()) -> Path
 
     ``companions`` are suffixes of files that will sit beside it (``.error``); they must be free
     too, so a rejected file and its explanation always share one name. Check-then-rename is
-    safe because one cycle at a time runs (the project lock). Creates ``folder``.
+    safe because one cycle at a time runs (the project lock). Creates ``folder``, private
+    (``0700``): the files moved there hold users' data.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     path = Path(name)
     candidate, number = name, 0
     while any((folder / f"{candidate}{extra}").exists() for extra in ("", *companions)):
@@ -50,8 +52,10 @@ def free_name(folder: Path, name: str, companions: tuple[str, ...] = ()) -> Path
 
 
 def move(path: Path, target: Path) -> None:
-    """Rename ``path`` to ``target`` (same file system: atomic), durable once it returns."""
+    """Rename ``path`` to ``target`` (same file system: atomic), durable once it returns; the
+    moved file is made private (a producer's file may be readable by anyone)."""
     os.rename(path, target)
+    make_private(target)
     fsync_dir(target.parent)
     fsync_dir(path.parent)
 
