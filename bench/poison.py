@@ -10,7 +10,10 @@ Attacks, on the sample project of `lifelong init` (default pipeline):
 - junk under one intent: 200 random-word texts (the sample's own vocabulary) labelled `greet`;
 - paraphrases of A labelled B: 200 paraphrases of `refund_status` labelled `order_status`;
 - 10% label flips: the day1 batch with a tenth of its labels moved to another intent.
-Target: rejected (or quarantined) every time.
+- a flood of feedback: 1000 corrections that call refund questions `order_status`, sent to
+  `POST /feedback` by one client with the feedback token for 30 s, then one cycle;
+- an unknown intent: one feedback correction naming an intent the data does not have.
+Target: rejected or quarantined (held in the review queue) every time.
 
 Clean batches: the sample's day1, day2 (brings the new intent `gift_card`) and day3; CLINC150
 and BANKING77 (../shared/datasets, read by path): 1.0 trained cold on half of the training set,
@@ -46,6 +49,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from lifelong.evaluation import Verdict
+from lifelong.pipelines import review
 from lifelong.pipelines.loop import CycleResult, run_cycle
 from lifelong.project import STORE_URL_ENV, Project
 from lifelong.registry import open_registry
@@ -161,6 +165,45 @@ def cycle(project: Project, rows: Rows, name: str) -> Outcome:
     return Outcome(result.outcome, verdict.reasons[0], flips, seconds)
 
 
+def feedback_cycle(project: Project, rows: Rows, seconds: float) -> Outcome:
+    """Send ``rows`` to ``POST /feedback`` of an in-process server for at most ``seconds``
+    (one client, the feedback token), then run one cycle; what got in and what the loop did."""
+    from fastapi.testclient import TestClient
+
+    from lifelong.serving import ServeSettings, create_app
+
+    token = "bench-feedback-token"
+    settings = ServeSettings.from_project(
+        project, env={project.config.server.feedback_token_env: token}
+    )
+    codes: Counter[int] = Counter()
+    deadline = time.monotonic() + seconds
+    with TestClient(create_app(settings)) as client:
+        for row in rows:
+            if time.monotonic() > deadline:
+                break
+            answer = client.post(
+                "/feedback", json=row, headers={"Authorization": f"Bearer {token}"}
+            )
+            codes[answer.status_code] += 1
+    sent = ", ".join(f"{n} x {code}" for code, n in sorted(codes.items()))
+    started = time.perf_counter()
+    with open_registry(project.store_url, project.artifacts_dir) as registry:
+        result = run_cycle(project, registry)
+        held = Counter(item.reason for item in review.items(registry))
+    seconds_taken = time.perf_counter() - started
+    kept = ", ".join(f"{n} {reason}" for reason, n in sorted(held.items())) or "none"
+    outcome = (
+        "quarantined" if held and result.outcome in ("nothing", "promoted") else result.outcome
+    )
+    if result.outcome == "error":
+        outcome = "error"
+    why = f"sent {sent}; held for review: {kept}; cycle: {result.outcome}"
+    if result.judgements:
+        why += f" ({result.judgements[0].verdict.reasons[0]})"
+    return Outcome(outcome, why, "", seconds_taken)
+
+
 def trained_copy(template: Path, target: Path) -> Project:
     shutil.copytree(template, target)
     return Project.load(target)
@@ -212,10 +255,21 @@ def run_sample(
         scenarios |= sample_attacks(template)
     if "clean" in kinds:
         scenarios |= sample_clean(template)
-    for i, (name, rows) in enumerate(scenarios.items()):
+    feedback: dict[str, Rows] = {}
+    if "attacks" in kinds:
+        feedback = {
+            "a flood of feedback (1000 refund questions -> order_status, 30 s)": (
+                paraphrases_of_refunds(480, label="order_status", seed=1) * 3
+            )[:1000],
+            "an unknown intent by feedback": [{"text": "hello", "intent": "no_such_intent"}],
+        }
+    for i, (name, rows) in enumerate([*scenarios.items(), *feedback.items()]):
         stores.use(like=database)
         copy = trained_copy(template, work / f"sample-{salt_index}-{i}")
-        outcome = cycle(copy, rows, f"s{i}")
+        if name in feedback:
+            outcome = feedback_cycle(copy, rows, seconds=30.0)
+        else:
+            outcome = cycle(copy, rows, f"s{i}")
         tallies.setdefault(name, Tally()).outcomes.append(outcome)
         log(f"  {name}: {outcome.outcome} ({outcome.old_flips} old broken) - {outcome.reason}")
 

@@ -68,7 +68,8 @@ def test_feedback_still_joins_its_prediction(client: TestClient, settings: Serve
     predicted = client.post("/predict", json={"text": TEXT}).json()
     (row,) = _logged(client, 1)  # on disk: the join below reads the log
     feedback = {"text": TEXT, "intent": "music", "prediction_id": predicted["prediction_id"]}
-    assert client.post("/feedback", json=feedback).status_code == 200
+    headers = {"Authorization": f"Bearer {settings.feedback_token}"}
+    assert client.post("/feedback", json=feedback, headers=headers).status_code == 200
     assert settings.feedback_log is not None
     record = json.loads(settings.feedback_log.read_text().splitlines()[-1])
     assert record["predicted"] == row.intent == predicted["intent"]
