@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from lifelong.core.storage import storage_errors
 from lifelong.project import Project
 from lifelong.registry import Registry, open_registry
 
@@ -29,7 +30,12 @@ def load_project(ctx: typer.Context) -> Project:
     return Project.load(options.project_dir, options.overrides)
 
 
-def open_project_registry(project: Project) -> Registry:
-    """The project's registry (``store.url`` or ``LIFELONG_STORE_URL``), migrated on open."""
-    project.state_dir.mkdir(parents=True, exist_ok=True)
-    return open_registry(project.store_url, project.artifacts_dir)
+def open_project_registry(project: Project, *, read_only: bool = False) -> Registry:
+    """The project's registry (``store.url`` or ``LIFELONG_STORE_URL``), migrated on open.
+
+    Commands that only read pass ``read_only``: they then work on read-only storage.
+    """
+    if not read_only:
+        with storage_errors(project.state_dir):
+            project.state_dir.mkdir(parents=True, exist_ok=True)
+    return open_registry(project.store_url, project.artifacts_dir, read_only=read_only)

@@ -13,6 +13,7 @@ from lifelong.core.errors import (
     Problem,
     RegistryError,
     SchemaMismatch,
+    StorageError,
     ValidationFailed,
 )
 from lifelong.core.hashing import sha256_bytes, sha256_file, sha256_text
@@ -31,6 +32,7 @@ __all__ = [
     "Problem",
     "RegistryError",
     "SchemaMismatch",
+    "StorageError",
     "ValidationFailed",
     "atomic_write_bytes",
     "atomic_write_text",

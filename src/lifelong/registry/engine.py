@@ -6,6 +6,9 @@ serialized by the database lock rather than failing with "database is locked" on
 a read lock. pysqlite's own transaction handling is switched off so SQLAlchemy's ``begin``
 event decides how each transaction starts (the recipe in SQLAlchemy's SQLite dialect docs).
 PostgreSQL needs nothing special: row locks and unique constraints do the work.
+
+Readers (``models list``, ``serve``...) open the database read-only, so they work where the
+store is on read-only storage; the database's refusals reach the user as clear errors.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
-from lifelong.core.errors import RegistryError
+from lifelong.core.errors import RegistryError, StorageError
+from lifelong.core.storage import READ_ONLY_HINT
+from lifelong.registry.sqlite_file import connect_read_only, damaged_hint, ensure_database_file
 
 BUSY_TIMEOUT_S = 60.0
 WRITE_OPTION = "lifelong_write"
@@ -29,8 +34,16 @@ WRITE_OPTION = "lifelong_write"
 SUPPORTED = ("sqlite", "postgresql")
 
 
-def create_registry_engine(url: str) -> Engine:
-    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
+def create_registry_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``).
+
+    ``read_only`` opens a database that must exist without writing anything: SQLite through
+    a read-only connection (see :func:`~lifelong.registry.sqlite_file.connect_read_only`),
+    PostgreSQL with read-only transactions. Otherwise a missing SQLite file is created whole
+    and an existing one is checked (:func:`~lifelong.registry.sqlite_file.ensure_database_file`).
+    Either way, the database's refusals (a full disk, a read-only file, damaged pages) are
+    raised as :class:`StorageError` or :class:`RegistryError` naming the database.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -45,13 +58,64 @@ def create_registry_engine(url: str) -> Engine:
             hint="use sqlite:///path/registry.db or postgresql+psycopg://user@host/db",
         )
     if backend == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
-    event.listen(engine, "connect", _sqlite_on_connect)
+        options = {"options": "-c default_transaction_read_only=on"} if read_only else {}
+        engine = create_engine(parsed, pool_pre_ping=True, connect_args=options)
+        shown = parsed.render_as_string(hide_password=True)
+        event.listen(engine, "handle_error", _translator(shown))
+        return engine
+    database = sqlite_path(url)
+    if database is None:
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+    elif read_only:
+        engine = create_engine(parsed, creator=lambda: connect_read_only(database, BUSY_TIMEOUT_S))
+    else:
+        ensure_database_file(database)
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+    on_connect = _sqlite_on_connect_read_only if read_only else _sqlite_on_connect
+    event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
+    event.listen(engine, "handle_error", _translator(str(database or parsed)))
     return engine
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of an SQLite ``url``; ``None`` for PostgreSQL or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _translator(where: str) -> Any:
+    """A ``handle_error`` listener raising the database's refusals as clear errors."""
+
+    def translate(context: ExceptionContext) -> None:
+        error = context.original_exception
+        name = getattr(error, "sqlite_errorname", "")
+        state = getattr(error, "sqlstate", None)
+        if name.startswith("SQLITE_FULL") or state == "53100":
+            raise StorageError(
+                f"cannot write the registry database {where}: the disk is full; the "
+                "transaction was rolled back, the registry is unchanged",
+                hint="free space on that disk (or move the store) and run the command again",
+            ) from error
+        if name.startswith("SQLITE_READONLY") or state == "25006":
+            raise StorageError(
+                f"cannot write the registry database {where}: it is read-only here",
+                hint=READ_ONLY_HINT,
+            ) from error
+        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+            path = Path(where)
+            raise RegistryError(
+                f"registry database {where} is damaged: {error}", hint=damaged_hint(path)
+            ) from error
+
+    return translate
+
+
+def _sqlite_on_connect_read_only(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # let the "begin" event emit BEGIN
+    dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

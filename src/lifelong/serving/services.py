@@ -12,7 +12,7 @@ import logging
 
 import torch
 
-from lifelong.core.errors import RegistryError
+from lifelong.core.errors import RegistryError, StorageError
 from lifelong.registry import Registry, open_registry
 from lifelong.serving.batcher import Batcher
 from lifelong.serving.holder import AliasFollower, LoadedModel, ModelHolder
@@ -78,7 +78,7 @@ class Services:
         call, where extra threads only contend with each other and with the event loop.
         """
         torch.set_num_threads(settings.server.threads)
-        registry = open_registry(settings.store_url, settings.artifacts_dir)
+        registry = _open_store(settings)
         services = cls(settings, registry, metrics, _start_log_writer(settings))
         services.batcher.start()
         services.prediction_log.start()
@@ -114,6 +114,16 @@ class Services:
             if model is not None:
                 serving[(role, model.version)] = 1.0
         self.metrics.model_info.replace(serving)
+
+
+def _open_store(settings: ServeSettings) -> Registry:
+    """The registry, for writing the prediction log; read-only where the storage refuses
+    writes (logged: serving the champion matters more than logging its predictions)."""
+    try:
+        return open_registry(settings.store_url, settings.artifacts_dir)
+    except StorageError as error:
+        log.warning("%s: serving from a read-only store, predictions are not logged", error)
+        return open_registry(settings.store_url, settings.artifacts_dir, read_only=True)
 
 
 def _start_log_writer(settings: ServeSettings) -> LogWriterProcess | None:
