@@ -69,7 +69,8 @@ results = []
 for args in json.loads(sys.argv[1]):
     result = CliRunner().invoke(app, args)
     crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
-    results.append([result.exit_code, result.stdout, result.stderr, repr(result.exception) if crashed else ""])
+    crash = repr(result.exception) if crashed else ""
+    results.append([result.exit_code, result.stdout, result.stderr, crash])
 print(json.dumps(results))
 """
 
