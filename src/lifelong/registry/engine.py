@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def _translator(where: str) -> Any:
+def _translator(where: str) -> Callable[[ExceptionContext], None]:
     """A ``handle_error`` listener raising the database's refusals as clear errors."""
 
     def translate(context: ExceptionContext) -> None:

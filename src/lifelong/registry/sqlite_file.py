@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sqlite3
-import tempfile
 from pathlib import Path
 
 from lifelong.core.atomic import TMP_PREFIX, fsync_dir
@@ -69,8 +69,8 @@ def ensure_database_file(path: Path) -> None:
 
 def _create(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".db", dir=path.parent)
-    os.close(fd)
+    # SQLite creates the temporary file itself, with the permissions it gives any database
+    name = path.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}-{path.name}"
     try:
         connection = sqlite3.connect(name)
         try:
@@ -83,7 +83,7 @@ def _create(path: Path) -> None:
             os.link(name, path)
         fsync_dir(path.parent)
     finally:
-        Path(name).unlink(missing_ok=True)
+        name.unlink(missing_ok=True)
 
 
 def connect_read_only(path: Path, timeout: float) -> sqlite3.Connection:
