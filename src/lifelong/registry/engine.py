@@ -105,6 +105,11 @@ def _translator(where: str) -> Callable[[ExceptionContext], None]:
                 f"cannot write the registry database {where}: it is read-only here",
                 hint=READ_ONLY_HINT,
             ) from error
+        if name.startswith("SQLITE_IOERR"):
+            raise StorageError(
+                f"the disk failed a read or write of the registry database {where} ({name})",
+                hint="check that disk (full? failing? unmounted?) and run the command again",
+            ) from error
         if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
             path = Path(where)
             raise RegistryError(
