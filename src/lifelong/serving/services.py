@@ -78,10 +78,12 @@ class Services:
         call, where extra threads only contend with each other and with the event loop.
         """
         torch.set_num_threads(settings.server.threads)
-        registry = _open_store(settings)
-        services = cls(settings, registry, metrics, _start_log_writer(settings))
+        registry, writable = _open_store(settings)
+        writer = _start_log_writer(settings) if writable else None
+        services = cls(settings, registry, metrics, writer)
         services.batcher.start()
-        services.prediction_log.start()
+        if writable:  # else rows wait in memory, up to its bound, then count as dropped
+            services.prediction_log.start()
         if services.shadow_runner is not None:
             services.shadow_runner.start()
         services.follower.start()
@@ -116,14 +118,14 @@ class Services:
         self.metrics.model_info.replace(serving)
 
 
-def _open_store(settings: ServeSettings) -> Registry:
-    """The registry, for writing the prediction log; read-only where the storage refuses
-    writes (logged: serving the champion matters more than logging its predictions)."""
+def _open_store(settings: ServeSettings) -> tuple[Registry, bool]:
+    """The registry and whether it is writable: read-only where the storage refuses writes
+    (logged: serving the champion matters more than logging its predictions)."""
     try:
-        return open_registry(settings.store_url, settings.artifacts_dir)
+        return open_registry(settings.store_url, settings.artifacts_dir), True
     except StorageError as error:
         log.warning("%s: serving from a read-only store, predictions are not logged", error)
-        return open_registry(settings.store_url, settings.artifacts_dir, read_only=True)
+        return open_registry(settings.store_url, settings.artifacts_dir, read_only=True), False
 
 
 def _start_log_writer(settings: ServeSettings) -> LogWriterProcess | None:
