@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from lifelong.core.private import private_dir
+from lifelong.core.storage import storage_errors
 from lifelong.project import Project
 from lifelong.registry import Registry, open_registry
 
@@ -30,7 +31,12 @@ def load_project(ctx: typer.Context) -> Project:
     return Project.load(options.project_dir, options.overrides)
 
 
-def open_project_registry(project: Project) -> Registry:
-    """The project's registry (``store.url`` or ``LIFELONG_STORE_URL``), migrated on open."""
-    private_dir(project.state_dir)
-    return open_registry(project.store_url, project.artifacts_dir)
+def open_project_registry(project: Project, *, read_only: bool = False) -> Registry:
+    """The project's registry (``store.url`` or ``LIFELONG_STORE_URL``), migrated on open.
+
+    Commands that only read pass ``read_only``: they then work on read-only storage.
+    """
+    if not read_only:
+        with storage_errors(project.state_dir):
+            private_dir(project.state_dir)
+    return open_registry(project.store_url, project.artifacts_dir, read_only=read_only)

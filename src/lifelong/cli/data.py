@@ -119,7 +119,7 @@ def diff_command(
         change = diff(current.pool, grown.pool)
         title = f"Adding {', '.join(p.name for p in add)} would change"
     else:
-        with open_project_registry(project) as registry:
+        with open_project_registry(project, read_only=True) as registry:
             info = (
                 registry.store.latest_snapshot()
                 if since is None

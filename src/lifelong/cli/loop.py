@@ -127,7 +127,7 @@ def history(
     """One row per cycle: time, trigger and its figures, data added, strategy, versions,
     verdict, durations."""
     project = load_project(ctx)
-    with open_project_registry(project) as registry:
+    with open_project_registry(project, read_only=True) as registry:
         cycles = registry.store.list_cycles(limit=limit)
     if as_json:
         for record in cycles:

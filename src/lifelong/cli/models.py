@@ -31,8 +31,8 @@ _SHOWN_METRICS = ("accuracy", "macro_f1", "f1")
 
 
 @contextmanager
-def _registry(ctx: typer.Context) -> Iterator[Registry]:
-    with open_project_registry(load_project(ctx)) as registry:
+def _registry(ctx: typer.Context, *, read_only: bool = False) -> Iterator[Registry]:
+    with open_project_registry(load_project(ctx), read_only=read_only) as registry:
         yield registry
 
 
@@ -57,7 +57,7 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help="Include removed versions.")] = False,
 ) -> None:
     """Every version with its parent, status, aliases and headline metric."""
-    with _registry(ctx) as registry:
+    with _registry(ctx, read_only=True) as registry:
         versions = registry.versions(include_deleted=all_)
         aliases = _aliases_by_version(registry)
     if not versions:
@@ -85,7 +85,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Everything recorded about one version."""
-    with _registry(ctx) as registry:
+    with _registry(ctx, read_only=True) as registry:
         found = registry.resolve(version)
         record: dict[str, Any] = found.to_dict()
         record["aliases"] = _aliases_by_version(registry).get(found.label, [])
@@ -283,7 +283,7 @@ def lineage(
     ] = None,
 ) -> None:
     """The version tree: each cold major and the updates grown from it."""
-    with _registry(ctx) as registry:
+    with _registry(ctx, read_only=True) as registry:
         roots = registry.tree(version)
         aliases = _aliases_by_version(registry)
         focus = registry.resolve(version).label if version else None

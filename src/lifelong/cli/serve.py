@@ -54,7 +54,7 @@ def shadow_report_cmd(
 
     project = load_project(ctx)
     settings = ServeSettings.from_project(project)
-    with open_project_registry(project) as registry:
+    with open_project_registry(project, read_only=True) as registry:
         rows = registry.store.recent_predictions(limit=limit)
     report = shadow_report(rows, read_feedback(settings.feedback_log))
     if as_json:

@@ -19,6 +19,7 @@ from lifelong.core.errors import (
     Problem,
     RegistryError,
     SchemaMismatch,
+    StorageError,
     ValidationFailed,
 )
 from lifelong.core.hashing import TextHasher, sha256_bytes, sha256_file, sha256_text
@@ -40,6 +41,7 @@ __all__ = [
     "Problem",
     "RegistryError",
     "SchemaMismatch",
+    "StorageError",
     "TextHasher",
     "ValidationFailed",
     "atomic_create_bytes",

@@ -11,6 +11,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from lifelong.core.storage import storage_errors
+
 TMP_PREFIX = ".tmp-"
 
 
@@ -38,15 +40,22 @@ def _write_temporary(folder: Path, data: bytes) -> str:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically and durably (file and folder fsynced)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_name = _write_temporary(path.parent, data)
-    try:
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+    """Write ``data`` to ``path`` atomically and durably (file and folder fsynced).
+
+    Raises
+    ------
+    StorageError
+        The disk is full or read-only; the temporary file is removed, ``path`` is unchanged.
+    """
+    with storage_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_name = _write_temporary(path.parent, data)
+        try:
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        fsync_dir(path.parent)
 
 
 def atomic_create_bytes(path: Path, data: bytes) -> bool:
@@ -56,16 +65,17 @@ def atomic_create_bytes(path: Path, data: bytes) -> bool:
     of processes racing to create it exactly one wins and no reader ever sees it half-written
     (``O_EXCL`` alone would show the winner's file empty until it is written).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_name = _write_temporary(path.parent, data)
-    try:
-        os.link(tmp_name, path)
-    except FileExistsError:
-        return False
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
-    fsync_dir(path.parent)
-    return True
+    with storage_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_name = _write_temporary(path.parent, data)
+        try:
+            os.link(tmp_name, path)
+        except FileExistsError:
+            return False
+        finally:
+            Path(tmp_name).unlink(missing_ok=True)
+        fsync_dir(path.parent)
+        return True
 
 
 def atomic_write_text(path: Path, text: str) -> None:

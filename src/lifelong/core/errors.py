@@ -96,6 +96,10 @@ class ArtifactCorrupt(RegistryError):
     """An artifact on disk is missing or its sha256 does not match the manifest."""
 
 
+class StorageError(LifelongError):
+    """The disk refused a write: it is full, over quota, read-only or not ours to write."""
+
+
 class IncompatibleModel(LifelongError):
     """A model cannot be fine-tuned into the requested configuration."""
 

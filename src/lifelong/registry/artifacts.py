@@ -24,6 +24,7 @@ from lifelong.core.atomic import TMP_PREFIX, fsync_dir
 from lifelong.core.errors import ArtifactCorrupt, NotFound
 from lifelong.core.hashing import sha256_bytes, sha256_file
 from lifelong.core.private import PRIVATE_FILE, private_dir
+from lifelong.core.storage import storage_errors
 from lifelong.registry.entities import ArtifactFile
 
 MANIFEST = "registry-manifest.json"
@@ -98,12 +99,18 @@ class ArtifactStore:
     ----------
     root
         The artifacts folder (created if missing). Crash leftovers are removed on open.
+    read_only
+        Open without writing anything (no folder created, no leftovers removed, no lock file
+        opened), for readers on storage that may be read-only; :meth:`put` and
+        :meth:`delete` then fail as the storage does.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, read_only: bool = False) -> None:
         self.root = root
-        private_dir(root)  # the bundles hold all a model learnt from the data
-        self.clean_tmp()
+        if not read_only:
+            with storage_errors(root):
+                private_dir(root)  # the bundles hold all a model learnt from the data
+                self.clean_tmp()
 
     def path(self, artifact_id: str) -> Path:
         return self.root / artifact_id[:2] / artifact_id
@@ -120,17 +127,18 @@ class ArtifactStore:
         final = self.path(artifact_id)
         if final.exists() and not self.problems(artifact_id):
             return artifact_id, files
-        final.parent.mkdir(parents=True, exist_ok=True)
-        with _tmp_dir(self.root) as tmp:
-            staged = tmp / "artifact"
-            for name in files:
-                _copy_file(src_dir / name, staged / name)
-            (staged / MANIFEST).write_bytes(manifest)
-            with (staged / MANIFEST).open("rb+") as handle:
-                os.fsync(handle.fileno())
-            for folder in {staged, *(p.parent for p in staged.rglob("*"))}:
-                fsync_dir(folder)
-            self._install(staged, final, tmp)
+        with storage_errors(self.root):  # nothing half-written: the ``.tmp-*`` folder goes
+            final.parent.mkdir(parents=True, exist_ok=True)
+            with _tmp_dir(self.root) as tmp:
+                staged = tmp / "artifact"
+                for name in files:
+                    _copy_file(src_dir / name, staged / name)
+                (staged / MANIFEST).write_bytes(manifest)
+                with (staged / MANIFEST).open("rb+") as handle:
+                    os.fsync(handle.fileno())
+                for folder in {staged, *(p.parent for p in staged.rglob("*"))}:
+                    fsync_dir(folder)
+                self._install(staged, final, tmp)
         return artifact_id, files
 
     def _install(self, staged: Path, final: Path, tmp: Path) -> None:
@@ -190,11 +198,17 @@ class ArtifactStore:
         folder = self.path(artifact_id)
         if not folder.exists():
             return
-        with _tmp_dir(self.root) as tmp, contextlib.suppress(FileNotFoundError):
+        with (
+            storage_errors(self.root),
+            _tmp_dir(self.root) as tmp,
+            contextlib.suppress(FileNotFoundError),
+        ):
             folder.rename(tmp / "deleted")
 
     def ids(self) -> list[str]:
         """Every artifact id present on disk."""
+        if not self.root.is_dir():
+            return []
         return sorted(
             p.name
             for shard in self.root.iterdir()

@@ -8,6 +8,9 @@ event decides how each transaction starts (the recipe in SQLAlchemy's SQLite dia
 PostgreSQL needs nothing special: row locks and unique constraints do the work.
 The SQLite file holds every example's text, so it is made private (``0600``; SQLite gives its
 ``-wal`` and ``-shm`` files the database file's mode) on each new connection.
+
+Readers (``models list``, ``serve``...) open the database read-only, so they work where the
+store is on read-only storage; the database's refusals reach the user as clear errors.
 """
 
 from __future__ import annotations
@@ -16,15 +19,18 @@ import functools
 import random
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
-from lifelong.core.errors import RegistryError
+from lifelong.core.errors import RegistryError, StorageError
 from lifelong.core.private import make_private, private_dir
+from lifelong.core.storage import READ_ONLY_HINT
+from lifelong.registry.sqlite_file import connect_read_only, damaged_hint, ensure_database_file
 
 BUSY_TIMEOUT_S = 60.0
 WRITE_OPTION = "lifelong_write"
@@ -33,8 +39,16 @@ WRITE_OPTION = "lifelong_write"
 SUPPORTED = ("sqlite", "postgresql")
 
 
-def create_registry_engine(url: str) -> Engine:
-    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
+def create_registry_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``).
+
+    ``read_only`` opens a database that must exist without writing anything: SQLite through
+    a read-only connection (see :func:`~lifelong.registry.sqlite_file.connect_read_only`),
+    PostgreSQL with read-only transactions. Otherwise a missing SQLite file is created whole
+    and an existing one is checked (:func:`~lifelong.registry.sqlite_file.ensure_database_file`).
+    Either way, the database's refusals (a full disk, a read-only file, damaged pages) are
+    raised as :class:`StorageError` or :class:`RegistryError` naming the database.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -49,14 +63,25 @@ def create_registry_engine(url: str) -> Engine:
             hint="use sqlite:///path/registry.db or postgresql+psycopg://user@host/db",
         )
     if backend == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
-    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
-    if parsed.database and parsed.database != ":memory:":
-        database = Path(parsed.database)
+        options = {"options": "-c default_transaction_read_only=on"} if read_only else {}
+        engine = create_engine(parsed, pool_pre_ping=True, connect_args=options)
+        shown = parsed.render_as_string(hide_password=True)
+        event.listen(engine, "handle_error", _translator(shown))
+        return engine
+    database = sqlite_path(url)
+    if database is None:
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+    elif read_only:
+        engine = create_engine(parsed, creator=lambda: connect_read_only(database, BUSY_TIMEOUT_S))
+    else:
         private_dir(database.parent, tighten=False)  # a chosen folder (/tmp) is left as it is
+        ensure_database_file(database)
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
         event.listen(engine, "connect", functools.partial(_make_private, database))
-    event.listen(engine, "connect", _sqlite_on_connect)
+    on_connect = _sqlite_on_connect_read_only if read_only else _sqlite_on_connect
+    event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
+    event.listen(engine, "handle_error", _translator(str(database or parsed)))
     return engine
 
 
@@ -67,6 +92,51 @@ def _make_private(database: Path, _dbapi_connection: Any, _record: Any) -> None:
         path = database.with_name(database.name + suffix)
         if path.exists():
             make_private(path)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of an SQLite ``url``; ``None`` for PostgreSQL or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _translator(where: str) -> Callable[[ExceptionContext], None]:
+    """A ``handle_error`` listener raising the database's refusals as clear errors."""
+
+    def translate(context: ExceptionContext) -> None:
+        error = context.original_exception
+        name = getattr(error, "sqlite_errorname", "")
+        state = getattr(error, "sqlstate", None)
+        if name.startswith("SQLITE_FULL") or state == "53100":
+            raise StorageError(
+                f"cannot write the registry database {where}: the disk is full; the "
+                "transaction was rolled back, the registry is unchanged",
+                hint="free space on that disk (or move the store) and run the command again",
+            ) from error
+        if name.startswith("SQLITE_READONLY") or state == "25006":
+            raise StorageError(
+                f"cannot write the registry database {where}: it is read-only here",
+                hint=READ_ONLY_HINT,
+            ) from error
+        if name.startswith("SQLITE_IOERR"):
+            raise StorageError(
+                f"the disk failed a read or write of the registry database {where} ({name})",
+                hint="check that disk (full? failing? unmounted?) and run the command again",
+            ) from error
+        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+            path = Path(where)
+            raise RegistryError(
+                f"registry database {where} is damaged: {error}", hint=damaged_hint(path)
+            ) from error
+
+    return translate
+
+
+def _sqlite_on_connect_read_only(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # let the "begin" event emit BEGIN
+    dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

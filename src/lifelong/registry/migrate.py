@@ -14,9 +14,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
-from lifelong.core.errors import SchemaMismatch
+from lifelong.core.errors import RegistryError, SchemaMismatch
 from lifelong.registry.engine import WRITE_OPTION
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -51,6 +51,8 @@ def upgrade(engine: Engine) -> None:
     ------
     SchemaMismatch
         The database was written by a newer lifelong whose migrations this code lacks.
+    RegistryError
+        The database holds tables but no schema version: it is not a lifelong registry.
     """
     with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -61,6 +63,8 @@ def upgrade(engine: Engine) -> None:
         head = script.get_current_head()
         if current == head:
             return
+        if current is None:
+            _refuse_foreign_tables(connection)
         known = {revision.revision for revision in script.walk_revisions()}
         if current is not None and current not in known:
             raise SchemaMismatch(
@@ -69,3 +73,18 @@ def upgrade(engine: Engine) -> None:
                 hint="pip install -U lifelong, on every machine sharing this store",
             )
         command.upgrade(config, "head")
+
+
+def _refuse_foreign_tables(connection: Connection) -> None:
+    """Refuse to create the registry's tables among another application's (or a registry's
+    whose version table was lost): the upgrade would fail half-way or mix the two."""
+    tables = sorted(inspect(connection).get_table_names())
+    if tables:
+        shown = connection.engine.url.render_as_string(hide_password=True)
+        raise RegistryError(
+            f"the database {shown} holds tables ({', '.join(tables[:5])}"
+            f"{', ...' if len(tables) > 5 else ''}) but no lifelong schema version: it is not "
+            "a lifelong registry, or its version table was lost",
+            hint="check store.url in config.yml (or LIFELONG_STORE_URL); restore the registry "
+            "from a backup, or point store.url at an empty database",
+        )

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -20,7 +21,7 @@ from lifelong.core.errors import NotFound, RegistryError
 from lifelong.core.types import Example
 from lifelong.registry import lineage
 from lifelong.registry.artifacts import ArtifactStore
-from lifelong.registry.engine import create_registry_engine
+from lifelong.registry.engine import create_registry_engine, sqlite_path
 from lifelong.registry.entities import (
     AliasMove,
     EdgeKind,
@@ -29,35 +30,93 @@ from lifelong.registry.entities import (
     VersionSpec,
     is_version_label,
 )
-from lifelong.registry.migrate import upgrade
+from lifelong.registry.migrate import current_revision, head_revision, upgrade
 from lifelong.registry.sqlalchemy_store import SqlAlchemyStore
 from lifelong.registry.store import RegistryStore
 
 
-def open_registry(url: str, artifacts_dir: Path) -> Registry:
+def open_registry(url: str, artifacts_dir: Path, *, read_only: bool = False) -> Registry:
     """Open (creating or migrating as needed) the registry at ``url`` with its artifacts folder.
+
+    ``read_only`` is for commands that only read (``models list``, ``serve``...): a store
+    that exists at this code's schema is opened without writing anything, so it works on
+    read-only storage; one that does not (new, or older) is opened as a writer opens it.
 
     Raises
     ------
     SchemaMismatch
         The database was written by a newer lifelong.
     RegistryError
-        The database cannot be reached.
+        The database cannot be reached, is damaged or empty, or is not a lifelong registry;
+        or it is new while the artifacts folder holds bundles (the database was lost).
+    StorageError
+        The store cannot be written (read-only or full disk) and had to be.
     """
+    if read_only:
+        opened = _open_read_only(url, artifacts_dir)
+        if opened is not None:
+            return opened
     engine = create_registry_engine(url)
     try:
+        _refuse_lost_database(engine, url, artifacts_dir)
         upgrade(engine)
+        artifacts = ArtifactStore(artifacts_dir)
     except OperationalError as error:
         engine.dispose()
-        shown = make_url(url).render_as_string(hide_password=True)
-        raise RegistryError(
-            f"cannot open the registry at {shown}: {error.orig}",
-            hint="check store.url in config.yml (or LIFELONG_STORE_URL) and that the server runs",
-        ) from None
+        raise _unreachable(url, error) from None
     except BaseException:
         engine.dispose()
         raise
-    return Registry(SqlAlchemyStore(engine), ArtifactStore(artifacts_dir))
+    return Registry(SqlAlchemyStore(engine), artifacts)
+
+
+def _open_read_only(url: str, artifacts_dir: Path) -> Registry | None:
+    """The registry opened without writing, or ``None`` when it must be created or migrated."""
+    database = sqlite_path(url)
+    if database is not None and not database.exists():
+        return None
+    engine = create_registry_engine(url, read_only=True)
+    try:
+        current = current_revision(engine)
+    except OperationalError as error:
+        engine.dispose()
+        raise _unreachable(url, error) from None
+    except BaseException:
+        engine.dispose()
+        raise
+    if current != head_revision():
+        engine.dispose()
+        return None
+    return Registry(SqlAlchemyStore(engine), ArtifactStore(artifacts_dir, read_only=True))
+
+
+def _unreachable(url: str, error: OperationalError) -> RegistryError:
+    shown = make_url(url).render_as_string(hide_password=True)
+    return RegistryError(
+        f"cannot open the registry at {shown}: {error.orig}",
+        hint="check store.url in config.yml (or LIFELONG_STORE_URL) and that the server runs",
+    )
+
+
+def _refuse_lost_database(engine: Engine, url: str, artifacts_dir: Path) -> None:
+    """Refuse a database with no registry in it next to an artifacts folder holding bundles.
+
+    That is a registry whose database was lost (deleted, emptied, or ``store.url`` pointed
+    elsewhere): opening it would start numbering at 1.0 again over the old artifacts.
+    """
+    if current_revision(engine) is not None:
+        return
+    bundles = ArtifactStore(artifacts_dir, read_only=True).ids()
+    if bundles:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise RegistryError(
+            f"the registry database {shown} is new or empty, but the artifacts folder "
+            f"{artifacts_dir} holds {len(bundles)} model bundle(s): the database was lost, "
+            "or store.url points at another one",
+            hint="restore the database from a backup (or fix store.url / LIFELONG_STORE_URL); "
+            f"to really start a new registry, move {artifacts_dir} away or point "
+            "store.artifacts at an empty folder",
+        )
 
 
 class Registry:

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from lifelong import __version__
-from lifelong.core.errors import LifelongError, NotFound
+from lifelong.core.errors import LifelongError, NotFound, StorageError
 from lifelong.serving.metrics import ServerMetrics
 from lifelong.serving.middleware import RequestGuard
 from lifelong.serving.routes import admin, feedback, health, metrics, models, predict
@@ -89,6 +89,9 @@ async def _validation_error(_request: Request, error: RequestValidationError) ->
 
 
 async def _lifelong_error(_request: Request, error: LifelongError) -> JSONResponse:
-    """A registry refusal (unknown version, corrupt artifact, nothing to roll back): 404/409."""
+    """A registry refusal (unknown version, corrupt artifact, nothing to roll back): 404/409;
+    a disk refusing a write (full, read-only): 507."""
     code = status.HTTP_404_NOT_FOUND if isinstance(error, NotFound) else status.HTTP_409_CONFLICT
+    if isinstance(error, StorageError):
+        code = status.HTTP_507_INSUFFICIENT_STORAGE
     return JSONResponse({"detail": error.message, "hint": error.hint}, status_code=code)

@@ -12,7 +12,7 @@ import logging
 
 import torch
 
-from lifelong.core.errors import RegistryError
+from lifelong.core.errors import RegistryError, StorageError
 from lifelong.core.hashing import TextHasher
 from lifelong.registry import Registry, open_registry
 from lifelong.serving.batcher import Batcher
@@ -85,10 +85,12 @@ class Services:
         call, where extra threads only contend with each other and with the event loop.
         """
         torch.set_num_threads(settings.server.threads)
-        registry = open_registry(settings.store_url, settings.artifacts_dir)
-        services = cls(settings, registry, metrics, _start_log_writer(settings))
+        registry, writable = _open_store(settings)
+        writer = _start_log_writer(settings) if writable else None
+        services = cls(settings, registry, metrics, writer)
         services.batcher.start()
-        services.prediction_log.start()
+        if writable:  # else rows wait in memory, up to its bound, then count as dropped
+            services.prediction_log.start()
         if services.shadow_runner is not None:
             services.shadow_runner.start()
         services.follower.start()
@@ -121,6 +123,16 @@ class Services:
             if model is not None:
                 serving[(role, model.version)] = 1.0
         self.metrics.model_info.replace(serving)
+
+
+def _open_store(settings: ServeSettings) -> tuple[Registry, bool]:
+    """The registry and whether it is writable: read-only where the storage refuses writes
+    (logged: serving the champion matters more than logging its predictions)."""
+    try:
+        return open_registry(settings.store_url, settings.artifacts_dir), True
+    except StorageError as error:
+        log.warning("%s: serving from a read-only store, predictions are not logged", error)
+        return open_registry(settings.store_url, settings.artifacts_dir, read_only=True), False
 
 
 def _start_log_writer(settings: ServeSettings) -> LogWriterProcess | None:

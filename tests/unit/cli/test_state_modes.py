@@ -19,7 +19,8 @@ def test_a_command_makes_the_state_folder_private(
     (tmp_path / "config.yml").write_text("{}\n")
     state = tmp_path / ".lifelong"
     state.mkdir(mode=0o755)
-    result = CliRunner().invoke(app, ["--project", str(tmp_path), "models", "list"])
+    # a command that writes the store (reading ones open it read-only and change nothing)
+    result = CliRunner().invoke(app, ["--project", str(tmp_path), "models", "gc"])
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     assert stat.S_IMODE((state / "registry.db").stat().st_mode) == 0o600

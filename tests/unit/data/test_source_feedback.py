@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import tempfile
 import threading
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lifelong.core.errors import StorageError
 from lifelong.data.sources import FeedbackRecord, FeedbackSource, append_feedback
 
 
@@ -218,3 +220,23 @@ def test_offset_never_skips_or_repeats_a_committed_line(steps: list[tuple[str, i
         batch = source.pending()
         committed += [e.original for e in batch.examples]
         assert committed == appended
+
+
+def test_a_full_disk_leaves_no_half_line_in_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "feedback.jsonl"
+    append_feedback(log, FeedbackRecord("hello", "greet"))
+    before = log.read_bytes()
+    real_write = os.write
+
+    def cut_short(fd: int, data: bytes) -> int:  # the disk takes half, then is full
+        return real_write(fd, data[: len(data) // 2])
+
+    monkeypatch.setattr(os, "write", cut_short)
+    with pytest.raises(StorageError, match=r"cannot write .*feedback\.jsonl: the disk is full"):
+        append_feedback(log, FeedbackRecord("a much longer text to cut in two", "greet"))
+    monkeypatch.undo()
+    assert log.read_bytes() == before
+    append_feedback(log, FeedbackRecord("bye", "goodbye"))
+    assert [json.loads(line)["text"] for line in log.read_text().splitlines()] == ["hello", "bye"]

@@ -13,7 +13,7 @@ from lifelong.core.types import Example
 from lifelong.pipelines.lock import cycle_lock
 from lifelong.pipelines.policy import plan_updates
 from lifelong.project import Project
-from lifelong.registry import CycleRecord, Registry
+from lifelong.registry import CycleRecord, Registry, open_registry
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -102,3 +102,21 @@ def test_second_cycle_is_refused_while_one_runs(registry: Registry, tmp_path: Pa
         pass
     with cycle_lock(project, registry):  # released: taken again
         pass
+
+
+def test_projects_sharing_one_store_share_the_lock(tmp_path: Path) -> None:
+    """Two project folders whose store.url names one SQLite file: one cycle at a time."""
+    url = f"sqlite:///{tmp_path / 'shared' / 'registry.db'}"
+    first, second = (_project(tmp_path / name, "") for name in ("a", "b"))
+    with (
+        open_registry(url, tmp_path / "shared" / "artifacts") as one,
+        open_registry(url, tmp_path / "shared" / "artifacts") as other,
+    ):
+        with (
+            cycle_lock(first, one),
+            pytest.raises(LockHeld, match=r"training on the registry beside .*registry\.db\.lock"),
+            cycle_lock(second, other),
+        ):
+            pass
+        with cycle_lock(second, other):  # released: the other project takes it
+            pass

@@ -9,6 +9,7 @@ line is skipped, and a half-appended last line is left for the next read.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import threading
@@ -21,6 +22,7 @@ from typing import Any
 from lifelong.core.atomic import atomic_write_text, fsync_dir
 from lifelong.core.errors import Problem
 from lifelong.core.private import PRIVATE_FILE, make_private, private_dir
+from lifelong.core.storage import storage_errors
 from lifelong.core.types import Example
 from lifelong.data.sources.base import Batch, Receipt, own_receipts
 
@@ -98,11 +100,10 @@ def append_feedback(path: Path, record: FeedbackRecord) -> None:
     line = (json.dumps(fields, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     private_dir(path.parent, tighten=False)  # a configured folder may be shared
     created = not path.exists()
-    with _APPEND_LOCK:
+    with storage_errors(path), _APPEND_LOCK:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         try:
-            if os.write(fd, line) != len(line):
-                raise OSError(f"{path}: short write of a feedback line (disk full?)")
+            _append_whole(fd, line)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -110,6 +111,21 @@ def append_feedback(path: Path, record: FeedbackRecord) -> None:
         fsync_dir(path.parent)
     else:
         make_private(path)  # a log from before the logs were private
+
+
+def _append_whole(fd: int, line: bytes) -> None:
+    """Append ``line`` or nothing: a write the disk cuts short (full) is cut off again, so the
+    log never holds half a line for the next record to be glued to."""
+    start = os.fstat(fd).st_size
+    written = 0
+    try:
+        written = os.write(fd, line)
+        if written != len(line):
+            raise OSError(errno.ENOSPC, "a feedback line was cut short (disk full?)")
+    except OSError:
+        if written and os.fstat(fd).st_size == start + written:
+            os.ftruncate(fd, start)  # only our part is past ``start``: no other appender's
+        raise
 
 
 @dataclass(frozen=True)
