@@ -26,6 +26,7 @@ from lifelong.core.errors import DataError, NotFound
 from lifelong.core.hashing import sha256_text
 from lifelong.data import check_trainable, load_dataset
 from lifelong.pipelines.ingest import RELABEL, Ingested, ingest_folder
+from lifelong.pipelines.lock import cycle_lock
 from lifelong.project import Project
 from lifelong.registry import Registry, ReviewItem, ReviewStatus
 
@@ -116,7 +117,8 @@ def accept(
     The file is named by the ids it holds, so running the same acceptance again after a crash
     between writing it and recording the decision writes nothing twice. If another reviewer
     decided some of the items meanwhile, the file is rewritten with only those this call
-    accepted, so a rejected item never trains.
+    accepted, so a rejected item never trains. It runs under the cycle lock, so a cycle never
+    reads the data half-way through an acceptance.
 
     Raises
     ------
@@ -124,23 +126,27 @@ def accept(
         An unknown id.
     DataError
         The data would not be trainable afterwards (e.g. one example of a new intent).
+    LockHeld
+        A cycle is running; accept again when it is done.
     """
-    pending, skipped = _chosen(registry, ids)
-    if not pending:
-        return Decision([], skipped)
-    content = "".join(_record(item) for item in pending)
-    _check_still_trainable(project, content)
-    chosen = [item.id for item in pending]
-    digest = sha256_text(",".join(map(str, chosen)))[:12]
-    path = ingest_folder(project) / f"review-{chosen[0]}-{chosen[-1]}-{digest}.jsonl"
-    if not path.exists():
-        atomic_write_text(path, content)
-    decided = registry.store.decide_review(chosen, "accepted", note=note or f"into {path.name}")
-    if len(decided) < len(pending):
-        # Decided by someone else meanwhile: keep only what this call accepted.
-        mine = {item.id for item in decided}
-        atomic_write_text(path, "".join(_record(item) for item in pending if item.id in mine))
-    return Decision(decided, skipped, path)
+    with cycle_lock(project, registry):
+        pending, skipped = _chosen(registry, ids)
+        if not pending:
+            return Decision([], skipped)
+        content = "".join(_record(item) for item in pending)
+        _check_still_trainable(project, content)
+        chosen = [item.id for item in pending]
+        digest = sha256_text(",".join(map(str, chosen)))[:12]
+        path = ingest_folder(project) / f"review-{chosen[0]}-{chosen[-1]}-{digest}.jsonl"
+        if not path.exists():
+            atomic_write_text(path, content)
+        note = f"{note} (into {path.name})" if note else f"into {path.name}"
+        decided = registry.store.decide_review(chosen, "accepted", note=note)
+        if len(decided) < len(pending):
+            # Decided by someone else meanwhile: keep only what this call accepted.
+            mine = {item.id for item in decided}
+            atomic_write_text(path, "".join(_record(item) for item in pending if item.id in mine))
+        return Decision(decided, skipped, path)
 
 
 def reject(registry: Registry, ids: Sequence[int] | None, *, note: str = "") -> Decision:

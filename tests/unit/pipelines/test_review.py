@@ -104,6 +104,7 @@ def test_an_accepted_relabel_replaces_the_old_label_and_diffs_as_relabeled(
     )
     decision = review.accept(project, registry, [first.id, second.id], note="checked")
     assert decision.file is not None
+    assert decision.decided[0].note == f"checked (into {decision.file.name})"
     assert decision.file.parent == project.root / "data" / "ingested"
     dataset = load_dataset(project)
     labels = {e.text: e.label for e in dataset.pool.examples.values()}
