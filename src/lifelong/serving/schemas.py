@@ -11,41 +11,48 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidatorFunctionWrapHandler,
-    WrapValidator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from lifelong.core.text_check import text_problem
 
 
-def _valid(value: object, handler: ValidatorFunctionWrapHandler) -> str:
-    """Refuse a string the system cannot take, before pydantic's own checks: a constrained
-    string (``max_length``) would otherwise fail on a surrogate with a vaguer message."""
-    if isinstance(value, str):
-        problem = text_problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-    checked: str = handler(value)
-    return checked
+def _valid(value: str) -> str:
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
-def _valid_not_blank(value: object, handler: ValidatorFunctionWrapHandler) -> str:
-    checked = _valid(value, handler)
-    if not checked.strip():
+def _valid_if_str(value: object) -> object:
+    """Before pydantic's own checks: a constrained string (``max_length``) would otherwise
+    fail on a lone surrogate with a vaguer message."""
+    return _valid(value) if isinstance(value, str) else value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
         raise ValueError("text must not be empty or only white space")
-    return checked
+    return value
 
 
-Text = Annotated[str, WrapValidator(_valid_not_blank)]
+def _valid_not_blank(value: str) -> str:
+    """:func:`_valid` and :func:`_not_blank` in one call (a batch has hundreds of texts)."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    if not value.strip():
+        raise ValueError("text must not be empty or only white space")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_valid_not_blank)]
 """A text to score or learn from: valid Unicode, no NUL, not blank."""
 
-Name = Annotated[str, WrapValidator(_valid)]
+Name = Annotated[str, BeforeValidator(_valid_if_str)]
 """Any other string that is looked up, stored or logged (ids, intent names, versions)."""
+
+Label = Annotated[Name, AfterValidator(_not_blank)]
+"""An intent name a client sends."""
 
 
 class _Body(BaseModel):
@@ -122,7 +129,7 @@ class FeedbackRequest(_Body):
     """A correction: the text, its correct intent, and the prediction it corrects (if known)."""
 
     text: Text
-    intent: Text = Field(max_length=255)
+    intent: Label = Field(max_length=255)
     prediction_id: Name | None = Field(None, max_length=64)
     predicted: Name | None = Field(None, max_length=255)
 
