@@ -24,6 +24,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from lifelong.core.errors import LifelongError
 from lifelong.serving.holder import LoadedModel
 from lifelong.serving.ids import TimeOrderedIds
 from lifelong.serving.inference import Served, score
@@ -31,12 +32,15 @@ from lifelong.serving.inference import Served, score
 log = logging.getLogger(__name__)
 
 
-class ScoringFailed(Exception):
+class ScoringFailed(LifelongError):
     """Scoring a request's texts raised (its own texts: the jobs batched with it were scored
     without it). The server answers 500 with this message; the cause is chained."""
 
     def __init__(self, version: str, error: Exception) -> None:
-        super().__init__(f"scoring failed with model {version}: {type(error).__name__}: {error}")
+        super().__init__(
+            f"scoring failed with model {version}: {type(error).__name__}: {error}",
+            hint="the server's log has the traceback; requests batched with this one were answered",
+        )
 
 
 @dataclass
@@ -134,8 +138,8 @@ class Batcher:
                 await self._score(jobs[:middle])
                 await self._score(jobs[middle:])
             elif not jobs[0].done.done():
-                log.warning("scoring one request failed", exc_info=error)
                 failed = ScoringFailed(jobs[0].model.version, error)
+                log.warning("%s", failed.message, exc_info=error)
                 failed.__cause__ = error
                 jobs[0].done.set_exception(failed)
             return

@@ -157,7 +157,7 @@ def test_a_job_whose_scoring_raises_fails_only_itself(
     for texts, answer in zip(jobs, answers, strict=True):
         if any(text.startswith("bad") for text in texts):
             assert isinstance(answer, ScoringFailed)
-            assert str(answer) == (
+            assert answer.message == (
                 "scoring failed with model 9.9: ValueError: cannot featurize a bad text"
             )
             assert isinstance(answer.__cause__, ValueError)

@@ -140,5 +140,6 @@ def test_a_job_whose_scoring_raises_is_a_clear_500_and_fails_alone(
     assert all(
         "scoring failed with model 1.0: RuntimeError: featurizer refused 'poison'"
         in str(answer["detail"])
+        and "requests batched with this one were answered" in str(answer["hint"])
         for _, answer in bad
     )

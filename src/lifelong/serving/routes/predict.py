@@ -14,7 +14,6 @@ import orjson
 from fastapi import APIRouter, BackgroundTasks, HTTPException, status
 from fastapi.responses import Response
 
-from lifelong.serving.batcher import ScoringFailed
 from lifelong.serving.deps import ModelDep, ServicesDep, check_texts
 from lifelong.serving.holder import LoadedModel
 from lifelong.serving.inference import Served, log_rows
@@ -40,8 +39,7 @@ async def serve(
     top_k: int,
     background: BackgroundTasks,
 ) -> Served:
-    """Score ``texts`` within ``server.timeout``, log them, schedule the shadow; a scoring
-    error of these texts is a 500 saying what failed."""
+    """Score ``texts`` within ``server.timeout``, log them, schedule the shadow."""
     server = services.settings.server
     check_texts(texts, server)
     try:
@@ -51,8 +49,6 @@ async def serve(
             status.HTTP_504_GATEWAY_TIMEOUT,
             f"prediction took longer than server.timeout={server.timeout}s",
         ) from None
-    except ScoringFailed as error:  # this request's texts alone: the others were answered
-        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, str(error)) from error
     services.prediction_log.add(log_rows(served, texts, keep_text=server.log_text))
     services.metrics.confidence.observe_many(served.top_confidences, PRIMARY)
     if services.shadow_runner is not None:
