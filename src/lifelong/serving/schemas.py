@@ -29,9 +29,12 @@ def _valid_if_str(value: object) -> object:
     return _valid(value) if isinstance(value, str) else value
 
 
+_BLANK = "text must not be empty or only white space"
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
-        raise ValueError("text must not be empty or only white space")
+        raise ValueError(_BLANK)
     return value
 
 
@@ -41,7 +44,7 @@ def _valid_not_blank(value: str) -> str:
     if problem is not None:
         raise ValueError(problem)
     if not value.strip():
-        raise ValueError("text must not be empty or only white space")
+        raise ValueError(_BLANK)
     return value
 
 
