@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lifelong.core.errors import Problem
+from lifelong.core.text_check import value_problem
 from lifelong.core.types import Example
 
 
@@ -53,7 +54,8 @@ class ReadResult:
         meta: Mapping[str, object] | None = None,
         what: str = "example",
     ) -> None:
-        """Check one raw record's fields and keep it, or record why not."""
+        """Check one raw record's fields and keep it, or record why not (a string that cannot
+        be hashed or stored, too: see :mod:`lifelong.core.text_check`)."""
         if not isinstance(text, str):
             self.error("missing-text", f"{what} has no text (expected a string)", source, line)
             return
@@ -65,6 +67,12 @@ class ReadResult:
             return
         if timestamp is not None and not isinstance(timestamp, str):
             timestamp = str(timestamp)
+        fields = {"text": text, "intent": label, "timestamp": timestamp, "meta": meta}
+        for name, value in fields.items():  # JSON and YAML escapes can spell a lone surrogate
+            problem = value_problem(value, name)
+            if problem is not None:
+                self.error("invalid-text", f"{what} {problem}", source, line)
+                return
         self.examples.append(
             Example.make(
                 text, label, source=source, line=line, timestamp=timestamp, meta=dict(meta or {})

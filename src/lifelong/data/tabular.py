@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lifelong.config import Columns
 from lifelong.data.result import ReadResult
 from lifelong.data.text_io import read_utf8
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def _missing_columns(found: list[str], columns: Columns) -> list[str]:
@@ -94,8 +98,9 @@ def read_parquet(path: Path, columns: Columns) -> ReadResult:
             source,
         )
         return result
-    rows = table.to_pylist()
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(_rows(table, result, source), start=1):
+        if row is None:
+            continue
         meta = {
             k: v
             for k, v in row.items()
@@ -113,3 +118,30 @@ def read_parquet(path: Path, columns: Columns) -> ReadResult:
             what="row",
         )
     return result
+
+
+def _rows(table: pa.Table, result: ReadResult, source: str) -> list[dict[str, Any] | None]:
+    """The table's rows as dicts; ``None`` for a row holding a string that is not UTF-8.
+
+    Parquet does not check that a string column holds UTF-8 (a writer can store the encoded
+    form of a lone surrogate), and converting such a value raises, so when the whole table does
+    not convert, each row is converted alone to locate the bad ones and keep the others.
+    """
+    try:
+        return list(table.to_pylist())
+    except UnicodeDecodeError:
+        pass
+    rows: list[dict[str, Any] | None] = []
+    for index in range(table.num_rows):
+        try:
+            rows.append(table.slice(index, 1).to_pylist()[0])
+        except UnicodeDecodeError as error:
+            result.error(
+                "not-utf8",
+                f"row holds a string that is not valid UTF-8 ({error.reason}); write the file "
+                "from valid text",
+                source,
+                index + 1,
+            )
+            rows.append(None)
+    return rows

@@ -4,7 +4,8 @@ The lifespan starts :class:`~lifelong.serving.services.Services` (registry, mode
 the thread following their aliases, prediction-log writer, shadow runner) and stops them on
 shutdown, flushing the log. The first model loads in the background: ``/ready`` answers 503
 until it is in. Errors are always 4xx with a message saying what was wrong, never a 500, for
-anything a client can send: wrong schema, non-UTF-8 or oversized bodies, empty texts.
+anything a client can send: wrong schema, non-UTF-8 or oversized bodies, empty texts, strings
+with a lone surrogate or a NUL.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from lifelong import __version__
 from lifelong.core.errors import LifelongError, NotFound, StorageError
+from lifelong.serving.batcher import ScoringFailed
 from lifelong.serving.metrics import ServerMetrics
 from lifelong.serving.middleware import RequestGuard
 from lifelong.serving.routes import admin, feedback, health, metrics, models, predict
@@ -90,8 +92,11 @@ async def _validation_error(_request: Request, error: RequestValidationError) ->
 
 async def _lifelong_error(_request: Request, error: LifelongError) -> JSONResponse:
     """A registry refusal (unknown version, corrupt artifact, nothing to roll back): 404/409;
-    a disk refusing a write (full, read-only): 507."""
+    a disk refusing a write (full, read-only): 507; a request whose own texts broke scoring
+    (the others were answered): 500."""
     code = status.HTTP_404_NOT_FOUND if isinstance(error, NotFound) else status.HTTP_409_CONFLICT
     if isinstance(error, StorageError):
         code = status.HTTP_507_INSUFFICIENT_STORAGE
+    if isinstance(error, ScoringFailed):
+        code = status.HTTP_500_INTERNAL_SERVER_ERROR
     return JSONResponse({"detail": error.message, "hint": error.hint}, status_code=code)

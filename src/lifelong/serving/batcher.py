@@ -11,18 +11,37 @@ batcher's own executor hands off for less than the framework's shared thread poo
 limiter and cancel scopes).
 Jobs are grouped by the model object they read at their start, so a request that began before a
 swap is still scored by the old model.
+A call that raises is retried in halves until the failing jobs stand alone: one request that
+breaks scoring fails only itself, with a :class:`ScoringFailed` naming the model and the
+error, and every request that shared its call still gets its answer. A call that succeeds
+(nearly all of them) costs nothing more.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from lifelong.core.errors import LifelongError
 from lifelong.serving.holder import LoadedModel
 from lifelong.serving.ids import TimeOrderedIds
 from lifelong.serving.inference import Served, score
+
+log = logging.getLogger(__name__)
+
+
+class ScoringFailed(LifelongError):
+    """Scoring a request's texts raised (its own texts: the jobs batched with it were scored
+    without it). The server answers 500 with this message; the cause is chained."""
+
+    def __init__(self, version: str, error: Exception) -> None:
+        super().__init__(
+            f"scoring failed with model {version}: {type(error).__name__}: {error}",
+            hint="the server's log has the traceback; requests batched with this one were answered",
+        )
 
 
 @dataclass
@@ -111,6 +130,11 @@ class Batcher:
         self._wake.set()
 
     async def _score(self, jobs: list[_Job]) -> None:
+        """Score ``jobs`` in one call and hand each its rows; if the call raises, score each
+        half apart (recursively), so only the jobs that fail alone get the error."""
+        jobs = [job for job in jobs if not job.done.done()]  # timed out meanwhile: not rescored
+        if not jobs:
+            return
         texts = [text for job in jobs for text in job.texts]
         top_k = max(job.top_k for job in jobs)
         try:
@@ -119,9 +143,15 @@ class Batcher:
                 self._executor, score, jobs[0].model, texts, top_k, self.ids, self.hash_text
             )
         except Exception as error:  # a failed call fails its requests, not the batcher
-            for job in jobs:
-                if not job.done.done():
-                    job.done.set_exception(error)
+            if len(jobs) > 1:
+                middle = len(jobs) // 2
+                await self._score(jobs[:middle])
+                await self._score(jobs[middle:])
+            elif not jobs[0].done.done():
+                failed = ScoringFailed(jobs[0].model.version, error)
+                log.warning("%s", failed.message, exc_info=error)
+                failed.__cause__ = error
+                jobs[0].done.set_exception(failed)
             return
         start = 0
         for job in jobs:

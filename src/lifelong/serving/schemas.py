@@ -2,23 +2,60 @@
 
 Limits that come from the config (text length, batch size) are checked in the routes, where the
 settings are known; the schemas reject what is wrong whatever the config: unknown fields, empty
-texts, both or neither of ``text`` and ``texts``.
+texts, both or neither of ``text`` and ``texts``, and strings the rest of the system cannot take
+(a JSON-escaped lone surrogate, a NUL: see :mod:`lifelong.core.text_check`), so those are a 422
+naming the field instead of a crash in the featurizer, the answer or a log.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from lifelong.core.text_check import text_problem
+
+
+def _valid(value: str) -> str:
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _valid_if_str(value: object) -> object:
+    """Before pydantic's own checks: a constrained string (``max_length``) would otherwise
+    fail on a lone surrogate with a vaguer message."""
+    return _valid(value) if isinstance(value, str) else value
+
+
+_BLANK = "text must not be empty or only white space"
 
 
 def _not_blank(value: str) -> str:
     if not value.strip():
-        raise ValueError("text must not be empty or only white space")
+        raise ValueError(_BLANK)
     return value
 
 
-Text = Annotated[str, AfterValidator(_not_blank)]
+def _valid_not_blank(value: str) -> str:
+    """:func:`_valid` and :func:`_not_blank` in one call (a batch has hundreds of texts)."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    if not value.strip():
+        raise ValueError(_BLANK)
+    return value
+
+
+Text = Annotated[str, AfterValidator(_valid_not_blank)]
+"""A text to score or learn from: valid Unicode, no NUL, not blank."""
+
+Name = Annotated[str, BeforeValidator(_valid_if_str)]
+"""Any other string that is looked up, stored or logged (ids, intent names, versions)."""
+
+Label = Annotated[Name, AfterValidator(_not_blank)]
+"""An intent name a client sends."""
 
 
 class _Body(BaseModel):
@@ -95,9 +132,9 @@ class FeedbackRequest(_Body):
     """A correction: the text, its correct intent, and the prediction it corrects (if known)."""
 
     text: Text
-    intent: Annotated[str, AfterValidator(_not_blank)] = Field(max_length=255)
-    prediction_id: str | None = Field(None, max_length=64)
-    predicted: str | None = Field(None, max_length=255)
+    intent: Label = Field(max_length=255)
+    prediction_id: Name | None = Field(None, max_length=64)
+    predicted: Name | None = Field(None, max_length=255)
 
 
 class FeedbackResponse(BaseModel):
@@ -106,9 +143,9 @@ class FeedbackResponse(BaseModel):
 
 
 class PromoteRequest(_Body):
-    version: str = Field(examples=["1.3"])
+    version: Name = Field(examples=["1.3"])
     reason: Text
 
 
 class ReasonRequest(_Body):
-    reason: str = "requested over HTTP"
+    reason: Name = "requested over HTTP"

@@ -105,6 +105,25 @@ def test_malformed_message_is_dead_lettered_acked_and_reported(
     assert again.problems == []
 
 
+def test_a_nul_in_a_message_is_dead_lettered_and_the_good_ones_read(
+    client: Any, stream: str, redis_url: str
+) -> None:
+    """PostgreSQL cannot store a NUL: such a message is set aside, never a crash later."""
+    first = publish(client, stream, 1)
+    bad = client.xadd(stream, {"text": "play\x00music", "intent": "music"})
+    last = publish(client, stream, 1, start=1)
+    batch = source(redis_url, stream).pending()
+    assert [r.key for r in batch.receipts] == first + last
+    assert [e.original for e in batch.examples] == ["message 0", "message 1"]
+    (problem,) = batch.problems
+    assert problem.message == (
+        f"message {bad}: message.text: contains a NUL character (U+0000 at position 4); "
+        f"moved to stream '{stream}:rejected'"
+    )
+    ((_, dead),) = client.xrange(f"{stream}:rejected")
+    assert dead["_id"] == bad
+
+
 def test_existing_entries_are_read_when_the_group_is_created(
     client: Any, stream: str, redis_url: str
 ) -> None:

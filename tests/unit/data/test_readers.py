@@ -10,9 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from lifelong.config import Columns
-from lifelong.core.errors import DataError
+from lifelong.core.errors import DataError, ValidationFailed
 from lifelong.data import read_file, read_paths
 from lifelong.data.rasa import strip_entities
+from lifelong.data.validate import check
 
 NLU = """version: "3.1"
 nlu:
@@ -169,3 +170,70 @@ def test_missing_path_and_unknown_explicit_file(tmp_path: Path) -> None:
     (tmp_path / "x.txt").write_text("hi")
     with pytest.raises(DataError, match=r"unknown data file type '\.txt'"):
         read_paths([tmp_path / "x.txt"])
+
+
+def test_invalid_unicode_is_a_located_problem_and_the_good_lines_are_kept(tmp_path: Path) -> None:
+    """A JSON or YAML escape can spell a lone surrogate, any format a NUL: each such record is
+    an error at its file:line (not a crash in hashing later), and the rest is read."""
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text(
+        '{"text": "hi", "intent": "greet"}\n'
+        '{"text": "\\ud800", "intent": "greet"}\n'
+        '{"text": "bye", "intent": "go\\u0000odbye"}\n'
+        '{"text": "ok", "intent": "greet", "lang": ["en", "\\udfff"]}\n'
+        '{"text": "hello", "intent": "greet"}\n'
+    )
+    yml = tmp_path / "nlu.yml"
+    yml.write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hey\n'
+        '- intent: "bad\\ud800"\n  examples: |\n    - hello\n'
+    )
+    csv_file = tmp_path / "d.csv"
+    csv_file.write_bytes(b'text,intent\nhi,greet\n"a\x00b",greet\n')
+    parquet = tmp_path / "d.parquet"
+    text = pa.array([b"ok", b"\xed\xa0\x80", b"x\x00y"], type=pa.binary()).view(pa.string())
+    pq.write_table(pa.table({"text": text, "intent": ["a", "a", "a"]}), parquet)
+
+    result = read_paths([tmp_path])
+
+    assert sorted(e.original for e in result.examples) == ["hello", "hey", "hi", "hi", "ok"]
+    assert [(p.location, p.code, p.message) for p in result.errors] == [
+        (
+            f"{csv_file}:3",
+            "invalid-text",
+            "row text: contains a NUL character (U+0000 at position 1)",
+        ),
+        (
+            f"{jsonl}:2",
+            "invalid-text",
+            "example text: invalid Unicode (lone surrogate U+D800 at position 0)",
+        ),
+        (
+            f"{jsonl}:3",
+            "invalid-text",
+            "example intent: contains a NUL character (U+0000 at position 2)",
+        ),
+        (
+            f"{jsonl}:4",
+            "invalid-text",
+            "example meta.lang[1]: invalid Unicode (lone surrogate U+DFFF at position 0)",
+        ),
+        (
+            f"{parquet}:2",
+            "not-utf8",
+            "row holds a string that is not valid UTF-8 (invalid continuation byte); write the "
+            "file from valid text",
+        ),
+        (
+            f"{parquet}:3",
+            "invalid-text",
+            "row text: contains a NUL character (U+0000 at position 1)",
+        ),
+        (
+            f"{yml}:8",
+            "invalid-text",
+            "example intent: invalid Unicode (lone surrogate U+D800 at position 3)",
+        ),
+    ]
+    with pytest.raises(ValidationFailed, match=r"d\.jsonl:2: error: example text: invalid Unicode"):
+        check(result)  # validation lists them instead of crashing on an example's hash

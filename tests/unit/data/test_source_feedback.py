@@ -40,6 +40,42 @@ def test_append_refuses_an_empty_intent(tmp_path: Path) -> None:
         append_feedback(tmp_path / "f.jsonl", FeedbackRecord(text="hi", intent=" "))
 
 
+def test_append_refuses_a_lone_surrogate_before_writing(tmp_path: Path) -> None:
+    log = tmp_path / "f.jsonl"
+    with pytest.raises(ValueError, match=r"field 'text': invalid Unicode \(lone surrogate U\+D800"):
+        append_feedback(log, FeedbackRecord(text="\ud800", intent="greet"))
+    assert not log.exists()
+
+
+def test_invalid_unicode_lines_are_problems_and_the_good_ones_are_read(tmp_path: Path) -> None:
+    """A log line with a JSON-escaped lone surrogate or a NUL (written by hand or by an older
+    server) is a problem at its line and consumed with the batch: it never crashes a cycle."""
+    log = tmp_path / "f.jsonl"
+    append_feedback(log, record(0))
+    with log.open("ab") as handle:
+        handle.write(b'{"text": "\\ud800", "intent": "greet"}\n')
+        handle.write(b'{"text": "hi", "intent": "greet", "predicted": "g\\u0000"}\n')
+    append_feedback(log, record(1))
+    source = FeedbackSource(log)
+    batch = source.pending()
+    assert [e.original for e in batch.examples] == ["utterance number 0", "utterance number 1"]
+    assert [(p.location, p.code, p.message) for p in batch.problems] == [
+        (
+            f"{log}:2",
+            "malformed-feedback",
+            "field 'text': invalid Unicode (lone surrogate U+D800 at position 0)",
+        ),
+        (
+            f"{log}:3",
+            "malformed-feedback",
+            "field 'predicted': contains a NUL character (U+0000 at position 1)",
+        ),
+    ]
+    assert all(len(e.hash) == 64 for e in batch.examples)
+    source.commit(batch.receipts)
+    assert source.pending().empty
+
+
 def test_offset_advances_only_on_commit(tmp_path: Path) -> None:
     log = tmp_path / "f.jsonl"
     for i in range(3):

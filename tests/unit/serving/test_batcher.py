@@ -7,12 +7,15 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lifelong.core.hashing import TextHasher
 from lifelong.models import ModelBundle
 from lifelong.serving import batcher as batcher_module
-from lifelong.serving.batcher import Batcher
+from lifelong.serving.batcher import Batcher, ScoringFailed
 from lifelong.serving.holder import LoadedModel
 from lifelong.serving.ids import TimeOrderedIds
 from lifelong.serving.inference import Served, score
@@ -105,3 +108,92 @@ def test_calls_run_side_by_side_up_to_the_workers(
     assert max(running) == 2
     expected = [score(model, t, 1, TimeOrderedIds(), HASHER).intents for t in texts]
     assert [a.intents for a in answers] == expected  # each request its own answer
+
+
+class _Stub:
+    """A bundle stand-in: the fake scorer below never reads more than the labels."""
+
+    labels = ("ok",)
+
+
+STUB = LoadedModel("9.9", _Stub(), datetime.now(UTC))  # type: ignore[arg-type]
+
+
+def _echo_unless_bad(calls: list[list[str]]) -> object:
+    """A scorer that raises on any call holding a text starting ``bad`` and otherwise answers
+    each text with itself as prediction id (so a job can see it got its own rows)."""
+
+    def fake(model: LoadedModel, texts: list[str], top_k: int, ids: TimeOrderedIds) -> Served:
+        calls.append(list(texts))
+        if any(text.startswith("bad") for text in texts):
+            raise ValueError("cannot featurize a bad text")
+        n = len(texts)
+        ranked = np.zeros((n, 1), dtype=np.intp)
+        confidences = np.ones((n, 1), dtype=np.float32)
+        return Served(model.version, model.labels, list(texts), ranked, confidences, [""] * n, 1.0)
+
+    return fake
+
+
+async def _gather_all(batcher: Batcher, jobs: list[list[str]]) -> list[Served | BaseException]:
+    batcher.start()
+    try:
+        return await asyncio.gather(
+            *(batcher.score(STUB, texts, 1) for texts in jobs), return_exceptions=True
+        )
+    finally:
+        await batcher.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    jobs=st.lists(
+        st.lists(st.sampled_from(["good", "bad"]), min_size=1, max_size=3), min_size=1, max_size=24
+    ),
+    max_texts=st.integers(1, 16),
+    workers=st.integers(1, 3),
+)
+def test_a_job_whose_scoring_raises_fails_only_itself(
+    jobs: list[list[str]], max_texts: int, workers: int
+) -> None:
+    jobs = [[f"{kind}-{j}-{i}" for i, kind in enumerate(job)] for j, job in enumerate(jobs)]
+    calls: list[list[str]] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batcher_module, "score", _echo_unless_bad(calls))
+        answers = asyncio.run(_gather_all(Batcher(max_texts, TimeOrderedIds(), workers), jobs))
+    for texts, answer in zip(jobs, answers, strict=True):
+        if any(text.startswith("bad") for text in texts):
+            assert isinstance(answer, ScoringFailed)
+            assert answer.message == (
+                "scoring failed with model 9.9: ValueError: cannot featurize a bad text"
+            )
+            assert isinstance(answer.__cause__, ValueError)
+        else:
+            assert isinstance(answer, Served)
+            assert answer.prediction_ids == texts  # its own rows, in order
+    if not any(text.startswith("bad") for texts in jobs for text in texts):
+        # the fast path: calls that succeed are never repeated, every text is scored once
+        scored = sorted(text for call in calls for text in call)
+        assert scored == sorted(text for job in jobs for text in job)
+
+
+def test_many_good_jobs_in_flight_with_bad_ones_all_get_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """300 good jobs and 30 failing ones queued together: every good one answered, and the
+    bisection costs a few calls per failing job, not one per job."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(batcher_module, "score", _echo_unless_bad(calls))
+    jobs = [[f"good {i}"] for i in range(300)]
+    for index in range(30):
+        jobs.insert(index * 11, [f"bad {index}"])
+    answers = asyncio.run(_gather_all(Batcher(32, TimeOrderedIds(), workers=2), jobs))
+    good = [a for texts, a in zip(jobs, answers, strict=True) if texts[0].startswith("good")]
+    bad = [a for texts, a in zip(jobs, answers, strict=True) if texts[0].startswith("bad")]
+    assert [a.prediction_ids if isinstance(a, Served) else a for a in good] == [
+        [f"good {i}"] for i in range(300)
+    ]
+    assert len(bad) == 30
+    assert all(isinstance(a, ScoringFailed) for a in bad)
+    assert any(len(call) > 1 and any(t.startswith("bad") for t in call) for call in calls)
+    assert len(calls) < len(jobs)

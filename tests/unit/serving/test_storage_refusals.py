@@ -42,6 +42,10 @@ def test_feedback_on_a_full_disk_is_a_507_with_the_path(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "write", full)
-    response = client.post("/feedback", json={"text": "play a song", "intent": "music"})
+    response = client.post(
+        "/feedback",
+        json={"text": "play a song", "intent": "music"},
+        headers={"Authorization": "Bearer feedback-token"},  # conftest's feedback token
+    )
     assert response.status_code == 507
     assert "feedback.jsonl: the disk is full" in response.json()["detail"]

@@ -23,6 +23,7 @@ from lifelong.core.atomic import atomic_write_text, fsync_dir
 from lifelong.core.errors import Problem
 from lifelong.core.private import PRIVATE_FILE, make_private, private_dir
 from lifelong.core.storage import storage_errors
+from lifelong.core.text_check import value_problem
 from lifelong.core.types import Example
 from lifelong.data.sources.base import Batch, Receipt, own_receipts
 
@@ -57,7 +58,8 @@ class FeedbackRecord:
         Raises
         ------
         ValueError
-            Naming the missing or mistyped field.
+            Naming the missing or mistyped field, or the character it cannot hold (a lone
+            surrogate from a JSON escape, a NUL).
         """
         for key in ("text", "intent"):
             value = raw.get(key)
@@ -66,6 +68,10 @@ class FeedbackRecord:
         for key in ("prediction_id", "predicted", "timestamp"):
             if raw.get(key) is not None and not isinstance(raw[key], str):
                 raise ValueError(f"field {key!r} must be a string (got {raw[key]!r})")
+        for key in ("text", "intent", "prediction_id", "predicted", "timestamp"):
+            problem = value_problem(raw.get(key), f"field {key!r}")
+            if problem is not None:
+                raise ValueError(problem)
         return cls(
             text=raw["text"],
             intent=raw["intent"],

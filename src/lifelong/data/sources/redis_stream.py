@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lifelong.core.errors import Problem
+from lifelong.core.text_check import value_problem
 from lifelong.core.types import Example
 from lifelong.data.sources.base import Batch, Receipt, own_receipts
 
@@ -152,4 +153,4 @@ def _problem_of(fields: dict[str, str]) -> str | None:
     for key in ("text", "intent"):
         if not fields.get(key, "").strip():
             return f"field {key!r} is missing or empty"
-    return None
+    return value_problem(fields, "message")  # UTF-8 has no surrogates, but may carry a NUL
