@@ -21,6 +21,15 @@ from lifelong.registry import CycleRecord
 def _show(result: CycleResult) -> None:
     trigger = result.trigger
     data = result.data
+    for name in result.removed_temp:
+        console.print(f"removed a killed run's leftover {name}", highlight=False)
+    for item in result.resumed:
+        colour = "green" if item.promoted else "yellow" if item.done else "red"
+        state = "" if item.done else " (not done)"
+        console.print(
+            f"[{colour}]resumed {item.action} {item.version}{state}[/]: {item.detail}",
+            highlight=False,
+        )
     console.print(
         f"ingested {data.get('new', 0)} new example(s) "
         f"({data.get('already_present', 0)} already present, "

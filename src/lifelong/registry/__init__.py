@@ -22,6 +22,7 @@ from lifelong.registry.entities import (
     version_label,
 )
 from lifelong.registry.lineage import LineageNode
+from lifelong.registry.promotion import Promotion, PromotionRefused, promote
 from lifelong.registry.registry import Registry, open_registry
 from lifelong.registry.store import RegistryStore
 
@@ -37,6 +38,8 @@ __all__ = [
     "LineageNode",
     "ModelVersion",
     "PredictionRecord",
+    "Promotion",
+    "PromotionRefused",
     "Registry",
     "RegistryStore",
     "SnapshotInfo",
@@ -44,5 +47,6 @@ __all__ = [
     "VersionStatus",
     "open_registry",
     "parse_version",
+    "promote",
     "version_label",
 ]

@@ -14,10 +14,12 @@ from typing import Any
 
 from lifelong.core.types import Example
 from lifelong.registry.entities import (
+    AliasGuard,
     AliasMove,
     CycleRecord,
     ModelVersion,
     PredictionRecord,
+    SetKind,
     SnapshotInfo,
     VersionSpec,
     VersionStatus,
@@ -60,8 +62,21 @@ class RegistryStore(abc.ABC):
     # -- aliases --------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def set_alias(self, name: str, label: str, *, reason: str, command: str) -> AliasMove:
-        """Point ``name`` at ``label`` and record the move, atomically."""
+    def set_alias(
+        self,
+        name: str,
+        label: str,
+        *,
+        reason: str,
+        command: str,
+        kind: SetKind = "set",
+        guard: AliasGuard | None = None,
+    ) -> AliasMove:
+        """Point ``name`` at ``label`` and record the move (as ``kind``), atomically.
+
+        ``guard`` sees the alias's current version under the same lock as the move and may
+        refuse it by raising.
+        """
 
     @abc.abstractmethod
     def remove_alias(self, name: str, *, reason: str, command: str) -> AliasMove:
