@@ -62,8 +62,9 @@ def update(
     force: Annotated[bool, typer.Option("--force", help="Train even if no trigger fired.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the cycle record.")] = False,
 ) -> None:
-    """Run one cycle: ingest, check triggers, update, gate, promote. Exit codes: 0 promoted,
-    10 nothing to do, 11 rejected (the champion stays), 3 another cycle is running, 1 error."""
+    """Run one cycle: finish a killed run's promotion, ingest, check triggers, update, gate,
+    promote. Exit codes: 0 promoted (also a resumed promotion), 10 nothing to do, 11 rejected
+    (the champion stays), 3 another cycle is running, 1 error."""
     project = load_project(ctx)
     with open_project_registry(project) as registry:
         result = run_cycle(project, registry, dry_run=dry_run, force=force, progress=not as_json)
