@@ -23,9 +23,10 @@ def _show(result: CycleResult) -> None:
     data = result.data
     for name in result.removed_temp:
         console.print(f"removed a killed run's leftover {name}", highlight=False)
+    dry = result.outcome == "dry-run"
     for item in result.resumed:
-        colour = "green" if item.promoted else "yellow" if item.done else "red"
-        state = "" if item.done else " (not done)"
+        colour = "green" if item.promoted else "yellow" if item.done or dry else "red"
+        state = "" if item.done else " (dry run)" if dry else " (not done)"
         console.print(
             f"[{colour}]resumed {item.action} {item.version}{state}[/]: {item.detail}",
             highlight=False,

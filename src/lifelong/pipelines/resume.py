@@ -37,8 +37,14 @@ from lifelong.core.errors import ConfigError, LifelongError
 from lifelong.pipelines.ingest import ingest_folder
 from lifelong.pipelines.judge import Judgement, judge_competing
 from lifelong.project import Project
-from lifelong.registry import CHALLENGER, CHAMPION, ModelVersion, Registry, promote
-from lifelong.registry.promotion import verdict_refusal
+from lifelong.registry import (
+    CHALLENGER,
+    CHAMPION,
+    ModelVersion,
+    Registry,
+    promote,
+    verdict_refusal,
+)
 
 Action = Literal["judge", "promote", "stale"]
 
@@ -105,10 +111,14 @@ def _complete_promotions(
         champion = registry.store.aliases().get(CHAMPION)
         refusal = verdict_refusal(version, champion)
         action: Action = "promote" if refusal is None else "stale"
+        will = "would be" if dry_run else "was"
         if refusal is None:
-            detail = f"promote verdict against {champion or 'no champion'}: promotion completed"
+            detail = (
+                f"promote verdict against {champion or 'no champion'}: the promotion {will} "
+                "completed"
+            )
         else:
-            detail = f"{refusal.message}: not promoted, made challenger ({refusal.hint})"
+            detail = f"{refusal.message}: not promoted, {will} made challenger ({refusal.hint})"
         try:
             if not dry_run:
                 alias = CHAMPION if refusal is None else CHALLENGER

@@ -22,7 +22,7 @@ from lifelong.registry.entities import (
     version_label,
 )
 from lifelong.registry.lineage import LineageNode
-from lifelong.registry.promotion import Promotion, PromotionRefused, promote
+from lifelong.registry.promotion import Promotion, PromotionRefused, promote, verdict_refusal
 from lifelong.registry.registry import Registry, open_registry
 from lifelong.registry.store import RegistryStore
 
@@ -48,5 +48,6 @@ __all__ = [
     "open_registry",
     "parse_version",
     "promote",
+    "verdict_refusal",
     "version_label",
 ]

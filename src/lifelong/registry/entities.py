@@ -229,7 +229,9 @@ class CycleRecord:
 
     ``outcome`` is ``promoted``, ``rejected``, ``nothing`` (no trigger fired), ``dry-run`` or
     ``error``. ``trigger`` holds every trigger's figures and which fired; ``data`` what was
-    ingested; ``strategy`` how the update was chosen; ``durations`` seconds per stage.
+    ingested (with ``resumed``: what the cycle finished of a killed run's promotion, and
+    ``removed_temp``: the leftovers it removed); ``strategy`` how the update was chosen;
+    ``durations`` seconds per stage.
     """
 
     id: int
