@@ -21,6 +21,16 @@ from lifelong.registry import CycleRecord
 def _show(result: CycleResult) -> None:
     trigger = result.trigger
     data = result.data
+    for name in result.removed_temp:
+        console.print(f"removed a killed run's leftover {name}", highlight=False)
+    dry = result.outcome == "dry-run"
+    for item in result.resumed:
+        colour = "green" if item.promoted else "yellow" if item.done or dry else "red"
+        state = "" if item.done else " (dry run)" if dry else " (not done)"
+        console.print(
+            f"[{colour}]resumed {item.action} {item.version}{state}[/]: {item.detail}",
+            highlight=False,
+        )
     console.print(
         f"ingested {data.get('new', 0)} new example(s) "
         f"({data.get('already_present', 0)} already present, "
@@ -59,8 +69,9 @@ def update(
     force: Annotated[bool, typer.Option("--force", help="Train even if no trigger fired.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the cycle record.")] = False,
 ) -> None:
-    """Run one cycle: ingest, check triggers, update, gate, promote. Exit codes: 0 promoted,
-    10 nothing to do, 11 rejected (the champion stays), 3 another cycle is running, 1 error."""
+    """Run one cycle: finish a killed run's promotion, ingest, check triggers, update, gate,
+    promote. Exit codes: 0 promoted (also a resumed promotion), 10 nothing to do, 11 rejected
+    (the champion stays), 3 another cycle is running, 1 error."""
     project = load_project(ctx)
     with open_project_registry(project) as registry:
         result = run_cycle(project, registry, dry_run=dry_run, force=force, progress=not as_json)

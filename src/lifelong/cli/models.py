@@ -20,10 +20,10 @@ from rich.text import Text
 from rich.tree import Tree
 
 from lifelong.cli.common import console, load_project, open_project_registry
-from lifelong.core.errors import RegistryError
 from lifelong.evaluation import ForgettingReport, Verdict
 from lifelong.evaluation.tables import forgetting_table, verdict_summary
 from lifelong.registry import CHAMPION, LineageNode, ModelVersion, Registry
+from lifelong.registry import promote as registry_promote
 
 app = typer.Typer(help="List, inspect, promote, roll back and remove model versions.")
 
@@ -169,39 +169,27 @@ def promote(
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why (kept in history).")],
     alias: Annotated[str, typer.Option("--alias", help="The alias to move.")] = CHAMPION,
     force: Annotated[
-        bool, typer.Option("--force", help="Promote to champion without a promote verdict.")
+        bool, typer.Option("--force", help="Promote to champion without a current promote verdict.")
     ] = False,
 ) -> None:
-    """Point an alias (champion by default) at a version; the move is recorded.
+    """Point an alias (champion by default) at a version after checking its artifact.
 
-    The champion only moves to a version whose gate verdict is ``promote`` (see ``lifelong
-    challenge``); ``--force`` overrides that, and the history records it as forced.
+    The champion only moves to a version whose gate verdict is ``promote`` against the current
+    champion (see ``lifelong challenge``); ``--force`` overrides that, and the history records
+    the move as forced. Promoting the version the alias already names records nothing.
     """
     with _registry(ctx) as registry:
-        found = registry.resolve(version)
-        if alias == CHAMPION and not force:
-            _require_promote_verdict(found)
         command = f"lifelong models promote {version} --alias {alias}" + (
             " --force" if force else ""
         )
-        reason = f"forced: {reason}" if force else reason
-        move = registry.set_alias(alias, found.label, reason=reason, command=command)
-    console.print(f"{alias}: {move.from_version or '-'} -> {move.to_version}")
-
-
-def _require_promote_verdict(version: ModelVersion) -> None:
-    verdict = version.verdict
-    if verdict is None:
-        raise RegistryError(
-            f"version {version.label} has no gate verdict yet",
-            hint=f"run `lifelong challenge {version.label}`, or override with --force",
+        done = registry_promote(
+            registry, version, reason=reason, command=command, alias=alias, force=force
         )
-    if verdict.get("decision") != "promote":
-        reasons = verdict.get("reasons") or ["(no reason recorded)"]
-        raise RegistryError(
-            f"the gate rejected version {version.label}: {reasons[0]}",
-            hint="override with --force --reason '...' (recorded as forced)",
-        )
+    if done.move is None:
+        console.print(f"{done.version} is already {alias}; nothing recorded")
+        return
+    forced = f" (forced over: {done.overridden})" if done.overridden else ""
+    console.print(f"{alias}: {done.previous or '-'} -> {done.version}{forced}", highlight=False)
 
 
 @app.command()
@@ -215,6 +203,34 @@ def rollback(
         command = f"lifelong models rollback --alias {alias}"
         move = registry.rollback(alias, reason=reason, command=command)
     console.print(f"{alias}: {move.from_version} -> {move.to_version} (rolled back)")
+
+
+@app.command("history")
+def alias_history(
+    ctx: typer.Context,
+    alias: Annotated[
+        str | None, typer.Option("--alias", help="Only this alias (default: all).")
+    ] = None,
+) -> None:
+    """Every recorded alias move, oldest first: when, from, to, kind (set, forced, rollback,
+    remove), why and by which command."""
+    with _registry(ctx) as registry:
+        moves = registry.store.alias_history(alias)
+    if not moves:
+        console.print("no alias moves recorded yet")
+        return
+    table = Table("at (UTC)", "alias", "from", "to", "kind", "reason", "command")
+    for move in moves:
+        table.add_row(
+            move.at.strftime("%Y-%m-%d %H:%M:%S"),
+            move.alias,
+            move.from_version or "-",
+            move.to_version or "-",
+            Text(move.kind, style="bold red" if move.kind == "forced" else ""),
+            Text(move.reason),
+            Text(move.command),
+        )
+    console.print(table)
 
 
 @app.command("rm")

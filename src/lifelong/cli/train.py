@@ -105,19 +105,21 @@ def train(
 ) -> None:
     """Train a model from scratch, or fine-tune one, and register it."""
     project = load_project(ctx)
-    options = TrainOptions(
-        finetune=finetune,
-        epoch_fraction=epoch_fraction,
-        strict_labels=strict_labels,
-        notes=notes,
-        progress=not as_json,
-    )
     with open_project_registry(project) as registry, cycle_lock(project, registry):
+        # a first model is always judged (and ships if it clears the floor)
+        gate = promote or "champion" not in registry.store.aliases()
+        options = TrainOptions(
+            finetune=finetune,
+            epoch_fraction=epoch_fraction,
+            strict_labels=strict_labels,
+            notes=notes,
+            progress=not as_json,
+            promote_after=gate,
+        )
         result = train_version(project, registry, options)
         summary = result.summary()
-        has_champion = "champion" in registry.store.aliases()
         judgement = None
-        if promote or not has_champion:
+        if gate:
             judgement = judge(
                 project, registry, result.version.label, promote=promote, command="train --promote"
             )

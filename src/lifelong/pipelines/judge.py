@@ -25,11 +25,13 @@ from lifelong.evaluation import (
     evaluate_predictions,
     first_model_verdict,
     measure_forgetting,
+    rank_challengers,
 )
 from lifelong.models import ModelBundle
 from lifelong.pipelines.session import load_bundle
 from lifelong.project import Project
 from lifelong.registry import CHALLENGER, CHAMPION, ModelVersion, Registry
+from lifelong.registry import promote as promote_version
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,9 @@ def judge(
     A project's first model (no champion yet) is judged against ``policy.gate.floor`` alone and
     becomes champion when it clears it, whatever ``promote`` says. Otherwise a ``promote``
     verdict moves the ``champion`` alias only with ``promote=True``; else the version becomes
-    ``challenger``. ``dry_run`` records and moves nothing.
+    ``challenger``. ``dry_run`` records and moves nothing. The alias moves through
+    :func:`lifelong.registry.promote`, the rules every door shares (the verdict just recorded
+    is against the champion read here, so a champion moved meanwhile refuses the move).
     """
     policy = project.config.policy.gate
     challenger = registry.resolve(ref)
@@ -189,11 +193,34 @@ def judge(
             extra["forgetting"] = forgetting.to_dict()
         registry.update_metrics(challenger.label, extra)
         reason = verdict.reasons[0] if verdict.reasons else verdict.decision
-        if promoted:
-            registry.set_alias(CHAMPION, challenger.label, reason=reason, command=command)
-        elif verdict.promoted:
-            registry.set_alias(CHALLENGER, challenger.label, reason=reason, command=command)
+        if verdict.promoted:
+            alias = CHAMPION if promoted else CHALLENGER
+            promote_version(registry, challenger.label, reason=reason, command=command, alias=alias)
     return Judgement(challenger.label, verdict, forgetting, promoted and not dry_run, champion)
+
+
+def judge_competing(
+    project: Project, registry: Registry, labels: list[str], *, command: str
+) -> list[Judgement]:
+    """Gate several challengers against one champion and promote at most the best one.
+
+    With more than one, dry verdicts rank them first. The others are recorded before the best,
+    so their verdicts compare them with this champion, not with the one the best is about to
+    become. The best one's judgement comes first in the list.
+    """
+    best = labels[0]
+    if len(labels) > 1:
+        trials = [
+            judge(project, registry, label, promote=False, command=command, dry_run=True)
+            for label in labels
+        ]
+        best = rank_challengers([t.verdict for t in trials])[0].challenger_version
+    others = [
+        judge(project, registry, label, promote=False, command=command)
+        for label in labels
+        if label != best
+    ]
+    return [judge(project, registry, best, promote=True, command=command), *others]
 
 
 FALLBACK_NAMES = ("oos", "out_of_scope", "nlu_fallback", "fallback")

@@ -1,11 +1,14 @@
 """One cycle of the continual loop, top to bottom, and ``watch`` (cycles on an interval).
 
-ingest -> snapshot -> commit sources -> triggers -> plan -> train -> gate -> promote -> record.
+resume -> ingest -> snapshot -> commit sources -> triggers -> plan -> train -> gate -> promote
+-> record.
 
 Every step that writes is either atomic (the ingested file, a registration, an alias move) or
 idempotent (snapshots are content-addressed; redelivered examples are recognised by content),
 so a cycle killed anywhere leaves a consistent project and the next cycle picks up from the last
-committed snapshot.
+committed snapshot. A kill between registering a version and promoting it is finished by the
+next cycle's first step (``pipelines/resume.py``), which also removes the temp leftovers of
+killed runs.
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from typing import Any
 from lifelong.core.errors import IncompatibleModel, LifelongError
 from lifelong.data import load_dataset
 from lifelong.data.sources import build_sources
-from lifelong.evaluation import rank_challengers
 from lifelong.monitoring import TriggerResult, build_trigger
 from lifelong.pipelines.ingest import collect, commit_sources, hold_untrainable, write_ingested
-from lifelong.pipelines.judge import Judgement, judge
+from lifelong.pipelines.judge import Judgement, judge_competing
 from lifelong.pipelines.lock import cycle_lock
 from lifelong.pipelines.policy import Plan, plan_updates
+from lifelong.pipelines.resume import Resumed, remove_orphaned_temp, resume
 from lifelong.pipelines.retrain import TrainOptions, train_version
 from lifelong.pipelines.review import hold
 from lifelong.pipelines.screening import hold_suspicious
@@ -53,6 +56,27 @@ class CycleResult:
     durations: dict[str, float] = field(default_factory=dict)
     record: CycleRecord | None = None
     error: str = ""
+    resumed: list[Resumed] = field(default_factory=list)
+    removed_temp: list[str] = field(default_factory=list)
+
+    def record_data(self) -> dict[str, Any]:
+        """``data`` as the cycle record keeps it: what was ingested, plus what was resumed
+        from an interrupted run and which temp leftovers were removed (when any)."""
+        extra: dict[str, Any] = {}
+        if self.resumed:
+            extra["resumed"] = [r.to_dict() for r in self.resumed]
+        if self.removed_temp:
+            extra["removed_temp"] = self.removed_temp
+        return {**self.data, **extra}
+
+    def settle_outcome(self) -> None:
+        """Count resumed work in the outcome (and so the exit code): a promotion completed or
+        won by a resumed judgement is a promotion; a resumed judgement that lost, in a cycle
+        that trained nothing, is a rejection."""
+        if self.outcome in ("nothing", "rejected") and any(r.promoted for r in self.resumed):
+            self.outcome = "promoted"
+        elif self.outcome == "nothing" and any(r.judgement for r in self.resumed):
+            self.outcome = "rejected"
 
     @property
     def exit_code(self) -> int:
@@ -93,11 +117,13 @@ class _Clock:
 def _train(project: Project, registry: Registry, plan: Plan, progress: bool) -> tuple[Plan, str]:
     """Train one planned challenger; an impossible fine-tune falls back to a cold training."""
     try:
-        options = TrainOptions(finetune=plan.parent, notes=plan.reason, progress=progress)
+        options = TrainOptions(
+            finetune=plan.parent, notes=plan.reason, progress=progress, promote_after=True
+        )
         return plan, train_version(project, registry, options).version.label
     except IncompatibleModel as error:
         plan = Plan("cold", None, f"fine-tune impossible ({error.message}); trained cold")
-        options = TrainOptions(notes=plan.reason, progress=progress)
+        options = TrainOptions(notes=plan.reason, progress=progress, promote_after=True)
         return plan, train_version(project, registry, options).version.label
 
 
@@ -110,23 +136,9 @@ def _train_and_judge(
         plans[i], label = _train(project, registry, plan, progress)
         labels.append(label)
     clock.lap("train")
-    best_label = labels[0]
-    if len(labels) > 1:  # competing challengers: rank dry verdicts, promote the best
-        trials = [
-            judge(project, registry, label, promote=False, command="update", dry_run=True)
-            for label in labels
-        ]
-        best_label = rank_challengers([t.verdict for t in trials])[0].challenger_version
-    # The others first: their verdicts must compare them with this cycle's champion, not with
-    # the one the best challenger is about to become.
-    others = [
-        judge(project, registry, label, promote=False, command="update")
-        for label in labels
-        if label != best_label
-    ]
-    final = judge(project, registry, best_label, promote=True, command="update")
+    judgements = judge_competing(project, registry, labels, command="update")
     clock.lap("gate")
-    return [final, *others]
+    return judgements
 
 
 def run_cycle(
@@ -143,7 +155,13 @@ def run_cycle(
     clock = _Clock()
     result = CycleResult(outcome="nothing")
     with cycle_lock(project, registry):
+        locked_at = datetime.now(UTC)
         try:
+            if not dry_run:
+                removed = remove_orphaned_temp(project, locked_at)
+                result.removed_temp = [p.name for p in removed]
+            result.resumed = resume(project, registry, dry_run=dry_run)
+            clock.lap("resume")
             _cycle(
                 project,
                 registry,
@@ -158,6 +176,7 @@ def run_cycle(
             result.outcome, result.error = "error", str(error)
         except Exception:
             result.outcome, result.error = "error", traceback.format_exc(limit=5)
+        result.settle_outcome()
         result.durations = clock.durations
         if not dry_run:
             result.record = registry.store.record_cycle(
@@ -167,12 +186,13 @@ def run_cycle(
                     finished_at=datetime.now(UTC),
                     outcome=result.outcome,
                     trigger=_trigger_dict(result.trigger),
-                    data=result.data,
+                    data=result.record_data(),
                     strategy={
                         "plans": [p.to_dict() for p in result.plans],
                         "kind": result.plans[0].kind if result.plans else None,
                     },
-                    versions=[j.challenger for j in result.judgements],
+                    versions=[r.version for r in result.resumed]
+                    + [j.challenger for j in result.judgements],
                     champion=registry.store.aliases().get(CHAMPION),
                     durations=result.durations,
                     error=result.error,
@@ -194,12 +214,13 @@ def _cycle(
 ) -> None:
     # 1. Ingest: new examples from every source, those not already in the data; what needs a
     #    person (relabels, unknown or untrainable new intents) is held in the review queue.
+    #    The champion screens the new examples first (pipelines/screening.py).
     sources = build_sources(project)
     before = load_dataset(project)
     found = collect(sources, before.pool, allow_conflicts=project.config.allow_conflicts)
     aliases = registry.store.aliases()
-    serving = registry.resolve(aliases[CHAMPION]) if CHAMPION in aliases else None
-    screened = hold_suspicious(project, registry, found, before, serving)
+    champion = registry.resolve(aliases[CHAMPION]) if CHAMPION in aliases else None
+    screened = hold_suspicious(project, registry, found, before, champion)
     hold_untrainable(found, before, project)
     result.data = found.summary()
     result.data["screen"] = [s.describe() for s in screened if s.suspicious]
@@ -215,8 +236,6 @@ def _cycle(
         commit_sources(sources, found)
     clock.lap("snapshot")
     # 3. Triggers.
-    aliases = registry.store.aliases()
-    champion = registry.resolve(aliases[CHAMPION]) if CHAMPION in aliases else None
     context = trigger_context(project, registry, dataset.pool, champion, now)
     if dry_run and found.new:
         context = type(context)(

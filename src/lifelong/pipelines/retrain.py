@@ -33,9 +33,13 @@ class TrainOptions:
 
     ``finetune`` is ``None`` for a cold training, ``"latest"`` for the newest registered
     version (as Rasa's ``--finetune`` did), a version label or alias, or a bundle folder.
+    ``promote_after`` says the caller judges the version right after registering it and
+    promotes it on a promote verdict; it is recorded (``training["promote_after"]``) so the next
+    cycle can finish that work if the run is killed in between (see ``pipelines/resume.py``).
     """
 
     finetune: str | None = None
+    promote_after: bool = False
     epoch_fraction: float | None = None
     strict_labels: bool = False
     notes: str = ""
@@ -156,7 +160,11 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
         "train": outcome.report["timings"]["train_s"],
         "evaluate": round(evaluate_s, 4),
     }
-    training_info = {**outcome.report, "parent_source": None if parent is None else parent.source}
+    training_info = {
+        **outcome.report,
+        "parent_source": None if parent is None else parent.source,
+        "promote_after": options.promote_after,
+    }
     training_info.pop("timings", None)
     metrics = {
         "accuracy": report.accuracy,

@@ -25,6 +25,7 @@ from lifelong.registry.entities import (
     version_label,
 )
 from lifelong.registry.lineage import LineageNode
+from lifelong.registry.promotion import Promotion, PromotionRefused, promote, verdict_refusal
 from lifelong.registry.registry import Registry, open_registry
 from lifelong.registry.store import RegistryStore
 
@@ -40,6 +41,8 @@ __all__ = [
     "LineageNode",
     "ModelVersion",
     "PredictionRecord",
+    "Promotion",
+    "PromotionRefused",
     "Registry",
     "RegistryStore",
     "ReviewItem",
@@ -50,5 +53,7 @@ __all__ = [
     "VersionStatus",
     "open_registry",
     "parse_version",
+    "promote",
+    "verdict_refusal",
     "version_label",
 ]

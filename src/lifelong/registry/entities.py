@@ -7,6 +7,7 @@ session is closed and cannot be changed by accident: versions are immutable once
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
@@ -21,7 +22,16 @@ VersionStatus = Literal["candidate", "pruned", "deleted"]
 ``deleted``: removed by ``models rm`` (a tombstone, so numbers are never reused and the lineage
 of its descendants stays whole)."""
 
-MoveKind = Literal["set", "rollback", "remove"]
+MoveKind = Literal["set", "forced", "rollback", "remove"]
+"""``set``: a move the rules allowed; ``forced``: a champion promotion that overrode the gate's
+verdict (``--force``, with a reason); ``rollback`` and ``remove`` as named."""
+
+SetKind = Literal["set", "forced"]
+"""The kinds a direct move (not a rollback or removal) is recorded as."""
+
+AliasGuard = Callable[[str | None], None]
+"""Called with an alias's current version under the alias's row lock, just before it moves;
+raising refuses the move (so a check and the move it allows are one atomic step)."""
 
 ReviewStatus = Literal["pending", "accepted", "rejected"]
 """``pending``: held, trains nothing; ``accepted``: written into the data once; ``rejected``:
@@ -225,7 +235,9 @@ class CycleRecord:
 
     ``outcome`` is ``promoted``, ``rejected``, ``nothing`` (no trigger fired), ``dry-run`` or
     ``error``. ``trigger`` holds every trigger's figures and which fired; ``data`` what was
-    ingested; ``strategy`` how the update was chosen; ``durations`` seconds per stage.
+    ingested (with ``resumed``: what the cycle finished of a killed run's promotion, and
+    ``removed_temp``: the leftovers it removed); ``strategy`` how the update was chosen;
+    ``durations`` seconds per stage.
     """
 
     id: int

@@ -23,9 +23,11 @@ from lifelong.registry import lineage
 from lifelong.registry.artifacts import ArtifactStore
 from lifelong.registry.engine import create_registry_engine, sqlite_path
 from lifelong.registry.entities import (
+    AliasGuard,
     AliasMove,
     EdgeKind,
     ModelVersion,
+    SetKind,
     SnapshotInfo,
     VersionSpec,
     is_version_label,
@@ -234,11 +236,27 @@ class Registry:
 
     # -- aliases --------------------------------------------------------------------------
 
-    def set_alias(self, name: str, ref: str, *, reason: str, command: str) -> AliasMove:
-        """Point alias ``name`` at a version (a label or another alias); recorded in history."""
+    def set_alias(
+        self,
+        name: str,
+        ref: str,
+        *,
+        reason: str,
+        command: str,
+        kind: SetKind = "set",
+        guard: AliasGuard | None = None,
+    ) -> AliasMove:
+        """Point alias ``name`` at a version (a label or another alias); recorded in history.
+
+        This is the raw move: the champion's rules (verdict, artifact, no-op) live in
+        :func:`lifelong.registry.promotion.promote`, which every door calls.
+        """
         if is_version_label(name):
             raise RegistryError(f"alias {name!r} looks like a version; pick a name with letters")
-        return self.store.set_alias(name, self.resolve(ref).label, reason=reason, command=command)
+        label = self.resolve(ref).label
+        return self.store.set_alias(
+            name, label, reason=reason, command=command, kind=kind, guard=guard
+        )
 
     def rollback(self, name: str = "champion", *, reason: str, command: str) -> AliasMove:
         """Move ``name`` back to the version it held before its latest promotion."""

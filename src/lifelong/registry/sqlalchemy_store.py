@@ -30,6 +30,7 @@ from lifelong.registry.dbmodels import AliasMoveRow, AliasRow, CycleRow, Snapsho
 from lifelong.registry.engine import WRITE_OPTION
 from lifelong.registry.entities import (
     EDGE_KINDS,
+    AliasGuard,
     AliasMove,
     CycleRecord,
     ModelVersion,
@@ -38,6 +39,7 @@ from lifelong.registry.entities import (
     ReviewItem,
     ReviewSpec,
     ReviewStatus,
+    SetKind,
     SnapshotInfo,
     VersionSpec,
     VersionStatus,
@@ -197,6 +199,7 @@ class SqlAlchemyStore(RegistryStore):
         reason: str,
         command: str,
         choose: Callable[[Session, str | None], str | None] | None = None,
+        guard: AliasGuard | None = None,
     ) -> AliasMove:
         """Move alias ``name`` (to ``label``, or to what ``choose`` picks under the lock)."""
 
@@ -205,6 +208,8 @@ class SqlAlchemyStore(RegistryStore):
                 select(AliasRow).where(AliasRow.name == name).with_for_update()
             ).one_or_none()
             current = None if alias is None else version_label(alias.major, alias.minor)
+            if guard is not None:
+                guard(current)
             target = label if choose is None else choose(session, current)
             now = datetime.now(UTC)
             if target is None:
@@ -240,8 +245,17 @@ class SqlAlchemyStore(RegistryStore):
 
         return self._write(work)
 
-    def set_alias(self, name: str, label: str, *, reason: str, command: str) -> AliasMove:
-        return self._move(name, label, "set", reason, command)
+    def set_alias(
+        self,
+        name: str,
+        label: str,
+        *,
+        reason: str,
+        command: str,
+        kind: SetKind = "set",
+        guard: AliasGuard | None = None,
+    ) -> AliasMove:
+        return self._move(name, label, kind, reason, command, guard=guard)
 
     def remove_alias(self, name: str, *, reason: str, command: str) -> AliasMove:
         return self._move(name, None, "remove", reason, command)
@@ -401,11 +415,15 @@ class SqlAlchemyStore(RegistryStore):
 def promotion_stack(moves: Sequence[AliasMove]) -> list[str | None]:
     """Replay an alias's history: promotions push, rollbacks pop; the top is the current value.
 
+    A forced promotion pushes like any other (rolling back undoes it); a removal pushes None.
+
     >>> from datetime import datetime
     >>> def m(to, kind="set"):
     ...     return AliasMove(0, "champion", None, to, kind, "", "", datetime.now())
     >>> promotion_stack([m("1.0"), m("1.1"), m("1.2"), m("1.1", "rollback")])
     ['1.0', '1.1']
+    >>> promotion_stack([m("1.0"), m("2.0", "forced"), m("1.0", "rollback")])
+    ['1.0']
     """
     stack: list[str | None] = []
     for move in moves:

@@ -14,6 +14,7 @@ from typing import Any
 
 from lifelong.core.types import Example
 from lifelong.registry.entities import (
+    AliasGuard,
     AliasMove,
     CycleRecord,
     ModelVersion,
@@ -21,6 +22,7 @@ from lifelong.registry.entities import (
     ReviewItem,
     ReviewSpec,
     ReviewStatus,
+    SetKind,
     SnapshotInfo,
     VersionSpec,
     VersionStatus,
@@ -63,8 +65,21 @@ class RegistryStore(abc.ABC):
     # -- aliases --------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def set_alias(self, name: str, label: str, *, reason: str, command: str) -> AliasMove:
-        """Point ``name`` at ``label`` and record the move, atomically."""
+    def set_alias(
+        self,
+        name: str,
+        label: str,
+        *,
+        reason: str,
+        command: str,
+        kind: SetKind = "set",
+        guard: AliasGuard | None = None,
+    ) -> AliasMove:
+        """Point ``name`` at ``label`` and record the move (as ``kind``), atomically.
+
+        ``guard`` sees the alias's current version under the same lock as the move and may
+        refuse it by raising.
+        """
 
     @abc.abstractmethod
     def remove_alias(self, name: str, *, reason: str, command: str) -> AliasMove:

@@ -145,6 +145,9 @@ class FeedbackResponse(BaseModel):
 class PromoteRequest(_Body):
     version: Name = Field(examples=["1.3"])
     reason: Text
+    force: bool = Field(
+        False, description="Override a missing, rejecting or stale verdict (recorded as forced)."
+    )
 
 
 class ReasonRequest(_Body):

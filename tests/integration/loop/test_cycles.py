@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import multiprocessing
 import os
@@ -32,6 +33,8 @@ from lifelong.registry import Registry, open_registry
 from lifelong.serving.process import ServerProcess
 
 pytestmark = pytest.mark.integration
+# the module, not the function ``lifelong.pipelines`` exports under the same name
+judge_module = importlib.import_module("lifelong.pipelines.judge")
 FORK = multiprocessing.get_context("fork")
 FEEDBACK_TOKEN = "loop-feedback-token"
 
@@ -275,3 +278,87 @@ def test_competing_challengers_are_both_judged_against_the_cycles_champion(
         promoted = [j.challenger for j in result.judgements if j.promoted]
         assert registry.store.aliases()["champion"] == (promoted[0] if promoted else "1.0")
         assert len(promoted) <= 1
+
+
+HANG_AT_THE_GATE = """
+import signal, sys
+from pathlib import Path
+from lifelong.pipelines import loop
+from lifelong.project import Project
+from lifelong.registry import open_registry
+
+def hang(*args, **kwargs):
+    (Path(sys.argv[1]) / "reached-the-gate").touch()
+    signal.pause()
+
+loop.judge_competing = hang
+project = Project.load(Path(sys.argv[1]))
+with open_registry(project.store_url, project.artifacts_dir) as registry:
+    loop.run_cycle(project, registry)
+"""
+
+
+def test_a_kill_between_registration_and_the_gate_is_finished_by_the_next_update(
+    project: Project,
+) -> None:
+    (project.root / "batches" / "day2.csv").rename(project.inbox / "day2.csv")
+    # A fresh interpreter, not a fork: this cycle trains, and torch's thread pool, started by
+    # the fixture's training in this process, deadlocks in a forked child.
+    reached = project.root / "reached-the-gate"
+    child = subprocess.Popen([sys.executable, "-c", HANG_AT_THE_GATE, str(project.root)])
+    deadline = time.monotonic() + 300
+    while not reached.exists():
+        assert child.poll() is None, "the cycle ended before the gate"
+        assert time.monotonic() < deadline, "the cycle never reached the gate"
+        time.sleep(0.1)
+    child.kill()
+    child.wait()
+    leftover = project.state_dir / ".tmp-bundle-killed"  # as a kill inside train_version leaves
+    (leftover / "bundle").mkdir(parents=True)
+    os.utime(leftover, (time.time() - 60,) * 2)
+    with _registry(project) as registry:
+        assert registry.resolve("1.1").verdict is None  # stranded: registered, never judged
+    result = CliRunner().invoke(app, ["--project", str(project.root), "update"])
+    assert result.exit_code == loop.EXIT_PROMOTED, result.output
+    assert "ingested 0 new example(s)" in result.output
+    assert "resumed judge 1.1" in result.output
+    assert "removed a killed run's leftover .tmp-bundle-killed" in result.output
+    assert not leftover.exists()
+    with _registry(project) as registry:
+        assert registry.store.aliases()["champion"] == "1.1"
+        assert registry.resolve("1.1").verdict["decision"] == "promote"  # type: ignore[index]
+        record = registry.store.list_cycles()[-1]
+    assert record.outcome == "promoted"
+    assert record.versions == ["1.1"]
+    assert record.data["removed_temp"] == [".tmp-bundle-killed"]
+    resumed = record.data["resumed"]
+    assert [(r["version"], r["action"], r["done"], r["promoted"]) for r in resumed] == [
+        ("1.1", "judge", True, True)
+    ]
+
+
+def test_a_promote_verdict_whose_alias_move_was_lost_is_completed(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project.root / "batches" / "day2.csv").rename(project.inbox / "day2.csv")
+
+    def killed(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("killed between the verdict and the alias move")
+
+    monkeypatch.setattr(judge_module, "promote_version", killed)
+    with _registry(project) as registry:
+        first = run_cycle(project, registry)
+        assert first.outcome == "error"
+        assert registry.resolve("1.1").verdict["decision"] == "promote"  # type: ignore[index]
+        assert registry.store.aliases()["champion"] == "1.0"
+    monkeypatch.undo()
+    with _registry(project) as registry:
+        second = run_cycle(project, registry)
+        assert (second.outcome, second.exit_code) == ("promoted", loop.EXIT_PROMOTED)
+        assert [(r.version, r.action, r.promoted) for r in second.resumed] == [
+            ("1.1", "promote", True)
+        ]
+        assert registry.store.aliases()["champion"] == "1.1"
+        assert registry.store.alias_history("champion")[-1].command == "update (resumed)"
+        third = run_cycle(project, registry)
+        assert (third.outcome, third.resumed) == ("nothing", [])

@@ -107,8 +107,44 @@ def test_promote_needs_a_promote_verdict_or_force(populated: Path) -> None:
     assert result.exit_code == 0, result.output
     with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
         last = registry.store.alias_history("champion")[-1]
-    assert last.reason == "forced: trust me"
+    assert (last.kind, last.reason) == ("forced", "trust me")
     assert last.command.endswith("--force")
+    assert "forced over: the gate rejected version 2.0" in result.output
+    shown = run(populated, "models", "history", "--alias", "champion")
+    assert shown.exit_code == 0, shown.output
+    assert "forced" in shown.output
+    assert "trust me" in shown.output
+
+
+def test_promote_refuses_a_flipped_byte_before_the_alias_moves(populated: Path) -> None:
+    loaded = Project.load(populated)
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        registry.set_verdict("2.0", {"decision": "promote", "champion_version": "1.2"})
+        weights = registry.artifacts.path(registry.resolve("2.0").artifact_id) / (
+            "weights.safetensors"
+        )
+        data = bytearray(weights.read_bytes())
+        data[0] ^= 0x01
+        weights.write_bytes(bytes(data))
+    refused = run(populated, "models", "promote", "2.0", "--reason", "better", "--force")
+    assert refused.exit_code == 1
+    assert "artifact of version 2.0 is corrupt" in refused.output
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        assert registry.store.aliases()["champion"] == "1.2"
+
+
+def test_promoting_the_champion_records_nothing_so_rollback_still_works(populated: Path) -> None:
+    loaded = Project.load(populated)
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        registry.set_verdict("1.2", {"decision": "promote", "champion_version": "1.1"})
+        before = len(registry.store.alias_history())
+    result = run(populated, "models", "promote", "1.2", "--reason", "again")
+    assert result.exit_code == 0, result.output
+    assert "1.2 is already champion; nothing recorded" in result.output
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        assert len(registry.store.alias_history()) == before
+    result = run(populated, "models", "rollback")
+    assert "champion: 1.2 -> 1.1 (rolled back)" in result.output
 
 
 def test_promote_and_rollback(populated: Path) -> None:

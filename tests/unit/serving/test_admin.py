@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from lifelong.registry import AliasMove
 from lifelong.serving import ServeSettings
 
 
@@ -27,13 +28,26 @@ def test_wrong_or_missing_token_is_401(client: TestClient) -> None:
         assert response.headers["www-authenticate"] == "Bearer"
 
 
+def _verdict(client: TestClient, version: str, verdict: dict[str, object]) -> None:
+    client.app.state.services.registry.set_verdict(version, verdict)  # type: ignore[attr-defined]
+
+
+def _moves(client: TestClient) -> list[AliasMove]:
+    return client.app.state.services.registry.store.alias_history("champion")  # type: ignore[attr-defined,no-any-return]
+
+
+PROMOTE_VS_1_0 = {"decision": "promote", "champion_version": "1.0", "reasons": ["better"]}
+
+
 def test_promote_rollback_and_reload(client: TestClient, settings: ServeSettings) -> None:
     token = bearer(settings.admin_token or "")
+    _verdict(client, "2.0", PROMOTE_VS_1_0)
     response = client.post(
         "/admin/promote", json={"version": "2.0", "reason": "better"}, headers=token
     )
     assert response.status_code == 200
     assert response.json()["version"] == "2.0"
+    assert response.json()["promotion"]["changed"] is True
     assert client.post("/predict", json={"text": "play music"}).json()["version"] == "2.0"
     history = client.app.state.services.registry.store.alias_history("champion")  # type: ignore[attr-defined]
     assert (history[-1].to_version, history[-1].reason) == ("2.0", "better")
@@ -70,3 +84,60 @@ def test_rollback_without_history_is_409(client: TestClient, settings: ServeSett
     )
     assert response.status_code == 409
     assert "nothing to roll back to" in response.json()["detail"]
+
+
+def test_promote_of_a_rejected_version_is_409_unless_forced_with_a_reason(
+    client: TestClient, settings: ServeSettings
+) -> None:
+    token = bearer(settings.admin_token or "")
+    _verdict(client, "2.0", {"decision": "reject", "reasons": ["intent 'alarm' fell"]})
+    before = len(_moves(client))
+    response = client.post("/admin/promote", json={"version": "2.0", "reason": "x"}, headers=token)
+    assert response.status_code == 409
+    assert "the gate rejected version 2.0: intent 'alarm' fell" in response.json()["detail"]
+    blank = {"version": "2.0", "reason": " ", "force": True}
+    assert client.post("/admin/promote", json=blank, headers=token).status_code == 422
+    assert len(_moves(client)) == before
+    assert client.post("/predict", json={"text": "play music"}).json()["version"] == "1.0"
+
+    forced = {"version": "2.0", "reason": "incident 42 hotfix", "force": True}
+    response = client.post("/admin/promote", json=forced, headers=token)
+    assert response.status_code == 200
+    assert response.json()["version"] == "2.0"
+    assert response.json()["promotion"]["kind"] == "forced"
+    last = _moves(client)[-1]
+    assert (last.kind, last.reason, last.to_version) == ("forced", "incident 42 hotfix", "2.0")
+    assert last.command == "POST /admin/promote force"
+
+
+def test_promote_with_a_stale_verdict_is_409(client: TestClient, settings: ServeSettings) -> None:
+    _verdict(client, "2.0", {"decision": "promote", "champion_version": "1.1", "reasons": []})
+    response = client.post(
+        "/admin/promote",
+        json={"version": "2.0", "reason": "x"},
+        headers=bearer(settings.admin_token or ""),
+    )
+    assert response.status_code == 409
+    assert "stale: it was judged against champion 1.1" in response.json()["detail"]
+    assert "lifelong challenge 2.0" in response.json()["hint"]
+
+
+def test_promoting_the_served_version_is_200_and_records_nothing(
+    client: TestClient, settings: ServeSettings
+) -> None:
+    before = len(_moves(client))
+    response = client.post(
+        "/admin/promote",
+        json={"version": "1.0", "reason": "again"},
+        headers=bearer(settings.admin_token or ""),
+    )
+    assert response.status_code == 200
+    assert response.json()["promotion"] == {
+        "alias": "champion",
+        "version": "1.0",
+        "previous": "1.0",
+        "changed": False,
+        "kind": None,
+        "overridden": None,
+    }
+    assert len(_moves(client)) == before

@@ -2,7 +2,10 @@
 
 Promote and rollback move the alias in the registry (recorded with reason and command, as the
 CLI does) and then load the new champion at once instead of waiting for the next poll.
-Promote checks the artifact first, so a corrupt version is refused before the alias moves.
+Promote goes through :func:`lifelong.registry.promote`, the rules every door shares: the
+artifact is verified and the champion needs a current promote verdict (or ``force`` with a
+reason, recorded as forced); a refusal is a 409 saying why. Promoting the version already
+served is a 200 with ``"changed": false``, so a retried request is harmless.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from lifelong.registry import promote as promote_version
 from lifelong.serving.deps import AdminDep, ServicesDep
 from lifelong.serving.routes.health import server_state
 from lifelong.serving.schemas import PromoteRequest, ReasonRequest
@@ -28,13 +32,16 @@ def _reloaded(services: Services, *, force: bool = False) -> dict[str, Any]:
 
 @router.post("/promote")
 def promote(body: PromoteRequest, services: ServicesDep) -> dict[str, Any]:
-    """Point the champion alias at ``version`` (after verifying its artifact) and load it."""
-    registry = services.registry
-    registry.artifact_path(body.version)  # ArtifactCorrupt -> 409 before anything moves
-    registry.set_alias(
-        services.settings.alias, body.version, reason=body.reason, command="POST /admin/promote"
+    """Point the served alias at ``version`` under the promotion rules and load it."""
+    done = promote_version(
+        services.registry,
+        body.version,
+        reason=body.reason,
+        command="POST /admin/promote" + (" force" if body.force else ""),
+        alias=services.settings.alias,
+        force=body.force,
     )
-    return _reloaded(services)
+    return {**_reloaded(services), "promotion": done.to_dict()}
 
 
 @router.post("/rollback")
