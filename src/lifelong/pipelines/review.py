@@ -24,6 +24,7 @@ from pathlib import Path
 from lifelong.core.atomic import atomic_write_text
 from lifelong.core.errors import DataError, NotFound
 from lifelong.core.hashing import sha256_text
+from lifelong.core.private import private_dir
 from lifelong.data import check_trainable, load_dataset
 from lifelong.pipelines.ingest import RELABEL, Ingested, ingest_folder
 from lifelong.pipelines.lock import cycle_lock
@@ -95,7 +96,7 @@ def _record(item: ReviewItem) -> str:
 
 def _check_still_trainable(project: Project, content: str) -> None:
     """Refuse an acceptance after which training would refuse the data."""
-    project.state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(project.state_dir)
     with tempfile.TemporaryDirectory(prefix=".tmp-review-", dir=project.state_dir) as tmp:
         preview = Path(tmp) / "accepted.jsonl"
         preview.write_text(content, encoding="utf-8")
@@ -137,7 +138,8 @@ def accept(
         _check_still_trainable(project, content)
         chosen = [item.id for item in pending]
         digest = sha256_text(",".join(map(str, chosen)))[:12]
-        path = ingest_folder(project) / f"review-{chosen[0]}-{chosen[-1]}-{digest}.jsonl"
+        folder = private_dir(ingest_folder(project))  # as the loop's ingested files
+        path = folder / f"review-{chosen[0]}-{chosen[-1]}-{digest}.jsonl"
         if not path.exists():
             atomic_write_text(path, content)
         note = f"{note} (into {path.name})" if note else f"into {path.name}"
