@@ -8,7 +8,8 @@ before its artifact is removed. The worst a crash leaves is an unreferenced arti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -59,16 +60,10 @@ def open_registry(url: str, artifacts_dir: Path, *, read_only: bool = False) -> 
         if opened is not None:
             return opened
     engine = create_registry_engine(url)
-    try:
+    with _disposed_on_error(engine, url):
         _refuse_lost_database(engine, url, artifacts_dir)
         upgrade(engine)
         artifacts = ArtifactStore(artifacts_dir)
-    except OperationalError as error:
-        engine.dispose()
-        raise _unreachable(url, error) from None
-    except BaseException:
-        engine.dispose()
-        raise
     return Registry(SqlAlchemyStore(engine), artifacts)
 
 
@@ -78,18 +73,25 @@ def _open_read_only(url: str, artifacts_dir: Path) -> Registry | None:
     if database is not None and not database.exists():
         return None
     engine = create_registry_engine(url, read_only=True)
-    try:
+    with _disposed_on_error(engine, url):
         current = current_revision(engine)
+    if current != head_revision():
+        engine.dispose()
+        return None
+    return Registry(SqlAlchemyStore(engine), ArtifactStore(artifacts_dir, read_only=True))
+
+
+@contextmanager
+def _disposed_on_error(engine: Engine, url: str) -> Iterator[None]:
+    """Close ``engine`` when opening fails; an unreachable server is a clear error."""
+    try:
+        yield
     except OperationalError as error:
         engine.dispose()
         raise _unreachable(url, error) from None
     except BaseException:
         engine.dispose()
         raise
-    if current != head_revision():
-        engine.dispose()
-        return None
-    return Registry(SqlAlchemyStore(engine), ArtifactStore(artifacts_dir, read_only=True))
 
 
 def _unreachable(url: str, error: OperationalError) -> RegistryError:
