@@ -69,6 +69,7 @@ class Outcome:
     reason: str
     old_flips: str = ""
     seconds: float = 0.0
+    held: int = 0
 
 
 @dataclass
@@ -150,24 +151,14 @@ def write_rows(path: Path, rows: Rows) -> None:
 
 
 def cycle(project: Project, rows: Rows, name: str) -> Outcome:
-    """Drop ``rows`` in the inbox and run one cycle; what the gate said."""
+    """Drop ``rows`` in the inbox and run one cycle."""
     write_rows(project.inbox / f"{name}.jsonl", rows)
-    started = time.perf_counter()
-    with open_registry(project.store_url, project.artifacts_dir) as registry:
-        result: CycleResult = run_cycle(project, registry, force=True)
-    seconds = time.perf_counter() - started
-    if not result.judgements:
-        why = (result.error.strip().splitlines() or [result.outcome])[-1]
-        return Outcome(result.outcome, why, "", seconds)
-    verdict: Verdict = result.judgements[0].verdict
-    old = verdict.slice("old")
-    flips = "" if old is None else f"{old.negative_flips}/{old.champion_correct}"
-    return Outcome(result.outcome, verdict.reasons[0], flips, seconds)
+    return loop_outcome(project)
 
 
 def feedback_cycle(project: Project, rows: Rows, seconds: float) -> Outcome:
     """Send ``rows`` to ``POST /feedback`` of an in-process server for at most ``seconds``
-    (one client, the feedback token), then run one cycle; what got in and what the loop did."""
+    (one client, the feedback token), then run one cycle."""
     from fastapi.testclient import TestClient
 
     from lifelong.serving import ServeSettings, create_app
@@ -187,21 +178,33 @@ def feedback_cycle(project: Project, rows: Rows, seconds: float) -> Outcome:
             )
             codes[answer.status_code] += 1
     sent = ", ".join(f"{n} x {code}" for code, n in sorted(codes.items()))
+    return loop_outcome(project, f"sent {sent}; ")
+
+
+def loop_outcome(project: Project, prefix: str = "") -> Outcome:
+    """Run one cycle (triggers as configured); what it held for review and what the gate said.
+
+    A cycle that trained reports the gate's outcome; one that held examples and trained nothing
+    is ``quarantined``."""
     started = time.perf_counter()
     with open_registry(project.store_url, project.artifacts_dir) as registry:
-        result = run_cycle(project, registry)
-        held = Counter(item.reason for item in review.items(registry))
-    seconds_taken = time.perf_counter() - started
+        before = {item.id for item in review.items(registry)}
+        result: CycleResult = run_cycle(project, registry)
+        held = Counter(i.reason for i in review.items(registry) if i.id not in before)
+    seconds = time.perf_counter() - started
+    n_held = sum(held.values())
     kept = ", ".join(f"{n} {reason}" for reason, n in sorted(held.items())) or "none"
-    outcome = (
-        "quarantined" if held and result.outcome in ("nothing", "promoted") else result.outcome
-    )
     if result.outcome == "error":
-        outcome = "error"
-    why = f"sent {sent}; held for review: {kept}; cycle: {result.outcome}"
-    if result.judgements:
-        why += f" ({result.judgements[0].verdict.reasons[0]})"
-    return Outcome(outcome, why, "", seconds_taken)
+        return Outcome("error", (result.error.strip().splitlines() or ["?"])[-1], "", seconds)
+    if not result.judgements:
+        outcome = "quarantined" if n_held else result.outcome
+        why = f"{prefix}held for review: {kept}; cycle: {result.outcome}"
+        return Outcome(outcome, why, "", seconds, n_held)
+    verdict: Verdict = result.judgements[0].verdict
+    old = verdict.slice("old")
+    flips = "" if old is None else f"{old.negative_flips}/{old.champion_correct}"
+    why = f"{prefix}held for review: {kept}; {verdict.reasons[0]}"
+    return Outcome(result.outcome, why, flips, seconds, n_held)
 
 
 def trained_copy(template: Path, target: Path) -> Project:
@@ -307,12 +310,14 @@ def run_dataset(
 
 
 def table(title: str, tallies: dict[str, dict[str, Tally]], stores: list[str]) -> str:
+    """Outcome counts per store, and medians over every run of examples held for review and of
+    the champion's right answers on old test examples that the challenger broke."""
     lines = [
         f"### {title}",
         "",
-        "| scenario | " + " | ".join(stores) + " | old answers broken (median) |",
+        "| scenario | " + " | ".join(stores) + " | held for review | old answers broken |",
     ]
-    lines.append("| --- |" + " --- |" * len(stores) + " ---: |")
+    lines.append("| --- |" + " --- |" * len(stores) + " ---: | ---: |")
     names = list(dict.fromkeys(name for per in tallies.values() for name in per))
     for name in names:
         cells = [tallies[s][name].summary() if name in tallies[s] else "-" for s in stores]
@@ -324,7 +329,10 @@ def table(title: str, tallies: dict[str, dict[str, Tally]], stores: list[str]) -
             if o.old_flips
         ]
         median = f"{statistics.median(flips):g}" if flips else "-"
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {median} |")
+        held = [o.held for s in stores if name in tallies[s] for o in tallies[s][name].outcomes]
+        lines.append(
+            f"| {name} | " + " | ".join(cells) + f" | {statistics.median(held):g} | {median} |"
+        )
     return "\n".join(lines)
 
 
