@@ -150,10 +150,20 @@ def write_rows(path: Path, rows: Rows) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
-def cycle(project: Project, rows: Rows, name: str) -> Outcome:
-    """Drop ``rows`` in the inbox and run one cycle."""
+def cycle(project: Project, rows: Rows, name: str, flipped: set[str] | None = None) -> Outcome:
+    """Drop ``rows`` in the inbox and run one cycle; with ``flipped`` (the texts whose labels
+    were flipped) also say how many of those the screen held."""
     write_rows(project.inbox / f"{name}.jsonl", rows)
-    return loop_outcome(project)
+    outcome = loop_outcome(project)
+    if flipped:
+        with open_registry(project.store_url, project.artifacts_dir) as registry:
+            held = {item.text for item in review.items(registry)}
+        caught = len(held & flipped)
+        outcome.reason = (
+            f"{caught} of the {len(flipped)} flipped labels held, {len(held - flipped)} clean "
+            f"examples held; {outcome.reason}"
+        )
+    return outcome
 
 
 def feedback_cycle(project: Project, rows: Rows, seconds: float) -> Outcome:
@@ -254,8 +264,15 @@ def run_sample(
     if first.outcome != "promoted":
         raise SystemExit(f"the sample's first model was not promoted: {first.error}")
     scenarios: dict[str, Rows] = {}
+    flipped: dict[str, set[str]] = {}
     if "attacks" in kinds:
         scenarios |= sample_attacks(template)
+        day1 = read_rows(template / "batches" / "day1.jsonl")
+        flipped = {
+            name: {new["text"] for old, new in zip(day1, rows, strict=True) if old != new}
+            for name, rows in scenarios.items()
+            if name.startswith("10% label flips")
+        }
     if "clean" in kinds:
         scenarios |= sample_clean(template)
     feedback: dict[str, Rows] = {}
@@ -272,7 +289,7 @@ def run_sample(
         if name in feedback:
             outcome = feedback_cycle(copy, rows, seconds=30.0)
         else:
-            outcome = cycle(copy, rows, f"s{i}")
+            outcome = cycle(copy, rows, f"s{i}", flipped.get(name))
         tallies.setdefault(name, Tally()).outcomes.append(outcome)
         log(f"  {name}: {outcome.outcome} ({outcome.old_flips} old broken) - {outcome.reason}")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
@@ -134,6 +135,8 @@ def test_poisoned_batch_is_rejected_and_the_champion_stays(project: Project) -> 
         for prefix in ("hi,", "quick question:")
     ]
     (project.inbox / "poisoned.jsonl").write_text("\n".join(rows) + "\n")
+    # the intake screen would hold the whole batch for review; this test is about the gate
+    project = Project.load(project.root, ["policy.screen=null"])
     with _registry(project) as registry:
         result = run_cycle(project, registry)
         assert result.outcome == "rejected", result.judgements[0].verdict.reasons
@@ -141,6 +144,24 @@ def test_poisoned_batch_is_rejected_and_the_champion_stays(project: Project) -> 
         assert registry.store.aliases()["champion"] == "1.0"
         reasons = " ".join(result.judgements[0].verdict.reasons)
         assert "return_item" in reasons or "refund_status" in reasons
+
+
+def test_the_screen_holds_a_batch_of_swapped_intents_for_review(project: Project) -> None:
+    swap = {"return_item": "refund_status", "refund_status": "return_item"}
+    rows = [
+        json.dumps({"text": f"hi, {e.original}", "intent": swap[e.label]})
+        for e in load_dataset(project).pool.examples.values()
+        if e.label in swap
+    ]
+    (project.inbox / "swapped.jsonl").write_text("\n".join(rows) + "\n")
+    with _registry(project) as registry:
+        result = run_cycle(project, registry)
+        held = [item for item in review.items(registry) if item.reason == "suspicious"]
+        assert result.outcome == "nothing", result.data  # nothing left to train on
+        assert registry.store.aliases()["champion"] == "1.0"
+    assert len(held) >= 0.9 * len(rows)
+    assert {item.intent for item in held} == {"return_item", "refund_status"}
+    assert any("mean probability" in str(item.detail["message"]) for item in held)
 
 
 def _feedback(project: Project, text: str, intent: str) -> None:
@@ -207,6 +228,9 @@ def _cycle_hanging_in(step: str, root: str, reached: Event) -> None:
         reached.set()
         signal.pause()
 
+    # The intake screen runs the champion before the kill point; a forked child must not
+    # enter the OpenMP pool the parent started (it would wait on threads fork did not copy).
+    torch.set_num_threads(1)
     setattr(loop, step, hang)
     project = Project.load(Path(root))
     with _registry(project) as registry:

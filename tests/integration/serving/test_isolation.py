@@ -18,7 +18,10 @@ from lifelong.registry import Registry
 pytestmark = pytest.mark.integration
 
 SURROGATE = b'"\\ud800"'  # a JSON escape of a lone surrogate: valid JSON, not valid Unicode
-JSON = {"content-type": "application/json"}
+JSON = {
+    "content-type": "application/json",
+    "authorization": "Bearer integration-feedback-token",  # conftest's FEEDBACK_TOKEN
+}
 
 
 def test_a_422_for_invalid_unicode_keeps_the_connection(shared_server: Any) -> None:

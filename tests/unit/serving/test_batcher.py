@@ -123,7 +123,9 @@ def _echo_unless_bad(calls: list[list[str]]) -> object:
     """A scorer that raises on any call holding a text starting ``bad`` and otherwise answers
     each text with itself as prediction id (so a job can see it got its own rows)."""
 
-    def fake(model: LoadedModel, texts: list[str], top_k: int, ids: TimeOrderedIds) -> Served:
+    def fake(
+        model: LoadedModel, texts: list[str], top_k: int, ids: TimeOrderedIds, _hash: object
+    ) -> Served:
         calls.append(list(texts))
         if any(text.startswith("bad") for text in texts):
             raise ValueError("cannot featurize a bad text")
@@ -160,7 +162,9 @@ def test_a_job_whose_scoring_raises_fails_only_itself(
     calls: list[list[str]] = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(batcher_module, "score", _echo_unless_bad(calls))
-        answers = asyncio.run(_gather_all(Batcher(max_texts, TimeOrderedIds(), workers), jobs))
+        answers = asyncio.run(
+            _gather_all(Batcher(max_texts, TimeOrderedIds(), workers, hash_text=HASHER), jobs)
+        )
     for texts, answer in zip(jobs, answers, strict=True):
         if any(text.startswith("bad") for text in texts):
             assert isinstance(answer, ScoringFailed)
@@ -187,7 +191,9 @@ def test_many_good_jobs_in_flight_with_bad_ones_all_get_answers(
     jobs = [[f"good {i}"] for i in range(300)]
     for index in range(30):
         jobs.insert(index * 11, [f"bad {index}"])
-    answers = asyncio.run(_gather_all(Batcher(32, TimeOrderedIds(), workers=2), jobs))
+    answers = asyncio.run(
+        _gather_all(Batcher(32, TimeOrderedIds(), workers=2, hash_text=HASHER), jobs)
+    )
     good = [a for texts, a in zip(jobs, answers, strict=True) if texts[0].startswith("good")]
     bad = [a for texts, a in zip(jobs, answers, strict=True) if texts[0].startswith("bad")]
     assert [a.prediction_ids if isinstance(a, Served) else a for a in good] == [
