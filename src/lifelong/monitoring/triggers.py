@@ -127,7 +127,8 @@ class VolumeTrigger:
         figures: dict[str, Figure] = {
             "n_new": new,
             "n_train": train,
-            "fraction": fraction,
+            # strict JSON (PostgreSQL's) has no Infinity: no training set yet is "no fraction"
+            "fraction": fraction if train else None,
             "min_fraction": self.min_fraction,
             "min_count": self.min_count,
         }
@@ -137,6 +138,8 @@ class VolumeTrigger:
         if new and self.min_fraction is not None and fraction >= self.min_fraction:
             reasons.append(
                 f"{new} new examples are {fraction:.1%} of {train} >= {self.min_fraction:.1%}"
+                if train
+                else f"{new} new examples and no training set yet"
             )
         if reasons:
             return TriggerResult(True, self.name, "; ".join(reasons), figures)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -45,6 +46,16 @@ def test_volume_trigger_fraction(now: datetime, n_new: int, n_train: int, fired:
     result = VolumeTrigger(min_fraction=0.05).evaluate(context)
     assert result.fired is fired
     assert result.figures["n_new"] == n_new
+
+
+def test_volume_figures_are_strict_json_before_any_training(now: datetime) -> None:
+    # PostgreSQL's JSON refuses Infinity: a first cycle's record must still be storable
+    context = TriggerContext(now=now, n_new_examples=630, n_train_examples=0)
+    result = VolumeTrigger(min_fraction=0.05).evaluate(context)
+    assert result.fired
+    assert result.figures["fraction"] is None
+    assert result.reason == "630 new examples and no training set yet"
+    json.dumps(result.figures, allow_nan=False)
 
 
 def test_volume_trigger_count_alone(now: datetime) -> None:
