@@ -21,7 +21,7 @@ then --chunks chunks of a tenth each, every chunk one cycle on top of the last c
 Target: promoted every time (or a stated, measured reason).
 
     .venv/bin/python bench/poison.py [--salts 3] [--stores sqlite,postgresql] [--chunks 3]
-        [--only attacks|clean|sample|datasets]
+        [--only attacks|clean|sample|datasets] [--no-screen]
 
 PostgreSQL: a fresh database per project on --pg-url (dropped afterwards).
 """
@@ -133,14 +133,17 @@ def read_rows(path: Path) -> Rows:
         return [{"text": r["text"], "intent": r["intent"]} for r in map(json.loads, handle)]
 
 
-def new_project(folder: Path, data: Rows | None) -> Project:
-    """`lifelong init` (sample data unless ``data``), triggers off: every cycle trains."""
+def new_project(folder: Path, data: Rows | None, screen: bool) -> Project:
+    """`lifelong init` (sample data unless ``data``); of the triggers only volume (new data);
+    without ``screen`` the intake screen is off (the gate alone)."""
     init_project(folder, sample_data=data is None)
     if data is not None:
         write_rows(folder / "data" / "base.jsonl", data)
     path = folder / "config.yml"
     config = yaml.safe_load(path.read_text())
     config["policy"]["triggers"] = {"time": None, "performance": None, "drift": None}
+    if not screen:
+        config["policy"]["screen"] = None
     path.write_text(yaml.safe_dump(config))
     return Project.load(folder)
 
@@ -254,11 +257,12 @@ def run_sample(
     stores: Stores,
     tallies: dict[str, Tally],
     log: Callable[[str], None],
+    screen: bool,
 ) -> None:
     """Train the sample's 1.0 once, then each scenario on a copy of it."""
     template = work / f"sample-{salt_index}"
     database = stores.use()
-    project = new_project(template, None)
+    project = new_project(template, None, screen)
     with open_registry(project.store_url, project.artifacts_dir) as registry:
         first = run_cycle(project, registry)
     if first.outcome != "promoted":
@@ -301,6 +305,7 @@ def run_dataset(
     stores: Stores,
     tallies: dict[str, Tally],
     log: Callable[[str], None],
+    screen: bool,
 ) -> None:
     """Half the training set cold, then ``chunks`` tenths, each one cycle."""
     stores.use()
@@ -308,7 +313,7 @@ def run_dataset(
     rows = read_rows(DATASETS / dataset / "train.jsonl")
     random.Random(seed).shuffle(rows)
     tenth = len(rows) // 10
-    project = new_project(work / f"{dataset}-{seed}", rows[: 5 * tenth])
+    project = new_project(work / f"{dataset}-{seed}", rows[: 5 * tenth], screen)
     with open_registry(project.store_url, project.artifacts_dir) as registry:
         first = run_cycle(project, registry)
     if first.outcome != "promoted":
@@ -361,6 +366,9 @@ def main() -> None:
     parser.add_argument("--datasets", default="clinc150,banking77")
     parser.add_argument("--only", choices=["attacks", "clean", "sample", "datasets"])
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--no-screen", action="store_true", help="turn the intake screen off: the gate alone"
+    )
     args = parser.parse_args()
     stores = args.stores.split(",")
     kinds = {"attacks", "clean"} if args.only in (None, "sample") else {args.only}
@@ -376,13 +384,21 @@ def main() -> None:
             try:
                 for i in range(args.salts if kinds else 0):
                     sample: dict[str, Tally] = {}
-                    run_sample(Path(tmp) / kind, i, kinds, databases, sample, print)
+                    run_sample(
+                        Path(tmp) / kind, i, kinds, databases, sample, print, not args.no_screen
+                    )
                     for name, tally in sample.items():
                         target = clean if name.startswith("sample") else attacks
                         target[kind].setdefault(name, Tally()).outcomes += tally.outcomes
                 for dataset in args.datasets.split(",") if run_datasets else []:
                     run_dataset(
-                        Path(tmp) / kind, dataset, args.chunks, databases, clean[kind], print
+                        Path(tmp) / kind,
+                        dataset,
+                        args.chunks,
+                        databases,
+                        clean[kind],
+                        print,
+                        not args.no_screen,
                     )
             finally:
                 databases.close()

@@ -23,6 +23,8 @@ from lifelong.evaluation.stats import tarone_holm
 
 # Rates are ratios of counts; this absorbs float noise when a drop equals its allowance exactly.
 EPS = 1e-9
+# The guard's two families of tests, sharing ``per_intent.alpha``.
+FAMILIES = ("recall", "absorb")
 
 
 @dataclass(frozen=True)
@@ -111,9 +113,10 @@ def guard_intents(
     significant: a one-sided exact test on the intent's own discordant examples (the champion
     right and the challenger wrong, or the reverse). Absorption: every intent the challenger
     newly predicts for others' examples (see :class:`IntentAbsorption`). Each kind is one
-    family, corrected by Holm-Tarone at ``per_intent.alpha``: one poisoned label shows in both
-    (the intent it steals from loses recall, the one it names takes examples), so correcting
-    them as one family would count the same flips twice against each other.
+    family, corrected by Holm-Tarone at half of ``per_intent.alpha`` (Bonferroni over the two
+    families, so a clean update trips the guard at most ``alpha`` of the time): one poisoned
+    label shows in both (the intent it steals from loses recall, the one it names takes
+    examples), and one family would count the same flips twice against each other.
     """
     from scipy.stats import binomtest
 
@@ -161,9 +164,9 @@ def guard_intents(
     significant: set[tuple[str, str]] = set(p_values)
     if guard.alpha is not None:
         significant = set()
-        for family in ("recall", "absorb"):
+        for family in FAMILIES:
             members = {key: p for key, p in p_values.items() if key[0] == family}
-            significant |= tarone_holm(members, min_p, guard.alpha)
+            significant |= tarone_holm(members, min_p, guard.alpha / len(FAMILIES))
     deltas = []
     for i in checked:
         before, after = champ_hits[i] / support[i], chall_hits[i] / support[i]
