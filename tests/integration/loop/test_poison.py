@@ -1,10 +1,12 @@
 """Poisoned batches through the inbox and `lifelong update`, on the sample project with its
-default pipeline: the intake screen holds both attacks for review; without it the gate rejects
-the paraphrases; clean batches are promoted.
+default pipeline: the intake screen holds both attacks for review; clean batches are promoted.
 
 Before (no screen, a gate that pooled old and new test examples), both attacks were promoted as
 "significantly better" (their own test examples agree with their poison) and a clean batch was
-rejected for losing 2 examples.
+rejected for losing 2 examples. The gate alone is tested on a poison it must see
+(tests/integration/loop/test_cycles.py, two intents swapped) and on synthetic predictions
+(tests/unit/evaluation/test_gate.py); on these two attacks, with the sample's ~90 old test
+examples, it rejects about half the time (bench/poison.py --no-screen).
 """
 
 from __future__ import annotations
@@ -62,23 +64,19 @@ def _batch(root: Path, name: str) -> list[dict[str, str]]:
     return _rows(next(batches.glob(f"{name}.*")))
 
 
-def _cycle(trained: Path, tmp_path: Path, batch: str, screen: bool = True) -> tuple[Project, str]:
-    """Copy the trained project, drop ``batch`` in its inbox, run one `lifelong update`."""
+def _inbox(trained: Path, tmp_path: Path, batch: str) -> Project:
+    """Copy the trained project and drop ``batch`` in its inbox."""
     root = tmp_path / "demo"
     shutil.copytree(trained, root)
-    if not screen:
-        config = yaml.safe_load((root / "config.yml").read_text())
-        config["policy"]["screen"] = None
-        (root / "config.yml").write_text(yaml.safe_dump(config))
     project = Project.load(root)
     rows = _batch(root, batch)
     (project.inbox / "batch.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return project, batch
+    return project
 
 
 @pytest.mark.parametrize("batch", ["paraphrases", "junk"])
 def test_the_screen_quarantines_both_attacks(trained: Path, tmp_path: Path, batch: str) -> None:
-    project, _ = _cycle(trained, tmp_path, batch)
+    project = _inbox(trained, tmp_path, batch)
     with open_registry(project.store_url, project.artifacts_dir) as registry:
         result = run_cycle(project, registry)
         held = [item for item in review.items(registry) if item.reason == "suspicious"]
@@ -89,25 +87,9 @@ def test_the_screen_quarantines_both_attacks(trained: Path, tmp_path: Path, batc
     assert result.data["screen"], result.data  # the cycle history says why
 
 
-def test_without_the_screen_the_gate_rejects_the_paraphrases(trained: Path, tmp_path: Path) -> None:
-    project, _ = _cycle(trained, tmp_path, "paraphrases", screen=False)
-    with open_registry(project.store_url, project.artifacts_dir) as registry:
-        result = run_cycle(project, registry)
-        champion = registry.store.aliases()["champion"]
-    (judgement,) = result.judgements
-    verdict = judgement.verdict
-    assert result.outcome == "rejected", verdict.reasons
-    assert champion == "1.0"
-    vetoes = [r for r in verdict.reasons if r.startswith(("backward transfer", "intent "))]
-    assert vetoes, verdict.reasons
-    # over the whole test split, with the batch's own test examples, it looked better
-    assert verdict.difference is not None
-    assert verdict.difference > 0
-
-
 @pytest.mark.parametrize("batch", ["day1", "day2", "day3"])
 def test_clean_batches_are_promoted(trained: Path, tmp_path: Path, batch: str) -> None:
-    project, _ = _cycle(trained, tmp_path, batch)
+    project = _inbox(trained, tmp_path, batch)
     with open_registry(project.store_url, project.artifacts_dir) as registry:
         result = run_cycle(project, registry)
         held = review.items(registry)
