@@ -115,6 +115,7 @@ def _forgetting(
     challenger: ModelVersion,
     scored: Scored,
     cache: dict[str, Scored],
+    judged: dict[str, set[str]],
 ) -> ForgettingReport | None:
     if challenger.parent is None:
         return None
@@ -124,8 +125,10 @@ def _forgetting(
     test = list(dataset.splits.test)
     if parent.label not in cache:
         cache[parent.label] = score(load_bundle(project, registry, parent.label), test)
+    if parent.label not in judged:
+        judged[parent.label] = _judged_test_hashes(registry, project, dataset, parent)
     return measure_forgetting(
-        _judged_test_hashes(registry, project, dataset, parent),
+        judged[parent.label],
         [e.hash for e in test],
         [e.label for e in test],
         scored.predictions,
@@ -163,6 +166,7 @@ def judge(
     test = list(dataset.splits.test)
     trusted = [] if dataset.trusted is None else dataset.trusted.sorted_examples()
     cache: dict[str, Scored] = {}
+    judged: dict[str, set[str]] = {}  # test hashes per version: the parent is often the champion
     challenger_bundle = load_bundle(project, registry, challenger.label)
     scored = score(challenger_bundle, test)
     if champion is None:
@@ -170,8 +174,10 @@ def judge(
     else:
         champion_bundle = load_bundle(project, registry, champion)
         cache[champion] = score(champion_bundle, test)
-        old = _judged_test_hashes(registry, project, dataset, registry.resolve(champion))
-        slices: list[SliceName] = ["old" if e.hash in old else "new" for e in test]
+        judged[champion] = _judged_test_hashes(
+            registry, project, dataset, registry.resolve(champion)
+        )
+        slices: list[SliceName] = ["old" if e.hash in judged[champion] else "new" for e in test]
         verdict = decide(
             cache[champion].predictions + _predict(champion_bundle, trusted),
             scored.predictions + _predict(challenger_bundle, trusted),
@@ -184,7 +190,7 @@ def judge(
             challenger_latency_ms=scored.report.latency_ms_per_example,
             seed=project.config.training.seed,
         )
-    forgetting = _forgetting(project, registry, dataset, challenger, scored, cache)
+    forgetting = _forgetting(project, registry, dataset, challenger, scored, cache, judged)
     promoted = verdict.promoted and (promote or champion is None)
     if not dry_run:
         registry.set_verdict(challenger.label, verdict.to_dict())
