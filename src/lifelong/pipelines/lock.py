@@ -17,6 +17,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy import text
 
 from lifelong.core.errors import LockHeld
+from lifelong.core.private import PRIVATE_FILE
 from lifelong.core.storage import storage_errors
 from lifelong.project import Project
 from lifelong.registry import Registry
@@ -49,7 +50,7 @@ def cycle_lock(project: Project, registry: Registry) -> Iterator[None]:
     lock_file = store_lock_path(project, registry)
     with storage_errors(lock_file):
         lock_file.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(lock_file)
+        lock = FileLock(lock_file, mode=PRIVATE_FILE)  # empty, but private like the store
         try:
             lock.acquire(timeout=0)
         except Timeout:

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from lifelong.config import parse_config
 from lifelong.core.types import Example
+from lifelong.pipelines.lock import cycle_lock
+from lifelong.project import Project
 from lifelong.registry import open_registry
 from lifelong.registry.artifacts import LOCK_FILE
 
@@ -52,3 +55,15 @@ def test_a_chosen_existing_folder_of_the_database_is_left_as_it_is(tmp_path: Pat
     open_registry(f"sqlite:///{shared}/registry.db", tmp_path / "artifacts").close()
     assert _mode(shared) == 0o755
     assert _mode(shared / "registry.db") == 0o600
+
+
+def test_the_cycle_lock_beside_the_database_is_private(tmp_path: Path) -> None:
+    database = tmp_path / "state" / "registry.db"
+    project = Project(root=tmp_path, config=parse_config({}))
+    with (
+        open_registry(f"sqlite:///{database}", tmp_path / "artifacts") as registry,
+        cycle_lock(project, registry),
+    ):
+        lock = database.with_name("registry.db.lock")
+        assert lock.exists()
+        assert _mode(lock) & 0o077 == 0
