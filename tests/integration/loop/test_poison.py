@@ -101,3 +101,27 @@ def test_clean_batches_are_promoted(trained: Path, tmp_path: Path, batch: str) -
     assert old is not None
     assert not old.violated
     assert len(held) <= 2, [(item.text, item.intent, item.detail) for item in held]
+
+
+def test_a_trusted_set_is_judged_apart_by_the_loop(trained: Path, tmp_path: Path) -> None:
+    project = _inbox(trained, tmp_path, "day3")
+    gold = _rows(project.root / "batches" / "day1.jsonl")[:30]  # texts the data does not have
+    (project.root / "trusted").mkdir()
+    (project.root / "trusted" / "gold.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in gold)
+    )
+    config = yaml.safe_load((project.root / "config.yml").read_text())
+    config["trusted"] = ["trusted"]
+    (project.root / "config.yml").write_text(yaml.safe_dump(config))
+    project = Project.load(project.root)
+    with open_registry(project.store_url, project.artifacts_dir) as registry:
+        result = run_cycle(project, registry)
+    (judgement,) = result.judgements
+    verdict = judgement.verdict
+    trusted, old, new = (verdict.slice(name) for name in ("trusted", "old", "new"))
+    assert trusted is not None, verdict.reasons
+    assert old is not None
+    assert new is not None
+    assert (trusted.n_examples, trusted.checked) == (30, True)
+    assert verdict.n_examples == old.n_examples + new.n_examples  # not in the test figures
+    assert any("trusted examples (30)" in r for r in verdict.reasons)  # explained, veto or not
