@@ -220,6 +220,14 @@ def loop_outcome(project: Project, prefix: str = "") -> Outcome:
     return Outcome(result.outcome, why, flips, seconds, n_held)
 
 
+def train_first(project: Project, name: str) -> None:
+    """The project's first cycle: its cold 1.0 must become champion, or the run is pointless."""
+    with open_registry(project.store_url, project.artifacts_dir) as registry:
+        first = run_cycle(project, registry)
+    if first.outcome != "promoted":
+        raise SystemExit(f"{name}'s first model was not promoted: {first.error}")
+
+
 def trained_copy(template: Path, target: Path) -> Project:
     shutil.copytree(template, target)
     return Project.load(target)
@@ -263,10 +271,7 @@ def run_sample(
     template = work / f"sample-{salt_index}"
     database = stores.use()
     project = new_project(template, None, screen)
-    with open_registry(project.store_url, project.artifacts_dir) as registry:
-        first = run_cycle(project, registry)
-    if first.outcome != "promoted":
-        raise SystemExit(f"the sample's first model was not promoted: {first.error}")
+    train_first(project, "the sample")
     scenarios: dict[str, Rows] = {}
     flipped: dict[str, set[str]] = {}
     if "attacks" in kinds:
@@ -314,10 +319,7 @@ def run_dataset(
     random.Random(seed).shuffle(rows)
     tenth = len(rows) // 10
     project = new_project(work / f"{dataset}-{seed}", rows[: 5 * tenth], screen)
-    with open_registry(project.store_url, project.artifacts_dir) as registry:
-        first = run_cycle(project, registry)
-    if first.outcome != "promoted":
-        raise SystemExit(f"{dataset}'s first model was not promoted: {first.error}")
+    train_first(project, dataset)
     for k in range(chunks):
         chunk = rows[(5 + k) * tenth : (6 + k) * tenth]
         outcome = cycle(project, chunk, f"chunk{k}")

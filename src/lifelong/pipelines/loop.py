@@ -222,13 +222,13 @@ def _cycle(
     champion = registry.resolve(aliases[CHAMPION]) if CHAMPION in aliases else None
     screened = hold_suspicious(project, registry, found, before, champion)
     hold_untrainable(found, before, project)
-    result.data = found.summary()
-    result.data["screen"] = [s.describe() for s in screened if s.suspicious]
+    screen = [s.describe() for s in screened if s.suspicious]
+    result.data = {**found.summary(), "screen": screen}
     clock.lap("ingest")
     if not dry_run:
         hold(registry, found)
         write_ingested(project, found, now)
-        result.data = {**found.summary(), "screen": result.data["screen"]}
+        result.data = {**found.summary(), "screen": screen}  # now with the file written
     # 2. Snapshot the grown data, then acknowledge the sources (exactly once).
     dataset = load_dataset(project) if found.new and not dry_run else before
     if not dry_run:

@@ -123,18 +123,25 @@ def test_inbox_feedback_and_redis_feed_two_cycles_and_the_server_follows(
     assert "is there a gift card for hiking gear" in texts
 
 
-def test_poisoned_batch_is_rejected_and_the_champion_stays(project: Project) -> None:
-    # A batch whose annotator swapped two intents: new wordings of every example of both,
-    # each under the other intent. (Relabeling the existing texts would not even get in:
-    # ingestion holds a text that is in the data under another label for review.)
+def _swapped_intents(project: Project, name: str, prefixes: tuple[str, ...]) -> list[str]:
+    """An inbox batch whose annotator swapped two intents: new wordings (each text behind each
+    prefix) of every example of both, each under the other intent; its JSON lines."""
     swap = {"return_item": "refund_status", "refund_status": "return_item"}
     rows = [
         json.dumps({"text": f"{prefix} {e.original}", "intent": swap[e.label]})
         for e in load_dataset(project).pool.examples.values()
         if e.label in swap
-        for prefix in ("hi,", "quick question:")
+        for prefix in prefixes
     ]
-    (project.inbox / "poisoned.jsonl").write_text("\n".join(rows) + "\n")
+    (project.inbox / name).write_text("\n".join(rows) + "\n")
+    return rows
+
+
+def test_poisoned_batch_is_rejected_and_the_champion_stays(project: Project) -> None:
+    # A batch whose annotator swapped two intents: new wordings of every example of both,
+    # each under the other intent. (Relabeling the existing texts would not even get in:
+    # ingestion holds a text that is in the data under another label for review.)
+    _swapped_intents(project, "poisoned.jsonl", ("hi,", "quick question:"))
     # the intake screen would hold the whole batch for review; this test is about the gate
     project = Project.load(project.root, ["policy.screen=null"])
     with _registry(project) as registry:
@@ -147,13 +154,7 @@ def test_poisoned_batch_is_rejected_and_the_champion_stays(project: Project) -> 
 
 
 def test_the_screen_holds_a_batch_of_swapped_intents_for_review(project: Project) -> None:
-    swap = {"return_item": "refund_status", "refund_status": "return_item"}
-    rows = [
-        json.dumps({"text": f"hi, {e.original}", "intent": swap[e.label]})
-        for e in load_dataset(project).pool.examples.values()
-        if e.label in swap
-    ]
-    (project.inbox / "swapped.jsonl").write_text("\n".join(rows) + "\n")
+    rows = _swapped_intents(project, "swapped.jsonl", ("hi,",))
     with _registry(project) as registry:
         result = run_cycle(project, registry)
         held = [item for item in review.items(registry) if item.reason == "suspicious"]
