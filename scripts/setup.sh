@@ -36,7 +36,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   }
   quiet_pip install --quiet --disable-pip-version-check --upgrade "pip==26.0.1"
   quiet_pip install --quiet --disable-pip-version-check \
-    -c requirements/constraints.txt -e ".[embeddings,server,postgres,redis,monitoring,dev]"
+    -c requirements/constraints.txt -e ".[embeddings,server,postgres,redis,monitoring,kafka,nats,ui,onnx,dev]"
   echo "$want" > "$stamp"
 else
   echo "setup: .venv is up to date"
