@@ -24,7 +24,8 @@ from lifelong.core.errors import LifelongError, NotFound, StorageError
 from lifelong.serving.batcher import ScoringFailed
 from lifelong.serving.metrics import ServerMetrics
 from lifelong.serving.middleware import RequestGuard
-from lifelong.serving.routes import admin, feedback, health, metrics, models, predict
+from lifelong.serving.openapi import server_openapi
+from lifelong.serving.routes import admin, feedback, health, metrics, models, predict, rasa
 from lifelong.serving.services import Services
 from lifelong.serving.settings import ServeSettings
 
@@ -54,13 +55,17 @@ def create_app(settings: ServeSettings) -> FastAPI:
         description="Serves the champion intent classifier and collects feedback.",
         lifespan=lifespan,
     )
-    for module in (predict, feedback, health, models, metrics, admin):
+    for module in (predict, rasa, feedback, health, models, metrics, admin):
         app.include_router(module.router)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(LifelongError, _lifelong_error)  # type: ignore[arg-type]
     app.add_middleware(
-        RequestGuard, metrics=server_metrics, max_body_bytes=settings.server.max_body_bytes
+        RequestGuard,
+        metrics=server_metrics,
+        max_body_bytes=settings.server.max_body_bytes,
+        router=app.router,
     )
+    app.openapi = server_openapi(app, settings.server)  # type: ignore[method-assign]
     return app
 
 

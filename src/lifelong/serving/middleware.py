@@ -4,6 +4,11 @@ Plain ASGI rather than ``BaseHTTPMiddleware`` because it sits on every request a
 fraction as much. The body is read here, at most ``max_body_bytes`` of it (checked against
 ``Content-Length`` first, then while streaming), so an oversized or non-UTF-8 body gets a clear
 4xx before FastAPI parses anything; the buffered body is then replayed to the app.
+
+Requests are counted by route template (``/predict``, not the path sent), which FastAPI's
+routing puts in the scope. A body refused here never reaches routing, and Starlette's own
+routes (``/openapi.json``, ``/docs``) do not say, so those are looked up in the router the way
+routing does (:func:`route_template`): only a path no route takes counts as ``unmatched``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import time
 
 from starlette.responses import JSONResponse
+from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lifelong.serving.metrics import ServerMetrics
@@ -25,10 +31,13 @@ class _TooLarge(Exception):
 class RequestGuard:
     """Limit and check request bodies; count and time every request by route template."""
 
-    def __init__(self, app: ASGIApp, *, metrics: ServerMetrics, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: ServerMetrics, max_body_bytes: int, router: Router
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.router = router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,8 +61,8 @@ class RequestGuard:
                 receive = _replay(refusal, receive)
             await self.app(scope, receive, send_status)
         finally:
-            route = scope.get("route")
-            label = getattr(route, "path", None) or "unmatched"
+            route = getattr(scope.get("route"), "path", None)  # set by FastAPI's routes
+            label = route or route_template(self.router, scope) or "unmatched"
             self.metrics.requests.inc(label, str(status))
             self.metrics.latency.observe(time.perf_counter() - started, label)
 
@@ -93,6 +102,20 @@ class RequestGuard:
                 status_code=400,
             )
         return body
+
+
+def route_template(router: Router, scope: Scope) -> str | None:
+    """The path template of the route ``scope`` goes to, as routing would choose it: the first
+    full match, else the first path match with another method (routing's 405); ``None`` when no
+    route takes the path."""
+    other_method = None
+    for candidate in router.routes:
+        match, _ = candidate.matches(scope)
+        if match is Match.FULL:
+            return getattr(candidate, "path", None)
+        if match is Match.PARTIAL and other_method is None:
+            other_method = getattr(candidate, "path", None)
+    return other_method
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

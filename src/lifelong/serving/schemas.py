@@ -1,10 +1,16 @@
-"""Request and response bodies of the HTTP API (they also make the OpenAPI docs at /docs).
+"""Request and response bodies of the HTTP API (they also make the OpenAPI document at /docs).
 
-Limits that come from the config (text length, batch size) are checked in the routes, where the
-settings are known; the schemas reject what is wrong whatever the config: unknown fields, empty
-texts, both or neither of ``text`` and ``texts``, and strings the rest of the system cannot take
-(a JSON-escaped lone surrogate, a NUL: see :mod:`lifelong.core.text_check`), so those are a 422
-naming the field instead of a crash in the featurizer, the answer or a log.
+The schemas reject what is wrong whatever the config: unknown fields, blank texts and intents,
+both or neither of ``text`` and ``texts``, and strings the rest of the system cannot take (a
+JSON-escaped lone surrogate, a NUL: see :mod:`lifelong.core.text_check`), so those are a 422
+naming the field instead of a crash in the featurizer, the answer or a log. The JSON Schema says
+the same (a ``pattern`` per string, ``oneOf`` for ``text``/``texts``), so a client generated
+from the document knows what is refused; limits that come from the config (text length, batch
+size) are checked in the routes and written into the document by
+:func:`lifelong.serving.openapi.server_openapi`.
+
+The patterns are for the document only: the checks themselves are the validators (one scan in C
+per text; a regular expression per text of a batch of hundreds would cost more than scoring).
 """
 
 from __future__ import annotations
@@ -48,32 +54,73 @@ def _valid_not_blank(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_valid_not_blank)]
+NO_NUL = "^[^\\u0000]*$"
+"""The document's pattern of a string without NUL (a lone surrogate cannot be written in it)."""
+
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+"""... and with at least one character that is not white space."""
+
+Text = Annotated[
+    str, AfterValidator(_valid_not_blank), Field(json_schema_extra={"pattern": NOT_BLANK})
+]
 """A text to score or learn from: valid Unicode, no NUL, not blank."""
 
-Name = Annotated[str, BeforeValidator(_valid_if_str)]
+Name = Annotated[str, BeforeValidator(_valid_if_str), Field(json_schema_extra={"pattern": NO_NUL})]
 """Any other string that is looked up, stored or logged (ids, intent names, versions)."""
 
-Label = Annotated[Name, AfterValidator(_not_blank)]
-"""An intent name a client sends."""
+Label = Annotated[
+    str,
+    BeforeValidator(_valid_if_str),
+    AfterValidator(_not_blank),
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
+]
+"""An intent name or a reason a client sends: recorded, so never blank."""
+
+AnyText = Annotated[str, AfterValidator(_valid), Field(json_schema_extra={"pattern": NO_NUL})]
+"""A text Rasa's parse takes: valid Unicode and no NUL, but blank is allowed (and answered)."""
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _exactly_one_of_text_or_texts(schema: dict[str, Any]) -> None:
+    """The document's ``oneOf``, and ``text`` / ``texts`` without their ``null`` (refused)."""
+    schema["oneOf"] = [{"required": ["text"]}, {"required": ["texts"]}]
+    for name in ("text", "texts"):
+        field = schema["properties"][name]
+        (given,) = [branch for branch in field.pop("anyOf") if branch.get("type") != "null"]
+        field.update(given)
+        del field["default"]
+
+
 class PredictRequest(_Body):
-    """One text (``text``) or a batch (``texts``), and how many ranked intents to return."""
+    """One text (``text``) or a batch (``texts``), and how many ranked intents to return.
+
+    Exactly one of the two, and not ``null``: the document says so with ``oneOf`` over which
+    one is present, which a ``null`` would make ambiguous.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_exactly_one_of_text_or_texts)
 
     text: Text | None = Field(None, examples=["book a table for two"])
     texts: list[Text] | None = Field(None, min_length=1, examples=[["hi", "play some jazz"]])
     top_k: int | None = Field(None, ge=1, le=100, description="default: server.top_k")
 
-    @model_validator(mode="after")
-    def _one_of_text_or_texts(self) -> PredictRequest:
-        if (self.text is None) == (self.texts is None):
-            raise ValueError('give exactly one of "text" (a string) or "texts" (a list)')
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _one_of_text_or_texts(cls, data: object) -> object:
+        """Before the fields: a ``null`` must be refused before it reads as "absent". A body
+        with unknown fields is left to the fields' check, which names them (a typo of
+        ``text``)."""
+        if isinstance(data, dict) and not set(data) - set(cls.model_fields):
+            given = [key for key in ("text", "texts") if key in data]
+            if len(given) != 1:
+                raise ValueError('give exactly one of "text" (a string) or "texts" (a list)')
+            if data[given[0]] is None:
+                kind = "a string" if given[0] == "text" else "a list of strings"
+                raise ValueError(f'"{given[0]}" must be {kind}, not null')
+        return data
 
     @property
     def all_texts(self) -> list[str]:
@@ -108,14 +155,17 @@ class BatchPredictResponse(BaseModel):
 
 
 class ParseRequest(BaseModel):
-    """Rasa NLU's ``POST /model/parse`` body (``message_id`` accepted and ignored)."""
+    """Rasa NLU's ``POST /model/parse`` body (``message_id`` and other fields are ignored, as
+    Rasa ignores them); a blank ``text`` is answered with no intent, as Rasa answers it."""
 
-    text: Text
+    text: AnyText = Field(examples=["book a table for two"])
     message_id: str | None = None
 
 
 class RasaIntent(BaseModel):
-    name: str
+    """An intent and its confidence; ``name`` is ``null`` (confidence 0) for a blank text."""
+
+    name: str | None
     confidence: float
 
 
@@ -128,11 +178,40 @@ class ParseResponse(BaseModel):
     entities: list[dict[str, Any]] = []
 
 
+class VersionResponse(BaseModel):
+    """``GET /version``, in Rasa's shape."""
+
+    version: str = Field(description="this lifelong's version")
+    minimum_compatible_version: str = Field(
+        description="the oldest lifelong whose model bundles this server loads"
+    )
+    bundle_format_version: int = Field(description="the model bundle format this server reads")
+
+
+class Fingerprint(BaseModel):
+    """What identifies how the served model was made (Rasa's fingerprint keys)."""
+
+    config: str = Field(description="sha256 of the version's resolved training config")
+    version: str = Field(description="the lifelong version that trained the model")
+    trained_at: float = Field(description="when the version was registered (Unix seconds)")
+
+
+class StatusResponse(BaseModel):
+    """``GET /status``, in Rasa's shape, filled with the served version."""
+
+    model_file: str = Field(description="the served version (what `lifelong models show` takes)")
+    model_id: str = Field(description="the served version's artifact id (sha256 of its files)")
+    num_active_training_jobs: int = Field(
+        description="trainings this server runs: always 0 (lifelong trains outside the server)"
+    )
+    fingerprint: Fingerprint
+
+
 class FeedbackRequest(_Body):
     """A correction: the text, its correct intent, and the prediction it corrects (if known)."""
 
     text: Text
-    intent: Label = Field(max_length=255)
+    intent: Label = Field(max_length=255, examples=["booking"])
     prediction_id: Name | None = Field(None, max_length=64)
     predicted: Name | None = Field(None, max_length=255)
 
@@ -144,11 +223,29 @@ class FeedbackResponse(BaseModel):
 
 class PromoteRequest(_Body):
     version: Name = Field(examples=["1.3"])
-    reason: Text
+    reason: Label = Field(examples=["better on the new intents"])
     force: bool = Field(
         False, description="Override a missing, rejecting or stale verdict (recorded as forced)."
     )
 
 
 class ReasonRequest(_Body):
-    reason: Name = "requested over HTTP"
+    reason: Label = Field("requested over HTTP", description="recorded with the alias move")
+
+
+class ValidationProblem(BaseModel):
+    """One problem of a request that does not match its schema (FastAPI's error item)."""
+
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer: what was wrong (``detail``: a sentence, or the problems of a
+    request that did not match its schema, summed up in ``message``) and, for refusals of the
+    registry, what to do (``hint``)."""
+
+    detail: str | list[ValidationProblem]
+    message: str | None = Field(None, description="422: one line per problem")
+    hint: str | None = Field(None, description="registry refusals: what to do")

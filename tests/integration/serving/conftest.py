@@ -172,3 +172,25 @@ def _wait_for(check: Callable[[], object], what: str, timeout: float = 20.0) -> 
 def wait_for() -> WaitFor:
     """``wait_for(check, what, timeout=20)``: poll until ``check()`` is truthy, else fail."""
     return _wait_for
+
+
+@pytest.fixture(scope="module")
+def fuzzed_server(
+    tmp_path_factory: pytest.TempPathFactory, served_registry: Callable[[str, Path], Registry]
+) -> Iterator[ServerProcess]:
+    """A server for generated requests: limits they reach quickly (texts of 200 characters,
+    64 kB bodies) and a feedback rate they cannot (so 429 is not all they see)."""
+    folder = tmp_path_factory.mktemp("fuzzed")
+    url = f"sqlite:///{folder / 'reg.db'}"
+    make_project(
+        folder,
+        url,
+        max_text_chars=200,
+        max_body_bytes=65_536,
+        feedback_rate=1_000_000,
+        feedback_burst=1_000_000,
+    )
+    served_registry(url, folder / "artifacts").close()
+    server = ServerProcess(folder).start()
+    yield server
+    server.stop()

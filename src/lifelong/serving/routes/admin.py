@@ -16,11 +16,21 @@ from fastapi import APIRouter
 
 from lifelong.registry import promote as promote_version
 from lifelong.serving.deps import AdminDep, ServicesDep
+from lifelong.serving.openapi import errors
 from lifelong.serving.routes.health import server_state
 from lifelong.serving.schemas import PromoteRequest, ReasonRequest
 from lifelong.serving.services import Services
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
+router = APIRouter(
+    prefix="/admin",
+    tags=["admin"],
+    dependencies=[AdminDep],
+    responses=errors(
+        (401, "missing or wrong admin token"),
+        (404, "admin endpoints are off (no admin token is configured), or no such version"),
+    ),
+)
+_REFUSED = (409, "refused by the registry: the reason and what to do are in the answer")
 
 
 def _reloaded(services: Services, *, force: bool = False) -> dict[str, Any]:
@@ -30,7 +40,7 @@ def _reloaded(services: Services, *, force: bool = False) -> dict[str, Any]:
     return server_state(services)
 
 
-@router.post("/promote")
+@router.post("/promote", responses=errors(_REFUSED, 422, 507))
 def promote(body: PromoteRequest, services: ServicesDep) -> dict[str, Any]:
     """Point the served alias at ``version`` under the promotion rules and load it."""
     done = promote_version(
@@ -44,7 +54,7 @@ def promote(body: PromoteRequest, services: ServicesDep) -> dict[str, Any]:
     return {**_reloaded(services), "promotion": done.to_dict()}
 
 
-@router.post("/rollback")
+@router.post("/rollback", responses=errors(_REFUSED, 422, 507))
 def rollback(body: ReasonRequest, services: ServicesDep) -> dict[str, Any]:
     """Move the champion back to the version it held before its latest promotion."""
     services.registry.rollback(

@@ -7,12 +7,25 @@ from starlette.concurrency import run_in_threadpool
 
 from lifelong.data.sources import FeedbackRecord, append_feedback
 from lifelong.serving.deps import FeedbackClientDep, ServicesDep, check_texts
+from lifelong.serving.openapi import errors
 from lifelong.serving.schemas import FeedbackRequest, FeedbackResponse
 
 router = APIRouter(tags=["feedback"])
 
 
-@router.post("/feedback", response_model=FeedbackResponse, dependencies=[FeedbackClientDep])
+@router.post(
+    "/feedback",
+    response_model=FeedbackResponse,
+    dependencies=[FeedbackClientDep],
+    responses=errors(
+        (401, "missing or wrong feedback token"),
+        (403, "feedback is closed: no feedback token is configured on the server"),
+        (404, "feedback is off: no feedback source in config.yml"),
+        422,
+        (429, "over server.feedback_rate from this client; retry after Retry-After seconds"),
+        507,
+    ),
+)
 async def feedback(body: FeedbackRequest, services: ServicesDep) -> FeedbackResponse:
     """Store the correct intent of a text for the continual loop to train on.
 

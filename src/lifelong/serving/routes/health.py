@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from lifelong.serving.deps import ServicesDep, current_model
 from lifelong.serving.holder import ModelHolder
+from lifelong.serving.openapi import errors
 from lifelong.serving.services import Services
 
 router = APIRouter(tags=["health"])
@@ -45,7 +46,7 @@ def health(services: ServicesDep) -> dict[str, Any]:
     return server_state(services)
 
 
-@router.get("/ready", responses={503: {"description": "no model loaded yet"}})
+@router.get("/ready", responses=errors(503))
 def ready(services: ServicesDep) -> JSONResponse:
     """200 once a model is loaded (for load balancers and readiness probes), 503 before."""
     model = current_model(services)

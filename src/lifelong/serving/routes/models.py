@@ -15,6 +15,7 @@ from fastapi import APIRouter
 
 from lifelong.registry import ModelVersion
 from lifelong.serving.deps import IsAdminDep, ServicesDep
+from lifelong.serving.openapi import errors
 
 router = APIRouter(tags=["models"])
 
@@ -40,7 +41,11 @@ def admin_entry(version: ModelVersion) -> dict[str, Any]:
     }
 
 
-@router.get("/models")
+@router.get(
+    "/models",
+    responses=errors((401, "a wrong admin token (no Authorization header is answered as anyone)")),
+    openapi_extra={"security": [{}]},  # added to the bearer scheme's: the token is optional
+)
 def models(services: ServicesDep, admin: IsAdminDep) -> dict[str, Any]:
     """The served version, the champion alias, challengers (every other alias) and the
     champion's lineage from its cold root down: version, parent, edge, created_at and test

@@ -1,4 +1,4 @@
-"""``POST /predict`` (one text or a batch) and ``POST /model/parse`` (Rasa NLU's shape).
+"""``POST /predict``: one text or a batch (``/model/parse``, Rasa's shape, is in ``rasa.py``).
 
 Both score with the model read once at the start of the request (see ``deps.serving_model``),
 queue their log rows for the background writer, and hand the texts to the shadow model as a
@@ -17,19 +17,11 @@ from fastapi.responses import Response
 from lifelong.serving.deps import ModelDep, ServicesDep, check_texts
 from lifelong.serving.holder import LoadedModel
 from lifelong.serving.inference import Served, log_rows
-from lifelong.serving.schemas import (
-    BatchPredictResponse,
-    ParseRequest,
-    ParseResponse,
-    PredictRequest,
-    PredictResponse,
-    RasaIntent,
-)
+from lifelong.serving.openapi import errors
+from lifelong.serving.schemas import BatchPredictResponse, PredictRequest, PredictResponse
 from lifelong.serving.services import PRIMARY, Services
 
 router = APIRouter(tags=["predict"])
-
-RASA_RANKING = 10  # Rasa returns at most ten ranked intents
 
 
 async def serve(
@@ -82,7 +74,11 @@ def answer_json(served: Served, *, single: bool) -> bytes:
     return orjson.dumps({"version": served.version, "predictions": predictions})
 
 
-@router.post("/predict", response_model=PredictResponse | BatchPredictResponse)
+@router.post(
+    "/predict",
+    response_model=PredictResponse | BatchPredictResponse,
+    responses=errors(422, 500, 503, 504),
+)
 async def predict(
     body: PredictRequest, services: ServicesDep, model: ModelDep, background: BackgroundTasks
 ) -> Response:
@@ -96,18 +92,3 @@ async def predict(
     served = await serve(services, model, body.all_texts, top_k, background)
     content = answer_json(served, single=body.text is not None)
     return Response(content, media_type="application/json", background=background)
-
-
-@router.post("/model/parse", response_model=ParseResponse)
-async def parse(
-    body: ParseRequest, services: ServicesDep, model: ModelDep, background: BackgroundTasks
-) -> ParseResponse:
-    """Rasa NLU's HTTP API: clients written for a Rasa server work unchanged."""
-    served = await serve(services, model, [body.text], RASA_RANKING, background)
-    ranking = served.rankings()[0]
-    return ParseResponse(
-        text=body.text,
-        intent=RasaIntent(name=ranking[0][0], confidence=ranking[0][1]),
-        intent_ranking=[RasaIntent(name=i, confidence=c) for i, c in ranking],
-        entities=[],
-    )
