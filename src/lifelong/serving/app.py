@@ -63,7 +63,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         RequestGuard,
         metrics=server_metrics,
         max_body_bytes=settings.server.max_body_bytes,
-        router=app.router,
+        routes=app.routes,
     )
     app.openapi = server_openapi(app, settings.server)  # type: ignore[method-assign]
     return app

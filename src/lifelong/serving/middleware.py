@@ -14,9 +14,11 @@ routing does (:func:`route_template`): only a path no route takes counts as ``un
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
+from fastapi.routing import iter_route_contexts
 from starlette.responses import JSONResponse
-from starlette.routing import Match, Router
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lifelong.serving.metrics import ServerMetrics
@@ -32,12 +34,17 @@ class RequestGuard:
     """Limit and check request bodies; count and time every request by route template."""
 
     def __init__(
-        self, app: ASGIApp, *, metrics: ServerMetrics, max_body_bytes: int, router: Router
+        self,
+        app: ASGIApp,
+        *,
+        metrics: ServerMetrics,
+        max_body_bytes: int,
+        routes: Sequence[BaseRoute],
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
-        self.router = router
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,7 +69,7 @@ class RequestGuard:
             await self.app(scope, receive, send_status)
         finally:
             route = getattr(scope.get("route"), "path", None)  # set by FastAPI's routes
-            label = route or route_template(self.router, scope) or "unmatched"
+            label = route or route_template(self.routes, scope) or "unmatched"
             self.metrics.requests.inc(label, str(status))
             self.metrics.latency.observe(time.perf_counter() - started, label)
 
@@ -104,12 +111,13 @@ class RequestGuard:
         return body
 
 
-def route_template(router: Router, scope: Scope) -> str | None:
+def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str | None:
     """The path template of the route ``scope`` goes to, as routing would choose it: the first
     full match, else the first path match with another method (routing's 405); ``None`` when no
-    route takes the path."""
+    route takes the path. ``iter_route_contexts`` walks the routes of included routers, as
+    FastAPI's OpenAPI generator does."""
     other_method = None
-    for candidate in router.routes:
+    for candidate in iter_route_contexts(routes):
         match, _ = candidate.matches(scope)
         if match is Match.FULL:
             return getattr(candidate, "path", None)

@@ -77,3 +77,22 @@ def test_server_metrics_after_requests(client: TestClient) -> None:
     for line in text.splitlines():
         assert line.startswith("# ") or sample.match(line), line
     assert ServerMetrics().render().endswith("\n")
+
+
+def test_bodies_refused_before_routing_count_under_their_route(client: TestClient) -> None:
+    """The body guard answers 413 and 400 before FastAPI routes the request; the counts still
+    name the route the request was sent to, and only a path no route takes is unmatched."""
+    client.post("/predict", content=b'{"text": "' + b"a" * 2_000_000 + b'"}')
+    client.post("/feedback", content=b'{"text": "caf\xe9"}')
+    client.post("/admin/promote", content=b"\xff")
+    client.post("/nowhere", content=b"\xff")
+    client.get("/openapi.json")  # one of Starlette's own routes, which leave no route in scope
+    client.delete("/predict")  # a route's path with another method: routing's 405
+    text = client.get("/metrics").text
+    assert 'lifelong_requests_total{route="/predict",status="413"} 1' in text
+    assert 'lifelong_requests_total{route="/feedback",status="400"} 1' in text
+    assert 'lifelong_requests_total{route="/admin/promote",status="400"} 1' in text
+    assert 'lifelong_requests_total{route="unmatched",status="400"} 1' in text
+    assert 'lifelong_requests_total{route="/openapi.json",status="200"} 1' in text
+    assert 'lifelong_requests_total{route="/predict",status="405"} 1' in text
+    assert 'lifelong_request_seconds_count{route="/predict"} 2' in text
