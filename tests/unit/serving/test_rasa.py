@@ -116,9 +116,7 @@ def test_parse_blank_text_over_the_length_limit_is_422(client: TestClient) -> No
 
 def test_parse_ignores_message_id_and_unknown_fields(client: TestClient) -> None:
     """Rasa's emulators read ``text`` and ``message_id`` and drop the rest."""
-    response = client.post(
-        "/model/parse", json={"text": TEXT, "message_id": "m-1", "lang": "en"}
-    )
+    response = client.post("/model/parse", json={"text": TEXT, "message_id": "m-1", "lang": "en"})
     assert response.status_code == 200
     assert response.json()["intent"]["name"] == "alarm"
 

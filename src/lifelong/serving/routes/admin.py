@@ -55,10 +55,12 @@ def promote(body: PromoteRequest, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.post("/rollback", responses=errors(_REFUSED, 422, 507))
-def rollback(body: ReasonRequest, services: ServicesDep) -> dict[str, Any]:
-    """Move the champion back to the version it held before its latest promotion."""
+def rollback(services: ServicesDep, body: ReasonRequest | None = None) -> dict[str, Any]:
+    """Move the champion back to the version it held before its latest promotion (the body,
+    with its ``reason``, may be left out)."""
+    reason = (body or ReasonRequest()).reason
     services.registry.rollback(
-        services.settings.alias, reason=body.reason, command="POST /admin/rollback"
+        services.settings.alias, reason=reason, command="POST /admin/rollback"
     )
     return _reloaded(services)
 
