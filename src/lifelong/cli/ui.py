@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.core.errors import StorageError
 
 DEFAULT_PORT = 8050
 
@@ -28,7 +29,11 @@ def ui(
 
     project = load_project(ctx)
     server = project.config.server
-    with open_project_registry(project) as registry:
+    try:
+        registry = open_project_registry(project)
+    except StorageError:  # read-only storage: the pages still work, the actions say why not
+        registry = open_project_registry(project, read_only=True)
+    with registry:
         context = UiContext(
             registry=registry,
             admin_token=os.environ.get(server.admin_token_env) or None,

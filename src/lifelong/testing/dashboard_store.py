@@ -81,7 +81,7 @@ def fill_registry(
             parent=None if parent is None else parent.label,
             edge=edge,
             data_diff=_data_diff(rng, labels, parent),
-            metrics=_metrics(rng, labels, quality, parent is not None),
+            metrics=_metrics(rng, labels, quality, parent),
             timings={"featurize": 0.01, "train": 2.0 + rng.random(), "evaluate": 0.1},
             training={"kind": "cold" if parent is None else edge, "epochs": 3},
             notes="cold training" if parent is None else f"{edge} of champion {parent.label}",
@@ -114,7 +114,7 @@ def _data_diff(
 
 
 def _metrics(
-    rng: random.Random, labels: Sequence[str], quality: float, has_parent: bool
+    rng: random.Random, labels: Sequence[str], quality: float, parent: ModelVersion | None
 ) -> dict[str, Any]:
     per_intent = []
     counts = []
@@ -155,12 +155,13 @@ def _metrics(
             "label_counts": {label: rng.randrange(10, 30) for label in labels},
         },
     }
-    if has_parent:
-        old = quality + rng.uniform(-0.04, 0.02)
+    if parent is not None:
+        before = float(parent.metrics["accuracy"])
+        after = before + rng.uniform(-0.04, 0.02)
         metrics["forgetting"] = {
-            "parent_accuracy_old": quality,
-            "child_accuracy_old": old,
-            "backward_transfer": old - quality,
+            "parent_accuracy_old": before,
+            "child_accuracy_old": after,
+            "backward_transfer": after - before,
             "n_old": 120,
             "n_new": 20,
         }

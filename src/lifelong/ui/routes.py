@@ -25,10 +25,8 @@ router.include_router(actions.router)
 router.include_router(static.router)
 
 
-def _empty(request: Request, context: UiContext) -> HTMLResponse | None:
-    """The page for a store without versions, or ``None`` when there are some."""
-    if context.registry.versions(include_deleted=True):
-        return None
+def _empty(request: Request, context: UiContext) -> HTMLResponse:
+    """The page of a store without versions: what to run first."""
     return page(request, context, "empty.html", title="No models yet")
 
 
@@ -38,10 +36,9 @@ def lineage(
     request: Request, context: ContextDep, page_: Annotated[int, Query(alias="page")] = 1
 ) -> HTMLResponse:
     """Every version as a graph (paged), aliases marked, rejected versions crossed."""
-    empty = _empty(request, context)
-    if empty is not None:
-        return empty
     versions = context.registry.versions(include_deleted=True)
+    if not versions:
+        return _empty(request, context)
     aliases = context.registry.store.aliases()
     view = layout(versions, aliases, page_)
     cycles = context.registry.store.list_cycles(limit=1)
@@ -76,10 +73,9 @@ def version(request: Request, context: ContextDep, label: str) -> HTMLResponse:
 @router.get("/metrics", response_class=HTMLResponse)
 def metrics(request: Request, context: ContextDep, line: str | None = None) -> HTMLResponse:
     """Accuracy, macro-F1 and forgetting along a line of versions, promotions marked."""
-    empty = _empty(request, context)
-    if empty is not None:
-        return empty
     versions = context.registry.versions()
+    if not versions:
+        return _empty(request, context)
     champion = context.registry.store.aliases().get(context.alias)
     chosen = line or champion or versions[-1].label
     try:
@@ -107,16 +103,13 @@ def compare(
     diff: bool = True,
 ) -> HTMLResponse:
     """Two versions side by side, every recorded field, differences only by default."""
-    empty = _empty(request, context)
-    if empty is not None:
-        return empty
     versions = context.registry.versions(include_deleted=True)
+    if not versions:
+        return _empty(request, context)
     labels = [v.label for v in versions]
-    a = a or (versions[-1].parent or labels[0] if versions else None)
-    b = b or labels[-1]
     try:
-        left = context.registry.store.get_version(a or labels[0])
-        right = context.registry.store.get_version(b)
+        left = context.registry.store.get_version(a or versions[-1].parent or labels[0])
+        right = context.registry.store.get_version(b or labels[-1])
     except NotFound as error:
         return error_page(request, context, 404, "Not found", error)
     return page(
@@ -138,7 +131,19 @@ def cycles(
 ) -> HTMLResponse:
     """The loop's history, newest first: trigger figures, what trained, the outcome."""
     found = context.registry.store.list_cycles(limit=limit)
-    return page(request, context, "cycles.html", title="Cycles", cycles=found[::-1], limit=limit)
+    trained = {label for cycle in found for label in cycle.versions}
+    verdicts = {
+        v.label: v.verdict for v in context.registry.versions() if v.label in trained and v.verdict
+    }
+    return page(
+        request,
+        context,
+        "cycles.html",
+        title="Cycles",
+        cycles=found[::-1],
+        limit=limit,
+        verdicts=verdicts,
+    )
 
 
 @router.get("/monitoring", response_class=HTMLResponse)
@@ -154,3 +159,11 @@ def monitoring_page(
     if span is not None:
         view = monitoring(context.registry, span, context.alias, context.feedback_log)
     return page(request, context, "monitoring.html", title="Monitoring", view=view)
+
+
+@router.get("/{path:path}", response_class=HTMLResponse)
+def unknown(request: Request, context: ContextDep, path: str) -> HTMLResponse:
+    """Any other address under the dashboard: a 404 page with the way back."""
+    return error_page(
+        request, context, 404, "Not found", f"the dashboard has no page {PREFIX}/{path}"
+    )

@@ -69,13 +69,21 @@ def test_compare_differences_only_toggle(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/ui/versions/9.9", "/ui/versions/nonsense", "/ui/compare?a=1.0&b=77.1"]
+    ("path", "says"),
+    [
+        ("/ui/versions/9.9", "version 9.9 does not exist"),
+        ("/ui/versions/nonsense", "is not a version: expected MAJOR.MINOR"),
+        ("/ui/compare?a=1.0&b=77.1", "version 77.1 does not exist"),
+        ("/ui/metrics?line=4.4", "version 4.4 does not exist"),
+        ("/ui/no/such/page", "no page /ui/no/such/page"),
+    ],
 )
-def test_unknown_versions_give_a_404_page(client: TestClient, path: str) -> None:
+def test_unknown_versions_give_a_404_page(client: TestClient, path: str, says: str) -> None:
     response = client.get(path)
     assert response.status_code == 404
     assert "text/html" in response.headers["content-type"]
-    assert "models list" in response.text or "MAJOR.MINOR" in response.text
+    assert says in response.text
+    assert 'href="/ui/"' in response.text
 
 
 def test_an_empty_store_says_what_to_run_first(tmp_path: Path, make_client: MakeClient) -> None:
