@@ -20,7 +20,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from lifelong.config import DriftTrigger
-from lifelong.data.sources import FeedbackRecord
 from lifelong.monitoring import DriftResult, chi_square_labels, ks_test, psi
 from lifelong.registry import ModelVersion, Registry
 from lifelong.ui import charts
@@ -29,6 +28,7 @@ BUCKETS = 60
 HISTOGRAM_BINS = 20
 DRIFT_WINDOW = 1000
 FEEDBACK_WINDOW = 100
+FEEDBACK_TAIL_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -110,19 +110,31 @@ def drift(
 
 
 def feedback_outcomes(path: Path | None, since: datetime) -> list[tuple[datetime, bool]]:
-    """(time, right?) of the feedback records that say what was predicted, in the window."""
+    """(time, right?) of the feedback records in the window that say what was predicted.
+
+    Only the file's last ``FEEDBACK_TAIL_BYTES`` are read (the log is appended in time order,
+    and a page must not parse years of corrections); lines that are not well-formed records
+    are skipped, as the feedback source reports them when the loop ingests the file.
+    """
     if path is None or not path.is_file():
         return []
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - FEEDBACK_TAIL_BYTES))
+        tail = handle.read().decode("utf-8", errors="replace").splitlines()
+    if size > FEEDBACK_TAIL_BYTES:
+        tail = tail[1:]  # the first line was cut
     found = []
-    with path.open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            try:
-                record = FeedbackRecord.from_mapping(json.loads(line))
-                at = datetime.fromisoformat(record.timestamp or "")
-            except (ValueError, TypeError, AttributeError):
-                continue
-            if record.correct is not None and at.tzinfo is not None and at >= since:
-                found.append((at, record.correct))
+    for line in tail:
+        try:
+            raw = json.loads(line)
+            predicted, intent = raw.get("predicted"), raw.get("intent")
+            at = datetime.fromisoformat(raw.get("timestamp"))
+        except (ValueError, TypeError, AttributeError):
+            continue
+        known = isinstance(predicted, str) and isinstance(intent, str)
+        if known and at.tzinfo is not None and at >= since:
+            found.append((at, predicted == intent))
     return sorted(found)
 
 
