@@ -73,7 +73,10 @@ def fill_registry(
         edge: EdgeKind | None = None
         if parent is not None:
             edge = "finetune" if n % 7 else rng.choice(["compress", "distill"])
+        rejected = parent is not None and n % 6 == 5
         quality = 0.8 + 0.15 * rng.random()
+        if rejected and parent is not None:  # worse than the champion it was judged against
+            quality = float(parent.metrics["accuracy"]) - 0.02 - 0.03 * rng.random()
         version = registry.register(
             bundle,
             snapshot_id=snapshot.id,
@@ -86,7 +89,6 @@ def fill_registry(
             training={"kind": "cold" if parent is None else edge, "epochs": 3},
             notes="cold training" if parent is None else f"{edge} of champion {parent.label}",
         )
-        rejected = parent is not None and n % 6 == 5
         registry.set_verdict(version.label, _verdict(rng, version, champion, labels, rejected))
         if not rejected:
             promote(registry, version.label, reason=f"cycle {n + 1}", command="lifelong update")
@@ -185,7 +187,7 @@ def _verdict(
         }
     mine, theirs = version.metrics["accuracy"], champion.metrics["accuracy"]
     if rejected:
-        reasons = [f"accuracy {mine - 0.05:.3f} is below the champion's {theirs:.3f}"]
+        reasons = [f"accuracy {mine:.3f} is significantly below the champion's {theirs:.3f}"]
     else:
         reasons = [f"accuracy {mine:.3f} vs champion {theirs:.3f}: not significantly worse"]
     return {

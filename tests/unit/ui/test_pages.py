@@ -22,7 +22,7 @@ def test_every_page_answers_with_its_content(client: TestClient, filled: Registr
     expected = {
         "/ui/": [f'data-version="{champion}"', "champion"],
         f"/ui/versions/{champion}": ["Gate verdict", "per-intent", "Confusion", "Forgetting"],
-        f"/ui/versions/{rejected.label}": ["rejected by the gate", "is below the champion"],
+        f"/ui/versions/{rejected.label}": ["rejected by the gate", "below the champion"],
         "/ui/metrics": ["Metrics along", "fig-metrics"],
         "/ui/metrics?line=major%201": ["every version of major 1"],
         "/ui/compare?a=1.0&b=1.1": ["metrics.accuracy", "differing fields"],
