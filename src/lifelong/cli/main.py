@@ -20,6 +20,7 @@ from lifelong.cli import models
 from lifelong.cli import review as review_cmd
 from lifelong.cli import serve as serve_cmd
 from lifelong.cli import train as train_cmd
+from lifelong.cli import ui as ui_cmd
 from lifelong.cli.common import GlobalOptions, err_console
 from lifelong.core.errors import LifelongError
 
@@ -82,6 +83,7 @@ app.command("update")(loop_cmd.update)
 app.command("watch")(loop_cmd.watch_command)
 app.command("history")(loop_cmd.history)
 app.command("freshness")(loop_cmd.freshness)
+app.command("ui")(ui_cmd.ui)
 
 
 def _version(value: bool) -> None:

@@ -282,3 +282,20 @@ class ReviewItem(ReviewSpec):
     created_at: datetime | None = None
     decided_at: datetime | None = None
     note: str = ""
+
+
+class TrafficBucket(NamedTuple):
+    """Served (primary) predictions of one version in one time bucket of the prediction log."""
+
+    start: datetime
+    version: str
+    predictions: int
+    mean_confidence: float
+
+
+class ShadowBucket(NamedTuple):
+    """Shadow rows paired with their primary in one time bucket, and how many agreed."""
+
+    start: datetime
+    pairs: int
+    agreed: int

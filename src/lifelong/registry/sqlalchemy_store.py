@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from lifelong import __version__
 from lifelong.core.errors import NotFound, RegistryError
 from lifelong.core.types import Example
-from lifelong.registry import sql_predictions, sql_review, sql_snapshots
+from lifelong.registry import sql_predictions, sql_review, sql_snapshots, sql_traffic
 from lifelong.registry.dbmodels import AliasMoveRow, AliasRow, CycleRow, SnapshotRow, VersionRow
 from lifelong.registry.engine import WRITE_OPTION
 from lifelong.registry.entities import (
@@ -40,7 +40,9 @@ from lifelong.registry.entities import (
     ReviewSpec,
     ReviewStatus,
     SetKind,
+    ShadowBucket,
     SnapshotInfo,
+    TrafficBucket,
     VersionSpec,
     VersionStatus,
     parse_version,
@@ -341,6 +343,26 @@ class SqlAlchemyStore(RegistryStore):
                 session, keep_rows=keep_rows, older_than=older_than
             )
         )
+
+    def prediction_span(self, newest: int | None = None) -> tuple[datetime, datetime, int] | None:
+        with self._read() as session:
+            return sql_traffic.span(session, newest)
+
+    def prediction_traffic(self, *, since: datetime, width: timedelta) -> list[TrafficBucket]:
+        with self._read() as session:
+            return sql_traffic.traffic(session, since=since, width=width)
+
+    def confidence_histogram(
+        self, *, since: datetime, bins: int = 20, version: str | None = None
+    ) -> list[int]:
+        with self._read() as session:
+            return sql_traffic.confidence_histogram(
+                session, since=since, bins=bins, version=version
+            )
+
+    def shadow_agreement(self, *, since: datetime, width: timedelta) -> list[ShadowBucket]:
+        with self._read() as session:
+            return sql_traffic.shadow_agreement(session, since=since, width=width)
 
     # -- continual loop -------------------------------------------------------------------
 

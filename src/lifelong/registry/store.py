@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from lifelong.core.types import Example
@@ -23,7 +23,9 @@ from lifelong.registry.entities import (
     ReviewSpec,
     ReviewStatus,
     SetKind,
+    ShadowBucket,
     SnapshotInfo,
+    TrafficBucket,
     VersionSpec,
     VersionStatus,
 )
@@ -152,6 +154,26 @@ class RegistryStore(abc.ABC):
     ) -> int:
         """Keep the newest ``keep_rows`` predictions and drop those before ``older_than``;
         returns how many rows were deleted."""
+
+    @abc.abstractmethod
+    def prediction_span(self, newest: int | None = None) -> tuple[datetime, datetime, int] | None:
+        """First and last logging time and the number of logged rows (``None``: none); with
+        ``newest``, the first time is that of the ``newest``-th newest row."""
+
+    @abc.abstractmethod
+    def prediction_traffic(self, *, since: datetime, width: timedelta) -> list[TrafficBucket]:
+        """Primary predictions per version in buckets of ``width`` from ``since``, summed by
+        the database (a dashboard reads a handful of rows, not the log)."""
+
+    @abc.abstractmethod
+    def confidence_histogram(
+        self, *, since: datetime, bins: int = 20, version: str | None = None
+    ) -> list[int]:
+        """Counts of primary predictions since ``since`` in ``bins`` equal confidence bins."""
+
+    @abc.abstractmethod
+    def shadow_agreement(self, *, since: datetime, width: timedelta) -> list[ShadowBucket]:
+        """Shadow/primary pairs since ``since`` per bucket of ``width``, and how many agreed."""
 
     # -- continual loop -------------------------------------------------------------------
 

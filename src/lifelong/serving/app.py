@@ -19,7 +19,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from lifelong import __version__
+from lifelong import __version__, ui
 from lifelong.core.errors import LifelongError, NotFound, StorageError
 from lifelong.serving.batcher import ScoringFailed
 from lifelong.serving.metrics import ServerMetrics
@@ -57,6 +57,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
     )
     for module in (predict, rasa, feedback, health, models, metrics, admin):
         app.include_router(module.router)
+    app.include_router(ui.router)  # the dashboard, under /ui
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(LifelongError, _lifelong_error)  # type: ignore[arg-type]
     app.add_middleware(
