@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from lifelong.core.errors import LifelongError
 from lifelong.models import ModelBundle
 from lifelong.pipelines.export import MANIFEST_FILE, read_export
 from lifelong.pipelines.session import load_bundle, resolve_model
@@ -113,6 +114,11 @@ def load(model: str = "champion", *, project: str | Path | None = None) -> Model
     path = Path(model).expanduser()
     if path.is_dir():
         return load_folder(path)
+    if "/" in model or path.suffix:
+        raise LifelongError(
+            f"{model}: no such folder",
+            hint="pass a folder written by `lifelong models export`, or a version or alias",
+        )
     return load_version(Project.load(None if project is None else Path(project)), model)
 
 
