@@ -237,7 +237,7 @@ def alias_history(
 @app.command("export")
 def export(
     ctx: typer.Context,
-    version: Annotated[str, typer.Argument(help="Version or alias to export.")],
+    version: Annotated[str, typer.Argument(help="Version or alias to export.", metavar="VERSION")],
     dest: Annotated[Path, typer.Argument(help="New (or empty) folder to write.", metavar="DIR")],
 ) -> None:
     """Copy a version's model into DIR, checked against its sha256, with a manifest.json and a

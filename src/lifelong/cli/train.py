@@ -142,7 +142,13 @@ def train(
         f"{info['epochs_run']} epoch(s), {info['n_train']} training examples)"
     )
     if info.get("labels_added") or info.get("labels_removed"):
-        console.print(f"  intents added: {info['labels_added']}, removed: {info['labels_removed']}")
+        added = ", ".join(info["labels_added"]) or "none"
+        removed = ", ".join(info["labels_removed"]) or "none"
+        helped = info.get("new_intents", {})
+        how = [f"examples x{helped['oversampled']}"] if helped.get("oversampled", 1) > 1 else []
+        how += ["head rows imprinted"] if helped.get("imprinted") else []
+        note = f" ({', '.join(how)})" if how else ""
+        console.print(f"  intents added: {added}{note}; removed: {removed}", highlight=False)
     timings = version.timings
     console.print(
         f"  test accuracy {result.report.accuracy:.3f}, macro-F1 {result.report.macro_f1:.3f}; "
@@ -153,9 +159,8 @@ def train(
         for line in verdict_lines(judgement):
             console.print(line)
     if rejected:
-        console.print(
-            f"[yellow]hint:[/] {reject_hint(version.label, finetuned=version.parent is not None)}"
-        )
+        hint = reject_hint(version.label, finetuned=version.parent is not None)
+        console.print(f"[yellow]hint:[/] {hint}", highlight=False)
         raise typer.Exit(EXIT_REJECTED)
 
 
@@ -190,8 +195,7 @@ def evaluate(
         typer.Option("--report", help="Write report.md, report.json and PNG plots here."),
     ] = None,
 ) -> None:
-    """Evaluate a version on the current test split (the result is stored on the version), or
-    on any labeled file with --file."""
+    """Evaluate a version on the test split (stored on it), or on a labeled file (--file)."""
     project = load_project(ctx)
     verdict = forgetting = None
     if file is not None:
