@@ -112,6 +112,21 @@ class Ewc(_Section):
     samples: int = Field(512, ge=1)
 
 
+class NewIntents(_Section):
+    """What an update does for the intents it adds (the parent's head has no row for them).
+
+    ``oversample``: repeat a new intent's training examples so that, within the update's few
+    epochs, it is seen as often as a cold training's ``training.epochs`` would show it.
+    ``imprint``: start a new intent's output row from the mean of its examples' head inputs
+    (weight imprinting, Qi et al. 2018) instead of small random values. ``epoch_fraction``:
+    when set, the epoch fraction of an update that adds intents.
+    """
+
+    oversample: bool = True
+    imprint: bool = True
+    epoch_fraction: float | None = Field(None, gt=0.0, le=1.0)
+
+
 class Finetune(_Section):
     """How an update starts from its parent, which data it sees, what holds it near the parent."""
 
@@ -127,6 +142,7 @@ class Finetune(_Section):
     replay_size: int = Field(2000, ge=0)
     distill: Distill = Distill()
     ewc: Ewc = Ewc()
+    new_intents: NewIntents = NewIntents()
 
 
 class PerIntentGuard(_Section):

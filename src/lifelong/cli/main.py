@@ -17,6 +17,7 @@ from lifelong.cli import data as data_cmd
 from lifelong.cli import init as init_cmd
 from lifelong.cli import loop as loop_cmd
 from lifelong.cli import models
+from lifelong.cli import predict as predict_cmd
 from lifelong.cli import review as review_cmd
 from lifelong.cli import serve as serve_cmd
 from lifelong.cli import train as train_cmd
@@ -78,6 +79,8 @@ app.command("serve")(serve_cmd.serve)
 app.command("shadow-report")(serve_cmd.shadow_report_cmd)
 app.command("train")(train_cmd.train)
 app.command("evaluate")(train_cmd.evaluate)
+app.command("predict")(predict_cmd.predict)
+app.command("shell")(predict_cmd.shell)
 app.command("challenge")(train_cmd.challenge)
 app.command("update")(loop_cmd.update)
 app.command("watch")(loop_cmd.watch_command)

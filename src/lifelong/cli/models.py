@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -231,6 +232,26 @@ def alias_history(
             Text(move.command),
         )
     console.print(table)
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    version: Annotated[str, typer.Argument(help="Version or alias to export.", metavar="VERSION")],
+    dest: Annotated[Path, typer.Argument(help="New (or empty) folder to write.", metavar="DIR")],
+) -> None:
+    """Copy a version's model into DIR, checked against its sha256, with a manifest.json and a
+    README.md on how to load it (`lifelong.load(DIR)`, `lifelong predict --model DIR`)."""
+    from lifelong.pipelines.export import export_version
+
+    with _registry(ctx, read_only=True) as registry:
+        manifest = export_version(registry, version, dest)
+    console.print(
+        f"exported {manifest.version} ({len(manifest.labels)} intents, "
+        f"{len(manifest.files)} files, sha256 in manifest.json) to {dest}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("rm")

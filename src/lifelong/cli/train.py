@@ -25,6 +25,7 @@ from lifelong.pipelines import (
     train_version,
 )
 from lifelong.pipelines.lock import cycle_lock
+from lifelong.pipelines.loop import EXIT_REJECTED
 
 OPTIONAL_VALUE_OPTIONS = {"--finetune": "latest"}
 
@@ -55,10 +56,18 @@ def verdict_lines(judgement: Judgement) -> list[str]:
 
 
 def _report_table(report: EvalReport, title: str) -> Table:
-    table = Table(title=title)
+    """Per-intent precision, recall, F1 and support; macro-F1 in its own row, accuracy in the
+    caption (a figure of no single column). Intents neither in the examples nor among the
+    confused predictions (a file of a few intents) are left out, and counted in the caption."""
+    predicted = {pair.predicted_label for pair in report.confused_pairs}
+    rows = [r for r in report.per_intent if r.support > 0 or r.label in predicted]
+    caption = f"accuracy {report.accuracy:.3f} on {report.n_examples} examples"
+    if len(rows) < len(report.per_intent):
+        caption += f"; {len(report.per_intent) - len(rows)} intent(s) without examples not shown"
+    table = Table(title=title, caption=caption)
     for column in ("intent", "precision", "recall", "f1", "support"):
         table.add_column(column, justify="left" if column == "intent" else "right")
-    for row in report.per_intent:
+    for row in rows:
         table.add_row(
             row.label,
             f"{row.precision:.3f}",
@@ -67,13 +76,7 @@ def _report_table(report: EvalReport, title: str) -> Table:
             str(row.support),
         )
     table.add_section()
-    table.add_row(
-        "[bold]accuracy",
-        "",
-        f"{report.accuracy:.3f}",
-        f"{report.macro_f1:.3f}",
-        str(report.n_examples),
-    )
+    table.add_row("[bold]macro avg", "", "", f"{report.macro_f1:.3f}", str(report.n_examples))
     return table
 
 
@@ -125,8 +128,11 @@ def train(
             )
             summary["verdict"] = judgement.verdict.to_dict()
             summary["promoted"] = judgement.promoted
+    rejected = promote and judgement is not None and not judgement.promoted
     if as_json:
         console.print_json(json.dumps(summary, default=str))
+        if rejected:
+            raise typer.Exit(EXIT_REJECTED)
         return
     version = result.version
     info = version.training
@@ -136,7 +142,13 @@ def train(
         f"{info['epochs_run']} epoch(s), {info['n_train']} training examples)"
     )
     if info.get("labels_added") or info.get("labels_removed"):
-        console.print(f"  intents added: {info['labels_added']}, removed: {info['labels_removed']}")
+        added = ", ".join(info["labels_added"]) or "none"
+        removed = ", ".join(info["labels_removed"]) or "none"
+        helped = info.get("new_intents", {})
+        how = [f"examples x{helped['oversampled']}"] if helped.get("oversampled", 1) > 1 else []
+        how += ["head rows imprinted"] if helped.get("imprinted") else []
+        note = f" ({', '.join(how)})" if how else ""
+        console.print(f"  intents added: {added}{note}; removed: {removed}", highlight=False)
     timings = version.timings
     console.print(
         f"  test accuracy {result.report.accuracy:.3f}, macro-F1 {result.report.macro_f1:.3f}; "
@@ -146,41 +158,79 @@ def train(
     if judgement is not None:
         for line in verdict_lines(judgement):
             console.print(line)
+    if rejected:
+        hint = reject_hint(version.label, finetuned=version.parent is not None)
+        console.print(f"[yellow]hint:[/] {hint}", highlight=False)
+        raise typer.Exit(EXIT_REJECTED)
+
+
+def reject_hint(label: str, *, finetuned: bool) -> str:
+    """What to try after the gate rejected ``label`` (a fine-tune or a cold training)."""
+    show = f"`lifelong models show {label}` has the verdict's figures"
+    if finetuned:
+        return (
+            "an update that saw more of its data may pass: `lifelong train --finetune "
+            "--epoch-fraction 1.0 --promote`, or train cold: `lifelong train --promote`; " + show
+        )
+    return show + "; `lifelong models promote " + label + " --force --reason ...` overrides it"
 
 
 def evaluate(
     ctx: typer.Context,
-    version: Annotated[str, typer.Argument(help="Version or alias.")] = "champion",
+    version: Annotated[
+        str, typer.Argument(help="Version or alias (with --file also an exported folder).")
+    ] = "champion",
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Score on this labeled file or folder (any data format) instead of the test "
+            "split; nothing is stored.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     report_dir: Annotated[
         Path | None,
         typer.Option("--report", help="Write report.md, report.json and PNG plots here."),
     ] = None,
 ) -> None:
-    """Evaluate a version on the current test split; the result is stored on the version."""
+    """Evaluate a version on the test split (stored on it), or on a labeled file (--file)."""
     project = load_project(ctx)
-    with open_project_registry(project) as registry:
-        found = registry.resolve(version)
-        report = evaluate_version(project, registry, found.label)
-    if report_dir is not None:
+    verdict = forgetting = None
+    if file is not None:
+        from lifelong.cli.predict import load_model
+        from lifelong.pipelines.evaluate_file import evaluate_file
+
+        model = load_model(ctx, version)
+        report = evaluate_file(project, model.bundle, file)
+        label, where = model.version or model.source, str(file)
+    else:
+        with open_project_registry(project) as registry:
+            report = evaluate_version(project, registry, version)
+            found = registry.resolve(version)
+        label, where = found.label, "the current test split"
         verdict = None if found.verdict is None else Verdict.from_dict(found.verdict)
-        forgetting = found.metrics.get("forgetting")
+        stored = found.metrics.get("forgetting")
+        forgetting = None if stored is None else ForgettingReport.from_dict(stored)
+    if report_dir is not None:
         written = write_report(
             report,
             report_dir,
-            title=f"Version {found.label}",
+            title=f"Version {label} on {where}",
             verdict=verdict,
-            forgetting=None if forgetting is None else ForgettingReport.from_dict(forgetting),
+            forgetting=forgetting,
         )
         console.print(f"report: {written}")
     if as_json:
         console.print_json(json.dumps(report.to_dict()))
         return
-    console.print(_report_table(report, f"{found.label} on the current test split"))
+    console.print(_report_table(report, f"{label} on {where}"))
     if report.oos is not None:
         oos = report.oos
+        threshold = "none" if oos.threshold is None else f"{oos.threshold} (chosen on valid)"
         console.print(
-            f"out-of-scope '{oos.label}': threshold {oos.threshold} (chosen on valid), recall "
+            f"out-of-scope '{oos.label}': threshold {threshold}, recall "
             f"{oos.recall:.3f}, precision {oos.precision:.3f}, in-scope accuracy "
             f"{oos.in_scope_accuracy:.3f}"
         )

@@ -7,10 +7,13 @@ mean of the kept ones, so they start neither dominant nor unreachable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import torch
 from torch import nn
+
+from lifelong.features import Features
 
 NEW_ROW_STD = 0.01
 
@@ -42,3 +45,52 @@ def remap_head(
             fresh.weight[i] = head.weight[j]
             fresh.bias[i] = head.bias[j]
     model.out = fresh
+
+
+def head_inputs(model: nn.Module, features: Features, batch_size: int = 1024) -> torch.Tensor:
+    """What ``model.out`` receives for each row of ``features`` (eval mode: no dropout)."""
+    head = model.out
+    assert isinstance(head, nn.Linear)
+    captured: list[torch.Tensor] = []
+
+    def keep(_module: nn.Module, args: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
+        captured.append(args[0].detach())
+
+    hook = head.register_forward_hook(keep)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(features), batch_size):
+                model(features.rows(np.arange(start, min(start + batch_size, len(features)))))
+    finally:
+        hook.remove()
+        model.train(was_training)
+    return torch.cat(captured) if captured else torch.zeros((0, head.in_features))
+
+
+def imprint_rows(
+    model: nn.Module,
+    means: Mapping[int, torch.Tensor],
+    center: torch.Tensor,
+    keep: Sequence[int],
+) -> None:
+    """Point the head rows ``means`` names along their examples' mean head input.
+
+    Weight imprinting (Qi, Brown & Lowe 2018): a new intent's row starts along the direction
+    that sets its own examples apart in the network's last hidden layer, ``mean - center``
+    (``center`` the mean over all training examples: after a ReLU every input shares a large
+    common direction, and a row along the raw mean would claim every text), scaled to the mean
+    norm of the ``keep`` rows (the intents the parent knew). Its logits are then of the old
+    intents' size from the first step instead of near zero. The bias stays as
+    :func:`remap_head` set it.
+    """
+    head = model.out
+    assert isinstance(head, nn.Linear)
+    with torch.no_grad():
+        scale = head.weight[list(keep)].norm(dim=1).mean() if keep else torch.tensor(1.0)
+        for row, mean in means.items():
+            direction = mean - center
+            norm = direction.norm()
+            if float(norm) > 0.0:
+                head.weight[row] = direction / norm * scale

@@ -28,7 +28,7 @@ from lifelong.evaluation import (
     rank_challengers,
 )
 from lifelong.models import ModelBundle
-from lifelong.pipelines.session import load_bundle
+from lifelong.pipelines.session import load_bundle, resolve_model
 from lifelong.project import Project
 from lifelong.registry import CHALLENGER, CHAMPION, ModelVersion, Registry
 from lifelong.registry import promote as promote_version
@@ -248,7 +248,7 @@ def evaluate_version(project: Project, registry: Registry, ref: str) -> EvalRepo
     out-of-scope recall and precision on the test split. When the valid split lacks either
     in-scope or out-of-scope examples, no threshold is chosen (``oos.threshold`` is None).
     """
-    version = registry.resolve(ref)
+    version = resolve_model(registry, ref)
     dataset = load_dataset(project)
     bundle = load_bundle(project, registry, version.label)
     test = list(dataset.splits.test)

@@ -25,8 +25,15 @@ from lifelong.config import Finetune, Pipeline, Training
 from lifelong.core.errors import DataError
 from lifelong.core.seed import set_seed
 from lifelong.core.types import Example
-from lifelong.features import make_featurizer
-from lifelong.models import BundleSpec, ModelBundle, build_model, remap_head
+from lifelong.features import Features, make_featurizer
+from lifelong.models import (
+    BundleSpec,
+    ModelBundle,
+    build_model,
+    head_inputs,
+    imprint_rows,
+    remap_head,
+)
 from lifelong.training.compat import check_compatible, plan_labels
 from lifelong.training.init import make_strategy
 from lifelong.training.regularizers import make_regularizers
@@ -49,16 +56,35 @@ class TrainOutcome:
     report: dict[str, Any]
 
 
-def update_epochs(training: Training, finetune: Finetune) -> int:
+def update_epochs(training: Training, finetune: Finetune, *, adds_intents: bool = False) -> int:
     """Epochs of an update: ``finetune.epochs`` if set, else a fraction of a cold run's.
 
-    A cold-start update trains as long as a cold training.
+    A cold-start update trains as long as a cold training. An update that adds intents uses
+    ``finetune.new_intents.epoch_fraction`` when that is set.
     """
     if finetune.epochs is not None:
         return finetune.epochs
     if finetune.init == "cold":
         return training.epochs
-    return max(1, math.ceil(training.epochs * finetune.epoch_fraction))
+    fraction = finetune.epoch_fraction
+    if adds_intents and finetune.new_intents.epoch_fraction is not None:
+        fraction = finetune.new_intents.epoch_fraction
+    return max(1, math.ceil(training.epochs * fraction))
+
+
+def oversampled_rows(
+    labels: NDArray[np.int64], rows: Sequence[int], factor: int
+) -> NDArray[np.int64]:
+    """Training row indices with the examples of the head ``rows`` repeated ``factor`` times.
+
+    Every example appears once; those of the given intents ``factor - 1`` more times, so each
+    epoch shows them as often as ``factor`` epochs would. The order is shuffled by the trainer.
+
+    >>> oversampled_rows(np.array([0, 1, 0, 2]), [2], 3).tolist()
+    [0, 1, 2, 3, 3, 3]
+    """
+    extra = np.flatnonzero(np.isin(labels, list(rows)))
+    return np.concatenate([np.arange(len(labels)), np.repeat(extra, factor - 1)]).astype(np.int64)
 
 
 def _update_data(
@@ -71,6 +97,24 @@ def _update_data(
     new = [e for e in train if e.hash not in seen]
     replayed = replay_sample(previous, finetune.replay_size, seed)
     return new + replayed, len(replayed)
+
+
+def _imprint(
+    model: nn.Module,
+    features: Features,
+    labels: NDArray[np.int64],
+    new_rows: Sequence[int],
+    old_rows: Sequence[int],
+) -> list[int]:
+    """Imprint each new intent's head row from its training examples; the rows imprinted."""
+    inputs = head_inputs(model, features)
+    means = {
+        row: inputs[torch.from_numpy(labels == row)].mean(dim=0)
+        for row in new_rows
+        if bool((labels == row).any())
+    }
+    imprint_rows(model, means, inputs.mean(dim=0), old_rows)
+    return list(means)
 
 
 def _label_ids(examples: Sequence[Example], labels: Sequence[str]) -> NDArray[np.int64]:
@@ -135,7 +179,7 @@ def train(
         old = parent.replay if previous is None else previous
         examples, n_replay = _update_data(train, old, finetune, training.seed)
         plan = plan_labels(parent.labels, [e.label for e in examples], strict=strict_labels)
-        n_epochs = epochs or update_epochs(training, finetune)
+        n_epochs = epochs or update_epochs(training, finetune, adds_intents=bool(plan.added))
         buffer_source = [*old, *examples] if finetune.data == "new+replay" else examples
     else:
         examples, n_replay = list(train), 0
@@ -158,6 +202,14 @@ def train(
 
     strategy_name, strategy_params = "cold", {}
     train_labels = _label_ids(examples, plan.labels)
+    new_rows = [plan.labels.index(label) for label in plan.added] if parent is not None else []
+    new_intents = finetune.new_intents
+    factor = max(1, math.ceil(training.epochs / n_epochs)) if new_intents.oversample else 1
+    unique_features, unique_labels = train_features, train_labels
+    if new_rows and factor > 1:
+        rows = oversampled_rows(train_labels, new_rows, factor)
+        train_features, train_labels = train_features.rows(rows), train_labels[rows]
+    imprinted: list[str] = []
     penalties: list[Penalty] = []
     regularized: dict[str, Any] = {}
     if parent is not None:
@@ -173,6 +225,9 @@ def train(
         strategy = make_strategy(finetune)
         model = strategy.apply(warm, fresh, generator)
         strategy_name, strategy_params = strategy.name, strategy.params()
+        if new_rows and new_intents.imprint:
+            rows_set = _imprint(model, unique_features, unique_labels, new_rows, old_rows)
+            imprinted = [plan.labels[row] for row in rows_set]
     else:
         model = fresh()
 
@@ -207,6 +262,10 @@ def train(
         "n_valid": len(valid),
         "n_replay": n_replay,
         "regularizers": regularized,
+        "new_intents": {
+            "oversampled": factor if new_rows and factor > 1 else 1,
+            "imprinted": imprinted,
+        },
         "epochs": n_epochs,
         "lr_scale": scale,
         **fit.to_dict(),

@@ -5,12 +5,15 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lifelong.config import Finetune, Pipeline, Training
+from lifelong.config import Finetune, NewIntents, Pipeline, Training
 from lifelong.core import Example
 from lifelong.core.errors import IncompatibleModel
 from lifelong.models import ModelBundle
 from lifelong.training import TrainOutcome, train, update_epochs
+from lifelong.training.api import oversampled_rows
 
 MakeExamples = Callable[..., list[Example]]
 Update = Callable[..., TrainOutcome]
@@ -123,3 +126,59 @@ def test_lr_scale_slows_an_update_but_not_a_cold_start(
     assert full > 100 * tiny
     _, scale = moved(Finetune(init="cold", lr_scale=1e-6))
     assert scale == 1.0
+
+
+@given(
+    labels=st.lists(st.integers(0, 4), min_size=1, max_size=40),
+    rows=st.sets(st.integers(0, 4), max_size=3),
+    factor=st.integers(1, 6),
+)
+@settings(deadline=None, max_examples=50)
+def test_oversampling_repeats_only_the_given_intents(
+    labels: list[int], rows: set[int], factor: int
+) -> None:
+    y = np.array(labels, dtype=np.int64)
+    index = oversampled_rows(y, sorted(rows), factor)
+    counts = np.bincount(index, minlength=len(y))
+    assert counts.tolist() == [factor if label in rows else 1 for label in labels]
+
+
+def test_a_new_intent_with_few_examples_is_oversampled_and_imprinted(
+    parent: ModelBundle,
+    small_pipeline: Pipeline,
+    small_training: Training,
+    make_examples: MakeExamples,
+    old_labels: list[str],
+) -> None:
+    old = make_examples(old_labels, 30, 3)
+    few = make_examples(["balance"], 4, 3)
+    runs = {}
+    for name, new_intents in {
+        "default": NewIntents(),
+        "off": NewIntents(oversample=False, imprint=False),
+    }.items():
+        runs[name] = train(
+            old + few,
+            [],
+            pipeline=small_pipeline,
+            training=small_training,
+            finetune=Finetune(epoch_fraction=0.125, new_intents=new_intents),
+            parent=parent,
+            progress=False,
+        )
+    default = runs["default"].report
+    assert default["epochs"] == 1
+    assert default["new_intents"] == {"oversampled": 8, "imprinted": ["balance"]}
+    assert default["n_train"] == len(old) + len(few)  # examples, not repeated rows
+    assert runs["off"].report["new_intents"] == {"oversampled": 1, "imprinted": []}
+    test = make_examples(["balance"], 20, 9)
+    recall = {name: _accuracy(run.bundle, test) for name, run in runs.items()}
+    assert recall["default"] >= 0.9
+    assert recall["default"] > recall["off"]
+
+
+def test_an_update_that_adds_intents_may_train_longer() -> None:
+    training = Training(epochs=10)
+    finetune = Finetune(new_intents=NewIntents(epoch_fraction=1.0))
+    assert update_epochs(training, finetune) == 2
+    assert update_epochs(training, finetune, adds_intents=True) == 10
