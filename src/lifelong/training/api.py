@@ -8,7 +8,6 @@ in a :class:`~lifelong.models.ModelBundle` with a JSON-safe report.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Sequence
@@ -26,7 +25,14 @@ from lifelong.core.errors import DataError
 from lifelong.core.seed import set_seed
 from lifelong.core.types import Example
 from lifelong.features import make_featurizer
-from lifelong.models import BundleSpec, ModelBundle, build_model, remap_head
+from lifelong.models import (
+    BundleSpec,
+    ModelBundle,
+    build_model,
+    remap_head,
+    trainable_copy,
+    weights_format,
+)
 from lifelong.training.compat import check_compatible, plan_labels
 from lifelong.training.init import make_strategy
 from lifelong.training.regularizers import make_regularizers
@@ -162,7 +168,7 @@ def train(
     regularized: dict[str, Any] = {}
     if parent is not None:
         generator = torch.Generator().manual_seed(training.seed)
-        warm = copy.deepcopy(parent.module)
+        warm = trainable_copy(parent.module)  # a compact parent's table, full fp32 again
         remap_head(warm, parent.labels, plan.labels, generator)
         # regularizers read the parent before an init strategy changes it in place
         known = set(parent.labels)
@@ -211,6 +217,7 @@ def train(
         "lr_scale": scale,
         **fit.to_dict(),
         "seed": training.seed,
+        "weights_format": weights_format(model),
         "timings": {"featurize_s": round(featurize_s, 4), "train_s": round(fit.train_seconds, 4)},
     }
     spec = BundleSpec(
