@@ -17,6 +17,7 @@ from torch import nn
 from lifelong.compression.prune import prune_bag, touched_buckets
 from lifelong.compression.quantize import quantize_bag
 from lifelong.models import (
+    FORMAT_VERSION,
     CompactBag,
     ModelBundle,
     WeightsFormat,
@@ -85,6 +86,7 @@ def _rebuilt(
         bundle.spec,
         meta={**bundle.spec.meta, "compression": steps},
         weights_format=bag.fmt.name,
+        format_version=FORMAT_VERSION,
     )
     return ModelBundle(spec, module, bundle.featurizer, bundle.replay)
 

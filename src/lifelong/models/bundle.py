@@ -37,9 +37,10 @@ from lifelong.models.factory import build_model
 
 FORMAT = "lifelong-bundle"
 FORMAT_VERSION = 2
-"""Bundles of a compact weights format are written as version 2; plain fp32 ones as version 1,
-which every earlier lifelong reads (version 1 has no ``weights_format``: it is fp32)."""
-READABLE_VERSIONS = (1, 2)
+"""Bundles of a compact weights format are written as version 2; plain fp32 ones as version 1
+(:data:`DENSE_VERSION`), which every earlier lifelong reads (it has no ``weights_format``)."""
+DENSE_VERSION = 1
+READABLE_VERSIONS = (DENSE_VERSION, FORMAT_VERSION)
 SPEC_FILE = "bundle.json"
 WEIGHTS_FILE = "weights.safetensors"
 REPLAY_FILE = "replay.jsonl"
@@ -60,7 +61,7 @@ class BundleSpec:
     labels: list[str]
     featurizer: dict[str, Any]
     lifelong_version: str = lifelong.__version__
-    format_version: int = FORMAT_VERSION
+    format_version: int = DENSE_VERSION
     meta: dict[str, Any] = field(default_factory=dict)
     weights_format: str = DENSE
 
@@ -148,9 +149,10 @@ class ModelBundle:
                 lines = "".join(json.dumps(e.to_record()) + "\n" for e in self.replay)
                 atomic_write_text(tmp / REPLAY_FILE, lines)
                 files[REPLAY_FILE] = sha256_file(tmp / REPLAY_FILE)
-            spec = replace(self.spec, weights_format=weights_format(self.module))
-            version = 1 if spec.weights_format == DENSE else FORMAT_VERSION
-            document = {**asdict(spec), "format": FORMAT, "format_version": version}
+            written = weights_format(self.module)
+            version = DENSE_VERSION if written == DENSE else FORMAT_VERSION
+            spec = replace(self.spec, weights_format=written, format_version=version)
+            document = {**asdict(spec), "format": FORMAT}
             document["files"] = files
             atomic_write_text(tmp / SPEC_FILE, json.dumps(document, indent=2, sort_keys=True))
             if folder.exists():
