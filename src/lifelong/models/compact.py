@@ -27,6 +27,9 @@ CODE_TYPES: tuple[CodeType, ...] = ("fp32", "fp16", "int8", "int4")
 LEVELS: dict[CodeType, int] = {"int8": 127, "int4": 7}
 """Largest code magnitude of a symmetric integer code (a row's scale is its max / this)."""
 DENSE = "fp32"
+UNIQUE_FROM = 1024
+"""Below this many n-grams in a call (a few texts) rows are dequantized per n-gram: cheaper
+than the ``torch.unique`` that finds each touched row once."""
 SPARSE_PREFIX = "sparse-"
 
 
@@ -156,10 +159,12 @@ class CompactBag(nn.Module):
             stored = positions >= 0
             weights = weights * stored
             indices = positions.clamp(min=0)
-        touched, local = torch.unique(indices, return_inverse=True)
-        return F.embedding_bag(
-            local, self.rows(touched), offsets, mode="sum", per_sample_weights=weights
-        )
+        if len(indices) <= UNIQUE_FROM:
+            local, rows = torch.arange(len(indices)), self.rows(indices)
+        else:  # a batch: dequantize each touched row once
+            touched, local = torch.unique(indices, return_inverse=True)
+            rows = self.rows(touched)
+        return F.embedding_bag(local, rows, offsets, mode="sum", per_sample_weights=weights)
 
     def dense(self) -> nn.EmbeddingBag:
         """The full ``(buckets, dim)`` float32 table (rows not stored are zero), trainable."""
