@@ -366,6 +366,28 @@ class Server(_Section):
     shadow: str | None = None
 
 
+class Quantize(_Section):
+    """``lifelong compress --method int8 | int4 | fp16``: no options yet (the scale is per row)."""
+
+
+class Prune(_Section):
+    """``lifelong compress --method prune``: of the rows the training texts touch, keep the
+    ``keep`` fraction with the largest L2 norm (1.0: every touched row)."""
+
+    keep: float = Field(1.0, gt=0.0, le=1.0)
+
+
+class Compress(_Section):
+    """``lifelong compress``: each method's defaults (``--option KEY=VALUE`` overrides them)
+    and how many test texts are timed one at a time for the latency figures."""
+
+    int8: Quantize = Quantize()
+    int4: Quantize = Quantize()
+    fp16: Quantize = Quantize()
+    prune: Prune = Prune()
+    latency_texts: int = Field(200, ge=1)
+
+
 class Config(_Section):
     """The whole of ``config.yml``."""
 
@@ -385,6 +407,7 @@ class Config(_Section):
     store: Store = Store()
     sources: list[SourceSpec] = [SourceSpec(inbox=True), SourceSpec(feedback=True)]
     server: Server = Server()
+    compress: Compress = Compress()
 
 
 def _format_validation_error(error: ValidationError, where: str) -> str:

@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from lifelong import __version__
+from lifelong.cli import compress as compress_cmd
 from lifelong.cli import data as data_cmd
 from lifelong.cli import init as init_cmd
 from lifelong.cli import loop as loop_cmd
@@ -82,6 +83,7 @@ app.command("evaluate")(train_cmd.evaluate)
 app.command("predict")(predict_cmd.predict)
 app.command("shell")(predict_cmd.shell)
 app.command("challenge")(train_cmd.challenge)
+app.command("compress")(compress_cmd.compress)
 app.command("update")(loop_cmd.update)
 app.command("watch")(loop_cmd.watch_command)
 app.command("history")(loop_cmd.history)

@@ -44,6 +44,18 @@ def _aliases_by_version(registry: Registry) -> dict[str, list[str]]:
     return found
 
 
+def _bytes(version: ModelVersion) -> str:
+    """Artifact size as the manifest recorded it ("-" once gc or rm dropped the artifact)."""
+    if version.status != "candidate":
+        return "-"
+    size = sum(f.size for f in version.artifact_files.values())
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+
+
+def _format(version: ModelVersion) -> str:
+    return str(version.training.get("weights_format", "fp32"))
+
+
 def _metric(version: ModelVersion) -> str:
     for name in _SHOWN_METRICS:
         value = version.metrics.get(name)
@@ -64,7 +76,7 @@ def list_(
     if not versions:
         console.print("no models registered yet: `lifelong train` registers the first one")
         return
-    table = Table("version", "from", "status", "aliases", "created (UTC)", "metric")
+    table = Table("version", "from", "status", "aliases", "created (UTC)", "metric", "size")
     table.add_column("notes", overflow="fold")
     for v in versions:
         table.add_row(
@@ -74,6 +86,7 @@ def list_(
             ", ".join(aliases.get(v.label, [])) or "-",
             v.created_at.strftime("%Y-%m-%d %H:%M"),
             _metric(v),
+            f"{_bytes(v)} {_format(v)}",
             Text(v.notes),
         )
     console.print(table)
@@ -123,7 +136,10 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
                 ("created", f"{version.created_at:%Y-%m-%d %H:%M:%S} UTC on {version.host}"),
                 ("lifelong", version.lifelong_version),
                 ("snapshot", version.snapshot_id[:12]),
-                ("artifact", version.artifact_id[:12]),
+                (
+                    "artifact",
+                    f"{version.artifact_id[:12]}, {_bytes(version)}, weights {_format(version)}",
+                ),
                 ("init", f"{init.get('strategy', '-')} {init_text}".strip()),
                 (
                     "epochs",
@@ -156,11 +172,36 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
             ]
         )
     ]
+    compression = metrics.get("compression")
+    if isinstance(compression, dict):
+        parts += [Rule(f"compression ({training.get('method', '-')})"), _compression(compression)]
     if version.verdict is not None:
         parts += [Rule("verdict"), verdict_summary(Verdict.from_dict(version.verdict))]
     if isinstance(metrics.get("forgetting"), dict):
         parts.append(forgetting_table(ForgettingReport.from_dict(metrics["forgetting"])))
     return parts
+
+
+_FOOTPRINT = (
+    ("size (bytes)", "bytes", "{:,.0f}"),
+    ("weights", "weights_format", "{}"),
+    ("stored n-gram rows", "stored_rows", "{:,}"),
+    ("accuracy", "accuracy", "{:.4f}"),
+    ("macro-F1", "macro_f1", "{:.4f}"),
+    ("single text p50 (ms)", "latency_ms_p50", "{:.3f}"),
+    ("single text p99 (ms)", "latency_ms_p99", "{:.3f}"),
+    ("batch (ms a text)", "batch_ms_per_text", "{:.4f}"),
+)
+
+
+def _compression(figures: dict[str, Any]) -> Table:
+    """Before (the parent) and after, as measured on the same test split when compressed."""
+    table = Table("", "parent", "this version")
+    before, after = figures.get("before", {}), figures.get("after", {})
+    for title, key, form in _FOOTPRINT:
+        cells = [form.format(f[key]) if key in f else "-" for f in (before, after)]
+        table.add_row(title, *cells)
+    return table
 
 
 @app.command()

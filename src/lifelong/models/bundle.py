@@ -1,10 +1,10 @@
 """``ModelBundle``: everything needed to serve or fine-tune one trained model.
 
 On disk a bundle is a folder: ``weights.safetensors`` (tensors only, no pickle), ``bundle.json``
-(the spec: pipeline config, labels, featurizer spec, versions, and a sha256 manifest of the
-other files) and, when the project does not retain its data, ``replay.jsonl``: a bounded,
-class-balanced sample of training examples that later updates replay. The folder is written
-under a temporary name and renamed, so a reader never sees half a bundle.
+(the spec: pipeline config, labels, featurizer spec, weights format, versions, and a sha256
+manifest of the other files) and, when the project does not retain its data, ``replay.jsonl``:
+a bounded, class-balanced sample of training examples that later updates replay. The folder is
+written under a temporary name and renamed, so a reader never sees half a bundle.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,15 @@ from lifelong.core.errors import ArtifactCorrupt, LifelongError
 from lifelong.core.hashing import sha256_bytes, sha256_file
 from lifelong.core.types import Example, normalize_text
 from lifelong.features import Featurizer, make_featurizer
+from lifelong.models.compact import DENSE, WeightsFormat, compact_bag, weights_format
 from lifelong.models.factory import build_model
 
 FORMAT = "lifelong-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Bundles of a compact weights format are written as version 2; plain fp32 ones as version 1
+(:data:`DENSE_VERSION`), which every earlier lifelong reads (it has no ``weights_format``)."""
+DENSE_VERSION = 1
+READABLE_VERSIONS = (DENSE_VERSION, FORMAT_VERSION)
 SPEC_FILE = "bundle.json"
 WEIGHTS_FILE = "weights.safetensors"
 REPLAY_FILE = "replay.jsonl"
@@ -46,15 +51,19 @@ class BundleSpec:
     """What a bundle is, as stored in ``bundle.json`` (JSON-safe).
 
     ``pipeline`` is the resolved ``pipeline`` config section; ``featurizer`` the featurizer's
-    ``spec()``; ``meta`` free-form facts recorded at training time (init strategy, epochs).
+    ``spec()``; ``meta`` free-form facts recorded at training time (init strategy, epochs) and
+    by compression (``meta["compression"]``: the methods applied, in order);
+    ``weights_format`` how the n-gram table is stored (see
+    :class:`~lifelong.models.compact.WeightsFormat`: ``fp32``, ``int8``, ``sparse-fp16``...).
     """
 
     pipeline: dict[str, Any]
     labels: list[str]
     featurizer: dict[str, Any]
     lifelong_version: str = lifelong.__version__
-    format_version: int = FORMAT_VERSION
+    format_version: int = DENSE_VERSION
     meta: dict[str, Any] = field(default_factory=dict)
+    weights_format: str = DENSE
 
 
 class ModelBundle:
@@ -140,7 +149,11 @@ class ModelBundle:
                 lines = "".join(json.dumps(e.to_record()) + "\n" for e in self.replay)
                 atomic_write_text(tmp / REPLAY_FILE, lines)
                 files[REPLAY_FILE] = sha256_file(tmp / REPLAY_FILE)
-            document = {"format": FORMAT, **asdict(self.spec), "files": files}
+            written = weights_format(self.module)
+            version = DENSE_VERSION if written == DENSE else FORMAT_VERSION
+            spec = replace(self.spec, weights_format=written, format_version=version)
+            document = {**asdict(spec), "format": FORMAT}
+            document["files"] = files
             atomic_write_text(tmp / SPEC_FILE, json.dumps(document, indent=2, sort_keys=True))
             if folder.exists():
                 folder.rmdir()
@@ -172,14 +185,25 @@ class ModelBundle:
                     hint="the bundle was modified after saving; restore it or retrain",
                 )
         pipeline = Pipeline.model_validate(spec.pipeline)
-        module = build_model(pipeline, len(spec.labels))
-        module.load_state_dict(load_tensors((folder / WEIGHTS_FILE).read_bytes()))
+        module = _build(pipeline, spec, load_tensors((folder / WEIGHTS_FILE).read_bytes()))
         module.eval()
         replay: list[Example] = []
         if REPLAY_FILE in files:
             text = (folder / REPLAY_FILE).read_text(encoding="utf-8")
             replay = [Example.from_record(json.loads(line)) for line in text.splitlines()]
         return cls(spec, module, make_featurizer(pipeline, cache_dir), replay)
+
+
+def _build(pipeline: Pipeline, spec: BundleSpec, tensors: dict[str, torch.Tensor]) -> nn.Module:
+    """The network of ``spec`` holding ``tensors``, whatever its weights format."""
+    fmt = WeightsFormat.parse(spec.weights_format)
+    bag = None
+    if fmt.name != DENSE:
+        ngrams = pipeline.ngrams
+        bag = compact_bag(ngrams.buckets, ngrams.dim, fmt, tensors, "bag.")
+    module = build_model(pipeline, len(spec.labels), bag=bag)
+    module.load_state_dict(tensors)
+    return module
 
 
 def read_spec(folder: Path) -> tuple[BundleSpec, dict[str, str]]:
@@ -199,9 +223,10 @@ def read_spec(folder: Path) -> tuple[BundleSpec, dict[str, str]]:
             f"{path}: not a lifelong model bundle (format is not {FORMAT!r})", hint=hint
         )
     version = document.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise LifelongError(
-            f"{path}: bundle format version {version!r}, this lifelong reads {FORMAT_VERSION}",
+            f"{path}: bundle format version {version!r}, this lifelong reads "
+            f"{' and '.join(map(str, READABLE_VERSIONS))}",
             hint="load it with the lifelong version that wrote it, or train cold "
             "(`lifelong train` without --finetune)",
         )
@@ -213,10 +238,19 @@ def read_spec(folder: Path) -> tuple[BundleSpec, dict[str, str]]:
             lifelong_version=str(document["lifelong_version"]),
             format_version=int(version),
             meta=dict(document.get("meta", {})),
+            weights_format=str(document.get("weights_format", DENSE)),
         )
         files = {str(k): str(v) for k, v in dict(document["files"]).items()}
     except (KeyError, TypeError, ValueError) as error:
         raise LifelongError(f"{path}: malformed bundle spec ({error!r})", hint=hint) from None
     if WEIGHTS_FILE not in files:
         raise LifelongError(f"{path}: the manifest lists no {WEIGHTS_FILE}", hint=hint)
+    try:
+        fmt = WeightsFormat.parse(spec.weights_format)
+    except ValueError as error:
+        raise LifelongError(f"{path}: {error}", hint="upgrade lifelong to read it") from None
+    if fmt.name != DENSE and spec.pipeline.get("name", "fast") != "fast":
+        raise LifelongError(
+            f"{path}: weights format {fmt.name} is for the fast pipeline only", hint=hint
+        )
     return spec, files

@@ -26,14 +26,26 @@ class IntentClassifier(nn.Module):
         The MLP head.
     n_classes
         Number of intents (rows of ``out``, the head that grows).
+    bag
+        A ready table to use instead of a fresh ``nn.EmbeddingBag`` (a compact one loaded from
+        a bundle, see :mod:`lifelong.models.compact`), called as the bag is.
     """
 
     def __init__(
-        self, buckets: int, dim: int, dense_dim: int, hidden: int, dropout: float, n_classes: int
+        self,
+        buckets: int,
+        dim: int,
+        dense_dim: int,
+        hidden: int,
+        dropout: float,
+        n_classes: int,
+        bag: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        self.bag = nn.EmbeddingBag(buckets, dim, mode="sum", sparse=True)
-        nn.init.normal_(self.bag.weight, std=0.1)
+        if bag is None:
+            bag = nn.EmbeddingBag(buckets, dim, mode="sum", sparse=True)
+            nn.init.normal_(bag.weight, std=0.1)
+        self.bag = bag
         self.norm = nn.LayerNorm(dim + dense_dim)
         self.hidden = nn.Linear(dim + dense_dim, hidden)
         self.dropout = nn.Dropout(dropout)

@@ -10,8 +10,11 @@ from lifelong.models.classifier import IntentClassifier
 from lifelong.models.transformer import TransformerClassifier
 
 
-def build_model(pipeline: Pipeline, n_classes: int) -> nn.Module:
-    """A freshly initialised network for ``pipeline`` (seed torch first for a fixed init)."""
+def build_model(pipeline: Pipeline, n_classes: int, bag: nn.Module | None = None) -> nn.Module:
+    """A freshly initialised network for ``pipeline`` (seed torch first for a fixed init).
+
+    ``bag`` replaces the fast pipeline's fresh n-gram table (a compact one being loaded).
+    """
     if pipeline.name == "transformer":
         settings = pipeline.transformer
         return TransformerClassifier(
@@ -24,4 +27,5 @@ def build_model(pipeline: Pipeline, n_classes: int) -> nn.Module:
         hidden=pipeline.hidden,
         dropout=pipeline.dropout,
         n_classes=n_classes,
+        bag=bag,
     )

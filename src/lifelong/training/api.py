@@ -8,7 +8,6 @@ in a :class:`~lifelong.models.ModelBundle` with a JSON-safe report.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Sequence
@@ -33,6 +32,8 @@ from lifelong.models import (
     head_inputs,
     imprint_rows,
     remap_head,
+    trainable_copy,
+    weights_format,
 )
 from lifelong.training.compat import check_compatible, plan_labels
 from lifelong.training.init import make_strategy
@@ -214,7 +215,7 @@ def train(
     regularized: dict[str, Any] = {}
     if parent is not None:
         generator = torch.Generator().manual_seed(training.seed)
-        warm = copy.deepcopy(parent.module)
+        warm = trainable_copy(parent.module)  # a compact parent's table, full fp32 again
         remap_head(warm, parent.labels, plan.labels, generator)
         # regularizers read the parent before an init strategy changes it in place
         known = set(parent.labels)
@@ -270,6 +271,7 @@ def train(
         "lr_scale": scale,
         **fit.to_dict(),
         "seed": training.seed,
+        "weights_format": weights_format(model),
         "timings": {"featurize_s": round(featurize_s, 4), "train_s": round(fit.train_seconds, 4)},
     }
     spec = BundleSpec(

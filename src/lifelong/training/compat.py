@@ -15,7 +15,7 @@ from typing import Any
 
 from lifelong.config import Pipeline
 from lifelong.core.errors import IncompatibleModel
-from lifelong.models import FORMAT_VERSION, BundleSpec
+from lifelong.models import READABLE_VERSIONS, BundleSpec
 
 MUTABLE_KEYS = frozenset(
     {"dropout", "label_smoothing", "transformer.lr", "transformer.freeze_layers"}
@@ -58,10 +58,10 @@ def check_compatible(
     parent: BundleSpec, pipeline: Pipeline, featurizer_spec: dict[str, Any]
 ) -> None:
     """Raise :class:`IncompatibleModel` unless ``parent`` can be fine-tuned into ``pipeline``."""
-    if parent.format_version != FORMAT_VERSION:
+    if parent.format_version not in READABLE_VERSIONS:
         raise IncompatibleModel(
             f"the parent model has bundle format {parent.format_version}, this lifelong "
-            f"fine-tunes format {FORMAT_VERSION} only",
+            f"fine-tunes formats {' and '.join(map(str, READABLE_VERSIONS))} only",
             hint=COLD_HINT,
         )
     changed = differences(parent.pipeline, pipeline.model_dump(mode="json"), "pipeline.")

@@ -1,0 +1,162 @@
+"""Benchmark: the compression methods of the fast pipeline, side by side, one table per data set.
+
+For CLINC150 and BANKING77 (read by path from ``../shared/datasets``) the default fast pipeline
+is trained on the train file (10% carved off for early stopping), then each method is applied to
+that parent and measured: file size of the saved bundle, peak RSS of a fresh process that loads
+it and scores the test texts, single-text p50/p99 latency, batch throughput (batches of 256),
+test accuracy and its delta from the parent. The sample project (``project_template``) gives the
+sizes of a small project. Run from the project root::
+
+    PYTHONPATH=src python bench/compress.py [--epochs 3] [--datasets clinc150 banking77 sample]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lifelong.compression import METHODS
+from lifelong.config import Pipeline, Training
+from lifelong.core.types import Example, normalize_text
+from lifelong.data import read_paths
+from lifelong.models import ModelBundle, stored_row_count
+from lifelong.training import train
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+TEMPLATE = Path(__file__).resolve().parents[1] / "src" / "lifelong" / "project_template"
+PLAN = {  # row name -> methods applied in order to the parent
+    "parent fp32": [],
+    "int8": ["int8"],
+    "int4": ["int4"],
+    "prune": ["prune"],
+    "prune + fp16 (compact)": ["prune", "fp16"],
+    "prune + int8": ["prune", "int8"],
+}
+
+
+def _read(path: Path) -> list[Example]:
+    return [Example.make(r["text"], r["intent"]) for r in map(json.loads, path.open())]
+
+
+def load(name: str) -> tuple[list[Example], list[Example]]:
+    """Train and test examples of a data set (the sample: a fixed 85/15 shuffle)."""
+    if name == "sample":
+        examples = list(read_paths([TEMPLATE / "data"]).examples)
+        random.Random(0).shuffle(examples)
+        cut = int(0.85 * len(examples))
+        return examples[:cut], examples[cut:]
+    folder = SHARED / name
+    return _read(folder / "train.jsonl"), _read(folder / "test.jsonl")
+
+
+def peak_rss_mb(folder: Path, texts: list[str]) -> float:
+    """Peak RSS of a fresh process that loads the bundle and scores ``texts``.
+
+    ``VmHWM`` of the child, not its ``ru_maxrss``: Linux keeps the latter across ``exec``, so a
+    child forked from this (large) process would report the parent's peak.
+    """
+    code = (
+        "import json,sys\n"
+        "from lifelong.models import ModelBundle\n"
+        "b=ModelBundle.load(sys.argv[1]); b.predict_proba(json.load(sys.stdin))\n"
+        "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(folder)],
+        input=json.dumps(texts), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return int(done.stdout.split()[-1]) / 1024
+
+
+def measure(bundle: ModelBundle, folder: Path, test: list[Example]) -> dict[str, float]:
+    texts = [normalize_text(e.text) for e in test]
+    single = texts[:300]
+    bundle.proba_normalized(single[:20])
+    times = []
+    for text in single:
+        started = time.perf_counter()
+        bundle.proba_normalized([text])
+        times.append((time.perf_counter() - started) * 1000)
+    started = time.perf_counter()
+    proba = bundle.proba_normalized(texts)
+    batch_s = time.perf_counter() - started
+    predicted = [bundle.labels[i] for i in proba.argmax(axis=1)]
+    accuracy = float(np.mean([p == e.label for p, e in zip(predicted, test, strict=True)]))
+    return {
+        "size_mb": sum(p.stat().st_size for p in folder.iterdir()) / 1e6,
+        "rss_mb": peak_rss_mb(folder, texts[:256]),
+        "p50_ms": statistics.median(times),
+        "p99_ms": statistics.quantiles(times, n=100)[98],
+        "batch_per_s": len(texts) / batch_s,
+        "accuracy": accuracy,
+        "rows": stored_row_count(bundle.module),
+    }
+
+
+def bench(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
+    train_examples, test = load(name)
+    random.Random(1).shuffle(train_examples)
+    n_valid = len(train_examples) // 10
+    valid, fit = train_examples[:n_valid], train_examples[n_valid:]
+    started = time.perf_counter()
+    parent = train(
+        fit, valid, pipeline=Pipeline(), training=Training(epochs=epochs), progress=False
+    ).bundle
+    print(f"{name}: trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    texts = [normalize_text(e.text) for e in fit]
+    rows: list[dict[str, object]] = []
+    for row, steps in PLAN.items():
+        bundle = parent
+        for step in steps:
+            bundle = METHODS[step].apply(bundle, {}, texts)
+        folder = tmp / name / row.replace(" ", "_")
+        bundle.save(folder)
+        rows.append({"method": row, "format": bundle.spec.weights_format, **measure(
+            ModelBundle.load(folder), folder, test)})  # fmt: skip
+    return rows
+
+
+def table(name: str, rows: list[dict[str, object]]) -> str:
+    base = rows[0]
+    lines = [
+        f"### {name}",
+        "",
+        "| method | format | file MB | x smaller | stored rows | peak RSS MB | p50 ms | p99 ms "
+        "| batch texts/s | accuracy | delta pts |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['method']} | {r['format']} | {r['size_mb']:.1f} | "
+            f"{float(base['size_mb']) / float(r['size_mb']):.1f} | {r['rows']:,} | "
+            f"{r['rss_mb']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | "
+            f"{r['batch_per_s']:,.0f} | {r['accuracy']:.4f} | "
+            f"{100 * (float(r['accuracy']) - float(base['accuracy'])):+.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--epochs", type=int, default=10, help="training epochs (3: quick)")
+    parser.add_argument("--datasets", nargs="+", default=["sample", "clinc150", "banking77"])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f"torch threads 1, epochs {args.epochs}", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.datasets:
+            print(table(name, bench(name, args.epochs, Path(tmp))) + "\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""``lifelong compress VERSION --method M``: a smaller model, registered as a version of its own.
+
+Read top to bottom in :func:`compress_version`. Everything that can be refused (unknown method
+or option, a pruned or damaged artifact, a pipeline or table the method does not apply to, a
+method already applied) is refused before any work and nothing is registered. The compressed
+bundle is measured against its parent on the same current test split (file size, single-text
+latency, batch time per text, accuracy), registered with parent VERSION and edge ``compress``,
+then judged by the gate like any challenger and promoted only on a promote verdict.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from lifelong.compression import METHODS, Method, applied
+from lifelong.core.errors import ConfigError, IncompatibleModel
+from lifelong.core.types import Example, normalize_text
+from lifelong.data import load_dataset
+from lifelong.evaluation import EvalReport
+from lifelong.models import ModelBundle, stored_row_count, weights_format
+from lifelong.pipelines.judge import Judgement, judge, score
+from lifelong.pipelines.session import load_bundle
+from lifelong.project import Project
+from lifelong.registry import ModelVersion, Registry
+
+
+@dataclass(frozen=True)
+class CompressOptions:
+    """What ``lifelong compress`` was asked: a method, ``KEY=VALUE`` options over the
+    ``compress.<method>`` defaults of config.yml, and whether to promote on a promote verdict."""
+
+    method: str
+    options: tuple[str, ...] = ()
+    promote: bool = False
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a model costs and how good it is, measured the same way before and after."""
+
+    bytes: int
+    weights_format: str
+    stored_rows: int
+    accuracy: float
+    macro_f1: float
+    latency_ms_p50: float
+    latency_ms_p99: float
+    batch_ms_per_text: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CompressResult:
+    """The registered version, its parent's and its own footprint, and the gate's judgement."""
+
+    version: ModelVersion
+    before: Footprint
+    after: Footprint
+    judgement: Judgement
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON object ``lifelong compress --json`` prints."""
+        return {
+            "version": self.version.label,
+            "parent": self.version.parent,
+            "edge": self.version.edge,
+            "method": self.version.training["method"],
+            "options": self.version.training["options"],
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+            "verdict": self.judgement.verdict.to_dict(),
+            "promoted": self.judgement.promoted,
+        }
+
+
+def method_options(project: Project, name: str, given: Sequence[str]) -> tuple[Method, BaseModel]:
+    """The method called ``name`` and its options: config defaults, then ``KEY=VALUE`` pairs.
+
+    Raises
+    ------
+    ConfigError
+        Unknown method, an option that is not ``KEY=VALUE``, unknown or invalid.
+    """
+    if name not in METHODS:
+        raise ConfigError(
+            f"unknown compression method {name!r}",
+            hint=f"use one of: {', '.join(sorted(METHODS))}",
+        )
+    defaults: BaseModel = getattr(project.config.compress, name)
+    known = sorted(type(defaults).model_fields)
+    values = defaults.model_dump()
+    for item in given:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--option {item!r}: expected KEY=VALUE, e.g. keep=0.5")
+        values[key.strip()] = yaml.safe_load(value)
+    try:
+        options = type(defaults).model_validate(values)
+    except ValidationError as error:
+        problems = [
+            f"{'.'.join(map(str, e['loc']))}: "
+            + ("unknown option" if e["type"] == "extra_forbidden" else e["msg"])
+            for e in error.errors()
+        ]
+        raise ConfigError(
+            f"method {name}: bad option ({'; '.join(problems)})",
+            hint=f"{name} takes {', '.join(known) or 'no options'} (compress.{name} in config.yml "
+            "sets the defaults)",
+        ) from None
+    return METHODS[name], options
+
+
+def _uncompressed_ancestor(registry: Registry, version: ModelVersion) -> str | None:
+    """The nearest ancestor not made by compression (the version to compress instead)."""
+    for ancestor in registry.ancestors(version.label):
+        if ancestor.edge != "compress" and ancestor.status == "candidate":
+            return ancestor.label
+    return None
+
+
+def _refuse(registry: Registry, version: ModelVersion, method: Method, why: str) -> None:
+    source = _uncompressed_ancestor(registry, version) if version.edge == "compress" else None
+    hint = (
+        f"compress version {source} (the uncompressed ancestor) instead: "
+        f"`lifelong compress {source} --method {method.name}`"
+        if source is not None
+        else "compress a fast-pipeline version whose table is not in that form yet "
+        "(`lifelong models list` shows each version's format)"
+    )
+    raise IncompatibleModel(
+        f"cannot compress version {version.label} with {method.name}: {why}", hint=hint
+    )
+
+
+def measure(
+    bundle: ModelBundle, test: list[Example], n_single: int, size: int
+) -> tuple[Footprint, EvalReport]:
+    """``bundle``'s footprint: ``size`` bytes, latency of ``n_single`` texts scored one at a
+    time (after a warm-up), time per text of the whole test split in batches, accuracy."""
+    texts = [normalize_text(e.text) for e in test[:n_single]] or ["hello"]
+    bundle.proba_normalized(texts[:8])  # warm-up: allocator, lazy init
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        bundle.proba_normalized([text])
+        times.append((time.perf_counter() - started) * 1000.0)
+    report = score(bundle, test).report
+    quantiles = statistics.quantiles(times, n=100) if len(times) > 1 else times * 99
+    footprint = Footprint(
+        bytes=size,
+        weights_format=weights_format(bundle.module),
+        stored_rows=stored_row_count(bundle.module),
+        accuracy=report.accuracy,
+        macro_f1=report.macro_f1,
+        latency_ms_p50=round(statistics.median(times), 4),
+        latency_ms_p99=round(quantiles[98], 4),
+        batch_ms_per_text=round(report.latency_ms_per_example or 0.0, 4),
+    )
+    return footprint, report
+
+
+def artifact_bytes(version: ModelVersion) -> int:
+    """Bytes of a version's artifact files, as its manifest recorded them."""
+    return sum(f.size for f in version.artifact_files.values())
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def compress_version(
+    project: Project, registry: Registry, ref: str, options: CompressOptions
+) -> CompressResult:
+    """Compress a version, measure it against its parent, register it, and gate it."""
+    # 1. Method and options, then the parent (sha256-checked on load): refused before work.
+    method, settings = method_options(project, options.method, options.options)
+    parent = registry.resolve(ref)
+    bundle = load_bundle(project, registry, parent.label)
+    why = method.refusal(bundle)
+    if why is not None:
+        _refuse(registry, parent, method, why)
+    # 2. Data: the current test split; the parent's training texts still in the data.
+    dataset = load_dataset(project)
+    test = list(dataset.splits.test)
+    texts: list[str] = []
+    if method.needs_texts:
+        seen = {e.hash for e in registry.get_snapshot_examples(parent.snapshot_id)}
+        texts = [normalize_text(e.text) for e in dataset.splits.train if e.hash in seen]
+    # 3. Compress, and refuse a result that changed nothing.
+    started = time.perf_counter()
+    compressed = method.apply(bundle, settings.model_dump(mode="json"), texts)
+    compress_s = time.perf_counter() - started
+    if weights_format(compressed.module) == weights_format(bundle.module) and stored_row_count(
+        compressed.module
+    ) == stored_row_count(bundle.module):
+        _refuse(
+            registry,
+            parent,
+            method,
+            "it would drop nothing: the table holds only rows its training texts touch already",
+        )
+    n_single = project.config.compress.latency_texts
+    before, _ = measure(bundle, test, n_single, artifact_bytes(parent))
+    with tempfile.TemporaryDirectory(prefix=".tmp-bundle-", dir=project.state_dir) as tmp:
+        folder = Path(tmp) / "bundle"
+        compressed.save(folder, include_replay=bool(bundle.replay))
+        after, report = measure(compressed, test, n_single, _folder_bytes(folder))
+        # 4. Register: the parent's snapshot and config, what was done, both footprints.
+        version = registry.register(
+            folder,
+            snapshot_id=parent.snapshot_id,
+            config=parent.config,
+            parent=parent.label,
+            edge="compress",
+            metrics={
+                "accuracy": report.accuracy,
+                "macro_f1": report.macro_f1,
+                "test": report.to_dict(),
+                "compression": {"before": before.to_dict(), "after": after.to_dict()},
+            },
+            timings={"compress": round(compress_s, 4)},
+            training={
+                "kind": "compress",
+                "method": method.name,
+                "options": settings.model_dump(mode="json"),
+                "applied": applied(compressed),
+                "weights_format": after.weights_format,
+                "n_texts": len(texts),
+                "promote_after": options.promote,
+            },
+            notes=options.notes,
+        )
+    # 5. The gate, as for any challenger (the latency budget too).
+    command = f"compress {parent.label} --method {method.name}"
+    judgement = judge(project, registry, version.label, promote=options.promote, command=command)
+    return CompressResult(registry.resolve(version.label), before, after, judgement)

@@ -1,0 +1,148 @@
+"""``lifelong compress`` on the sample project: registered, gated, served, rolled back,
+fine-tuned from; bad input refused with nothing registered."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lifelong.cli.main import app
+from lifelong.project import Project
+from lifelong.registry import open_registry
+from lifelong.serving.holder import ModelHolder
+
+pytestmark = pytest.mark.integration
+
+SMALL = [
+    "--set", "pipeline.ngrams.buckets=16384",
+    "--set", "pipeline.ngrams.dim=32",
+    "--set", "pipeline.hidden=64",
+    "--set", "training.epochs=2",
+    "--set", "compress.latency_texts=20",
+]  # fmt: skip
+
+
+def run(project: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["--project", str(project), *SMALL, *args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, " ".join(result.output.split())
+
+
+def _json(out: str) -> dict[str, object]:
+    data: dict[str, object] = json.loads(out[out.index("{") :])
+    return data
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    assert CliRunner().invoke(app, ["init", str(tmp_path / "demo")]).exit_code == 0
+    assert run(tmp_path / "demo", "train")[0] == 0
+    return tmp_path / "demo"
+
+
+def _labels(project: Path) -> list[str]:
+    loaded = Project.load(project)
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        return [v.label for v in registry.versions()]
+
+
+def test_compress_registers_gates_serves_rolls_back_and_finetunes(project: Path) -> None:
+    code, out = run(project, "compress", "1.0", "--method", "prune", "--json")
+    assert code == 0, out
+    pruned = _json(out)
+    assert (pruned["version"], pruned["parent"], pruned["edge"]) == ("1.1", "1.0", "compress")
+    before, after = pruned["before"], pruned["after"]
+    assert isinstance(before, dict)
+    assert isinstance(after, dict)
+    assert after["weights_format"] == "sparse-fp32"
+    assert after["bytes"] < before["bytes"]
+    assert after["stored_rows"] < before["stored_rows"] == 16384
+    assert pruned["promoted"] is False  # judged, but promotion was not asked for
+    code, out = run(project, "compress", "1.1", "--method", "int8", "--promote", "--json")
+    assert code == 0, out
+    int8 = _json(out)
+    assert int8["after"]["weights_format"] == "sparse-int8"  # type: ignore[index]
+    verdict = int8["verdict"]
+    assert isinstance(verdict, dict)
+    assert int8["promoted"] is (verdict["decision"] == "promote")
+    code, out = run(project, "models", "show", "1.2", "--json")
+    record = _json(out)
+    assert record["training"]["applied"] == ["prune", "int8"]  # type: ignore[index]
+    assert record["metrics"]["compression"]["after"]["bytes"] == sum(  # type: ignore[index]
+        f["size"]
+        for f in record["artifact_files"].values()  # type: ignore[attr-defined]
+    )
+    code, out = run(project, "models", "show", "1.2")
+    assert "sparse-int8" in out
+    assert "compression (int8)" in out
+    code, out = run(project, "models", "list")
+    assert "size" in out
+    assert "sparse-" in out
+    assert run(project, "evaluate", "1.2", "--json")[0] == 0
+    loaded = Project.load(project)
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        alias = "champion" if int8["promoted"] else "compressed"
+        if alias != "champion":
+            registry.set_alias(alias, "1.2", reason="serve it", command="test")
+        served = ModelHolder(registry, alias).sync()
+        assert served is not None
+        assert served.version == "1.2"
+        assert served.bundle.predict(["where is my order"])[0][0] in served.bundle.labels
+    if int8["promoted"]:
+        code, out = run(project, "models", "rollback")
+        assert code == 0
+        assert "1.2 -> 1.0" in out
+    code, out = run(project, "train", "--finetune", "1.2", "--json")
+    assert code == 0, out
+    child = _json(out)
+    assert child["parent"] == "1.2"
+    assert child["edge"] == "finetune"
+    assert child["training"]["weights_format"] == "fp32"  # type: ignore[index]
+
+
+def test_bad_input_is_refused_and_registers_nothing(project: Path) -> None:
+    code, out = run(project, "compress", "1.0", "--method", "zip")
+    assert code == 1
+    assert "unknown compression method 'zip'" in out
+    assert "int8" in out
+    code, out = run(project, "compress", "1.0", "--method", "prune", "-o", "kep=0.5")
+    assert code == 1
+    assert "unknown option" in out
+    assert "takes keep" in out
+    code, out = run(project, "compress", "1.0", "--method", "prune", "-o", "keep=2")
+    assert code == 1
+    assert "keep" in out
+    code, out = run(project, "compress", "9.9", "--method", "int8")
+    assert code == 1
+    assert _labels(project) == ["1.0"]
+    assert run(project, "compress", "1.0", "--method", "int8")[0] == 0
+    code, out = run(project, "compress", "1.1", "--method", "int8")
+    assert code == 1
+    assert "int8 already" in out
+    assert "compress version 1.0" in out
+    assert "lifelong compress 1.0 --method int8" in out
+    code, out = run(project, "compress", "1.1", "--method", "int4")
+    assert code == 1
+    assert "int8 already" in out
+    assert _labels(project) == ["1.0", "1.1"]
+    artifacts = Project.load(project).artifacts_dir
+    for weights in artifacts.rglob("weights.safetensors"):
+        weights.write_bytes(weights.read_bytes()[:-10] + b"0123456789")
+    code, out = run(project, "compress", "1.0", "--method", "prune")
+    assert code == 1
+    assert "corrupt" in out
+    assert "1.0" in out
+    assert _labels(project) == ["1.0", "1.1"]
+
+
+def test_a_removed_version_cannot_be_compressed(project: Path) -> None:
+    assert run(project, "compress", "1.0", "--method", "fp16")[0] == 0
+    assert run(project, "models", "rm", "1.1", "--force")[0] == 0
+    code, out = run(project, "compress", "1.1", "--method", "int8")
+    assert code == 1
+    assert "1.1 is deleted" in out
+    assert "artifact was dropped" in out
