@@ -14,18 +14,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import RenderableType
-from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 from lifelong.cli.common import console, load_project, open_project_registry
-from lifelong.evaluation import ForgettingReport, Verdict
-from lifelong.evaluation.tables import forgetting_table, verdict_summary
 from lifelong.registry import CHAMPION, LineageNode, ModelVersion, Registry
 from lifelong.registry import promote as registry_promote
-
-app = typer.Typer(help="List, inspect, promote, roll back and remove model versions.")
 
 _SHOWN_METRICS = ("accuracy", "macro_f1", "f1")
 
@@ -51,7 +46,6 @@ def _metric(version: ModelVersion) -> str:
     return "-"
 
 
-@app.command("list")
 def list_(
     ctx: typer.Context,
     all_: Annotated[bool, typer.Option("--all", help="Include removed versions.")] = False,
@@ -78,7 +72,6 @@ def list_(
     console.print(table)
 
 
-@app.command()
 def show(
     ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="A version (1.2) or an alias (champion).")],
@@ -105,6 +98,10 @@ def _facts(rows: list[tuple[str, str]]) -> Table:
 
 def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
     """Human view of a version: what it is, how it was trained, on what, how good, verdict."""
+    # numpy-backed; imported here so that `models list` and `lineage` do not pay for it
+    from lifelong.evaluation import ForgettingReport, Verdict
+    from lifelong.evaluation.tables import forgetting_table, verdict_summary
+
     training, diff, metrics = version.training, version.data_diff, version.metrics
     init = training.get("init", {})
     init_text = ", ".join(f"{k} {v}" for k, v in init.items() if k != "strategy")
@@ -156,13 +153,15 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
         )
     ]
     if version.verdict is not None:
-        parts += [Rule("verdict"), verdict_summary(Verdict.from_dict(version.verdict))]
+        parts += [
+            Text("\nverdict", style="bold"),
+            verdict_summary(Verdict.from_dict(version.verdict)),
+        ]
     if isinstance(metrics.get("forgetting"), dict):
         parts.append(forgetting_table(ForgettingReport.from_dict(metrics["forgetting"])))
     return parts
 
 
-@app.command()
 def promote(
     ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="The version to promote.")],
@@ -174,9 +173,9 @@ def promote(
 ) -> None:
     """Point an alias (champion by default) at a version after checking its artifact.
 
-    The champion only moves to a version whose gate verdict is ``promote`` against the current
-    champion (see ``lifelong challenge``); ``--force`` overrides that, and the history records
-    the move as forced. Promoting the version the alias already names records nothing.
+    The champion only moves to a version whose gate verdict is "promote" against the current
+    champion (see `lifelong challenge`); --force overrides that, and the history records the
+    move as forced. Promoting the version the alias already names records nothing.
     """
     with _registry(ctx) as registry:
         command = f"lifelong models promote {version} --alias {alias}" + (
@@ -192,7 +191,6 @@ def promote(
     console.print(f"{alias}: {done.previous or '-'} -> {done.version}{forced}", highlight=False)
 
 
-@app.command()
 def rollback(
     ctx: typer.Context,
     alias: Annotated[str, typer.Option("--alias", help="The alias to move back.")] = CHAMPION,
@@ -205,15 +203,16 @@ def rollback(
     console.print(f"{alias}: {move.from_version} -> {move.to_version} (rolled back)")
 
 
-@app.command("history")
 def alias_history(
     ctx: typer.Context,
     alias: Annotated[
         str | None, typer.Option("--alias", help="Only this alias (default: all).")
     ] = None,
 ) -> None:
-    """Every recorded alias move, oldest first: when, from, to, kind (set, forced, rollback,
-    remove), why and by which command."""
+    """Every recorded alias move, oldest first.
+
+    When, from, to, kind (set, forced, rollback, remove), why and by which command.
+    """
     with _registry(ctx) as registry:
         moves = registry.store.alias_history(alias)
     if not moves:
@@ -233,7 +232,6 @@ def alias_history(
     console.print(table)
 
 
-@app.command("rm")
 def remove(
     ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="The version to remove.")],
@@ -248,7 +246,6 @@ def remove(
     console.print(f"removed {removed.label}")
 
 
-@app.command()
 def gc(
     ctx: typer.Context,
     keep: Annotated[int, typer.Option("--keep", "-k", help="Newest versions to keep.")] = 10,

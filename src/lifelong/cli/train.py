@@ -26,8 +26,6 @@ from lifelong.pipelines import (
 )
 from lifelong.pipelines.lock import cycle_lock
 
-OPTIONAL_VALUE_OPTIONS = {"--finetune": "latest"}
-
 
 def verdict_lines(judgement: Judgement) -> list[str]:
     """A gate verdict as console lines: decision, reasons, forgetting, promotion."""
