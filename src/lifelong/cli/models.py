@@ -38,6 +38,18 @@ def _aliases_by_version(registry: Registry) -> dict[str, list[str]]:
     return found
 
 
+def shown_status(version: ModelVersion) -> str:
+    """The status a user reads: a candidate the gate turned down is ``rejected``.
+
+    The registry keeps ``candidate`` (the artifact is there and can still be promoted with
+    --force); the verdict stored on the version says the gate refused it.
+    """
+    verdict = version.verdict or {}
+    if version.status == "candidate" and verdict.get("decision") == "reject":
+        return "rejected"
+    return version.status
+
+
 def _metric(version: ModelVersion) -> str:
     for name in _SHOWN_METRICS:
         value = version.metrics.get(name)
@@ -63,7 +75,7 @@ def list_(
         table.add_row(
             v.label,
             "cold" if v.parent is None else f"{v.parent} {v.edge}",
-            v.status,
+            Text(shown_status(v), style="red" if shown_status(v) == "rejected" else ""),
             ", ".join(aliases.get(v.label, [])) or "-",
             v.created_at.strftime("%Y-%m-%d %H:%M"),
             _metric(v),
@@ -115,7 +127,7 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
                     "cold" if version.parent is None else f"{version.parent} ({version.edge})",
                 ),
                 ("aliases", ", ".join(aliases)),
-                ("status", version.status),
+                ("status", shown_status(version)),
                 ("created", f"{version.created_at:%Y-%m-%d %H:%M:%S} UTC on {version.host}"),
                 ("lifelong", version.lifelong_version),
                 ("snapshot", version.snapshot_id[:12]),
@@ -265,8 +277,9 @@ def _node_text(version: ModelVersion, aliases: dict[str, list[str]], focus: str 
         text = Text(f"{version.edge}:", style="cyan") + text
     if version.label in aliases:
         text.append(f" ({', '.join(aliases[version.label])})", style="green")
-    if version.status != "candidate":
-        text.append(f" [{version.status}]", style="dim")
+    status = shown_status(version)
+    if status != "candidate":
+        text.append(f" [{status}]", style="red" if status == "rejected" else "dim")
     return text
 
 
