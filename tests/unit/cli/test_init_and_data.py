@@ -128,3 +128,25 @@ def test_diff_since_the_last_snapshot(tmp_path: Path) -> None:
     code, out = run("--project", str(project), "data", "diff", "--since", "ffffffff")
     assert code == 1
     assert "no snapshot matches" in out
+
+
+def test_bare_init_refuses_a_non_empty_folder_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    monkeypatch.chdir(tmp_path)
+    code, out = run("init")
+    assert code == 1
+    assert "is not empty; nothing written" in out
+    assert "lifelong init my-project" in out and "--force" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    code, out = run("init", "--force")
+    assert code == 0, out
+    assert (tmp_path / CONFIG_FILE).is_file()
+
+
+def test_bare_init_fills_an_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out = run("init")
+    assert code == 0, out
+    assert (tmp_path / CONFIG_FILE).is_file()
