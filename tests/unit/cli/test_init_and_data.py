@@ -138,7 +138,8 @@ def test_bare_init_refuses_a_non_empty_folder_and_writes_nothing(
     code, out = run("init")
     assert code == 1
     assert "is not empty; nothing written" in out
-    assert "lifelong init my-project" in out and "--force" in out
+    assert "lifelong init my-project" in out
+    assert "--force" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
     code, out = run("init", "--force")
     assert code == 0, out

@@ -218,7 +218,8 @@ def test_a_version_the_gate_rejected_shows_as_rejected(populated: Path) -> None:
     assert listed.exit_code == 0, listed.output
     rows = {line.split()[1]: line for line in listed.output.splitlines() if "│ 1." in line}
     assert "rejected" in rows["1.3"]
-    assert "candidate" in rows["1.1"] and "rejected" not in rows["1.1"]
+    assert "candidate" in rows["1.1"]
+    assert "rejected" not in rows["1.1"]
     tree = run(populated, "lineage")
     assert "1.3 [rejected]" in tree.output
     assert "1.1 [rejected]" not in tree.output
