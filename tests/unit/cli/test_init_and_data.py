@@ -102,7 +102,8 @@ def test_overrides_are_validated(tmp_path: Path, override: str) -> None:
     project = make_project(tmp_path, {})
     code, out = run("--project", str(project), "--set", override, "data", "validate")
     assert code == 1
-    assert "not a valid lifelong config" in out
+    assert "a --set option is not valid" in out
+    assert f"(from --set {override})" in out
 
 
 def test_diff_since_the_last_snapshot(tmp_path: Path) -> None:
@@ -151,3 +152,16 @@ def test_bare_init_fills_an_empty_folder(tmp_path: Path, monkeypatch: pytest.Mon
     code, out = run("init")
     assert code == 0, out
     assert (tmp_path / CONFIG_FILE).is_file()
+
+
+def test_a_bad_set_option_is_blamed_not_config_yml(tmp_path: Path) -> None:
+    project = make_project(tmp_path, {})
+    code, out = run("--project", str(project), "--set", "training.epochz=3", "data", "validate")
+    assert code == 1
+    assert "a --set option is not valid" in out
+    assert "training.epochz: unknown key (from --set training.epochz=3)" in out
+    assert "config.yml is not a valid" not in out
+    (project / CONFIG_FILE).write_text("splits: {valid: 0.1, test: 0.1, salt: t}\nbogus: 1\n")
+    code, out = run("--project", str(project), "--set", "training.epochz=3", "data", "validate")
+    assert "config.yml is not a valid lifelong config" in out
+    assert "  bogus: unknown key\n" in out
