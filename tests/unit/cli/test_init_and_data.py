@@ -165,3 +165,15 @@ def test_a_bad_set_option_is_blamed_not_config_yml(tmp_path: Path) -> None:
     code, out = run("--project", str(project), "--set", "training.epochz=3", "data", "validate")
     assert "config.yml is not a valid lifelong config" in out
     assert "  bogus: unknown key\n" in out
+
+
+def test_finetune_from_a_missing_folder_says_the_path_does_not_exist(tmp_path: Path) -> None:
+    assert run("init", str(tmp_path / "demo"))[0] == 0
+    code, out = run("--project", str(tmp_path / "demo"), "train", "--finetune", "no/such/folder")
+    assert code == 1
+    flat = " ".join(out.split())
+    assert "--finetune no/such/folder: the path" in flat
+    assert "no/such/folder does not exist" in flat
+    assert "nor an alias" in flat  # it is not a version either
+    code, out = run("--project", str(tmp_path / "demo"), "models", "list")
+    assert "no models registered yet" in out  # nothing trained
