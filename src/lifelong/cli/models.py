@@ -108,6 +108,13 @@ def _facts(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
+def _names(value: object) -> str:
+    """A recorded list of intents as words (``gift_card, loyalty``), ``-`` when empty."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "-"
+    return str(value) if value else "-"
+
+
 def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
     """Human view of a version: what it is, how it was trained, on what, how good, verdict."""
     # numpy-backed; imported here so that `models list` and `lineage` do not pay for it
@@ -141,15 +148,15 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
                 ),
                 (
                     "intents",
-                    f"added {training.get('labels_added') or '-'}, "
-                    f"removed {training.get('labels_removed') or '-'}",
+                    f"added {_names(training.get('labels_added'))}, "
+                    f"removed {_names(training.get('labels_removed'))}",
                 ),
                 (
                     "data diff",
                     f"+{diff.get('added', 0)} -{diff.get('removed', 0)} "
                     f"~{diff.get('relabeled', 0)} relabeled; new intents "
-                    f"{diff.get('new_labels') or '-'}, "
-                    f"vanished {diff.get('vanished_labels') or '-'}",
+                    f"{_names(diff.get('new_labels'))}, "
+                    f"vanished {_names(diff.get('vanished_labels'))}",
                 ),
                 (
                     "metrics",
