@@ -34,7 +34,9 @@ def _show(result: CycleResult) -> None:
     console.print(
         f"ingested {data.get('new', 0)} new example(s) "
         f"({data.get('already_present', 0)} already present, "
-        f"{data.get('held', 0)} held for review); per source {data.get('per_source', {})}"
+        f"{data.get('held', 0)} held for review); per source: "
+        + (", ".join(f"{k} {v}" for k, v in data.get("per_source", {}).items()) or "-"),
+        highlight=False,
     )
     if data.get("newly_held"):
         reasons = ", ".join(f"{k} {v}" for k, v in data.get("held_reasons", {}).items())

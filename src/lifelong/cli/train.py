@@ -134,7 +134,9 @@ def train(
         f"{info['epochs_run']} epoch(s), {info['n_train']} training examples)"
     )
     if info.get("labels_added") or info.get("labels_removed"):
-        console.print(f"  intents added: {info['labels_added']}, removed: {info['labels_removed']}")
+        added = ", ".join(info.get("labels_added") or []) or "-"
+        removed = ", ".join(info.get("labels_removed") or []) or "-"
+        console.print(f"  intents added: {added}; removed: {removed}", highlight=False)
     timings = version.timings
     console.print(
         f"  test accuracy {result.report.accuracy:.3f}, macro-F1 {result.report.macro_f1:.3f}; "
