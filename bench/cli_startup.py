@@ -51,15 +51,18 @@ def run_once(src: Path, project: Path, command: str) -> tuple[float, float]:
     env = _env(src)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "lifelong.cli.main", *command.split()],
         cwd=project,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=True,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     wall = time.perf_counter() - started
+    if done.returncode != 0:
+        failed = f"`lifelong {command}` from {src} exited {done.returncode}"
+        raise SystemExit(f"{failed}:\n{done.stderr}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
