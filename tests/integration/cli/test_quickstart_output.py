@@ -13,6 +13,7 @@ import pytest
 
 @pytest.mark.slow
 @pytest.mark.integration
+@pytest.mark.timeout(900)  # the whole tour, on a shared machine
 def test_quickstart_prints_real_commands_and_no_python_reprs(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     env.pop("LIFELONG_STORE_URL", None)
