@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -410,24 +411,42 @@ class Config(_Section):
     compress: Compress = Compress()
 
 
-def _format_validation_error(error: ValidationError, where: str) -> str:
-    lines = []
+def _format_validation_error(
+    error: ValidationError, where: str, overrides: Sequence[str] = ()
+) -> str:
+    """Each problem on its key path; a problem a ``--set`` override made names that option."""
+    by_key = {tuple(item.partition("=")[0].strip().split(".")): item for item in overrides}
+    lines, from_file = [], False
     for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            lines.append(f"  {path}: unknown key")
-        else:
-            lines.append(f"  {path}: {item['msg']} (got {item.get('input')!r})")
-    return f"{where} is not a valid lifelong config:\n" + "\n".join(lines)
+        loc = tuple(str(part) for part in item["loc"])
+        path = ".".join(loc) or "(top level)"
+        problem = (
+            "unknown key"
+            if item["type"] == "extra_forbidden"
+            else f"{item['msg']} (got {item.get('input')!r})"
+        )
+        # a key the override set, or a section it changed (a check across the section's keys)
+        origin = next((o for k, o in by_key.items() if _nested(loc, k) or _nested(k, loc)), None)
+        from_file = from_file or origin is None
+        lines.append(f"  {path}: {problem}" + (f" (from --set {origin})" if origin else ""))
+    head = f"{where} is not a valid lifelong config" if from_file else "a --set option is not valid"
+    return f"{head}:\n" + "\n".join(lines)
 
 
-def parse_config(raw: dict[str, Any], where: str = "config") -> Config:
-    """Validate a parsed YAML mapping into a :class:`Config`."""
+def _nested(inner: tuple[str, ...], outer: tuple[str, ...]) -> bool:
+    return bool(outer) and inner[: len(outer)] == outer
+
+
+def parse_config(
+    raw: dict[str, Any], where: str = "config", overrides: Sequence[str] = ()
+) -> Config:
+    """Validate a parsed YAML mapping into a :class:`Config`; ``overrides`` are the ``--set``
+    options applied to it, named in the message when a problem is theirs."""
     try:
         return Config.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(
-            _format_validation_error(error, where),
+            _format_validation_error(error, where, overrides),
             hint="every key is documented in the README's configuration section",
         ) from None
 
@@ -486,7 +505,7 @@ def _deep_copy(raw: dict[str, Any]) -> dict[str, Any]:
 def load_config(path: Path, overrides: list[str] | None = None) -> Config:
     """Read, override and validate ``path``."""
     raw = apply_overrides(read_config_mapping(path), overrides or [])
-    return parse_config(raw, where=str(path))
+    return parse_config(raw, where=str(path), overrides=overrides or [])
 
 
 def new_salt() -> str:

@@ -15,12 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.rule import Rule
-
+from lifelong.cli.common import make_console
 from lifelong.serving.process import ServerProcess
 
-console = Console()
+console = make_console()
 
 
 def _lifelong(*args: str, cwd: Path, check: bool = True) -> int:
@@ -71,7 +69,9 @@ class _Server:
         return body
 
     def stop(self) -> None:
-        console.print("\n[bold cyan]$ kill -TERM %lifelong-serve[/]")
+        running = self.process.process
+        pid = "" if running is None else f" {running.pid}"
+        console.print(f"\n[bold cyan]$ kill -TERM{pid}[/] [dim](stops the server, like Ctrl-C)[/]")
         clean = self.process.stop()
         console.print(f"[dim]server stopped {'cleanly' if clean else 'uncleanly'}[/]")
 
@@ -110,7 +110,7 @@ def run(workdir: Path) -> None:
     def step(number: int) -> None:
         console.print(f"\n[bold]{number}/{len(steps)}[/] {steps[number - 1]}")
 
-    console.print(Rule("lifelong quickstart"))
+    console.print("[bold]== lifelong quickstart ==[/]")
     step(1)
     _lifelong("init", str(demo), cwd=workdir)
     step(2)
@@ -155,7 +155,7 @@ def run(workdir: Path) -> None:
         server.stop()
     _lifelong("history", cwd=demo)
     _lifelong("lineage", cwd=demo)
-    console.print(Rule("done"))
+    console.print("[bold]== done ==[/]")
     console.print(f"The demo project is in {demo}; cd there and try `lifelong --help`.")
 
 

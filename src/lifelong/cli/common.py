@@ -1,20 +1,47 @@
-"""What every command shares: the console, finding the project, the global options."""
+"""What every command shares: the consoles, finding the project, the global options.
+
+Imported by the entry point on every run (``--help`` included), so it imports the project and
+registry code only inside the functions that need them.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import typer
 from rich.console import Console
 
-from lifelong.core.private import private_dir
-from lifelong.core.storage import storage_errors
-from lifelong.project import Project
-from lifelong.registry import Registry, open_registry
+if TYPE_CHECKING:
+    from lifelong.project import Project
+    from lifelong.registry import Registry
 
-console = Console()
-err_console = Console(stderr=True)
+# Width of output that does not go to a terminal (a pipe, a file, a CI log): wide enough that
+# no line is wrapped and no path split, since nothing there has a width to fit.
+PIPED_WIDTH = 10_000
+
+
+def make_console(stream: TextIO | None = None, *, stderr: bool = False) -> Console:
+    """A console that wraps to the terminal, or does not wrap at all when output is piped.
+
+    Rich falls back to 80 columns when its output is not a terminal, which breaks long paths
+    and table cells in logs; ``COLUMNS`` still wins when set.
+    """
+    target = stream or (sys.stderr if stderr else sys.stdout)
+    piped = not target.isatty() and "COLUMNS" not in os.environ
+    return Console(
+        stderr=stderr,
+        file=stream,
+        width=PIPED_WIDTH if piped else None,
+        soft_wrap=piped,
+    )
+
+
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 @dataclass
@@ -27,6 +54,8 @@ class GlobalOptions:
 
 def load_project(ctx: typer.Context) -> Project:
     """The project named by ``--project`` (or found from the working folder), with overrides."""
+    from lifelong.project import Project
+
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
     return Project.load(options.project_dir, options.overrides)
 
@@ -36,6 +65,10 @@ def open_project_registry(project: Project, *, read_only: bool = False) -> Regis
 
     Commands that only read pass ``read_only``: they then work on read-only storage.
     """
+    from lifelong.core.private import private_dir
+    from lifelong.core.storage import storage_errors
+    from lifelong.registry import open_registry
+
     if not read_only:
         with storage_errors(project.state_dir):
             private_dir(project.state_dir)

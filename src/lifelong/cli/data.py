@@ -14,8 +14,6 @@ from lifelong.core.errors import NotFound, Problem, ValidationFailed
 from lifelong.data import Dataset, Snapshot, SnapshotDiff, check_trainable, diff, load_dataset
 from lifelong.registry import Registry, SnapshotInfo
 
-app = typer.Typer(help="Validate data and see what changed.", no_args_is_help=True)
-
 
 def problems_table(problems: Sequence[Problem]) -> Table:
     table = Table(title="Problems", show_lines=False)
@@ -61,10 +59,12 @@ def diff_table(change: SnapshotDiff, title: str) -> Table:
     return table
 
 
-@app.command()
 def validate(ctx: typer.Context) -> None:
-    """Read and check every data file; print a report; exit 1 on any error, including data
-    that training would refuse (an intent with too few examples for the splits)."""
+    """Read and check every data file; print a report.
+
+    Exits 1 on any error, including data that training would refuse (an intent with too few
+    examples for the splits).
+    """
     project = load_project(ctx)
     try:
         dataset = load_dataset(project)
@@ -99,7 +99,6 @@ def _find_snapshot(registry: Registry, ref: str) -> SnapshotInfo:
     return matches[0]
 
 
-@app.command("diff")
 def diff_command(
     ctx: typer.Context,
     since: Annotated[
@@ -111,7 +110,7 @@ def diff_command(
         typer.Option("--add", help="Preview: what adding these files to the data would change."),
     ] = None,
 ) -> None:
-    """Show what changed since the last snapshot, or what ``--add FILE`` would add."""
+    """Show what changed since the last snapshot, or what --add FILE would add."""
     project = load_project(ctx)
     current = load_dataset(project)
     if add:
@@ -137,7 +136,6 @@ def diff_command(
     console.print(diff_table(change, title))
 
 
-@app.command()
 def snapshot(ctx: typer.Context) -> None:
     """Record the current data as a snapshot (training does this by itself)."""
     project = load_project(ctx)

@@ -1,4 +1,4 @@
-"""``lifelong init DIR``."""
+"""``lifelong init [DIR]``."""
 
 from __future__ import annotations
 
@@ -8,16 +8,33 @@ from typing import Annotated
 import typer
 
 from lifelong.cli.common import console
+from lifelong.core.errors import ConfigError
 from lifelong.scaffold import init_project
 
 
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder to create the project in.")] = Path("."),
+    directory: Annotated[
+        Path | None,
+        typer.Argument(help="Folder to create the project in (default: the current folder)."),
+    ] = None,
     no_sample: Annotated[
         bool, typer.Option("--no-sample", help="Do not write the sample data set.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Create the project in the current folder even if not empty."),
+    ] = False,
 ) -> None:
     """Create a project: config.yml, data/, models/, inbox/ and sample data."""
+    if directory is None:
+        directory = Path(".")
+        # A bare `lifelong init` in a full folder is more often a mistake than a wish.
+        if not force and any(directory.iterdir()):
+            raise ConfigError(
+                f"the current folder {directory.resolve()} is not empty; nothing written",
+                hint="name a new folder (`lifelong init my-project`), or run "
+                "`lifelong init --force` to create the project here anyway",
+            )
     created = init_project(directory, sample_data=not no_sample)
     console.print(f"[green]Created project[/] in {directory.resolve()}")
     for path in created:

@@ -1,4 +1,4 @@
-"""``lifelong update`` (one cycle), ``lifelong watch`` (cycles on an interval), ``history``."""
+"""``lifelong update`` (one cycle), ``lifelong watch`` (cycles on an interval), ``freshness``."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import typer
 from rich.table import Table
 
 from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.cli.history import record_dict
 from lifelong.cli.train import verdict_lines
 from lifelong.pipelines.freshness import plot_freshness, run_freshness
 from lifelong.pipelines.loop import CycleResult, run_cycle, watch
-from lifelong.registry import CycleRecord
 
 
 def _show(result: CycleResult) -> None:
@@ -34,7 +34,9 @@ def _show(result: CycleResult) -> None:
     console.print(
         f"ingested {data.get('new', 0)} new example(s) "
         f"({data.get('already_present', 0)} already present, "
-        f"{data.get('held', 0)} held for review); per source {data.get('per_source', {})}"
+        f"{data.get('held', 0)} held for review); per source: "
+        + (", ".join(f"{k} {v}" for k, v in data.get("per_source", {}).items()) or "-"),
+        highlight=False,
     )
     if data.get("newly_held"):
         reasons = ", ".join(f"{k} {v}" for k, v in data.get("held_reasons", {}).items())
@@ -69,14 +71,17 @@ def update(
     force: Annotated[bool, typer.Option("--force", help="Train even if no trigger fired.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the cycle record.")] = False,
 ) -> None:
-    """Run one cycle: finish a killed run's promotion, ingest, check triggers, update, gate,
-    promote. Exit codes: 0 promoted (also a resumed promotion), 10 nothing to do, 11 rejected
-    (the champion stays), 3 another cycle is running, 1 error."""
+    """Run one cycle: ingest, check triggers, update, gate, promote; then exit.
+
+    A killed run's promotion is finished first. Exit codes: 0 promoted (also a resumed
+    promotion), 10 nothing to do, 11 rejected (the champion stays), 3 another cycle holds the
+    lock, 1 error.
+    """
     project = load_project(ctx)
     with open_project_registry(project) as registry:
         result = run_cycle(project, registry, dry_run=dry_run, force=force, progress=not as_json)
     if as_json and result.record is not None:
-        typer.echo(json.dumps(_record_dict(result.record), default=str))
+        typer.echo(json.dumps(record_dict(result.record), default=str))
     else:
         _show(result)
     raise typer.Exit(result.exit_code)
@@ -89,8 +94,10 @@ def watch_command(
         int | None, typer.Option(help="Stop after this many cycles.", min=1)
     ] = None,
 ) -> None:
-    """Run cycles every INTERVAL seconds until stopped; SIGTERM or Ctrl-C let the current
-    cycle finish cleanly first."""
+    """Run cycles every INTERVAL seconds until stopped.
+
+    SIGTERM or Ctrl-C let the current cycle finish cleanly first.
+    """
     project = load_project(ctx)
     stop = {"requested": False}
 
@@ -114,54 +121,6 @@ def watch_command(
     console.print(f"watch: {count} cycle(s) run")
 
 
-def _record_dict(record: CycleRecord) -> dict[str, object]:
-    return {
-        "id": record.id,
-        "started_at": record.started_at.isoformat(),
-        "finished_at": record.finished_at.isoformat(),
-        "outcome": record.outcome,
-        "trigger": record.trigger,
-        "data": record.data,
-        "strategy": record.strategy,
-        "versions": record.versions,
-        "champion": record.champion,
-        "durations": record.durations,
-        "error": record.error,
-    }
-
-
-def history(
-    ctx: typer.Context,
-    limit: Annotated[int, typer.Option(help="Show the newest N cycles.", min=1)] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-) -> None:
-    """One row per cycle: time, trigger and its figures, data added, strategy, versions,
-    verdict, durations."""
-    project = load_project(ctx)
-    with open_project_registry(project, read_only=True) as registry:
-        cycles = registry.store.list_cycles(limit=limit)
-    if as_json:
-        for record in cycles:
-            typer.echo(json.dumps(_record_dict(record), default=str))
-        return
-    if not cycles:
-        console.print("no cycles yet: `lifelong update` runs one")
-        return
-    table = Table("#", "started UTC", "trigger", "new", "plan", "outcome", "sec", box=None)
-    for record in cycles:
-        versions = ", ".join(record.versions)
-        table.add_row(
-            str(record.id),
-            record.started_at.strftime("%m-%d %H:%M:%S"),
-            ", ".join(record.trigger.get("fired", [])) or "-",
-            str(record.data.get("new", 0)),
-            str(record.strategy.get("kind") or "-"),
-            record.outcome + (f" {versions}" if versions else ""),
-            f"{sum(record.durations.values()):.1f}",
-        )
-    console.print(table)
-
-
 def freshness(
     ctx: typer.Context,
     slices: Annotated[
@@ -171,8 +130,10 @@ def freshness(
         "freshness.png"
     ),
 ) -> None:
-    """The data-freshness experiment: train on windows of different ages, test on the newest
-    slice of time; prints a table and writes a PNG plot."""
+    """The data-freshness experiment: train on windows of different ages, test on the newest slice.
+
+    Prints a table and writes a PNG plot.
+    """
     project = load_project(ctx)
     rows = run_freshness(project, n_slices=slices, progress=False)
     table = Table("series", "slices", "window (UTC)", "age (days)", "train", "accuracy", box=None)

@@ -1,7 +1,8 @@
 """Entry point of the ``lifelong`` command.
 
 Errors the user can cause (:class:`~lifelong.core.errors.LifelongError`) are printed without a
-traceback, with their hint, and exit non-zero; anything else is a bug and keeps its traceback.
+traceback, with their hint, and exit with the error's code; anything else is a bug and keeps its
+traceback. Commands are listed in :mod:`lifelong.cli.commands` and imported only when they run.
 """
 
 from __future__ import annotations
@@ -10,20 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from lifelong import __version__
-from lifelong.cli import compress as compress_cmd
-from lifelong.cli import data as data_cmd
-from lifelong.cli import init as init_cmd
-from lifelong.cli import loop as loop_cmd
-from lifelong.cli import models
-from lifelong.cli import predict as predict_cmd
-from lifelong.cli import review as review_cmd
-from lifelong.cli import serve as serve_cmd
-from lifelong.cli import train as train_cmd
-from lifelong.cli import ui as ui_cmd
+from lifelong.cli.commands import OPTIONAL_VALUES
 from lifelong.cli.common import GlobalOptions, err_console
+from lifelong.cli.lazy import LazyGroup
 from lifelong.core.errors import LifelongError
 
 
@@ -45,11 +37,11 @@ def fill_optional_values(args: list[str], defaults: dict[str, str]) -> list[str]
     return filled
 
 
-class _Group(TyperGroup):
-    """Root command group that turns :class:`LifelongError` into a message and an exit code."""
+class _Root(LazyGroup):
+    """The root group: fills optional values, turns :class:`LifelongError` into its exit code."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
-        return super().parse_args(ctx, fill_optional_values(args, train_cmd.OPTIONAL_VALUE_OPTIONS))
+        return super().parse_args(ctx, fill_optional_values(args, OPTIONAL_VALUES))
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
@@ -65,30 +57,12 @@ class _Group(TyperGroup):
 
 app = typer.Typer(
     name="lifelong",
-    cls=_Group,
+    cls=_Root,
     help="Keep ML models fresh as new data arrives.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("init")(init_cmd.init)
-app.add_typer(data_cmd.app, name="data")
-app.add_typer(models.app, name="models")
-app.add_typer(review_cmd.app, name="review")
-app.command("lineage")(models.lineage)
-app.command("serve")(serve_cmd.serve)
-app.command("shadow-report")(serve_cmd.shadow_report_cmd)
-app.command("train")(train_cmd.train)
-app.command("evaluate")(train_cmd.evaluate)
-app.command("predict")(predict_cmd.predict)
-app.command("shell")(predict_cmd.shell)
-app.command("challenge")(train_cmd.challenge)
-app.command("compress")(compress_cmd.compress)
-app.command("update")(loop_cmd.update)
-app.command("watch")(loop_cmd.watch_command)
-app.command("history")(loop_cmd.history)
-app.command("freshness")(loop_cmd.freshness)
-app.command("ui")(ui_cmd.ui)
 
 
 def _version(value: bool) -> None:
@@ -102,11 +76,18 @@ def root(
     ctx: typer.Context,
     project: Annotated[
         Path | None,
-        typer.Option("--project", "-p", help="Project folder (default: found from the cwd)."),
+        typer.Option(
+            "--project", "-p", help="Project folder (default: found from the cwd).", metavar="DIR"
+        ),
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", "-s", help="Override a config key: --set training.epochs=3"),
+        typer.Option(
+            "--set",
+            "-s",
+            help="Override a config key: --set training.epochs=3",
+            metavar="KEY=VALUE",
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")

@@ -15,18 +15,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import RenderableType
-from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 from lifelong.cli.common import console, load_project, open_project_registry
-from lifelong.evaluation import ForgettingReport, Verdict
-from lifelong.evaluation.tables import forgetting_table, verdict_summary
 from lifelong.registry import CHAMPION, LineageNode, ModelVersion, Registry
 from lifelong.registry import promote as registry_promote
-
-app = typer.Typer(help="List, inspect, promote, roll back and remove model versions.")
 
 _SHOWN_METRICS = ("accuracy", "macro_f1", "f1")
 
@@ -56,6 +51,18 @@ def _format(version: ModelVersion) -> str:
     return str(version.training.get("weights_format", "fp32"))
 
 
+def shown_status(version: ModelVersion) -> str:
+    """The status a user reads: a candidate the gate turned down is ``rejected``.
+
+    The registry keeps ``candidate`` (the artifact is there and can still be promoted with
+    --force); the verdict stored on the version says the gate refused it.
+    """
+    verdict = version.verdict or {}
+    if version.status == "candidate" and verdict.get("decision") == "reject":
+        return "rejected"
+    return version.status
+
+
 def _metric(version: ModelVersion) -> str:
     for name in _SHOWN_METRICS:
         value = version.metrics.get(name)
@@ -64,7 +71,6 @@ def _metric(version: ModelVersion) -> str:
     return "-"
 
 
-@app.command("list")
 def list_(
     ctx: typer.Context,
     all_: Annotated[bool, typer.Option("--all", help="Include removed versions.")] = False,
@@ -82,7 +88,7 @@ def list_(
         table.add_row(
             v.label,
             "cold" if v.parent is None else f"{v.parent} {v.edge}",
-            v.status,
+            Text(shown_status(v), style="red" if shown_status(v) == "rejected" else ""),
             ", ".join(aliases.get(v.label, [])) or "-",
             v.created_at.strftime("%Y-%m-%d %H:%M"),
             _metric(v),
@@ -92,7 +98,6 @@ def list_(
     console.print(table)
 
 
-@app.command()
 def show(
     ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="A version (1.2) or an alias (champion).")],
@@ -117,8 +122,19 @@ def _facts(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
+def _names(value: object) -> str:
+    """A recorded list of intents as words (``gift_card, loyalty``), ``-`` when empty."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "-"
+    return str(value) if value else "-"
+
+
 def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
     """Human view of a version: what it is, how it was trained, on what, how good, verdict."""
+    # numpy-backed; imported here so that `models list` and `lineage` do not pay for it
+    from lifelong.evaluation import ForgettingReport, Verdict
+    from lifelong.evaluation.tables import forgetting_table, verdict_summary
+
     training, diff, metrics = version.training, version.data_diff, version.metrics
     init = training.get("init", {})
     init_text = ", ".join(f"{k} {v}" for k, v in init.items() if k != "strategy")
@@ -132,7 +148,7 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
                     "cold" if version.parent is None else f"{version.parent} ({version.edge})",
                 ),
                 ("aliases", ", ".join(aliases)),
-                ("status", version.status),
+                ("status", shown_status(version)),
                 ("created", f"{version.created_at:%Y-%m-%d %H:%M:%S} UTC on {version.host}"),
                 ("lifelong", version.lifelong_version),
                 ("snapshot", version.snapshot_id[:12]),
@@ -149,15 +165,15 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
                 ),
                 (
                     "intents",
-                    f"added {training.get('labels_added') or '-'}, "
-                    f"removed {training.get('labels_removed') or '-'}",
+                    f"added {_names(training.get('labels_added'))}, "
+                    f"removed {_names(training.get('labels_removed'))}",
                 ),
                 (
                     "data diff",
                     f"+{diff.get('added', 0)} -{diff.get('removed', 0)} "
                     f"~{diff.get('relabeled', 0)} relabeled; new intents "
-                    f"{diff.get('new_labels') or '-'}, "
-                    f"vanished {diff.get('vanished_labels') or '-'}",
+                    f"{_names(diff.get('new_labels'))}, "
+                    f"vanished {_names(diff.get('vanished_labels'))}",
                 ),
                 (
                     "metrics",
@@ -174,9 +190,13 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
     ]
     compression = metrics.get("compression")
     if isinstance(compression, dict):
-        parts += [Rule(f"compression ({training.get('method', '-')})"), _compression(compression)]
+        method = training.get("method", "-")
+        parts += [Text(f"\ncompression ({method})", style="bold"), _compression(compression)]
     if version.verdict is not None:
-        parts += [Rule("verdict"), verdict_summary(Verdict.from_dict(version.verdict))]
+        parts += [
+            Text("\nverdict", style="bold"),
+            verdict_summary(Verdict.from_dict(version.verdict)),
+        ]
     if isinstance(metrics.get("forgetting"), dict):
         parts.append(forgetting_table(ForgettingReport.from_dict(metrics["forgetting"])))
     return parts
@@ -204,7 +224,6 @@ def _compression(figures: dict[str, Any]) -> Table:
     return table
 
 
-@app.command()
 def promote(
     ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="The version to promote.")],
@@ -216,9 +235,9 @@ def promote(
 ) -> None:
     """Point an alias (champion by default) at a version after checking its artifact.
 
-    The champion only moves to a version whose gate verdict is ``promote`` against the current
-    champion (see ``lifelong challenge``); ``--force`` overrides that, and the history records
-    the move as forced. Promoting the version the alias already names records nothing.
+    The champion only moves to a version whose gate verdict is "promote" against the current
+    champion (see `lifelong challenge`); --force overrides that, and the history records the
+    move as forced. Promoting the version the alias already names records nothing.
     """
     with _registry(ctx) as registry:
         command = f"lifelong models promote {version} --alias {alias}" + (
@@ -234,7 +253,6 @@ def promote(
     console.print(f"{alias}: {done.previous or '-'} -> {done.version}{forced}", highlight=False)
 
 
-@app.command()
 def rollback(
     ctx: typer.Context,
     alias: Annotated[str, typer.Option("--alias", help="The alias to move back.")] = CHAMPION,
@@ -247,15 +265,16 @@ def rollback(
     console.print(f"{alias}: {move.from_version} -> {move.to_version} (rolled back)")
 
 
-@app.command("history")
 def alias_history(
     ctx: typer.Context,
     alias: Annotated[
         str | None, typer.Option("--alias", help="Only this alias (default: all).")
     ] = None,
 ) -> None:
-    """Every recorded alias move, oldest first: when, from, to, kind (set, forced, rollback,
-    remove), why and by which command."""
+    """Every recorded alias move, oldest first.
+
+    When, from, to, kind (set, forced, rollback, remove), why and by which command.
+    """
     with _registry(ctx) as registry:
         moves = registry.store.alias_history(alias)
     if not moves:
@@ -275,14 +294,16 @@ def alias_history(
     console.print(table)
 
 
-@app.command("export")
 def export(
     ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="Version or alias to export.", metavar="VERSION")],
     dest: Annotated[Path, typer.Argument(help="New (or empty) folder to write.", metavar="DIR")],
 ) -> None:
-    """Copy a version's model into DIR, checked against its sha256, with a manifest.json and a
-    README.md on how to load it (`lifelong.load(DIR)`, `lifelong predict --model DIR`)."""
+    """Copy a version's model into DIR, sha256-checked, with a manifest and a README.
+
+    The README in DIR says how to load it: `lifelong.load(DIR)` or
+    `lifelong predict --model DIR`.
+    """
     from lifelong.pipelines.export import export_version
 
     with _registry(ctx, read_only=True) as registry:
@@ -295,7 +316,6 @@ def export(
     )
 
 
-@app.command("rm")
 def remove(
     ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="The version to remove.")],
@@ -310,7 +330,6 @@ def remove(
     console.print(f"removed {removed.label}")
 
 
-@app.command()
 def gc(
     ctx: typer.Context,
     keep: Annotated[int, typer.Option("--keep", "-k", help="Newest versions to keep.")] = 10,
@@ -330,8 +349,9 @@ def _node_text(version: ModelVersion, aliases: dict[str, list[str]], focus: str 
         text = Text(f"{version.edge}:", style="cyan") + text
     if version.label in aliases:
         text.append(f" ({', '.join(aliases[version.label])})", style="green")
-    if version.status != "candidate":
-        text.append(f" [{version.status}]", style="dim")
+    status = shown_status(version)
+    if status != "candidate":
+        text.append(f" [{status}]", style="red" if status == "rejected" else "dim")
     return text
 
 

@@ -14,11 +14,6 @@ from lifelong.pipelines import review
 from lifelong.pipelines.review import Decision
 from lifelong.registry import ReviewItem, ReviewStatus
 
-app = typer.Typer(
-    help="Examples held for review (relabels, unknown or too-small intents): list, accept, reject.",
-    no_args_is_help=True,
-)
-
 IdsArg = Annotated[list[int] | None, typer.Argument(help="Item ids from `lifelong review list`.")]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every pending item.")]
 NoteOpt = Annotated[str, typer.Option("--note", help="Why, for the audit.")]
@@ -41,7 +36,6 @@ def _item_dict(item: ReviewItem) -> dict[str, Any]:
     }
 
 
-@app.command("list")
 def list_command(
     ctx: typer.Context,
     status: Annotated[
@@ -96,7 +90,6 @@ def _report(decision: Decision, verb: str, as_json: bool) -> None:
         console.print(f"[yellow]#{item.id} was already {item.status}: left as it is[/]")
 
 
-@app.command()
 def accept(
     ctx: typer.Context, ids: IdsArg = None, every: AllOpt = False, note: NoteOpt = "",
     as_json: JsonOpt = False,
@@ -108,7 +101,6 @@ def accept(
     _report(decision, "accepted", as_json)
 
 
-@app.command()
 def reject(
     ctx: typer.Context, ids: IdsArg = None, every: AllOpt = False, note: NoteOpt = "",
     as_json: JsonOpt = False,

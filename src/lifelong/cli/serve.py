@@ -2,14 +2,53 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.core.errors import NoChampion, PortInUse
 from lifelong.core.private import private_dir
+from lifelong.project import Project
+from lifelong.registry import CHAMPION
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a busy address before the server starts, with what to do rather than uvicorn's
+    raw ``[Errno 98]``. Binds as uvicorn does (``SO_REUSEADDR``), then lets go."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise
+            why = "is in use" if error.errno == errno.EADDRINUSE else "is not ours to use"
+            raise PortInUse(
+                f"cannot serve on {host}:{port}: the address {why} ({error.strerror})",
+                hint=f"stop what listens there (`ss -ltnp 'sport = :{port}'` shows it), or "
+                "choose another port: `lifelong serve --port PORT` (or server.port)",
+            ) from None
+
+
+def check_champion(project: Project) -> None:
+    """Refuse to start a server with no champion to serve (a project not trained yet)."""
+    with open_project_registry(project, read_only=True) as registry:
+        if CHAMPION in registry.store.aliases():
+            return
+        registered = bool(registry.versions())
+    detail = "no version is the champion" if registered else "no model is registered yet"
+    raise NoChampion(
+        f"nothing to serve in {project.root}: {detail}",
+        hint="train first: `lifelong train` (a project's first model becomes the champion)"
+        if not registered
+        else "promote one: `lifelong models promote VERSION --reason ...`",
+    )
 
 
 def serve(
@@ -22,7 +61,10 @@ def serve(
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request (uvicorn).")] = False,
 ) -> None:
-    """Serve the champion over HTTP: predict, Rasa-style parse, feedback, hot swap, metrics."""
+    """Serve the champion over HTTP: predict, Rasa-style parse, feedback, hot swap, metrics.
+
+    Exits 4 when the address is in use, 5 when there is no champion to serve.
+    """
     import uvicorn  # the server extra: imported only by the commands that need it
 
     from lifelong.serving import ServeSettings, create_app
@@ -30,6 +72,8 @@ def serve(
     project = load_project(ctx)
     private_dir(project.state_dir)
     settings = ServeSettings.from_project(project, host=host, port=port, shadow=shadow)
+    check_champion(project)
+    check_port_free(settings.server.host, settings.server.port)
     # http= and loop= stay "auto": uvicorn takes httptools and uvloop, which the server extra
     # installs (a C parser and event loop: 10-25% more single-text requests per second than
     # h11 and asyncio, measured side by side), and falls back to those without them.

@@ -27,8 +27,6 @@ from lifelong.pipelines import (
 from lifelong.pipelines.lock import cycle_lock
 from lifelong.pipelines.loop import EXIT_REJECTED
 
-OPTIONAL_VALUE_OPTIONS = {"--finetune": "latest"}
-
 
 def verdict_lines(judgement: Judgement) -> list[str]:
     """A gate verdict as console lines: decision, reasons, forgetting, promotion."""
@@ -142,8 +140,8 @@ def train(
         f"{info['epochs_run']} epoch(s), {info['n_train']} training examples)"
     )
     if info.get("labels_added") or info.get("labels_removed"):
-        added = ", ".join(info["labels_added"]) or "none"
-        removed = ", ".join(info["labels_removed"]) or "none"
+        added = ", ".join(info.get("labels_added") or []) or "-"
+        removed = ", ".join(info.get("labels_removed") or []) or "-"
         helped = info.get("new_intents", {})
         how = [f"examples x{helped['oversampled']}"] if helped.get("oversampled", 1) > 1 else []
         how += ["head rows imprinted"] if helped.get("imprinted") else []

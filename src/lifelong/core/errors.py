@@ -108,3 +108,15 @@ class LockHeld(LifelongError):
     """Another process holds the project's lock (e.g. a training cycle is running)."""
 
     exit_code = 3
+
+
+class PortInUse(LifelongError):
+    """``lifelong serve`` cannot listen: another process holds the address and port."""
+
+    exit_code = 4
+
+
+class NoChampion(LifelongError):
+    """``lifelong serve`` has nothing to serve: no version is the champion yet."""
+
+    exit_code = 5

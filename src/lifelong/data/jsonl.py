@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from lifelong.data.result import ReadResult
-from lifelong.data.text_io import read_utf8
+from lifelong.data.text_io import read_data_text
 
 _KNOWN = {"text", "intent", "timestamp", "source"}
 
@@ -14,7 +14,7 @@ _KNOWN = {"text", "intent", "timestamp", "source"}
 def read_jsonl(path: Path) -> ReadResult:
     """Read a ``.jsonl`` file; blank lines are allowed, anything else must be an object."""
     result = ReadResult(files=[str(path)])
-    text = read_utf8(path, result)
+    text = read_data_text(path, result)
     if text is None:
         return result
     source = str(path)

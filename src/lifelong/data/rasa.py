@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from lifelong.data.result import ReadResult
-from lifelong.data.text_io import read_utf8
+from lifelong.data.text_io import read_data_text
 
 _MARKUP = re.compile(r"\[(?P<text>[^\]\[]+)\](?:\((?P<short>[^)]+)\)|(?P<long>\{[^}]*\}))")
 _RESOURCE_KINDS = ("synonym", "regex", "lookup")
@@ -104,7 +104,7 @@ def _read_examples_block(node: yaml.Node, intent: str, source: str, result: Read
 def read_rasa_yaml(path: Path) -> ReadResult:
     """Read a Rasa NLU YAML file (the ``nlu:`` key; other top-level keys are noted)."""
     result = ReadResult(files=[str(path)])
-    text = read_utf8(path, result)
+    text = read_data_text(path, result)
     if text is None:
         return result
     source = str(path)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from lifelong.config import Columns
 from lifelong.data.result import ReadResult
-from lifelong.data.text_io import read_utf8
+from lifelong.data.text_io import read_data_text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -22,7 +22,7 @@ def _missing_columns(found: list[str], columns: Columns) -> list[str]:
 def read_csv(path: Path, columns: Columns) -> ReadResult:
     """Read a CSV file with a header row; line numbers count physical lines."""
     result = ReadResult(files=[str(path)])
-    text = read_utf8(path, result)
+    text = read_data_text(path, result)
     if text is None:
         return result
     source = str(path)

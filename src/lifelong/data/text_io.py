@@ -25,3 +25,19 @@ def read_utf8(path: Path, result: ReadResult) -> str | None:
             line,
         )
         return None
+
+
+def read_data_text(path: Path, result: ReadResult) -> str | None:
+    """The file's text, or ``None`` when it is not UTF-8 (an error) or holds nothing but white
+    space (a warning naming the file).
+
+    An empty file is the same warning in every text format: it loses nothing and blocks
+    nothing (a batch file created before anyone annotated it, a placeholder), but it is named so
+    a file that should have held data does not pass unseen. Data that is empty as a whole is
+    still refused, by the trainability check.
+    """
+    text = read_utf8(path, result)
+    if text is not None and not text.strip():
+        result.warning("empty-file", "empty file: no examples read from it", str(path), None)
+        return None
+    return text

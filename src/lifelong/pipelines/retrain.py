@@ -97,7 +97,16 @@ def _resolve_parent(project: Project, registry: Registry, ref: str) -> _Parent:
         folder = path if path.is_dir() else path.parent
         bundle = ModelBundle.load(folder, cache_dir=embedding_cache(project))
         return _Parent(None, bundle, None, None, f"path {folder.resolve()}")
-    version = _newest(registry) if ref == LATEST else registry.resolve(ref)
+    try:
+        version = _newest(registry) if ref == LATEST else registry.resolve(ref)
+    except NotFound as error:
+        if ref == LATEST:
+            raise
+        raise NotFound(
+            f"--finetune {ref}: the path {path.resolve()} does not exist, and {error.message}",
+            hint="give a model folder that exists, or a version or alias (`lifelong models "
+            "list` shows them)",
+        ) from None
     bundle = load_bundle(project, registry, version.label)
     examples = registry.get_snapshot_examples(version.snapshot_id)
     return _Parent(version.label, bundle, version.snapshot_id, examples, f"version {version.label}")

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from lifelong.core.errors import NotFound
@@ -118,6 +117,9 @@ def snapshot_problems(session: Session) -> list[str]:
 
 
 def _insert_ignoring_duplicates(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
+    # imported here: only writes need them, and the PostgreSQL dialect would slow every read
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(Base.metadata.tables[table]).on_conflict_do_nothing()
     for start in range(0, len(rows), _BATCH):

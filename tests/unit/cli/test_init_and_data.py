@@ -102,7 +102,8 @@ def test_overrides_are_validated(tmp_path: Path, override: str) -> None:
     project = make_project(tmp_path, {})
     code, out = run("--project", str(project), "--set", override, "data", "validate")
     assert code == 1
-    assert "not a valid lifelong config" in out
+    assert "a --set option is not valid" in out
+    assert f"(from --set {override})" in out
 
 
 def test_diff_since_the_last_snapshot(tmp_path: Path) -> None:
@@ -128,3 +129,51 @@ def test_diff_since_the_last_snapshot(tmp_path: Path) -> None:
     code, out = run("--project", str(project), "data", "diff", "--since", "ffffffff")
     assert code == 1
     assert "no snapshot matches" in out
+
+
+def test_bare_init_refuses_a_non_empty_folder_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    monkeypatch.chdir(tmp_path)
+    code, out = run("init")
+    assert code == 1
+    assert "is not empty; nothing written" in out
+    assert "lifelong init my-project" in out
+    assert "--force" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    code, out = run("init", "--force")
+    assert code == 0, out
+    assert (tmp_path / CONFIG_FILE).is_file()
+
+
+def test_bare_init_fills_an_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out = run("init")
+    assert code == 0, out
+    assert (tmp_path / CONFIG_FILE).is_file()
+
+
+def test_a_bad_set_option_is_blamed_not_config_yml(tmp_path: Path) -> None:
+    project = make_project(tmp_path, {})
+    code, out = run("--project", str(project), "--set", "training.epochz=3", "data", "validate")
+    assert code == 1
+    assert "a --set option is not valid" in out
+    assert "training.epochz: unknown key (from --set training.epochz=3)" in out
+    assert "config.yml is not a valid" not in out
+    (project / CONFIG_FILE).write_text("splits: {valid: 0.1, test: 0.1, salt: t}\nbogus: 1\n")
+    code, out = run("--project", str(project), "--set", "training.epochz=3", "data", "validate")
+    assert "config.yml is not a valid lifelong config" in out
+    assert "  bogus: unknown key\n" in out
+
+
+def test_finetune_from_a_missing_folder_says_the_path_does_not_exist(tmp_path: Path) -> None:
+    assert run("init", str(tmp_path / "demo"))[0] == 0
+    code, out = run("--project", str(tmp_path / "demo"), "train", "--finetune", "no/such/folder")
+    assert code == 1
+    flat = " ".join(out.split())
+    assert "--finetune no/such/folder: the path" in flat
+    assert "no/such/folder does not exist" in flat
+    assert "nor an alias" in flat  # it is not a version either
+    code, out = run("--project", str(tmp_path / "demo"), "models", "list")
+    assert "no models registered yet" in out  # nothing trained

@@ -208,3 +208,18 @@ def test_errors_print_without_traceback(
     err = capsys.readouterr().err
     assert "error: version 9.9 does not exist" in err
     assert "Traceback" not in err
+
+
+def test_a_version_the_gate_rejected_shows_as_rejected(populated: Path) -> None:
+    loaded = Project.load(populated)
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        registry.set_verdict("1.3", {"decision": "reject", "reasons": ["accuracy fell"]})
+    listed = run(populated, "models", "list")
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split()[1]: line for line in listed.output.splitlines() if "│ 1." in line}
+    assert "rejected" in rows["1.3"]
+    assert "candidate" in rows["1.1"]
+    assert "rejected" not in rows["1.1"]
+    tree = run(populated, "lineage")
+    assert "1.3 [rejected]" in tree.output
+    assert "1.1 [rejected]" not in tree.output

@@ -237,3 +237,18 @@ def test_invalid_unicode_is_a_located_problem_and_the_good_lines_are_kept(tmp_pa
     ]
     with pytest.raises(ValidationFailed, match=r"d\.jsonl:2: error: example text: invalid Unicode"):
         check(result)  # validation lists them instead of crashing on an example's hash
+
+
+@pytest.mark.parametrize("name", ["a.jsonl", "a.csv", "a.yml", "a.yaml"])
+@pytest.mark.parametrize("content", ["", "\n", "  \n\n"])
+def test_an_empty_file_is_the_same_warning_in_every_text_format(
+    tmp_path: Path, name: str, content: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    result = read_file(path)
+    assert result.examples == []
+    assert [p.severity for p in result.problems] == ["warning"]
+    assert result.problems[0].code == "empty-file"
+    assert result.problems[0].source == str(path)
+    assert str(path) in str(result.problems[0])

@@ -69,3 +69,17 @@ def test_allocated_numbers_are_unique_and_dense_per_major(parents: list[int]) ->
             for minors in by_major.values():
                 assert sorted(minors) == list(range(len(minors)))
             assert registry.check() == []
+
+
+def test_the_known_head_revision_is_alembics_head(tmp_path: Path) -> None:
+    """Read commands compare against ``HEAD_REVISION`` without Alembic; it must stay the head
+    of the packaged migrations, and a freshly opened store must be at it."""
+    from alembic.script import ScriptDirectory
+
+    from lifelong.registry.migrate import HEAD_REVISION, alembic_config, current_revision
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
+    with open_registry(f"sqlite:///{tmp_path}/r.db", tmp_path / "a") as registry:
+        store = registry.store
+        assert isinstance(store, SqlAlchemyStore)
+        assert current_revision(store.engine) == HEAD_REVISION
