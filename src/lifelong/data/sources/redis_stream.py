@@ -84,6 +84,12 @@ class RedisStreamSource:
         if ids:
             self._client().xack(self.stream, self.group, *ids)
 
+    def close(self) -> None:
+        """Close the connection pool (pending messages stay in the group's pending list)."""
+        if self._redis is not None:
+            self._redis.close()
+            self._redis = None
+
     def _client(self) -> Any:
         if self._redis is None:
             import redis
