@@ -35,6 +35,11 @@ def build_source(project: Project, spec: SourceSpec, where: str = "sources") -> 
         return InboxSource(folder, project.config.columns)
     if spec.feedback is not None:
         return FeedbackSource(feedback_path(project, spec))
+    return build_transport(spec, where)
+
+
+def build_transport(spec: SourceSpec, where: str = "sources") -> Source:
+    """A Kafka, NATS or Redis source from its spec (no project needed: nothing is a path)."""
     if spec.kafka is not None:
         from lifelong.data.sources.kafka import KafkaSource, kafka_settings
 
@@ -81,6 +86,5 @@ def build_source(project: Project, spec: SourceSpec, where: str = "sources") -> 
 def build_sources(project: Project) -> list[Source]:
     """Every configured source, in config order."""
     return [
-        build_source(project, spec, f"sources.{i}")
-        for i, spec in enumerate(project.config.sources)
+        build_source(project, spec, f"sources.{i}") for i, spec in enumerate(project.config.sources)
     ]

@@ -293,13 +293,7 @@ class KafkaSource:
         """Write the dead letters and wait for the broker to have them all (else raise)."""
         from confluent_kafka import Producer
 
-        producer = Producer(
-            {
-                **{k: v for k, v in self._settings().items() if k not in _CONSUMER_ONLY},
-                "enable.idempotence": True,
-                "acks": "all",
-            }
-        )
+        producer = Producer(producer_settings(self.bootstrap, self.config, self.timeout))
         failed: list[str] = []
 
         def delivered(error: Any, _message: Any) -> None:
@@ -332,10 +326,35 @@ class KafkaSource:
 
 # consumer settings a producer would warn about
 _CONSUMER_ONLY = frozenset(
-    {"session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "auto.offset.reset",
-     "group.protocol", "group.instance.id", "partition.assignment.strategy", "isolation.level",
-     "fetch.min.bytes", "fetch.max.bytes", "fetch.wait.max.ms", "max.partition.fetch.bytes"}
+    {
+        "session.timeout.ms",
+        "heartbeat.interval.ms",
+        "max.poll.interval.ms",
+        "auto.offset.reset",
+        "group.protocol",
+        "group.instance.id",
+        "partition.assignment.strategy",
+        "isolation.level",
+        "fetch.min.bytes",
+        "fetch.max.bytes",
+        "fetch.wait.max.ms",
+        "max.partition.fetch.bytes",
+    }
 )
+
+
+def producer_settings(bootstrap: str, config: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    """A reliable producer's settings (idempotent, every replica acks) from a source's config,
+    its consumer-only keys left out."""
+    return {
+        **{k: v for k, v in config.items() if k not in _CONSUMER_ONLY},
+        "bootstrap.servers": bootstrap,
+        "socket.timeout.ms": int(timeout * 1000),
+        "message.timeout.ms": int(timeout * 3000),
+        "logger": LOG,
+        "enable.idempotence": True,
+        "acks": "all",
+    }
 
 
 def _position(key: str) -> tuple[str, int, int]:
