@@ -17,6 +17,7 @@ from lifelong.cli import data as data_cmd
 from lifelong.cli import init as init_cmd
 from lifelong.cli import loop as loop_cmd
 from lifelong.cli import models
+from lifelong.cli import publish as publish_cmd
 from lifelong.cli import review as review_cmd
 from lifelong.cli import serve as serve_cmd
 from lifelong.cli import train as train_cmd
@@ -82,6 +83,7 @@ app.command("update")(loop_cmd.update)
 app.command("watch")(loop_cmd.watch_command)
 app.command("history")(loop_cmd.history)
 app.command("freshness")(loop_cmd.freshness)
+app.command("publish")(publish_cmd.publish)
 
 
 def _version(value: bool) -> None:

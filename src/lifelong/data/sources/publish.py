@@ -12,14 +12,23 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from lifelong.config import Columns, KafkaSource, NatsSource, RedisSource, SourceSpec
-from lifelong.core.errors import ConfigError
+from lifelong.config import (
+    SOURCE_KINDS,
+    Columns,
+    KafkaSource,
+    NatsSource,
+    RedisSource,
+    SourceSpec,
+)
+from lifelong.core.errors import ConfigError, DataError
 from lifelong.core.types import Example
 from lifelong.data.sources.base import SourceUnavailable
 from lifelong.data.sources.kafka import kafka_settings, producer_settings
 from lifelong.data.sources.nats import nats_connect_options
+from lifelong.project import Project
 
 Message = tuple[str, bytes]  # (identity: key / Nats-Msg-Id, payload)
 
@@ -152,3 +161,59 @@ def redis_send(config: RedisSource, records: Iterable[Mapping[str, str | bytes]]
         raise SourceUnavailable(f"Redis at {config.url}: {error}") from None
     finally:
         client.close()
+
+
+def choose_transport(
+    project: Project, source: str | None = None, to: str | None = None
+) -> tuple[str, SourceSpec]:
+    """The configured source to publish to: ``source`` is an index into ``sources`` or a
+    source's name (``kafka:topic``, ``nats:STREAM``, ``redis:stream``); ``to`` the first of a
+    kind (``kafka``, ``nats``, ``redis``). Returns its key path (``sources.2``) and spec."""
+    specs = list(enumerate(project.config.sources))
+    for i, spec in specs:
+        where = f"sources.{i}"
+        kind = next(k for k in SOURCE_KINDS if getattr(spec, k) is not None)
+        if source is not None and source.isdigit() and int(source) == i:
+            return where, spec
+        if to is not None and source is None and kind == to:
+            return where, spec
+        transport = kind in ("kafka", "nats", "redis")
+        if source is not None and transport and build_transport_name(spec) == source:
+            return where, spec
+    wanted = f"source {source!r}" if source is not None else f"a {to} source"
+    raise ConfigError(
+        f"config.yml has no {wanted} in `sources` to publish to",
+        hint="add a {kafka: ...}, {nats: ...} or {redis: ...} entry, or pick one with "
+        "--source INDEX|NAME or --to kafka|nats|redis",
+    )
+
+
+def build_transport_name(spec: SourceSpec) -> str:
+    """The name the source of ``spec`` has (its examples' ``source``)."""
+    if spec.kafka is not None:
+        return f"kafka:{','.join(spec.kafka.topics)}"
+    if spec.nats is not None:
+        return f"nats:{spec.nats.stream}"
+    assert spec.redis is not None
+    return f"redis:{spec.redis.stream}"
+
+
+def publish_file(
+    project: Project, path: Path, source: str | None = None, to: str | None = None
+) -> tuple[str, int]:
+    """Publish every example of a data file (any format the project reads) as one message.
+
+    A file with an error is refused whole (nothing published), as ``lifelong data validate``
+    would report it: half a file on a transport is harder to fix than none.
+    """
+    from lifelong.data.read import read_file
+
+    where, spec = choose_transport(project, source, to)
+    result = read_file(path, project.config.columns)
+    if result.errors:
+        shown = "; ".join(str(p) for p in result.errors[:3])
+        raise DataError(
+            f"{path}: {len(result.errors)} error(s), nothing published: {shown}",
+            hint=f"fix the file (lifelong data validate {path})",
+        )
+    return build_transport_name(spec), publish_examples(spec, result.examples, where)

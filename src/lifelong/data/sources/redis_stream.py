@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from lifelong.core.crashpoint import crash_point
 from lifelong.core.errors import Problem
 from lifelong.core.text_check import value_problem
 from lifelong.core.types import Example
@@ -81,6 +82,7 @@ class RedisStreamSource:
     def commit(self, receipts: Iterable[Receipt]) -> None:
         """``XACK`` the acknowledged messages (acking twice is harmless)."""
         ids = [receipt.key for receipt in own_receipts(self.name, receipts)]
+        crash_point("source-commit")
         if ids:
             self._client().xack(self.stream, self.group, *ids)
 
