@@ -180,7 +180,7 @@ def choose_transport(
         transport = kind in ("kafka", "nats", "redis")
         if source is not None and transport and build_transport_name(spec) == source:
             return where, spec
-    wanted = f"source {source!r}" if source is not None else f"a {to} source"
+    wanted = f"source {source!r}" if source is not None else f"{to} source"
     raise ConfigError(
         f"config.yml has no {wanted} in `sources` to publish to",
         hint="add a {kafka: ...}, {nats: ...} or {redis: ...} entry, or pick one with "
