@@ -7,7 +7,7 @@ messages (not timed); then one ``run_cycle`` reads them all, writes them to ``da
 commits the snapshot and acknowledges the transport. Its wall time gives examples/s. Target:
 >= 5,000 labelled examples/s on 2 cores for each. Prints a markdown table (median of --repeat).
 
-    .venv/bin/python bench/ingest.py [--n 100000] [--repeat 3]
+    .venv/bin/python bench/ingest.py [--n 100000] [--repeat 3] [--only redis|kafka|nats]
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["redis", "kafka", "nats"], action="append")
     args = parser.parse_args()
     mock = KafkaMock()
     makers = {
@@ -114,6 +115,8 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="lifelong-bench-ingest-"))
     try:
         for name, make in makers.items():
+            if args.only and name.split()[0].lower() not in args.only:
+                continue
             times, stages = [], []
             for run in range(args.repeat):
                 transport = make()
