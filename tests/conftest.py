@@ -5,12 +5,16 @@ easy synthetic intent data set with a small fast pipeline.
 PostgreSQL (a fresh database created for the test and dropped after). When PostgreSQL does not
 answer, its runs are skipped with the reason, except under CI (``CI`` set), where they fail:
 a CI run that silently skipped the shared-store tests would prove nothing.
+
+``transport`` runs a source test once per transport: a real Redis, librdkafka's mock Kafka
+cluster, a real NATS server with JetStream (skipped when missing, failed in CI, likewise).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +27,13 @@ from sqlalchemy.exc import OperationalError
 from lifelong.config import NGrams, Pipeline, Training
 from lifelong.core.types import Example
 from lifelong.registry import Registry, open_registry
+from lifelong.testing.transports import (
+    KafkaMock,
+    KafkaTransport,
+    NatsTransport,
+    RedisTransport,
+    Transport,
+)
 
 PG_ADMIN_URL = os.environ.get(
     "LIFELONG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -217,3 +228,45 @@ def open_umask() -> Iterator[None]:
     previous = os.umask(0)
     yield
     os.umask(previous)
+
+
+TRANSPORT_REDIS_URL = os.environ.get(
+    "LIFELONG_TEST_TRANSPORT_REDIS_URL", "redis://127.0.0.1:6379/0"
+)
+NATS_URL = os.environ.get("LIFELONG_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+def _unreachable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def kafka_mock() -> KafkaMock:
+    pytest.importorskip("confluent_kafka")
+    return KafkaMock()
+
+
+@pytest.fixture(params=["redis", "kafka", "nats"])
+def transport(request: pytest.FixtureRequest) -> Iterator[Transport]:
+    harness: Transport
+    if request.param == "redis":
+        redis = pytest.importorskip("redis")
+        try:
+            redis.Redis.from_url(TRANSPORT_REDIS_URL, socket_connect_timeout=2).ping()
+        except redis.RedisError as error:
+            _unreachable(f"Redis unreachable at {TRANSPORT_REDIS_URL}: {error}")
+        harness = RedisTransport(TRANSPORT_REDIS_URL)
+    elif request.param == "kafka":
+        harness = KafkaTransport(request.getfixturevalue("kafka_mock"))
+    else:
+        pytest.importorskip("nats")
+        host, port = NATS_URL.removeprefix("nats://").split(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=2).close()
+        except OSError as error:
+            _unreachable(f"NATS unreachable at {NATS_URL}: {error}")
+        harness = NatsTransport(NATS_URL)
+    yield harness
+    harness.cleanup()

@@ -309,8 +309,92 @@ class RedisSource(_Section):
     count: int = Field(1000, ge=1)
 
 
+# librdkafka keys that hold secrets: never in config.yml (committed to git), only through
+# ``secrets_env`` (the key's value read from an environment variable when the source is built).
+KAFKA_SECRET_KEYS = frozenset(
+    {
+        "sasl.password",
+        "sasl.oauthbearer.client.secret",
+        "ssl.key.password",
+        "ssl.key.pem",
+        "ssl.keystore.password",
+    }
+)
+# keys the source sets itself: passing them through would break its guarantees
+KAFKA_OWN_KEYS = frozenset(
+    {"bootstrap.servers", "group.id", "enable.auto.commit", "enable.auto.offset.store"}
+)
+KafkaValue = StrictStr | StrictBool | int | float
+
+
+class KafkaSource(_Section):
+    """Kafka topics read through a consumer group (see ``lifelong.data.sources.kafka``).
+
+    ``config`` passes librdkafka keys through (``security.protocol``, ``sasl.mechanism``,
+    ``sasl.username``, ``ssl.ca.location``, ``session.timeout.ms``...); ``secrets_env`` maps a
+    secret key to the environment variable holding its value.
+    """
+
+    bootstrap: str = "127.0.0.1:9092"
+    topics: list[StrictStr] = Field(default_factory=lambda: ["lifelong-examples"], min_length=1)
+    group: str = "lifelong"
+    dead_letter: str | None = None
+    config: dict[str, KafkaValue] = Field(default_factory=dict)
+    secrets_env: dict[str, StrictStr] = Field(default_factory=dict)
+    fields: Columns = Columns()
+    count: int = Field(1000, ge=1)
+    max_bytes: int = Field(1_048_576, ge=64)
+    timeout: float = Field(10.0, gt=0.0)
+    assign_timeout: float = Field(60.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _no_secrets_or_own_keys(self) -> KafkaSource:
+        secret = sorted(KAFKA_SECRET_KEYS & set(self.config))
+        if secret:
+            raise ValueError(
+                f"config: {secret[0]} is a secret and must not be in config.yml; name the "
+                f"environment variable holding it: secrets_env: {{{secret[0]}: KAFKA_SECRET}}"
+            )
+        own = sorted(KAFKA_OWN_KEYS & set(self.config))
+        if own:
+            raise ValueError(
+                f"config: {own[0]} is set by lifelong (use `bootstrap` and `group`; offsets are "
+                "committed only after the snapshot, never automatically)"
+            )
+        return self
+
+
+class NatsSource(_Section):
+    """A NATS JetStream stream read by a durable pull consumer (``lifelong.data.sources.nats``).
+
+    ``ack_wait`` is the server's redelivery delay of an unacknowledged message; a running cycle
+    keeps its messages with in-progress acks, so a killed cycle's come back after ``ack_wait``.
+    Credentials come from the environment: ``token_env``, or ``user`` and ``password_env``, or a
+    ``creds`` file.
+    """
+
+    url: str = "nats://127.0.0.1:4222"
+    stream: str = "LIFELONG"
+    subject: str = "lifelong.examples"
+    durable: str = "lifelong"
+    dead_letter: str | None = None
+    ack_wait: float = Field(30.0, ge=1.0)
+    fields: Columns = Columns()
+    count: int = Field(1000, ge=1, le=30_000)  # larger batches are untested
+    max_bytes: int = Field(1_048_576, ge=64)
+    timeout: float = Field(10.0, gt=0.0)
+    user: str | None = None
+    password_env: str | None = None
+    token_env: str | None = None
+    creds: str | None = None
+
+
+SOURCE_KINDS = ("inbox", "feedback", "redis", "kafka", "nats")
+
+
 class SourceSpec(_Section):
-    """One source of new examples: exactly one of ``inbox``, ``feedback``, ``redis``.
+    """One source of new examples: exactly one of ``inbox``, ``feedback``, ``redis``,
+    ``kafka``, ``nats``.
 
     ``inbox: true`` is the folder of the top-level ``inbox`` key, ``inbox: DIR`` another folder;
     ``feedback: true`` is ``.lifelong/feedback/feedback.jsonl``, ``feedback: FILE`` another file.
@@ -320,14 +404,17 @@ class SourceSpec(_Section):
     inbox: StrictBool | StrictStr | None = None
     feedback: StrictBool | StrictStr | None = None
     redis: RedisSource | None = None
+    kafka: KafkaSource | None = None
+    nats: NatsSource | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SourceSpec:
-        given = [name for name in ("inbox", "feedback", "redis") if getattr(self, name) is not None]
+        given = [name for name in SOURCE_KINDS if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError(
                 "a source is exactly one of {inbox: true|DIR}, {feedback: true|FILE}, "
-                f"{{redis: {{url, stream, group}}}}; got {given or 'none'}"
+                "{redis: {url, stream, group}}, {kafka: {bootstrap, topics, group}}, "
+                f"{{nats: {{url, stream, subject, durable}}}}; got {given or 'none'}"
             )
         if self.inbox is False or self.feedback is False:
             raise ValueError("false is not a source: remove the entry to disable it")

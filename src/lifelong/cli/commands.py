@@ -131,6 +131,10 @@ COMMANDS: dict[str, Command] = {
         f"{_CLI}.history:history",
         "One row per cycle (the newest N, oldest first): trigger, data added, plan, outcome.",
     ),
+    "publish": Command(
+        f"{_CLI}.publish:publish",
+        "Publish each example of FILE as one message (for tests and demos of the loop).",
+    ),
     "ui": Command(
         f"{_CLI}.ui:ui",
         "Serve the dashboard: lineage, versions and verdicts, metrics, cycles, monitoring.",

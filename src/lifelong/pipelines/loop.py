@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from lifelong.core.crashpoint import crash_point
 from lifelong.core.errors import IncompatibleModel, LifelongError
 from lifelong.data import load_dataset
-from lifelong.data.sources import build_sources
+from lifelong.data.sources import build_sources, closing_all
 from lifelong.monitoring import TriggerResult, build_trigger
 from lifelong.pipelines.ingest import collect, commit_sources, hold_untrainable, write_ingested
 from lifelong.pipelines.judge import Judgement, judge_competing
@@ -215,25 +216,30 @@ def _cycle(
     # 1. Ingest: new examples from every source, those not already in the data; what needs a
     #    person (relabels, unknown or untrainable new intents) is held in the review queue.
     #    The champion screens the new examples first (pipelines/screening.py).
-    sources = build_sources(project)
-    before = load_dataset(project)
-    found = collect(sources, before.pool, allow_conflicts=project.config.allow_conflicts)
-    aliases = registry.store.aliases()
-    champion = registry.resolve(aliases[CHAMPION]) if CHAMPION in aliases else None
-    screened = hold_suspicious(project, registry, found, before, champion)
-    hold_untrainable(found, before, project)
-    screen = [s.describe() for s in screened if s.suspicious]
-    result.data = {**found.summary(), "screen": screen}
-    clock.lap("ingest")
-    if not dry_run:
-        hold(registry, found)
-        write_ingested(project, found, now)
-        result.data = {**found.summary(), "screen": screen}  # now with the file written
-    # 2. Snapshot the grown data, then acknowledge the sources (exactly once).
-    dataset = load_dataset(project) if found.new and not dry_run else before
-    if not dry_run:
-        registry.put_snapshot(dataset.pool.sorted_examples())
-        commit_sources(sources, found)
+    #    LIFELONG_CRASH_AT kills the process at the named points (crash tests only).
+    with closing_all(build_sources(project)) as sources:
+        before = load_dataset(project)
+        found = collect(sources, before.pool, allow_conflicts=project.config.allow_conflicts)
+        crash_point("read")
+        aliases = registry.store.aliases()
+        champion = registry.resolve(aliases[CHAMPION]) if CHAMPION in aliases else None
+        screened = hold_suspicious(project, registry, found, before, champion)
+        hold_untrainable(found, before, project)
+        screen = [s.describe() for s in screened if s.suspicious]
+        result.data = {**found.summary(), "screen": screen}
+        clock.lap("ingest")
+        if not dry_run:
+            hold(registry, found)
+            write_ingested(project, found, now)
+            crash_point("written")
+            result.data = {**found.summary(), "screen": screen}  # now with the file written
+        # 2. Snapshot the grown data, then acknowledge the sources (exactly once).
+        dataset = load_dataset(project) if found.new and not dry_run else before
+        if not dry_run:
+            registry.put_snapshot(dataset.pool.sorted_examples())
+            crash_point("snapshot")
+            commit_sources(sources, found)
+            crash_point("committed")
     clock.lap("snapshot")
     # 3. Triggers.
     context = trigger_context(project, registry, dataset.pool, champion, now)

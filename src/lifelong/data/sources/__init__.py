@@ -17,10 +17,12 @@ content-hashed), never loses.
 (True, ['day1.jsonl'])
 """
 
-from lifelong.data.sources.base import Batch, Receipt, Source
+from lifelong.data.sources.base import Batch, Receipt, Source, SourceUnavailable, closing_all
 from lifelong.data.sources.factory import build_source, build_sources, feedback_log
 from lifelong.data.sources.feedback import FeedbackRecord, FeedbackSource, append_feedback
 from lifelong.data.sources.inbox import InboxSource
+from lifelong.data.sources.kafka import KafkaSource
+from lifelong.data.sources.nats import NatsSource
 from lifelong.data.sources.redis_stream import RedisStreamSource
 
 __all__ = [
@@ -28,11 +30,15 @@ __all__ = [
     "FeedbackRecord",
     "FeedbackSource",
     "InboxSource",
+    "KafkaSource",
+    "NatsSource",
     "Receipt",
     "RedisStreamSource",
     "Source",
+    "SourceUnavailable",
     "append_feedback",
     "build_source",
     "build_sources",
+    "closing_all",
     "feedback_log",
 ]

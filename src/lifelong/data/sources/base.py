@@ -9,12 +9,21 @@ source forgets data only on ``commit``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from lifelong.core.errors import Problem
+from lifelong.core.errors import LifelongError, Problem
 from lifelong.core.types import Example
+
+
+class SourceUnavailable(LifelongError):
+    """A transport cannot be reached, or lacks what the source reads (a topic, a stream).
+
+    Raised before anything is read or acknowledged: the cycle fails with no side effect and the
+    next one retries.
+    """
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,21 @@ class Source(Protocol):
     def commit(self, receipts: Iterable[Receipt]) -> None:
         """Forget what ``receipts`` acknowledge; call only once their snapshot is committed."""
         ...
+
+    def close(self) -> None:
+        """Release connections (a Kafka consumer leaves its group); unacknowledged data stays
+        pending for the next reader. Safe to call twice."""
+        ...
+
+
+@contextmanager
+def closing_all(sources: list[Source]) -> Iterator[list[Source]]:
+    """The sources, each closed on the way out, error or not."""
+    try:
+        yield sources
+    finally:
+        for source in sources:
+            source.close()
 
 
 def own_receipts(name: str, receipts: Iterable[Receipt]) -> list[Receipt]:

@@ -27,13 +27,55 @@ def feedback_log(project: Project) -> Path | None:
     return feedback_path(project, specs[0]) if specs else None
 
 
-def build_source(project: Project, spec: SourceSpec) -> Source:
-    """One source from its spec, paths resolved against the project root."""
+def build_source(project: Project, spec: SourceSpec, where: str = "sources") -> Source:
+    """One source from its spec, paths resolved against the project root, secrets read from
+    the environment (``where`` names the spec in errors: ``sources.2``)."""
     if spec.inbox is not None:
         folder = project.path(spec.inbox) if isinstance(spec.inbox, str) else project.inbox
         return InboxSource(folder, project.config.columns)
     if spec.feedback is not None:
         return FeedbackSource(feedback_path(project, spec))
+    return build_transport(spec, where)
+
+
+def build_transport(spec: SourceSpec, where: str = "sources") -> Source:
+    """A Kafka, NATS or Redis source from its spec (no project needed: nothing is a path)."""
+    if spec.kafka is not None:
+        from lifelong.data.sources.kafka import KafkaSource, kafka_settings
+
+        kafka = spec.kafka
+        return KafkaSource(
+            kafka.bootstrap,
+            kafka.topics,
+            kafka.group,
+            config=kafka_settings(kafka.config, kafka.secrets_env, f"{where}.kafka"),
+            dead_letter=kafka.dead_letter,
+            fields=kafka.fields,
+            count=kafka.count,
+            max_bytes=kafka.max_bytes,
+            timeout=kafka.timeout,
+            assign_timeout=kafka.assign_timeout,
+        )
+    if spec.nats is not None:
+        from lifelong.data.sources.nats import NatsSource, nats_connect_options
+
+        nats = spec.nats
+        options = nats_connect_options(
+            nats.user, nats.password_env, nats.token_env, nats.creds, f"{where}.nats"
+        )
+        return NatsSource(
+            nats.url,
+            nats.stream,
+            nats.subject,
+            nats.durable,
+            dead_letter=nats.dead_letter,
+            ack_wait=nats.ack_wait,
+            fields=nats.fields,
+            count=nats.count,
+            max_bytes=nats.max_bytes,
+            timeout=nats.timeout,
+            connect_options=options,
+        )
     assert spec.redis is not None  # SourceSpec validates that exactly one is set
     redis = spec.redis
     return RedisStreamSource(
@@ -43,4 +85,6 @@ def build_source(project: Project, spec: SourceSpec) -> Source:
 
 def build_sources(project: Project) -> list[Source]:
     """Every configured source, in config order."""
-    return [build_source(project, spec) for spec in project.config.sources]
+    return [
+        build_source(project, spec, f"sources.{i}") for i, spec in enumerate(project.config.sources)
+    ]

@@ -223,6 +223,9 @@ class FeedbackSource:
                 now = Offset(byte, line)
                 atomic_write_text(self.state_path, json.dumps(asdict(now)) + "\n")
 
+    def close(self) -> None:
+        """Nothing to release: files are opened per read."""
+
     def _parse(self, raw: bytes, number: int, batch: Batch) -> None:
         if not raw.strip():
             return

@@ -129,6 +129,9 @@ class InboxSource:
             if path.is_file() and sha256_file(path) == receipt.check:
                 move(path, free_name(self.processed_dir, path.name))
 
+    def close(self) -> None:
+        """Nothing to release: files are opened per read."""
+
     def _reject(self, path: Path, problems: list[Problem]) -> Problem:
         """Write ``rejected/<name>.error`` first, then move the file beside it.
 

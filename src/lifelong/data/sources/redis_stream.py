@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from lifelong.core.crashpoint import crash_point
 from lifelong.core.errors import Problem
 from lifelong.core.text_check import value_problem
 from lifelong.core.types import Example
@@ -81,8 +82,15 @@ class RedisStreamSource:
     def commit(self, receipts: Iterable[Receipt]) -> None:
         """``XACK`` the acknowledged messages (acking twice is harmless)."""
         ids = [receipt.key for receipt in own_receipts(self.name, receipts)]
+        crash_point("source-commit")
         if ids:
             self._client().xack(self.stream, self.group, *ids)
+
+    def close(self) -> None:
+        """Close the connection pool (pending messages stay in the group's pending list)."""
+        if self._redis is not None:
+            self._redis.close()
+            self._redis = None
 
     def _client(self) -> Any:
         if self._redis is None:
