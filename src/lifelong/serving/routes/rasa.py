@@ -36,8 +36,8 @@ from lifelong.serving.schemas import (
 RASA_RANKING = 10  # Rasa returns at most ten ranked intents
 
 MINIMUM_COMPATIBLE_VERSION = "0.1.0"
-"""The oldest lifelong whose bundles this one loads: every release since 0.1.0 writes bundle
-format 1 (``models.bundle.FORMAT_VERSION``); raise it with the format."""
+"""The oldest lifelong whose bundles this one loads: 0.1.0 wrote bundle format 1, which is still
+among ``models.bundle.READABLE_VERSIONS``; raise it when the oldest readable format goes."""
 
 _JSON = (b"content-type", b"application/json")
 
