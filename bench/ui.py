@@ -25,19 +25,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from lifelong.registry import Registry, open_registry
+from lifelong.testing.browser import CHROMIUM, CHROMIUM_ARGS
 from lifelong.testing.dashboard_store import fill_registry
 from lifelong.ui import UiContext, create_ui_app
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def pages(registry: Registry) -> dict[str, str]:
@@ -114,9 +107,7 @@ def screenshots(context: UiContext, paths: dict[str, str], folder: Path) -> None
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             for name, path in paths.items():
                 if name in ("lineage-last-page", "metrics-major", "not-found"):

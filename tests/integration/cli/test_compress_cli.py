@@ -13,23 +13,15 @@ from lifelong.cli.main import app
 from lifelong.project import Project
 from lifelong.registry import open_registry
 from lifelong.serving.holder import ModelHolder
+from lifelong.testing.cli import run_cli, small_settings
 
 pytestmark = pytest.mark.integration
 
-SMALL = [
-    "--set", "pipeline.ngrams.buckets=16384",
-    "--set", "pipeline.ngrams.dim=32",
-    "--set", "pipeline.hidden=64",
-    "--set", "training.epochs=2",
-    "--set", "compress.latency_texts=20",
-]  # fmt: skip
+SMALL = small_settings(2, **{"compress.latency_texts": "20"})
 
 
 def run(project: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["--project", str(project), *SMALL, *args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, " ".join(result.output.split())
+    return run_cli(project, SMALL, *args)
 
 
 def _json(out: str) -> dict[str, object]:

@@ -16,23 +16,16 @@ from typer.testing import CliRunner
 import lifelong
 from lifelong.cli.main import app
 from lifelong.core.errors import ArtifactCorrupt
+from lifelong.testing.cli import run_cli, small_settings
 
 pytestmark = pytest.mark.integration
 
-SMALL = [
-    "--set", "pipeline.ngrams.buckets=16384",
-    "--set", "pipeline.ngrams.dim=32",
-    "--set", "pipeline.hidden=64",
-    "--set", "training.epochs=6",
-]  # fmt: skip
+SMALL = small_settings(6)
 README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def run(project: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["--project", str(project), *SMALL, *args], input=stdin)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, " ".join(result.output.split())
+    return run_cli(project, SMALL, *args, stdin=stdin)
 
 
 @pytest.fixture(scope="module")

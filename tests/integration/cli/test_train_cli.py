@@ -17,23 +17,15 @@ from typer.testing import CliRunner
 from lifelong.cli.main import app
 from lifelong.project import Project
 from lifelong.registry import open_registry
+from lifelong.testing.cli import run_cli, small_settings
 
 pytestmark = pytest.mark.integration
 
-SMALL = [
-    "--set", "pipeline.ngrams.buckets=16384",
-    "--set", "pipeline.ngrams.dim=32",
-    "--set", "pipeline.hidden=64",
-    "--set", "training.epochs=6",
-]  # fmt: skip
+SMALL = small_settings(6)
 
 
 def run(project: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["--project", str(project), *SMALL, *args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    # Rich wraps at the terminal width; fold white space so assertions read whole sentences.
-    return result.exit_code, " ".join(result.output.split())
+    return run_cli(project, SMALL, *args)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 
 from lifelong.registry import Registry
 from lifelong.serving.process import free_port
+from lifelong.testing.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -26,15 +27,6 @@ StartServer = Callable[..., Any]
 SRC = Path(__file__).resolve().parents[3] / "src"
 TOKEN = "integration-token"  # conftest's TOKEN, the one start_server gives the server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGES = ["/ui/", "/ui/versions/1.0", "/ui/metrics", "/ui/compare", "/ui/cycles", "/ui/monitoring"]
 
 
@@ -46,7 +38,7 @@ def browser() -> Iterator[Any]:
             pytest.fail(f"{CHROMIUM} missing: apt-get install chromium")
         pytest.skip(f"{CHROMIUM} missing")
     with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 
