@@ -28,7 +28,7 @@ fi
 stamp=.venv/.lifelong-deps
 want=$(cat pyproject.toml requirements/constraints.txt setup.py src/lifelong/features/_ngrams.pyx | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing dependencies (first run takes about a minute)"
+  echo "setup: installing dependencies (a first install takes about a minute and a half)"
   # pip warns about index locations of the machine's own pip config that do not exist;
   # those lines are noise, everything else pip says is shown.
   quiet_pip() {
