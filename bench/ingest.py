@@ -18,15 +18,13 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import yaml
-from typer.testing import CliRunner
 
-from lifelong.cli.main import app
 from lifelong.pipelines.loop import run_cycle
 from lifelong.project import Project
 from lifelong.registry import open_registry
+from lifelong.testing.cli import champion_project
 from lifelong.testing.transports import (
     KafkaMock,
     KafkaTransport,
@@ -36,25 +34,6 @@ from lifelong.testing.transports import (
 )
 
 INTENTS = ("greet", "goodbye", "thank_you", "order_status")
-
-
-def _project(root: Path) -> tuple[Project, dict[str, Any]]:
-    assert CliRunner().invoke(app, ["init", str(root)]).exit_code == 0
-    path = root / "config.yml"
-    config = yaml.safe_load(path.read_text())
-    config["pipeline"]["ngrams"].update({"buckets": 4096, "dim": 16})
-    config["pipeline"]["hidden"] = 16
-    config["training"]["epochs"] = 2
-    config["policy"]["screen"] = None
-    config["policy"]["gate"]["floor"] = 0.0
-    config["policy"]["triggers"] = dict.fromkeys(("time", "volume", "performance", "drift"))
-    config["sources"] = []
-    path.write_text(yaml.safe_dump(config))
-    project = Project.load(root)
-    project.state_dir.mkdir(parents=True, exist_ok=True)
-    with open_registry(project.store_url, project.artifacts_dir) as registry:
-        assert run_cycle(project, registry).outcome == "promoted"
-    return project, config
 
 
 def _payloads(n: int, run: int) -> list[bytes]:
@@ -84,7 +63,7 @@ def measure(
     transport: Transport, n: int, run: int, scratch: Path
 ) -> tuple[float, dict[str, float]]:
     """Seconds of one cycle ingesting ``n`` messages, and its stage durations."""
-    project, config = _project(scratch / f"{transport.kind}-{run}")
+    project, config = champion_project(scratch / f"{transport.kind}-{run}")
     config["sources"] = [transport.spec(count=n)]
     (project.root / "config.yml").write_text(yaml.safe_dump(config))
     project = Project.load(project.root)

@@ -16,14 +16,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from lifelong.cli.main import app
 from lifelong.core.crashpoint import CRASH_ENV, POINTS
 from lifelong.core.types import normalize_text
-from lifelong.pipelines.loop import EXIT_NOTHING, run_cycle
+from lifelong.pipelines.loop import EXIT_NOTHING
 from lifelong.project import Project
 from lifelong.registry import open_registry
+from lifelong.testing.cli import champion_project
 from lifelong.testing.transports import KafkaTransport, Transport
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -40,25 +39,9 @@ def crash_transport(transport: Transport, kafka_mock: object) -> Transport:
 
 
 def _project(root: Path, transport: Transport) -> Project:
-    assert CliRunner().invoke(app, ["init", str(root)]).exit_code == 0
-    path = root / "config.yml"
-    config = yaml.safe_load(path.read_text())
-    config["pipeline"]["ngrams"].update({"buckets": 4096, "dim": 16})
-    config["pipeline"]["hidden"] = 16
-    config["training"]["epochs"] = 2
-    config["splits"]["salt"] = "crash-tests"
-    config["policy"]["screen"] = None
-    config["policy"]["gate"]["floor"] = 0.0  # a tiny model: any first one becomes champion
-    config["policy"]["triggers"] = dict.fromkeys(("time", "volume", "performance", "drift"))
-    config["sources"] = []
-    path.write_text(yaml.safe_dump(config))
-    project = Project.load(root)
-    project.state_dir.mkdir(parents=True, exist_ok=True)
-    with open_registry(project.store_url, project.artifacts_dir) as registry:
-        result = run_cycle(project, registry)  # a champion: the cycles below train nothing
-        assert result.outcome == "promoted", result.error
+    _, config = champion_project(root, salt="crash-tests")  # the cycles below train nothing
     config["sources"] = [transport.spec()]  # after: a Kafka topic exists once published to
-    path.write_text(yaml.safe_dump(config))
+    (root / "config.yml").write_text(yaml.safe_dump(config))
     return Project.load(root)
 
 
