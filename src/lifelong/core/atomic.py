@@ -8,7 +8,10 @@ The files are ``0600`` (``mkstemp``'s mode, kept by the rename): see :mod:`lifel
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lifelong.core.storage import storage_errors
@@ -81,3 +84,24 @@ def atomic_create_bytes(path: Path, data: bytes) -> bool:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically; see :func:`atomic_write_bytes`."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextmanager
+def atomic_folder(dest: Path) -> Iterator[Path]:
+    """Fill a temporary folder beside ``dest``, then rename it to ``dest`` in one step.
+
+    ``dest`` must be missing or an empty folder (callers check and say so). Readers see no
+    folder or the whole one; on any failure the temporary folder is removed and ``dest`` is
+    left as it was.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=dest.parent))
+    try:
+        yield tmp
+        if dest.exists():
+            dest.rmdir()
+        os.replace(tmp, dest)
+        fsync_dir(dest.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

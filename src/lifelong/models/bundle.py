@@ -10,9 +10,6 @@ written under a temporary name and renamed, so a reader never sees half a bundle
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -27,7 +24,7 @@ from torch import nn
 
 import lifelong
 from lifelong.config import Pipeline
-from lifelong.core.atomic import TMP_PREFIX, atomic_write_bytes, atomic_write_text, fsync_dir
+from lifelong.core.atomic import atomic_folder, atomic_write_bytes, atomic_write_text
 from lifelong.core.errors import ArtifactCorrupt, LifelongError
 from lifelong.core.hashing import sha256_bytes, sha256_file
 from lifelong.core.types import Example, normalize_text
@@ -138,9 +135,7 @@ class ModelBundle:
         folder = Path(folder)
         if folder.exists() and any(folder.iterdir()):
             raise LifelongError(f"{folder}: cannot save a model bundle into a non-empty folder")
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=folder.parent))
-        try:
+        with atomic_folder(folder) as tmp:
             tensors = {k: v.detach().contiguous() for k, v in self.module.state_dict().items()}
             weights = save_tensors(tensors)
             atomic_write_bytes(tmp / WEIGHTS_FILE, weights)
@@ -155,13 +150,6 @@ class ModelBundle:
             document = {**asdict(spec), "format": FORMAT}
             document["files"] = files
             atomic_write_text(tmp / SPEC_FILE, json.dumps(document, indent=2, sort_keys=True))
-            if folder.exists():
-                folder.rmdir()
-            os.replace(tmp, folder)
-            fsync_dir(folder.parent)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     @classmethod
     def load(cls, folder: Path, *, cache_dir: Path | None = None) -> ModelBundle:

@@ -11,16 +11,13 @@ absent. ``lifelong.load(DIR)`` checks the manifest again before reading the weig
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import lifelong
-from lifelong.core.atomic import TMP_PREFIX, atomic_write_bytes, atomic_write_text, fsync_dir
+from lifelong.core.atomic import atomic_folder, atomic_write_bytes, atomic_write_text
 from lifelong.core.errors import ArtifactCorrupt, LifelongError
 from lifelong.core.hashing import sha256_bytes, sha256_file
 from lifelong.models import read_spec
@@ -92,9 +89,7 @@ def export_version(registry: Registry, ref: str, dest: Path) -> ExportManifest:
         )
     version = resolve_model(registry, ref)
     source = registry.artifact_path(version.label)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=dest.parent))
-    try:
+    with atomic_folder(dest) as tmp:
         files = _copy_verified(version, source, tmp)
         manifest = ExportManifest(
             version=version.label,
@@ -110,13 +105,6 @@ def export_version(registry: Registry, ref: str, dest: Path) -> ExportManifest:
         document = json.dumps(manifest.to_dict(), indent=2, sort_keys=True)
         atomic_write_text(tmp / MANIFEST_FILE, document)
         atomic_write_text(tmp / README_FILE, _readme(manifest))
-        if dest.exists():
-            dest.rmdir()
-        os.replace(tmp, dest)
-        fsync_dir(dest.parent)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
 
 
