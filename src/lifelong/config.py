@@ -36,11 +36,21 @@ class _Section(BaseModel):
 
 
 class Columns(_Section):
-    """Column names read from CSV and Parquet files."""
+    """Column names read from CSV and Parquet files.
+
+    A text project reads ``text`` and ``intent``. A tabular one (``task: tabular``) predicts
+    ``target`` from ``features`` (default: every other column but ``timestamp``); ``kind``
+    says whether the target is a class or a number, and ``types`` declares a column numeric
+    or categorical where the values should not decide.
+    """
 
     text: str = "text"
     intent: str = "intent"
     timestamp: str = "timestamp"
+    target: str | None = None
+    features: list[str] | None = None
+    types: dict[str, Literal["numeric", "categorical"]] = {}
+    kind: Literal["classification", "regression"] = "classification"
 
 
 class Splits(_Section):
@@ -74,16 +84,25 @@ class TransformerSettings(_Section):
     freeze_layers: int = Field(0, ge=0)
 
 
+class TabularSettings(_Section):
+    """The ``tabular`` pipeline: width of the input table (numeric columns, their missing
+    flags and the hashed categories share it) and of the learned projection."""
+
+    buckets: int = Field(4096, ge=64)
+    dim: int = Field(64, ge=4)
+
+
 class Pipeline(_Section):
     """What turns text into predictions. Changing it means a cold training."""
 
-    name: Literal["fast", "transformer"] = "fast"
+    name: Literal["fast", "transformer", "tabular"] = "fast"
     ngrams: NGrams = NGrams()
     embeddings: Literal["minilm"] | None = None
     hidden: int = Field(512, ge=8)
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
     label_smoothing: float = Field(0.1, ge=0.0, lt=1.0)
     transformer: TransformerSettings = TransformerSettings()
+    tabular: TabularSettings = TabularSettings()
 
 
 class Training(_Section):
@@ -479,6 +498,7 @@ class Compress(_Section):
 class Config(_Section):
     """The whole of ``config.yml``."""
 
+    task: Literal["text", "tabular"] = "text"
     data: list[str] = ["data"]
     test: list[str] = []
     trusted: list[str] = []
@@ -496,6 +516,33 @@ class Config(_Section):
     sources: list[SourceSpec] = [SourceSpec(inbox=True), SourceSpec(feedback=True)]
     server: Server = Server()
     compress: Compress = Compress()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tabular_pipeline(cls, raw: Any) -> Any:
+        """``task: tabular`` takes the tabular pipeline unless one is named, and allows
+        conflicts unless told otherwise: rows with equal features and different targets are
+        the noise of a table, where in text they are a labeling mistake."""
+        if isinstance(raw, dict) and raw.get("task") == "tabular":
+            pipeline = raw.get("pipeline")
+            if pipeline is None or (isinstance(pipeline, dict) and "name" not in pipeline):
+                raw = {**raw, "pipeline": {**(pipeline or {}), "name": "tabular"}}
+            raw = {"allow_conflicts": True, **raw}
+        return raw
+
+    @model_validator(mode="after")
+    def _task_fits(self) -> Config:
+        tabular = self.task == "tabular"
+        if tabular and self.columns.target is None:
+            raise ValueError("task: tabular needs columns.target (the column to predict)")
+        if not tabular and self.columns.target is not None:
+            raise ValueError("columns.target is for task: tabular (set task: tabular)")
+        if tabular != (self.pipeline.name == "tabular"):
+            raise ValueError(
+                f"pipeline.name: {self.pipeline.name} does not fit task: {self.task} "
+                "(task: tabular takes pipeline.name: tabular, text the others)"
+            )
+        return self
 
 
 def _format_validation_error(

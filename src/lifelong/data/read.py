@@ -10,6 +10,7 @@ from lifelong.core.errors import DataError
 from lifelong.data.jsonl import read_jsonl
 from lifelong.data.rasa import read_rasa_yaml
 from lifelong.data.result import ReadResult
+from lifelong.data.table_read import TABLE_SUFFIXES, check_tables, read_table
 from lifelong.data.tabular import read_csv, read_parquet
 
 SUPPORTED = (".yml", ".yaml", ".jsonl", ".csv", ".parquet")
@@ -19,6 +20,8 @@ def read_file(path: Path, columns: Columns | None = None) -> ReadResult:
     """Read one data file, choosing the reader by its extension."""
     columns = columns or Columns()
     suffix = path.suffix.lower()
+    if columns.target is not None:
+        return read_table(path, columns)
     if suffix in (".yml", ".yaml"):
         return read_rasa_yaml(path)
     if suffix == ".jsonl":
@@ -41,18 +44,20 @@ def read_paths(paths: Iterable[Path], columns: Columns | None = None) -> ReadRes
     file named explicitly with an unknown type, is a :class:`DataError`.
     """
     result = ReadResult()
+    columns = columns or Columns()
+    suffixes = TABLE_SUFFIXES if columns.target is not None else SUPPORTED
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 relative = child.relative_to(path)
                 if any(part.startswith(".") for part in relative.parts) or not child.is_file():
                     continue
-                if child.suffix.lower() in SUPPORTED:
+                if child.suffix.lower() in suffixes:
                     result.extend(read_file(child, columns))
                 else:
                     result.warning(
                         "unknown-type",
-                        f"not read: unknown file type (lifelong reads {', '.join(SUPPORTED)})",
+                        f"not read: unknown file type (lifelong reads {', '.join(suffixes)})",
                         str(child),
                     )
         elif path.is_file():
@@ -62,4 +67,5 @@ def read_paths(paths: Iterable[Path], columns: Columns | None = None) -> ReadRes
                 f"{path}: no such file or folder",
                 hint="check `data:` and `test:` in config.yml",
             )
+    check_tables(result)
     return result

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lifelong.core.errors import Problem
 from lifelong.core.text_check import value_problem
 from lifelong.core.types import Example
+
+if TYPE_CHECKING:
+    from lifelong.data.table_read import FileColumns
 
 
 @dataclass
@@ -22,6 +26,7 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    tables: list[FileColumns] = field(default_factory=list)
 
     def error(self, code: str, message: str, source: str, line: int | None = None) -> None:
         self.problems.append(Problem("error", code, message, source, line))
@@ -34,6 +39,7 @@ class ReadResult:
         self.problems.extend(other.problems)
         self.notes.extend(other.notes)
         self.files.extend(other.files)
+        self.tables.extend(other.tables)
 
     @property
     def errors(self) -> list[Problem]:

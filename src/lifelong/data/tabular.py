@@ -98,7 +98,7 @@ def read_parquet(path: Path, columns: Columns) -> ReadResult:
             source,
         )
         return result
-    for number, row in enumerate(_rows(table, result, source), start=1):
+    for number, row in enumerate(table_rows(table, result, source), start=1):
         if row is None:
             continue
         meta = {
@@ -120,7 +120,7 @@ def read_parquet(path: Path, columns: Columns) -> ReadResult:
     return result
 
 
-def _rows(table: pa.Table, result: ReadResult, source: str) -> list[dict[str, Any] | None]:
+def table_rows(table: pa.Table, result: ReadResult, source: str) -> list[dict[str, Any] | None]:
     """The table's rows as dicts; ``None`` for a row holding a string that is not UTF-8.
 
     Parquet does not check that a string column holds UTF-8 (a writer can store the encoded

@@ -1,6 +1,7 @@
 """Torch networks, heads that grow, and the ``ModelBundle`` that saves and serves them."""
 
 from lifelong.models.bundle import (
+    FEATURIZER_STATE,
     FORMAT_VERSION,
     READABLE_VERSIONS,
     BundleSpec,
@@ -25,6 +26,7 @@ from lifelong.models.surgery import head_inputs, imprint_rows, remap_head
 from lifelong.models.transformer import TransformerClassifier
 
 __all__ = [
+    "FEATURIZER_STATE",
     "FORMAT_VERSION",
     "LEVELS",
     "READABLE_VERSIONS",

@@ -38,6 +38,9 @@ FORMAT_VERSION = 2
 (:data:`DENSE_VERSION`), which every earlier lifelong reads (it has no ``weights_format``)."""
 DENSE_VERSION = 1
 READABLE_VERSIONS = (DENSE_VERSION, FORMAT_VERSION)
+FEATURIZER_STATE = "featurizer_state"
+"""Key of ``BundleSpec.meta`` holding what a featurizer learned from data (the tabular one's
+column statistics); ``spec.featurizer`` holds what it is."""
 SPEC_FILE = "bundle.json"
 WEIGHTS_FILE = "weights.safetensors"
 REPLAY_FILE = "replay.jsonl"
@@ -179,7 +182,9 @@ class ModelBundle:
         if REPLAY_FILE in files:
             text = (folder / REPLAY_FILE).read_text(encoding="utf-8")
             replay = [Example.from_record(json.loads(line)) for line in text.splitlines()]
-        return cls(spec, module, make_featurizer(pipeline, cache_dir), replay)
+        state = spec.meta.get(FEATURIZER_STATE)
+        recorded = None if state is None else (spec.featurizer, state)
+        return cls(spec, module, make_featurizer(pipeline, cache_dir, recorded), replay)
 
 
 def _build(pipeline: Pipeline, spec: BundleSpec, tensors: dict[str, torch.Tensor]) -> nn.Module:

@@ -20,6 +20,11 @@ def build_model(pipeline: Pipeline, n_classes: int, bag: nn.Module | None = None
         return TransformerClassifier(
             minilm_path(), pipeline.dropout, n_classes, settings.freeze_layers
         )
+    if pipeline.name == "tabular":
+        table = pipeline.tabular
+        return IntentClassifier(
+            table.buckets, table.dim, 0, pipeline.hidden, pipeline.dropout, n_classes, bag=bag
+        )
     return IntentClassifier(
         buckets=pipeline.ngrams.buckets,
         dim=pipeline.ngrams.dim,

@@ -21,11 +21,13 @@ from numpy.typing import NDArray
 from torch import nn
 
 from lifelong.config import Finetune, Pipeline, Training
-from lifelong.core.errors import DataError
+from lifelong.core.errors import DataError, IncompatibleModel
 from lifelong.core.seed import set_seed
 from lifelong.core.types import Example
-from lifelong.features import Features, make_featurizer
+from lifelong.data.schema import parse_row
+from lifelong.features import Features, TabularFeaturizer, make_featurizer
 from lifelong.models import (
+    FEATURIZER_STATE,
     BundleSpec,
     ModelBundle,
     build_model,
@@ -118,6 +120,35 @@ def _imprint(
     return list(means)
 
 
+def _fit_table(
+    featurizer: TabularFeaturizer,
+    examples: Sequence[Example],
+    n_replay: int,
+    parent: ModelBundle | None,
+    finetune: Finetune,
+) -> None:
+    """Learn the columns and statistics of the training rows.
+
+    An update on all the data counts every row afresh; one on new rows plus replay adds the
+    new rows (not the replayed ones, already counted) to the parent's statistics.
+    """
+    parent_table = parent.featurizer if parent is not None else None
+    if parent_table is not None and not isinstance(parent_table, TabularFeaturizer):
+        raise IncompatibleModel(
+            "the parent model is a text model; a tabular project cannot fine-tune it",
+            hint="train a new model from scratch: `lifelong train` (without --finetune)",
+        )
+    merge = parent is not None and finetune.data == "new+replay"
+    fresh = examples[: len(examples) - n_replay] if merge else examples
+    featurizer.fit([parse_row(e.text) for e in fresh], parent_table, merge=merge)
+
+
+def _featurizer_state(featurizer: object) -> dict[str, Any]:
+    if isinstance(featurizer, TabularFeaturizer):
+        return {FEATURIZER_STATE: featurizer.state()}
+    return {}
+
+
 def _label_ids(examples: Sequence[Example], labels: Sequence[str]) -> NDArray[np.int64]:
     index = {label: i for i, label in enumerate(labels)}
     return np.array([index.get(e.label, -1) for e in examples], dtype=np.int64)
@@ -176,7 +207,8 @@ def train(
     finetune = finetune or Finetune()
     featurizer = make_featurizer(pipeline, cache_dir)
     if parent is not None:
-        check_compatible(parent.spec, pipeline, featurizer.spec())
+        if not isinstance(featurizer, TabularFeaturizer):  # it knows its columns once fitted
+            check_compatible(parent.spec, pipeline, featurizer.spec())
         old = parent.replay if previous is None else previous
         examples, n_replay = _update_data(train, old, finetune, training.seed)
         plan = plan_labels(parent.labels, [e.label for e in examples], strict=strict_labels)
@@ -189,6 +221,10 @@ def train(
         buffer_source = examples
     if not examples:
         raise DataError("no training examples", hint="add labeled data, then train again")
+    if isinstance(featurizer, TabularFeaturizer):
+        _fit_table(featurizer, examples, n_replay, parent, finetune)
+    if parent is not None:
+        check_compatible(parent.spec, pipeline, featurizer.spec())
 
     started = time.perf_counter()
     features = featurizer.transform([e.text for e in [*examples, *valid]])
@@ -278,7 +314,12 @@ def train(
         pipeline=pipeline.model_dump(mode="json"),
         labels=plan.labels,
         featurizer=featurizer.spec(),
-        meta={"init": init, "epochs_run": fit.epochs_run, "seed": training.seed},
+        meta={
+            "init": init,
+            "epochs_run": fit.epochs_run,
+            "seed": training.seed,
+            **_featurizer_state(featurizer),
+        },
     )
     replay = replay_sample(buffer_source, finetune.replay_size, training.seed)
     return TrainOutcome(ModelBundle(spec, model, featurizer, replay), report)
