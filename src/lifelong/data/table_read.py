@@ -33,6 +33,7 @@ from lifelong.data.schema import (
     infer_type,
     is_missing,
     parse_number,
+    parse_row,
 )
 from lifelong.data.text_io import read_data_text
 
@@ -294,3 +295,13 @@ def check_tables(result: ReadResult) -> None:
                 "from columns.features",
                 first.source,
             )
+
+
+def table_record(example: Example, columns: Columns) -> Record:
+    """A tabular example as a row of a data file (JSONL) that :func:`read_table` reads back as
+    the same example: its feature values, the target, and the timestamp when it has one."""
+    assert columns.target is not None, "table_record is for projects with columns.target"
+    record: Record = {**parse_row(example.text), columns.target: example.label}
+    if example.timestamp is not None:
+        record[columns.timestamp] = example.timestamp
+    return record
