@@ -130,3 +130,19 @@ def test_predict_reads_rows_from_a_csv(project: Path, tmp_path: Path) -> None:
     )
     assert code == 0, out
     assert out.count('"version": "1.0"') == 5
+
+
+def test_rows_typed_alone_are_fitted_to_the_data_or_held_for_review(project: Path) -> None:
+    lines = [
+        '{"sex": "male", "age": "x", "branch": "north", "income": 50000, "job": "clerk"}',
+        '{"sex": "male", "age": 30, "branch": 7, "income": 52000, "job": "clerk"}',
+    ]
+    (project / "inbox" / "odd.jsonl").write_text("\n".join(lines) + "\n")
+    code, out = run_cli(project, SETTINGS, "update")
+    assert "data validation failed" not in out
+    assert "1 held for review" in out
+    _, queue = run_cli(project, SETTINGS, "review", "list")
+    assert "column 'age' is numeric" in queue
+    ingested = list((project / "data" / "ingested").glob("*.jsonl"))
+    assert len(ingested) == 1
+    assert '"branch": "7"' in ingested[0].read_text()
