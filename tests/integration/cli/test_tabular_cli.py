@@ -138,7 +138,7 @@ def test_rows_typed_alone_are_fitted_to_the_data_or_held_for_review(project: Pat
         '{"sex": "male", "age": 30, "branch": 7, "income": 52000, "job": "clerk"}',
     ]
     (project / "inbox" / "odd.jsonl").write_text("\n".join(lines) + "\n")
-    code, out = run_cli(project, SETTINGS, "update")
+    _, out = run_cli(project, SETTINGS, "update")
     assert "data validation failed" not in out
     assert "1 held for review" in out
     _, queue = run_cli(project, SETTINGS, "review", "list")
