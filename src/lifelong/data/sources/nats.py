@@ -57,6 +57,8 @@ class _LoopThread:
         try:
             return future.result(timeout)
         except FutureTimeout:
+            if timeout is None:  # a request inside timed out: its own error says which
+                raise
             future.cancel()
             raise TimeoutError(f"no answer within {timeout:g} s") from None
 
