@@ -27,18 +27,20 @@ def _copy_tree(source: resources.abc.Traversable, target: Path) -> int:
     return copied
 
 
-def init_project(root: Path, *, sample_data: bool = True) -> list[Path]:
+def init_project(root: Path, *, sample_data: bool = True, task: str = "text") -> list[Path]:
     """Create a project in ``root`` (created if missing) and return the paths created.
 
     Refuses a folder that already holds a ``config.yml``, so an existing project is never
-    overwritten. ``sample_data=False`` leaves ``data/`` empty.
+    overwritten. ``sample_data=False`` leaves ``data/`` empty. ``task="tabular"`` writes the
+    tabular template: a config predicting a column, and a sample table.
     """
     if (root / CONFIG_FILE).exists():
         raise ConfigError(
             f"{root / CONFIG_FILE} exists already; not overwriting a project",
             hint="choose another folder, or remove it first",
         )
-    template = resources.files(TEMPLATE_PACKAGE)
+    common = resources.files(TEMPLATE_PACKAGE)
+    template = common / "tabular" if task == "tabular" else common
     root.mkdir(parents=True, exist_ok=True)
     created = []
     for folder in ("data", "models", "inbox"):
@@ -48,7 +50,7 @@ def init_project(root: Path, *, sample_data: bool = True) -> list[Path]:
         for folder in SAMPLE_FOLDERS:
             _copy_tree(template / folder, root / folder)
             created.append(root / folder)
-    (root / ".gitignore").write_bytes((template / "gitignore").read_bytes())
+    (root / ".gitignore").write_bytes((common / "gitignore").read_bytes())
     text = (template / "config.yml.tmpl").read_text(encoding="utf-8")
     config_path = root / CONFIG_FILE
     atomic_write_text(config_path, text.replace("{salt}", new_salt()))

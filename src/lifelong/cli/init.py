@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,11 @@ import typer
 from lifelong.cli.common import console
 from lifelong.core.errors import ConfigError
 from lifelong.scaffold import init_project
+
+
+class Task(StrEnum):
+    text = "text"
+    tabular = "tabular"
 
 
 def init(
@@ -24,6 +30,12 @@ def init(
         bool,
         typer.Option("--force", help="Create the project in the current folder even if not empty."),
     ] = False,
+    task: Annotated[
+        Task,
+        typer.Option(
+            "--task", help="text: intents of texts; tabular: a column of a table (sample: jobs)."
+        ),
+    ] = Task.text,
 ) -> None:
     """Create a project: config.yml, data/, models/, inbox/ and sample data."""
     if directory is None:
@@ -35,7 +47,7 @@ def init(
                 hint="name a new folder (`lifelong init my-project`), or run "
                 "`lifelong init --force` to create the project here anyway",
             )
-    created = init_project(directory, sample_data=not no_sample)
+    created = init_project(directory, sample_data=not no_sample, task=task.value)
     console.print(f"[green]Created project[/] in {directory.resolve()}")
     for path in created:
         console.print(f"  {path.relative_to(directory)}")
