@@ -4,11 +4,12 @@ Each command runs as a user runs it (a fresh ``python -m lifelong.cli.main`` in 
 folder, output to a pipe), ``--repeat`` times; the figures are the median wall time, the median
 CPU time (user + system) of the child, and the median import time: the sum of the top-level
 modules' cumulative times that ``python -X importtime`` reports for the same command (separate
-runs, since ``-X importtime`` slows the imports it times). With ``--baseline-src DIR`` (another
-checkout's ``src``) the same commands run alternately from both trees, so a drift of a shared
-host hits both. The project is the sample project after ``lifelong init`` and one ``lifelong
-train`` (made in a temporary folder unless ``--project`` names one). Prints a markdown table and
-writes ``bench/out/cli_startup.md``.
+runs, since ``-X importtime`` slows the imports it times), with whether SQLAlchemy was
+imported. With ``--baseline-src DIR`` (another checkout's ``src``) the same commands run
+alternately from both trees, so a drift of a shared host hits both, and the last column is
+the ratio of the median walls (this tree / baseline). The project is the sample project after
+``lifelong init`` and one ``lifelong train`` (made in a temporary folder unless ``--project``
+names one). Prints a markdown table and writes ``bench/out/cli_startup.md``.
 
     PYTHONPATH=src python bench/cli_startup.py [--repeat 7] [--baseline-src ../main/src]
         [--commands="--help,models list"]
@@ -33,6 +34,7 @@ COMMANDS = [
     "--version",
     "models list",
     "models show 1.0",
+    "models history",
     "lineage",
     "history",
     "data validate",
@@ -68,8 +70,9 @@ def run_once(src: Path, project: Path, command: str) -> tuple[float, float]:
     return wall, cpu
 
 
-def import_seconds(src: Path, project: Path, command: str) -> float:
-    """Seconds ``lifelong COMMAND`` spends importing, from ``python -X importtime``.
+def import_seconds(src: Path, project: Path, command: str) -> tuple[float, bool]:
+    """Seconds ``lifelong COMMAND`` spends importing, from ``python -X importtime``, and
+    whether SQLAlchemy was among the imports.
 
     The report nests each module under the one that imported it; the top-level lines (one
     space after the last ``|``) hold the cumulative time of everything below them.
@@ -84,13 +87,15 @@ def import_seconds(src: Path, project: Path, command: str) -> float:
         check=True,
     )
     micros = 0
+    sqlalchemy = False
     for line in done.stderr.splitlines():
         if not line.startswith("import time:"):
             continue
         _, cumulative, name = line.split("|")
+        sqlalchemy = sqlalchemy or name.strip() == "sqlalchemy"
         if cumulative.strip().isdigit() and not name.startswith("  "):
             micros += int(cumulative)
-    return micros / 1e6
+    return micros / 1e6, sqlalchemy
 
 
 def sample_project(folder: Path) -> Path:
@@ -125,20 +130,30 @@ def main() -> None:
         figures: dict[str, dict[str, list[tuple[float, float, float]]]] = {
             c: {t: [] for t in trees} for c in commands
         }
+        sqlalchemy: dict[str, dict[str, bool]] = {c: {} for c in commands}
         for _ in range(args.repeat):
             for command in commands:
                 for name, src in trees.items():
                     wall, cpu = run_once(src, project, command)
-                    imports = import_seconds(src, project, command)
+                    imports, sqlalchemy[command][name] = import_seconds(src, project, command)
                     figures[command][name].append((wall, cpu, imports))
     header = "| command | " + " | ".join(
-        f"{t}: wall s | {t}: CPU s | {t}: imports s" for t in trees
+        f"{t}: wall s | {t}: CPU s | {t}: imports s | {t}: SQLAlchemy" for t in trees
     )
-    rows = [header + " |", "| --- |" + " ---: | ---: | ---: |" * len(trees)]
+    ratio = len(trees) == 2
+    rows = [
+        header + (" | wall ratio |" if ratio else " |"),
+        "| --- |" + " ---: | ---: | ---: | :---: |" * len(trees) + (" ---: |" if ratio else ""),
+    ]
     for command, per_tree in figures.items():
-        cells = []
-        for runs in per_tree.values():
-            cells += [f"{statistics.median(run[i] for run in runs):.2f}" for i in range(3)]
+        cells, walls = [], []
+        for name, runs in per_tree.items():
+            medians = [statistics.median(run[i] for run in runs) for i in range(3)]
+            walls.append(medians[0])
+            cells += [f"{m:.2f}" for m in medians]
+            cells.append("imported" if sqlalchemy[command][name] else "no")
+        if ratio:
+            cells.append(f"{walls[0] / walls[1]:.2f}")
         rows.append(f"| `lifelong {command}` | " + " | ".join(cells) + " |")
     load = os.getloadavg()
     table = "\n".join(rows) + f"\n\nmedians of {args.repeat} runs; load average {load[0]:.2f}"

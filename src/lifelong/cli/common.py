@@ -17,7 +17,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from lifelong.project import Project
-    from lifelong.registry import Registry
+    from lifelong.registry import Registry, RegistryReader
 
 # Width of output that does not go to a terminal (a pipe, a file, a CI log): wide enough that
 # no line is wrapped and no path split, since nothing there has a width to fit.
@@ -73,3 +73,15 @@ def open_project_registry(project: Project, *, read_only: bool = False) -> Regis
         with storage_errors(project.state_dir):
             private_dir(project.state_dir)
     return open_registry(project.store_url, project.artifacts_dir, read_only=read_only)
+
+
+def open_project_reader(project: Project) -> RegistryReader:
+    """The project's registry opened for reading only, without SQLAlchemy on an SQLite store.
+
+    For the commands that read versions, aliases and cycles (``models list``, ``lineage``...);
+    a store that is missing or at another schema is opened as a writer opens it, as
+    :func:`open_project_registry` with ``read_only`` does.
+    """
+    from lifelong.registry import open_reader
+
+    return open_reader(project.store_url, project.artifacts_dir)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.cli.common import console, load_project, open_project_reader
 from lifelong.registry import CycleRecord
 
 
@@ -39,7 +39,7 @@ def history(
     Also when each started and how long it took; --json gives every recorded field.
     """
     project = load_project(ctx)
-    with open_project_registry(project, read_only=True) as registry:
+    with open_project_reader(project) as registry:
         cycles = registry.store.list_cycles(limit=limit)
     if as_json:
         for record in cycles:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import RenderableType
@@ -19,9 +19,12 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from lifelong.cli.common import console, load_project, open_project_registry
-from lifelong.registry import CHAMPION, LineageNode, ModelVersion, Registry
+from lifelong.cli.common import console, load_project, open_project_reader, open_project_registry
+from lifelong.registry import CHAMPION, LineageNode, ModelVersion, RegistryReader
 from lifelong.registry import promote as registry_promote
+
+if TYPE_CHECKING:
+    from lifelong.registry import Registry
 
 _SHOWN_METRICS = ("accuracy", "macro_f1", "f1")
 
@@ -32,7 +35,14 @@ def _registry(ctx: typer.Context, *, read_only: bool = False) -> Iterator[Regist
         yield registry
 
 
-def _aliases_by_version(registry: Registry) -> dict[str, list[str]]:
+@contextmanager
+def _reader(ctx: typer.Context) -> Iterator[RegistryReader]:
+    """The registry for commands that only read records (no SQLAlchemy on SQLite)."""
+    with open_project_reader(load_project(ctx)) as reader:
+        yield reader
+
+
+def _aliases_by_version(registry: RegistryReader) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for name, label in registry.store.aliases().items():
         found.setdefault(label, []).append(name)
@@ -76,7 +86,7 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help="Include removed versions.")] = False,
 ) -> None:
     """Every version with its parent, status, aliases and headline metric."""
-    with _registry(ctx, read_only=True) as registry:
+    with _reader(ctx) as registry:
         versions = registry.versions(include_deleted=all_)
         aliases = _aliases_by_version(registry)
     if not versions:
@@ -104,7 +114,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Everything recorded about one version."""
-    with _registry(ctx, read_only=True) as registry:
+    with _reader(ctx) as registry:
         found = registry.resolve(version)
         record: dict[str, Any] = found.to_dict()
         record["aliases"] = _aliases_by_version(registry).get(found.label, [])
@@ -275,7 +285,7 @@ def alias_history(
 
     When, from, to, kind (set, forced, rollback, remove), why and by which command.
     """
-    with _registry(ctx) as registry:
+    with _reader(ctx) as registry:
         moves = registry.store.alias_history(alias)
     if not moves:
         console.print("no alias moves recorded yet")
@@ -381,7 +391,7 @@ def lineage(
     ] = None,
 ) -> None:
     """The version tree: each cold major and the updates grown from it."""
-    with _registry(ctx, read_only=True) as registry:
+    with _reader(ctx) as registry:
         roots = registry.tree(version)
         aliases = _aliases_by_version(registry)
         focus = registry.resolve(version).label if version else None

@@ -1,5 +1,8 @@
 """SQLAlchemy 2 ORM rows of the registry; :meth:`to_entity` turns them into frozen records.
 
+Versions, alias moves and cycles become records through :mod:`lifelong.registry.rows`, which
+the SQLite reader of the read commands shares.
+
 The schema itself is owned by the Alembic migrations in ``migrations/``; these classes must
 match the head revision (a test compares them). Versions reference each other by their natural
 key (major, minor) so a row can be read without joins, and the unique constraint on that key
@@ -8,7 +11,7 @@ is what makes concurrent number allocation safe.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -26,25 +29,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lifelong.registry.entities import (
     AliasMove,
-    ArtifactFile,
     CycleRecord,
-    EdgeKind,
     ModelVersion,
-    MoveKind,
     PredictionRecord,
     ReviewItem,
     ReviewStatus,
     SnapshotInfo,
-    VersionStatus,
     version_label,
 )
+from lifelong.registry.rows import alias_move_record, cycle_record, utc, version_record
 
 HASH = String(64)
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; every time the registry stores is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -88,32 +83,7 @@ class VersionRow(Base):
         return version_label(self.major, self.minor)
 
     def to_entity(self) -> ModelVersion:
-        parent = None
-        if self.parent_major is not None and self.parent_minor is not None:
-            parent = version_label(self.parent_major, self.parent_minor)
-        return ModelVersion(
-            major=self.major,
-            minor=self.minor,
-            parent=parent,
-            edge=cast(EdgeKind | None, self.edge),
-            status=cast(VersionStatus, self.status),
-            config=self.config,
-            snapshot_id=self.snapshot_id,
-            data_diff=self.data_diff,
-            metrics=self.metrics,
-            timings=self.timings,
-            training=self.training,
-            artifact_id=self.artifact_id,
-            artifact_files={
-                name: ArtifactFile(sha256=f["sha256"], size=f["size"])
-                for name, f in self.artifact_files.items()
-            },
-            created_at=utc(self.created_at),
-            host=self.host,
-            lifelong_version=self.lifelong_version,
-            notes=self.notes,
-            verdict=self.verdict,
-        )
+        return version_record(self)
 
 
 class AliasRow(Base):
@@ -145,16 +115,7 @@ class AliasMoveRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     def to_entity(self) -> AliasMove:
-        return AliasMove(
-            id=self.id,
-            alias=self.alias,
-            from_version=self.from_version,
-            to_version=self.to_version,
-            kind=cast(MoveKind, self.kind),
-            reason=self.reason,
-            command=self.command,
-            at=utc(self.at),
-        )
+        return alias_move_record(self)
 
 
 class ExampleRow(Base):
@@ -243,19 +204,7 @@ class CycleRow(Base):
     error: Mapped[str] = mapped_column(Text)
 
     def to_entity(self) -> CycleRecord:
-        return CycleRecord(
-            id=self.id,
-            started_at=utc(self.started_at),
-            finished_at=utc(self.finished_at),
-            outcome=self.outcome,
-            trigger=self.trigger,
-            data=self.data,
-            strategy=self.strategy,
-            versions=list(self.versions.get("labels", [])),
-            champion=self.champion,
-            durations={k: float(v) for k, v in self.durations.items()},
-            error=self.error,
-        )
+        return cycle_record(self)
 
 
 class ReviewRow(Base):

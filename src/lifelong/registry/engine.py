@@ -27,12 +27,11 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
-from lifelong.core.errors import RegistryError, StorageError
+from lifelong.core.errors import RegistryError
 from lifelong.core.private import make_private, private_dir
-from lifelong.core.storage import READ_ONLY_HINT
-from lifelong.registry.sqlite_file import connect_read_only, damaged_hint, ensure_database_file
+from lifelong.registry.refusals import refusal
+from lifelong.registry.sqlite_file import BUSY_TIMEOUT_S, connect_read_only, ensure_database_file
 
-BUSY_TIMEOUT_S = 60.0
 WRITE_OPTION = "lifelong_write"
 """Execution option marking a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
 
@@ -107,29 +106,9 @@ def _translator(where: str) -> Callable[[ExceptionContext], None]:
 
     def translate(context: ExceptionContext) -> None:
         error = context.original_exception
-        name = getattr(error, "sqlite_errorname", "")
-        state = getattr(error, "sqlstate", None)
-        if name.startswith("SQLITE_FULL") or state == "53100":
-            raise StorageError(
-                f"cannot write the registry database {where}: the disk is full; the "
-                "transaction was rolled back, the registry is unchanged",
-                hint="free space on that disk (or move the store) and run the command again",
-            ) from error
-        if name.startswith("SQLITE_READONLY") or state == "25006":
-            raise StorageError(
-                f"cannot write the registry database {where}: it is read-only here",
-                hint=READ_ONLY_HINT,
-            ) from error
-        if name.startswith("SQLITE_IOERR"):
-            raise StorageError(
-                f"the disk failed a read or write of the registry database {where} ({name})",
-                hint="check that disk (full? failing? unmounted?) and run the command again",
-            ) from error
-        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-            path = Path(where)
-            raise RegistryError(
-                f"registry database {where} is damaged: {error}", hint=damaged_hint(path)
-            ) from error
+        clear = refusal(error, where)
+        if clear is not None:
+            raise clear from error
 
     return translate
 

@@ -68,6 +68,11 @@ def version_label(major: int, minor: int) -> str:
     return f"{major}.{minor}"
 
 
+def unknown_version(label: str) -> NotFound:
+    """The error for a version that has no record (every reader raises this one)."""
+    return NotFound(f"version {label} does not exist", hint="`lifelong models list` shows versions")
+
+
 @dataclass(frozen=True)
 class ArtifactFile:
     """One file of an artifact bundle as recorded in its manifest."""

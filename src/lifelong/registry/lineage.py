@@ -11,8 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lifelong.core.errors import NotFound
-from lifelong.registry.entities import ModelVersion
+from lifelong.registry.entities import ModelVersion, unknown_version
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ def _find(versions: Sequence[ModelVersion], label: str) -> ModelVersion:
     for version in versions:
         if version.label == label:
             return version
-    raise NotFound(f"version {label} does not exist", hint="`lifelong models list` shows versions")
+    raise unknown_version(label)
 
 
 def children_of(versions: Sequence[ModelVersion]) -> dict[str, list[ModelVersion]]:

@@ -15,13 +15,10 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from lifelong.core.errors import RegistryError, SchemaMismatch
 from lifelong.registry.engine import WRITE_OPTION
+from lifelong.registry.schema import HEAD_REVISION, VERSION_TABLE
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x11FE1096  # any constant; names the "registry schema" advisory lock
-VERSION_TABLE = "alembic_version"
-# The newest revision in migrations/versions (a test checks it against Alembic's view). Known
-# without Alembic, whose import and script scan would double the time of a read command.
-HEAD_REVISION = "0005"
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -20,10 +20,13 @@ may not import ``pipelines``, must apply the same rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lifelong.core.errors import RegistryError
 from lifelong.registry.entities import CHAMPION, AliasMove, ModelVersion
-from lifelong.registry.registry import Registry
+
+if TYPE_CHECKING:
+    from lifelong.registry.registry import Registry
 
 
 class PromotionRefused(RegistryError):

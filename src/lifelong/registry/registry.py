@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from lifelong.core.errors import NotFound, RegistryError
+from lifelong.core.errors import RegistryError
 from lifelong.core.types import Example
-from lifelong.registry import lineage
 from lifelong.registry.artifacts import ArtifactStore
 from lifelong.registry.engine import create_registry_engine, sqlite_path
 from lifelong.registry.entities import (
@@ -34,6 +32,7 @@ from lifelong.registry.entities import (
     is_version_label,
 )
 from lifelong.registry.migrate import current_revision, head_revision, upgrade
+from lifelong.registry.reader import RegistryReader
 from lifelong.registry.sqlalchemy_store import SqlAlchemyStore
 from lifelong.registry.store import RegistryStore
 
@@ -123,26 +122,14 @@ def _refuse_lost_database(engine: Engine, url: str, artifacts_dir: Path) -> None
         )
 
 
-class Registry:
+class Registry(RegistryReader):
     """Versions, lineage, aliases, snapshots and artifacts of one project."""
 
+    store: RegistryStore
+
     def __init__(self, store: RegistryStore, artifacts: ArtifactStore) -> None:
-        self.store = store
+        super().__init__(store)
         self.artifacts = artifacts
-
-    def __enter__(self) -> Registry:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.store.close()
 
     # -- data -----------------------------------------------------------------------------
 
@@ -192,23 +179,6 @@ class Registry:
             notes=notes,
         )
         return self.store.create_version(spec)
-
-    def resolve(self, ref: str) -> ModelVersion:
-        """The version named by a label (``1.2``) or an alias (``champion``)."""
-        if is_version_label(ref):
-            return self.store.get_version(ref)
-        label = self.store.aliases().get(ref)
-        if label is None:
-            raise NotFound(
-                f"{ref!r} is neither a version (MAJOR.MINOR) nor an alias",
-                hint="`lifelong models list` shows versions and aliases",
-            )
-        return self.store.get_version(label)
-
-    def versions(self, *, include_deleted: bool = False) -> list[ModelVersion]:
-        """Versions in (major, minor) order, without ``rm``-ed tombstones unless asked."""
-        found = self.store.list_versions()
-        return found if include_deleted else [v for v in found if v.status != "deleted"]
 
     def artifact_path(self, ref: str) -> Path:
         """The verified artifact folder of a version or alias.
@@ -263,18 +233,6 @@ class Registry:
     def rollback(self, name: str = "champion", *, reason: str, command: str) -> AliasMove:
         """Move ``name`` back to the version it held before its latest promotion."""
         return self.store.rollback(name, reason=reason, command=command)
-
-    # -- lineage --------------------------------------------------------------------------
-
-    def ancestors(self, ref: str) -> list[ModelVersion]:
-        return lineage.ancestors(self.store.list_versions(), self.resolve(ref).label)
-
-    def descendants(self, ref: str) -> list[ModelVersion]:
-        return lineage.descendants(self.store.list_versions(), self.resolve(ref).label)
-
-    def tree(self, ref: str | None = None) -> list[lineage.LineageNode]:
-        label = None if ref is None else self.resolve(ref).label
-        return lineage.tree(self.store.list_versions(), label)
 
     # -- removal --------------------------------------------------------------------------
 

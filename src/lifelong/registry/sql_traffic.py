@@ -16,8 +16,9 @@ from sqlalchemy import Float, Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from lifelong.registry.dbmodels import PredictionRow, utc
+from lifelong.registry.dbmodels import PredictionRow
 from lifelong.registry.entities import ShadowBucket, TrafficBucket
+from lifelong.registry.rows import utc
 
 _UNIX_JULIAN_DAY = 2440587.5
 

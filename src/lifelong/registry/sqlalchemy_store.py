@@ -46,6 +46,7 @@ from lifelong.registry.entities import (
     VersionSpec,
     VersionStatus,
     parse_version,
+    unknown_version,
     version_label,
 )
 from lifelong.registry.store import RegistryStore
@@ -94,9 +95,7 @@ class SqlAlchemyStore(RegistryStore):
         query = select(VersionRow).where(VersionRow.major == major, VersionRow.minor == minor)
         row = session.scalars(query.with_for_update() if lock else query).one_or_none()
         if row is None:
-            raise NotFound(
-                f"version {label} does not exist", hint="`lifelong models list` shows versions"
-            )
+            raise unknown_version(label)
         return row
 
     # -- versions -------------------------------------------------------------------------

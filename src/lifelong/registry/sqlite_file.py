@@ -21,6 +21,8 @@ from lifelong.core.errors import RegistryError, StorageError
 from lifelong.core.storage import READ_ONLY_HINT, require_writable, storage_errors
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 60.0
+"""How long a connection waits for another process's lock before failing."""
 
 
 def damaged_hint(path: Path) -> str:

@@ -31,7 +31,39 @@ from lifelong.registry.entities import (
 )
 
 
-class RegistryStore(abc.ABC):
+class ReadStore(abc.ABC):
+    """The reads of the read commands (``models list``/``show``, ``lineage``, ``history``).
+
+    Every :class:`RegistryStore` is one; :class:`~lifelong.registry.sqlite_reader.SqliteReader`
+    is one that needs only the standard library, so those commands start without SQLAlchemy.
+    """
+
+    @abc.abstractmethod
+    def get_version(self, label: str) -> ModelVersion:
+        """The version ``MAJOR.MINOR``; :class:`NotFound` if there is none."""
+
+    @abc.abstractmethod
+    def list_versions(self) -> list[ModelVersion]:
+        """Every version, deleted tombstones included, ordered by (major, minor)."""
+
+    @abc.abstractmethod
+    def aliases(self) -> dict[str, str]:
+        """Alias name -> version label."""
+
+    @abc.abstractmethod
+    def alias_history(self, name: str | None = None) -> list[AliasMove]:
+        """Recorded moves, oldest first, of one alias or of all."""
+
+    @abc.abstractmethod
+    def list_cycles(self, limit: int | None = None) -> list[CycleRecord]:
+        """Cycles, oldest first; with ``limit`` only the newest ``limit``."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+
+class RegistryStore(ReadStore):
     """Records of versions, aliases and snapshots; every write is one atomic transaction."""
 
     # -- versions -------------------------------------------------------------------------
@@ -43,14 +75,6 @@ class RegistryStore(abc.ABC):
         A spec without parent opens a new major (``max + 1``, minor 0); with a parent it takes
         the parent's major and its next free minor. Concurrent callers never get one number.
         """
-
-    @abc.abstractmethod
-    def get_version(self, label: str) -> ModelVersion:
-        """The version ``MAJOR.MINOR``; :class:`NotFound` if there is none."""
-
-    @abc.abstractmethod
-    def list_versions(self) -> list[ModelVersion]:
-        """Every version, deleted tombstones included, ordered by (major, minor)."""
 
     @abc.abstractmethod
     def set_verdict(self, label: str, verdict: dict[str, Any]) -> ModelVersion:
@@ -94,14 +118,6 @@ class RegistryStore(abc.ABC):
         Rollbacks undo promotions one at a time, so two rollbacks after three promotions give
         the first promotion's version, never an oscillation between the last two.
         """
-
-    @abc.abstractmethod
-    def aliases(self) -> dict[str, str]:
-        """Alias name -> version label."""
-
-    @abc.abstractmethod
-    def alias_history(self, name: str | None = None) -> list[AliasMove]:
-        """Recorded moves, oldest first, of one alias or of all."""
 
     # -- snapshots ------------------------------------------------------------------------
 
@@ -181,10 +197,6 @@ class RegistryStore(abc.ABC):
     def record_cycle(self, record: CycleRecord) -> CycleRecord:
         """Append a cycle to the history (``record.id`` is ignored and assigned)."""
 
-    @abc.abstractmethod
-    def list_cycles(self, limit: int | None = None) -> list[CycleRecord]:
-        """Cycles, oldest first; with ``limit`` only the newest ``limit``."""
-
     # -- review queue ---------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -213,7 +225,3 @@ class RegistryStore(abc.ABC):
     @abc.abstractmethod
     def check(self) -> list[str]:
         """Consistency problems of the records (empty when all is well)."""
-
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Release connections."""

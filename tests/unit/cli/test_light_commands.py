@@ -25,6 +25,17 @@ from lifelong.project import Project
 from lifelong.registry import open_registry
 
 HEAVY = ("torch", "sklearn", "scipy", "fastapi", "uvicorn", "starlette", "matplotlib")
+# The commands that read records only: on an SQLite store they read it through sqlite3, so
+# they must not import SQLAlchemy (its ORM alone doubled their start).
+RECORD_READS = [
+    ["models", "list"],
+    ["models", "list", "--all"],
+    ["models", "show", "champion"],
+    ["models", "show", "1.0", "--json"],
+    ["models", "history"],
+    ["lineage"],
+    ["history"],
+]
 READ_COMMANDS = [
     ["--help"],
     ["--version"],
@@ -70,8 +81,8 @@ def probe(project: Path, commands: list[list[str]]) -> dict[str, list[object]]:
     return result
 
 
-def heavy_in(modules: list[object]) -> list[str]:
-    return [str(m) for m in modules if str(m).split(".")[0] in HEAVY]
+def heavy_in(modules: list[object], heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    return [str(m) for m in modules if str(m).split(".")[0] in heavy]
 
 
 @pytest.fixture
@@ -103,6 +114,21 @@ def test_the_probe_sees_a_heavy_import(project: Path) -> None:
     """The check above can fail: a command that does need torch shows up in the probe."""
     found = probe(project, [["train", "--help"]])
     assert "torch" in heavy_in(found["modules"])
+
+
+def test_record_reads_on_sqlite_import_no_sqlalchemy(project: Path) -> None:
+    found = probe(project, RECORD_READS)
+    assert found["codes"] == [0] * len(RECORD_READS)
+    assert heavy_in(found["modules"], ("sqlalchemy", "alembic")) == []
+    assert heavy_in(found["modules"]) == []
+
+
+def test_the_probe_sees_sqlalchemy(project: Path) -> None:
+    """The check above can fail: a read of the data snapshots still opens the store with
+    SQLAlchemy, and the probe sees it."""
+    found = probe(project, [["data", "diff"]])
+    assert found["codes"] == [0]
+    assert "sqlalchemy" in heavy_in(found["modules"], ("sqlalchemy",))
 
 
 def test_help_imports_no_command_module(project: Path) -> None:

@@ -76,7 +76,8 @@ def test_the_known_head_revision_is_alembics_head(tmp_path: Path) -> None:
     of the packaged migrations, and a freshly opened store must be at it."""
     from alembic.script import ScriptDirectory
 
-    from lifelong.registry.migrate import HEAD_REVISION, alembic_config, current_revision
+    from lifelong.registry.migrate import alembic_config, current_revision
+    from lifelong.registry.schema import HEAD_REVISION
 
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
     with open_registry(f"sqlite:///{tmp_path}/r.db", tmp_path / "a") as registry:
