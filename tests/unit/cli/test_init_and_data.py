@@ -45,6 +45,27 @@ def test_init_creates_a_valid_project_with_sample_data(tmp_path: Path) -> None:
     assert "intents" in out
 
 
+def test_init_tabular_creates_a_table_project_whose_batch_previews_a_new_category(
+    tmp_path: Path,
+) -> None:
+    code, out = run("init", str(tmp_path / "jobs"), "--task", "tabular")
+    assert code == 0, out
+    jobs = tmp_path / "jobs"
+    config = load_config(jobs / CONFIG_FILE)
+    assert (config.task, config.columns.target, config.pipeline.name) == (
+        "tabular",
+        "job",
+        "tabular",
+    )
+    code, out = run("--project", str(jobs), "data", "validate")
+    assert code == 0, out
+    assert "director" in out
+    batch = jobs / "batches" / "day1.csv"
+    code, out = run("--project", str(jobs), "data", "diff", "--add", str(batch))
+    assert code == 0, out
+    assert re.search(r"added\W+299\b", out), out  # one of the 300 rows is in the data already
+
+
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     make_project(tmp_path, {})
     code, _ = run("init", str(tmp_path))
