@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -340,3 +341,11 @@ def test_nan_is_a_missing_value() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert model.score(holes, y) > 0.9
+
+
+def test_readme_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    block = readme.read_text(encoding="utf-8").split("<!-- sklearn-example -->", 1)[1]
+    code = block.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    assert "'hidden'" in capsys.readouterr().out
