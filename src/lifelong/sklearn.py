@@ -50,7 +50,7 @@ from lifelong.core.errors import ConfigError
 from lifelong.data.frames import array_names, array_rows, frame_columns, is_frame, typed_rows
 from lifelong.data.schema import NUMERIC, ColumnType, ValueProblem
 from lifelong.features import Features, HashedNGrams, TabularFeaturizer
-from lifelong.models import build_model, remap_head
+from lifelong.models import build_model, head_inputs, imprint_rows, remap_head
 from lifelong.models.objective import Classification, Objective, Regression
 from lifelong.training.init import make_strategy
 from lifelong.training.trainer import Trainer
@@ -184,6 +184,8 @@ class _Network(BaseEstimator):  # type: ignore[misc]
                         perturb=self.perturb,
                     )
                     model = make_strategy(init).apply(model, fresh, generator)
+                    if heads is not None and heads[0] != heads[1]:
+                        _imprint(model, features, targets, *heads)
             valid = None
             if self.early_stopping and start != "continue" and len(targets) >= 4:
                 order = torch.randperm(len(targets), generator=generator).numpy()
@@ -207,6 +209,18 @@ class _Network(BaseEstimator):  # type: ignore[misc]
                 index = np.arange(begin, min(begin + _BATCH, len(features)))
                 parts.append(self.model_(features.rows(index)).numpy())
         return np.concatenate(parts)
+
+
+def _imprint(
+    model: nn.Module, features: Features, targets: torch.Tensor, old: list[str], new: list[str]
+) -> None:
+    """Start each new class's head row from its examples (weight imprinting), as lifelong's
+    updates do, so a class added by a warm start is reachable from the first epoch."""
+    inputs = head_inputs(model, features)
+    known = set(old)
+    added = [i for i, label in enumerate(new) if label not in known and bool((targets == i).any())]
+    means = {i: inputs[targets == i].mean(dim=0) for i in added}
+    imprint_rows(model, means, inputs.mean(dim=0), [i for i, c in enumerate(new) if c in known])
 
 
 class _Classes(ClassifierMixin, _Network):  # type: ignore[misc]

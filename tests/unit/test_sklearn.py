@@ -42,11 +42,14 @@ def _one_thread() -> Iterator[None]:
 def _expected_failures(estimator: object) -> dict[str, str]:
     """Checks the tabular estimators are expected to fail, with the reason: none.
 
-    Two checks skip themselves here, for reasons of this environment, not of the estimators:
-    ``check_array_api_input`` (runs only with ``SCIPY_ARRAY_API=1`` set before scipy is
-    imported) and ``check_sample_weights_pandas_series``/``check_classifier_data_not_an_array``'s
-    pandas part (pandas is not installed; data frames are tested here through pyarrow, which
-    the same narwhals layer reads).
+    Two checks skip themselves (SkipTest) for reasons of this environment, not of the
+    estimators: ``check_array_api_input`` runs only with ``SCIPY_ARRAY_API=1`` set before
+    scipy is imported (the estimators declare no array API support; the check would only
+    confirm numpy input gives numpy output), and ``check_classifier_data_not_an_array`` /
+    ``check_regressor_data_not_an_array`` skip their pandas half because pandas is not
+    installed (their ``_NotAnArray`` half runs first and passes; the frame half is covered by
+    ``test_a_frame_predicts_as_the_same_array`` through pyarrow, which the same narwhals
+    layer reads).
     """
     return {}
 
@@ -191,6 +194,15 @@ def test_data_frame_columns_missing_values_and_feature_names() -> None:
         model.predict(renamed)
     unseen = pa.table({"age": [30.0], "job": ["astronaut"], "branch": [None]})
     assert model.predict(unseen)[0] in model.classes_  # a new category is no error
+
+
+@pytest.mark.parametrize("estimator", [LifelongClassifier(), LifelongRegressor()])
+def test_a_frame_predicts_as_the_same_array(estimator: LifelongClassifier) -> None:
+    X, y = _blobs(120)
+    table = pa.table({f"c{j}": X[:, j] for j in range(X.shape[1])})
+    from_table = clone(estimator).set_params(random_state=0).fit(table, y).predict(table)
+    from_array = clone(estimator).set_params(random_state=0).fit(X, y).predict(X)
+    np.testing.assert_allclose(from_table, from_array, atol=1e-2)
 
 
 def test_pandas_data_frame_with_categorical_dtype() -> None:
@@ -348,4 +360,6 @@ def test_readme_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     block = readme.read_text(encoding="utf-8").split("<!-- sklearn-example -->", 1)[1]
     code = block.split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(code, "README.md", "exec"), {})
-    assert "'hidden'" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "'hidden'" in out
+    assert "['greet' 'thanks']" in out  # the intent a warm start added is predicted
