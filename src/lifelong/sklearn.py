@@ -465,6 +465,7 @@ class LifelongRegressor(RegressorMixin, _Tabular):  # type: ignore[misc]
     """
 
     _kind = "regression"
+    _scaling: Regression
 
     def __init__(
         self,
@@ -514,12 +515,12 @@ class LifelongRegressor(RegressorMixin, _Tabular):  # type: ignore[misc]
         features = self._features(X, mode)
         values = self._targets(y, len(features))
         if start == "fresh":
-            self._objective = Regression.fitted([repr(float(v)) for v in values])
-        scaled = (values - self._objective.mean) / self._objective.std
+            self._scaling = Regression.fitted([repr(float(v)) for v in values])
+        scaled = (values - self._scaling.mean) / self._scaling.std
         self._train(
             features,
             torch.from_numpy(scaled.astype(np.float32)),
-            self._objective,
+            self._scaling,
             1,
             start=start,
             epochs=epochs,
@@ -542,7 +543,7 @@ class LifelongRegressor(RegressorMixin, _Tabular):  # type: ignore[misc]
     def predict(self, X: Any) -> NDArray[np.float64]:
         """The predicted value of each row, in the target's units."""
         outputs = self._outputs(X)
-        return self._objective.decode(outputs)
+        return self._scaling.decode(outputs)
 
 
 class LifelongTextClassifier(_Classes):

@@ -270,9 +270,21 @@ def test_regressor_fits_and_streams() -> None:
         scores.append(model.score(X[400:], y[400:]))
     assert np.mean(scores[-3:]) > 0.7
     assert np.mean(scores[-3:]) > scores[0] + 0.2
-    scale = model._objective
+    scale = model._scaling
     model.set_params(warm_start=True).fit(X[:400] * 1.0, y[:400] + 1.0)
-    assert model._objective is scale  # updates keep the first target scaling
+    assert model._scaling is scale  # updates keep the first target scaling
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [LifelongClassifier(epochs=30, lr=0.05), LifelongRegressor(epochs=30, lr=0.05)],
+)
+def test_early_stopping_keeps_the_best_epoch(estimator: LifelongClassifier) -> None:
+    X, y = _blobs(300)
+    model = clone(estimator).set_params(random_state=0, early_stopping=True, patience=1)
+    model.fit(X, y)
+    assert 2 <= model.n_iter_ < 30  # stopped once the held-out score stopped improving
+    assert model.score(X, y) > 0.8
 
 
 # --- warm starts ------------------------------------------------------------------------
