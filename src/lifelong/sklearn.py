@@ -84,6 +84,14 @@ def _settings(owner: str, section: type[pydantic.BaseModel], **values: Any) -> A
         ) from None
 
 
+def _store(estimator: BaseEstimator, params: Mapping[str, Any]) -> None:
+    """Keep the constructor's arguments as they are, as scikit-learn's contract asks (its
+    ``get_params`` reads them back by the signature's names; no validation until ``fit``)."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 class _Network(BaseEstimator):  # type: ignore[misc]
     """What every estimator here shares: the network, its training, warm starts, outputs.
 
@@ -434,24 +442,7 @@ class LifelongClassifier(_Classes, _Tabular):
         perturb: float = 0.01,
         random_state: int | np.random.RandomState | None = None,
     ) -> None:
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.sparse_lr = sparse_lr
-        self.weight_decay = weight_decay
-        self.hidden = hidden
-        self.dim = dim
-        self.dropout = dropout
-        self.label_smoothing = label_smoothing
-        self.buckets = buckets
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.warm_start = warm_start
-        self.finetune_init = finetune_init
-        self.shrink = shrink
-        self.perturb = perturb
-        self.random_state = random_state
+        _store(self, locals())
 
 
 class LifelongRegressor(RegressorMixin, _Tabular):  # type: ignore[misc]
@@ -488,23 +479,7 @@ class LifelongRegressor(RegressorMixin, _Tabular):  # type: ignore[misc]
         perturb: float = 0.01,
         random_state: int | np.random.RandomState | None = None,
     ) -> None:
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.sparse_lr = sparse_lr
-        self.weight_decay = weight_decay
-        self.hidden = hidden
-        self.dim = dim
-        self.dropout = dropout
-        self.buckets = buckets
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.warm_start = warm_start
-        self.finetune_init = finetune_init
-        self.shrink = shrink
-        self.perturb = perturb
-        self.random_state = random_state
+        _store(self, locals())
 
     def _targets(self, y: ArrayLike, n: int) -> NDArray[np.float64]:
         values = column_or_1d(_check_y(y, y_numeric=True, estimator=self), warn=True)
@@ -581,26 +556,7 @@ class LifelongTextClassifier(_Classes):
         perturb: float = 0.01,
         random_state: int | np.random.RandomState | None = None,
     ) -> None:
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.sparse_lr = sparse_lr
-        self.weight_decay = weight_decay
-        self.hidden = hidden
-        self.dim = dim
-        self.dropout = dropout
-        self.label_smoothing = label_smoothing
-        self.buckets = buckets
-        self.word = word
-        self.char = char
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.warm_start = warm_start
-        self.finetune_init = finetune_init
-        self.shrink = shrink
-        self.perturb = perturb
-        self.random_state = random_state
+        _store(self, locals())
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
