@@ -70,13 +70,20 @@ class InvalidParameter(ConfigError, ValueError):
     """An estimator parameter out of range; raised by ``fit``, never by the constructor."""
 
 
-def _settings(owner: str, section: type[pydantic.BaseModel], **values: Any) -> Any:
-    """A config section of the estimator's parameters, or an error naming each bad one."""
+def _settings(
+    owner: str,
+    section: type[pydantic.BaseModel],
+    aliases: Mapping[str, str] | None = None,
+    **values: Any,
+) -> Any:
+    """A config section of the estimator's parameters, or an error naming each bad one (by
+    the estimator's name for it: ``aliases`` maps a config field to its parameter)."""
     try:
         return section(**values)
     except pydantic.ValidationError as error:
+        names = aliases or {}
         found = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}={e.get('input')!r}: {e['msg']}"
+            f"{names.get(str(e['loc'][0]), str(e['loc'][0]))}={e.get('input')!r}: {e['msg']}"
             for e in error.errors()
         )
         raise InvalidParameter(
@@ -170,6 +177,14 @@ class _Network(BaseEstimator):  # type: ignore[misc]
         seed = self._seed + self.n_iter_
         training = self._training(seed)
         pipeline = self._pipeline()
+        finetune = _settings(  # checked on every fit, used by a warm start
+            type(self).__name__,
+            Finetune,
+            {"init": "finetune_init"},
+            init=self.finetune_init,
+            shrink=self.shrink,
+            perturb=self.perturb,
+        )
         with torch.random.fork_rng(devices=[]):
 
             def fresh() -> nn.Module:
@@ -184,14 +199,7 @@ class _Network(BaseEstimator):  # type: ignore[misc]
                 if start == "finetune":
                     if heads is not None and heads[0] != heads[1]:
                         remap_head(model, heads[0], heads[1], generator)
-                    init = _settings(
-                        type(self).__name__,
-                        Finetune,
-                        init=self.finetune_init,
-                        shrink=self.shrink,
-                        perturb=self.perturb,
-                    )
-                    model = make_strategy(init).apply(model, fresh, generator)
+                    model = make_strategy(finetune).apply(model, fresh, generator)
                     if heads is not None and heads[0] != heads[1]:
                         _imprint(model, features, targets, *heads)
             valid = None

@@ -341,6 +341,8 @@ def test_clear_errors() -> None:
     bad = LifelongClassifier(hidden=2)  # the constructor stores it; fit says what is wrong
     with pytest.raises(InvalidParameter, match=r"hidden=2: Input should be greater than"):
         bad.fit(X, y)
+    with pytest.raises(InvalidParameter, match=r"finetune_init='hot': Input should be 'warm'"):
+        LifelongClassifier(finetune_init="hot").fit(X, y)  # found before any warm start
     with pytest.raises(InvalidParameter, match="buckets=20 is too narrow for 4 numeric"):
         LifelongClassifier(buckets=20).fit(X, y)
     objects = X.astype(object)
