@@ -251,9 +251,8 @@ class _Classes(ClassifierMixin, _Network):  # type: ignore[misc]
         ).label_smoothing
         return Classification(label_smoothing=smoothing)
 
-    def _labels(self, y: ArrayLike, n: int) -> NDArray[Any]:
+    def _labels(self, y: ArrayLike) -> NDArray[Any]:
         labels: NDArray[Any] = column_or_1d(_check_y(y, estimator=self), warn=True)
-        check_consistent_length(labels, np.empty(n))
         check_classification_targets(labels)
         return labels
 
@@ -274,11 +273,13 @@ class _Classes(ClassifierMixin, _Network):  # type: ignore[misc]
         ``warm_start=True`` (classes may change: the head follows them)."""
         finetune = self.warm_start and self._fitted()
         features = self._features(X, "refit" if finetune else "fit")
-        labels = self._labels(y, len(features))
+        labels = self._labels(y)
+        check_consistent_length(labels, np.empty(len(features)))
         classes = np.unique(labels)
         if len(classes) < 2:
             raise ValueProblem(
-                f"y has 1 class ({classes[0]!r}): a classifier needs examples of at least 2 classes"
+                f"y has {len(classes)} class ({classes.tolist()}): a classifier needs examples "
+                "of at least 2 classes"
             )
         before = [str(c) for c in self.classes_] if finetune else []
         self.classes_ = classes
@@ -308,11 +309,12 @@ class _Classes(ClassifierMixin, _Network):  # type: ignore[misc]
                     "of the first call to partial_fit (fit again with warm_start=True to change "
                     "the classes)"
                 )
-        features = self._features(X, "fit" if first else "update")
-        labels = self._labels(y, len(features))
-        if first:
-            if len(wanted) < 2:
+            if first and len(wanted) < 2:
                 raise ValueProblem(f"classes has 1 class ({wanted[0]!r}): a classifier needs 2")
+        features = self._features(X, "fit" if first else "update")
+        labels = self._labels(y)
+        check_consistent_length(labels, np.empty(len(features)))
+        if first:
             self.classes_ = wanted
         self._train(
             features,
@@ -344,13 +346,13 @@ class _Tabular(_Network):
     featurizer_: TabularFeaturizer
     _order: list[tuple[str, ColumnType]]
 
+    _kind: Literal["classification", "regression"] = "classification"
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.categorical = True
         return tags
-
-    _kind: Literal["classification", "regression"] = "classification"
 
     def _pipeline(self) -> Pipeline:
         name = type(self).__name__
@@ -489,14 +491,11 @@ class LifelongRegressor(RegressorMixin, _Tabular):  # type: ignore[misc]
     ) -> None:
         _store(self, locals())
 
-    def _targets(self, y: ArrayLike, n: int) -> NDArray[np.float64]:
-        values = column_or_1d(_check_y(y, y_numeric=True, estimator=self), warn=True)
-        check_consistent_length(values, np.empty(n))
-        return np.asarray(values, dtype=np.float64)
-
     def _fit(self, X: Any, y: ArrayLike, mode: Mode, start: Start, epochs: int | None) -> Self:
         features = self._features(X, mode)
-        values = self._targets(y, len(features))
+        checked = column_or_1d(_check_y(y, y_numeric=True, estimator=self), warn=True)
+        values = np.asarray(checked, dtype=np.float64)
+        check_consistent_length(values, np.empty(len(features)))
         if start == "fresh":
             self._scaling = Regression.fitted([repr(float(v)) for v in values])
         scaled = (values - self._scaling.mean) / self._scaling.std
