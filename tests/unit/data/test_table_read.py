@@ -336,3 +336,33 @@ def test_check_returns_the_examples_of_good_files(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text(GOOD)
     assert len(check(read_paths([path], COLUMNS))) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("a.csv", "age,Age,job\n1,2,clerk\n"),
+        ("a.csv", "age,age,job\n1,2,clerk\n"),
+        ("a.jsonl", '{"age": 1, "job": "clerk"}\n{"age": 1, " AGE": 2, "job": "clerk"}\n'),
+    ],
+)
+def test_two_columns_of_one_name_are_an_error_not_one_silently_dropped(
+    tmp_path: Path, name: str, content: str
+) -> None:
+    (error,) = _refused(_project(tmp_path, {name: content}))
+    assert error.code == "duplicate-column"
+    assert "'age'" in error.message
+    assert error.line == (1 if name.endswith(".csv") else 2)
+
+
+def test_a_feature_absent_from_the_first_jsonl_row_is_still_a_feature(tmp_path: Path) -> None:
+    content = (
+        '{"age": 30, "job": "clerk"}\n{"age": 41, "sex": "f", "job": "nurse"}\n'
+        '{"age": 52, "sex": "m", "job": "clerk"}\n'
+    )
+    dataset = load_dataset(_project(tmp_path, {"a.jsonl": content}))
+    rows = sorted(
+        (parse_row(e.text) for e in dataset.pool.examples.values()), key=lambda r: str(r["age"])
+    )
+    assert rows[0] == {"age": 30.0, "sex": None}
+    assert rows[1] == {"age": 41.0, "sex": "f"}
