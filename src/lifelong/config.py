@@ -90,6 +90,9 @@ class TabularSettings(_Section):
 
     buckets: int = Field(4096, ge=64)
     dim: int = Field(64, ge=4)
+    kind: Literal["classification", "regression"] = "classification"
+    """Set from ``columns.kind``: recorded with the model, so whoever loads it knows whether
+    it outputs classes or a number."""
 
 
 class Pipeline(_Section):
@@ -525,9 +528,16 @@ class Config(_Section):
         the noise of a table, where in text they are a labeling mistake."""
         if isinstance(raw, dict) and raw.get("task") == "tabular":
             pipeline = raw.get("pipeline")
+            pipeline = dict(pipeline) if isinstance(pipeline, dict) else pipeline
             if pipeline is None or (isinstance(pipeline, dict) and "name" not in pipeline):
-                raw = {**raw, "pipeline": {**(pipeline or {}), "name": "tabular"}}
-            raw = {"allow_conflicts": True, **raw}
+                pipeline = {**(pipeline or {}), "name": "tabular"}
+            columns = raw.get("columns")
+            kind = columns.get("kind") if isinstance(columns, dict) else None
+            if isinstance(pipeline, dict) and kind is not None:
+                table = pipeline.get("tabular")
+                if table is None or isinstance(table, dict):
+                    pipeline["tabular"] = {**(table or {}), "kind": kind}
+            raw = {"allow_conflicts": True, **raw, "pipeline": pipeline}
         return raw
 
     @model_validator(mode="after")
@@ -537,6 +547,8 @@ class Config(_Section):
             raise ValueError("task: tabular needs columns.target (the column to predict)")
         if not tabular and self.columns.target is not None:
             raise ValueError("columns.target is for task: tabular (set task: tabular)")
+        if tabular and self.pipeline.tabular.kind != self.columns.kind:
+            raise ValueError("pipeline.tabular.kind is set from columns.kind: set that one only")
         if tabular != (self.pipeline.name == "tabular"):
             raise ValueError(
                 f"pipeline.name: {self.pipeline.name} does not fit task: {self.task} "

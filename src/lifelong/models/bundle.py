@@ -31,6 +31,7 @@ from lifelong.core.types import Example, normalize_text
 from lifelong.features import Featurizer, make_featurizer
 from lifelong.models.compact import DENSE, WeightsFormat, compact_bag, weights_format
 from lifelong.models.factory import build_model
+from lifelong.models.objective import TARGET_STATS, Regression
 
 FORMAT = "lifelong-bundle"
 FORMAT_VERSION = 2
@@ -121,6 +122,26 @@ class ModelBundle:
                 logits = self.module(self.featurizer.transform(texts[start : start + batch_size]))
                 chunks.append(torch.softmax(logits, dim=1).numpy())
         return np.concatenate(chunks)
+
+    @property
+    def regression(self) -> Regression | None:
+        """The target scaling of a regression model; ``None`` for a classifier."""
+        stats = self.spec.meta.get(TARGET_STATS)
+        return None if stats is None else Regression(**stats)
+
+    def predict_values(self, texts: Sequence[str], batch_size: int = 256) -> NDArray[np.float64]:
+        """A regression model's predictions for normalized texts (canonical rows), in the
+        target's units."""
+        objective = self.regression
+        if objective is None:
+            raise LifelongError("this model predicts classes, not numbers (use predict)")
+        self.module.eval()
+        chunks = [np.zeros((0, 1), dtype=np.float32)]
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                inputs = self.featurizer.transform(texts[start : start + batch_size])
+                chunks.append(self.module(inputs).numpy())
+        return objective.decode(np.concatenate(chunks))
 
     def predict(
         self, texts: Sequence[str], batch_size: int = 256

@@ -8,7 +8,7 @@ from lifelong.training.api import TrainOutcome, train, update_epochs
 from lifelong.training.compat import LabelPlan, check_compatible, plan_labels
 from lifelong.training.init import ColdStart, InitStrategy, ShrinkPerturb, WarmStart, make_strategy
 from lifelong.training.replay import replay_sample
-from lifelong.training.trainer import FitResult, Trainer, accuracy
+from lifelong.training.trainer import FitResult, Trainer
 
 __all__ = [
     "ColdStart",
@@ -19,7 +19,6 @@ __all__ = [
     "TrainOutcome",
     "Trainer",
     "WarmStart",
-    "accuracy",
     "check_compatible",
     "make_strategy",
     "plan_labels",

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from lifelong.config import Finetune, Pipeline, Training
-from lifelong.core.errors import DataError, IncompatibleModel
+from lifelong.core.errors import ConfigError, DataError, IncompatibleModel
 from lifelong.core.seed import set_seed
 from lifelong.core.types import Example
 from lifelong.data.schema import parse_row
@@ -37,7 +37,14 @@ from lifelong.models import (
     trainable_copy,
     weights_format,
 )
-from lifelong.training.compat import check_compatible, plan_labels
+from lifelong.models.objective import (
+    REGRESSION_OUTPUT,
+    TARGET_STATS,
+    Classification,
+    Regression,
+    is_regression,
+)
+from lifelong.training.compat import LabelPlan, check_compatible, plan_labels
 from lifelong.training.init import make_strategy
 from lifelong.training.regularizers import make_regularizers
 from lifelong.training.replay import replay_sample
@@ -91,14 +98,18 @@ def oversampled_rows(
 
 
 def _update_data(
-    train: Sequence[Example], previous: Sequence[Example], finetune: Finetune, seed: int
+    train: Sequence[Example],
+    previous: Sequence[Example],
+    finetune: Finetune,
+    seed: int,
+    balanced: bool,
 ) -> tuple[list[Example], int]:
     """Examples an update trains on, and how many of them are replayed old ones."""
     if finetune.data == "all":
         return list(train), 0
     seen = {e.hash for e in previous}
     new = [e for e in train if e.hash not in seen]
-    replayed = replay_sample(previous, finetune.replay_size, seed)
+    replayed = replay_sample(previous, finetune.replay_size, seed, balanced=balanced)
     return new + replayed, len(replayed)
 
 
@@ -149,9 +160,32 @@ def _featurizer_state(featurizer: object) -> dict[str, Any]:
     return {}
 
 
-def _label_ids(examples: Sequence[Example], labels: Sequence[str]) -> NDArray[np.int64]:
-    index = {label: i for i, label in enumerate(labels)}
-    return np.array([index.get(e.label, -1) for e in examples], dtype=np.int64)
+def _plan(
+    parent: Sequence[str], examples: Sequence[Example], regression: bool, strict: bool
+) -> LabelPlan:
+    """The outputs of the network: the classes seen (grown or shrunk from the parent's), or
+    the one output of a regression."""
+    if regression:
+        return LabelPlan([REGRESSION_OUTPUT], [], [])
+    return plan_labels(parent, [e.label for e in examples], strict=strict)
+
+
+def _objective(
+    pipeline: Pipeline, parent: ModelBundle | None, examples: Sequence[Example]
+) -> Classification | Regression:
+    """The training objective. A regression update keeps its parent's target scaling: the
+    warm-started output means what it meant to the parent."""
+    if not is_regression(pipeline):
+        return Classification(pipeline.label_smoothing)
+    if parent is not None and TARGET_STATS in parent.spec.meta:
+        return Regression(**parent.spec.meta[TARGET_STATS])
+    try:
+        return Regression.fitted([e.label for e in examples])
+    except ValueError:
+        raise DataError(
+            "a regression target is not a number in the training data",
+            hint="check columns.target and columns.kind in config.yml",
+        ) from None
 
 
 def train(
@@ -206,17 +240,24 @@ def train(
     """
     finetune = finetune or Finetune()
     featurizer = make_featurizer(pipeline, cache_dir)
+    regression = is_regression(pipeline)
+    if regression and make_regularizers(finetune):
+        raise ConfigError(
+            "finetune.distill and finetune.ewc work on class outputs; a regression model "
+            "cannot use them",
+            hint="set finetune.distill.weight and finetune.ewc.weight to 0",
+        )
     if parent is not None:
         if not isinstance(featurizer, TabularFeaturizer):  # it knows its columns once fitted
             check_compatible(parent.spec, pipeline, featurizer.spec())
         old = parent.replay if previous is None else previous
-        examples, n_replay = _update_data(train, old, finetune, training.seed)
-        plan = plan_labels(parent.labels, [e.label for e in examples], strict=strict_labels)
+        examples, n_replay = _update_data(train, old, finetune, training.seed, not regression)
+        plan = _plan(parent.labels, examples, regression, strict_labels)
         n_epochs = epochs or update_epochs(training, finetune, adds_intents=bool(plan.added))
         buffer_source = [*old, *examples] if finetune.data == "new+replay" else examples
     else:
         examples, n_replay = list(train), 0
-        plan = plan_labels([], [e.label for e in examples], strict=False)
+        plan = _plan([], examples, regression, False)
         n_epochs = epochs or training.epochs
         buffer_source = examples
     if not examples:
@@ -225,6 +266,7 @@ def train(
         _fit_table(featurizer, examples, n_replay, parent, finetune)
     if parent is not None:
         check_compatible(parent.spec, pipeline, featurizer.spec())
+    objective = _objective(pipeline, parent, examples)
 
     started = time.perf_counter()
     features = featurizer.transform([e.text for e in [*examples, *valid]])
@@ -238,7 +280,7 @@ def train(
         return build_model(pipeline, len(plan.labels))
 
     strategy_name, strategy_params = "cold", {}
-    train_labels = _label_ids(examples, plan.labels)
+    train_labels = objective.targets([e.label for e in examples], plan.labels).numpy()
     new_rows = [plan.labels.index(label) for label in plan.added] if parent is not None else []
     new_intents = finetune.new_intents
     factor = max(1, math.ceil(training.epochs / n_epochs)) if new_intents.oversample else 1
@@ -274,15 +316,15 @@ def train(
         training.model_copy(
             update={"lr": training.lr * scale, "sparse_lr": training.sparse_lr * scale}
         ),
-        label_smoothing=pipeline.label_smoothing,
+        objective=objective,
         dense_lr=pipeline.transformer.lr * scale if pipeline.name == "transformer" else None,
         progress=progress,
     )
     fit = trainer.fit(
         model,
         train_features,
-        train_labels,
-        (valid_features, _label_ids(valid, plan.labels)),
+        torch.from_numpy(train_labels),
+        (valid_features, objective.targets([e.label for e in valid], plan.labels)),
         epochs=n_epochs,
         penalties=penalties,
     )
@@ -319,7 +361,10 @@ def train(
             "epochs_run": fit.epochs_run,
             "seed": training.seed,
             **_featurizer_state(featurizer),
+            **({TARGET_STATS: objective.to_dict()} if isinstance(objective, Regression) else {}),
         },
     )
-    replay = replay_sample(buffer_source, finetune.replay_size, training.seed)
+    replay = replay_sample(
+        buffer_source, finetune.replay_size, training.seed, balanced=not regression
+    )
     return TrainOutcome(ModelBundle(spec, model, featurizer, replay), report)

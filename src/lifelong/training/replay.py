@@ -14,11 +14,15 @@ from lifelong.core.hashing import sha256_text
 from lifelong.core.types import Example
 
 
-def replay_sample(examples: Sequence[Example], size: int, seed: int = 0) -> list[Example]:
+def replay_sample(
+    examples: Sequence[Example], size: int, seed: int = 0, *, balanced: bool = True
+) -> list[Example]:
     """Up to ``size`` distinct examples, as evenly spread over labels as the data allows.
 
     Labels with fewer examples than their share give all they have and the rest of the budget
-    goes to the others (round robin, labels in sorted order).
+    goes to the others (round robin, labels in sorted order). ``balanced=False`` draws
+    uniformly instead: a regression's labels are numbers, nearly one example each, and a
+    round robin over them in sorted order would keep only the smallest targets.
 
     >>> data = [Example.make(f"a {i}", "a") for i in range(10)] + [Example.make("b", "b")]
     >>> sorted(e.label for e in replay_sample(data, 4))
@@ -26,7 +30,7 @@ def replay_sample(examples: Sequence[Example], size: int, seed: int = 0) -> list
     """
     by_label: dict[str, list[Example]] = defaultdict(list)
     for example in {e.hash: e for e in examples}.values():
-        by_label[example.label].append(example)
+        by_label[example.label if balanced else ""].append(example)
     queues = [
         sorted(group, key=lambda e: sha256_text(f"{seed}:{e.hash}"), reverse=True)
         for _, group in sorted(by_label.items())

@@ -24,6 +24,7 @@ from torch import nn
 
 from lifelong.config import Training
 from lifelong.features import Features
+from lifelong.models.objective import Classification, Objective
 
 Penalty = Callable[[nn.Module, NDArray[np.int64], Features, torch.Tensor], torch.Tensor]
 """``penalty(model, batch_rows, batch_features, batch_logits) -> scalar`` added to a batch's
@@ -36,15 +37,17 @@ class FitResult:
 
     epochs_run: int = 0
     best_epoch: int = 0
-    valid_accuracy: float | None = None
+    valid_score: float | None = None
+    metric: str = "accuracy"
     history: list[dict[str, Any]] = field(default_factory=list)
     train_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """``valid_<metric>`` is ``valid_accuracy`` for classes, ``valid_rmse`` for a number."""
         return {
             "epochs_run": self.epochs_run,
             "best_epoch": self.best_epoch,
-            "valid_accuracy": self.valid_accuracy,
+            f"valid_{self.metric}": self.valid_score,
             "history": self.history,
         }
 
@@ -60,20 +63,6 @@ def sparse_parameters(model: nn.Module) -> list[torch.Tensor]:
     ]
 
 
-def accuracy(
-    model: nn.Module, features: Features, y: NDArray[np.int64], batch: int = 1024
-) -> float:
-    """Fraction of rows whose arg-max logit is ``y`` (labels ``-1`` count as wrong)."""
-    model.eval()
-    correct = 0
-    with torch.inference_mode():
-        for start in range(0, len(y), batch):
-            index = np.arange(start, min(start + batch, len(y)))
-            predicted = model(features.rows(index)).argmax(dim=1).numpy()
-            correct += int((predicted == y[index]).sum())
-    return correct / max(len(y), 1)
-
-
 class Trainer:
     """Fits a network on features and integer labels.
 
@@ -81,8 +70,9 @@ class Trainer:
     ----------
     training
         Epochs, batch size, learning rates, weight decay, warmup, seed, patience.
-    label_smoothing
-        Cross-entropy label smoothing (``pipeline.label_smoothing``).
+    objective
+        The loss and validation score (see :mod:`lifelong.models.objective`); classification
+        by default.
     dense_lr
         Learning rate of the dense parameters; defaults to ``training.lr`` (the transformer
         pipeline passes its own, much smaller, encoder rate).
@@ -94,12 +84,12 @@ class Trainer:
         self,
         training: Training,
         *,
-        label_smoothing: float = 0.0,
+        objective: Objective | None = None,
         dense_lr: float | None = None,
         progress: bool = True,
     ) -> None:
         self.training = training
-        self.label_smoothing = label_smoothing
+        self.objective: Objective = objective or Classification()
         self.dense_lr = dense_lr
         self.progress = progress
 
@@ -122,8 +112,8 @@ class Trainer:
         self,
         model: nn.Module,
         train: Features,
-        y: NDArray[np.int64],
-        valid: tuple[Features, NDArray[np.int64]] | None = None,
+        targets: torch.Tensor,
+        valid: tuple[Features, torch.Tensor] | None = None,
         *,
         epochs: int | None = None,
         penalties: Sequence[Penalty] = (),
@@ -139,7 +129,7 @@ class Trainer:
         started = time.perf_counter()
         torch.manual_seed(cfg.seed)
         order = torch.Generator().manual_seed(cfg.seed)
-        steps_per_epoch = math.ceil(len(y) / cfg.batch_size)
+        steps_per_epoch = math.ceil(len(targets) / cfg.batch_size)
         total = epochs * steps_per_epoch
         warmup = int(cfg.warmup * total)
 
@@ -150,29 +140,29 @@ class Trainer:
 
         optimizers = self._optimizers(model)
         schedulers = [torch.optim.lr_scheduler.LambdaLR(o, schedule) for o in optimizers]
-        loss_fn = nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
-        targets = torch.from_numpy(y)
+        objective = self.objective
+        key = f"valid_{objective.metric}"
         if valid is not None and len(valid[1]) == 0:
             valid = None
-        result = FitResult()
+        result = FitResult(metric=objective.metric)
         best_state: dict[str, torch.Tensor] | None = None
-        best = -1.0
+        best: float | None = None
         with _progress_bar(self.progress) as bar:
             task = bar.add_task("epoch 1", total=total)
             for epoch in range(1, epochs + 1):
                 model.train()
                 losses = []
-                permutation = torch.randperm(len(y), generator=order)
+                permutation = torch.randperm(len(targets), generator=order)
                 for batch in torch.split(permutation, cfg.batch_size):
                     index = batch.numpy()
                     inputs = train.rows(index)
                     logits = model(inputs)
-                    loss = loss_fn(logits, targets[batch])
+                    loss = objective.loss(logits, targets[batch])
                     for penalty in penalties:
                         loss = loss + penalty(model, index, inputs, logits)
                     for optimizer in optimizers:
                         optimizer.zero_grad()
-                    loss.backward()
+                    loss.backward()  # type: ignore[no-untyped-call]
                     for optimizer, scheduler in zip(optimizers, schedulers, strict=True):
                         optimizer.step()
                         scheduler.step()
@@ -180,23 +170,23 @@ class Trainer:
                     bar.advance(task)
                 record: dict[str, Any] = {"epoch": epoch, "loss": float(np.mean(losses))}
                 if valid is not None:
-                    record["valid_accuracy"] = accuracy(model, *valid)
+                    record[key] = objective.score(model, *valid)
                 result.history.append(record)
                 result.epochs_run = epoch
-                shown = f"{record['valid_accuracy']:.4f}" if valid is not None else "-"
+                shown = f"{record[key]:.4f}" if valid is not None else "-"
                 bar.update(
                     task, description=f"epoch {epoch} loss {record['loss']:.4f} valid {shown}"
                 )
                 if valid is None:  # nothing to select on: the last weights are the result
                     result.best_epoch = epoch
-                elif record["valid_accuracy"] > best:
-                    best, result.best_epoch = record["valid_accuracy"], epoch
+                elif objective.better(record[key], best):
+                    best, result.best_epoch = record[key], epoch
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 elif epoch - result.best_epoch > cfg.patience:
                     break
         if best_state is not None:
             model.load_state_dict(best_state)
-        result.valid_accuracy = None if valid is None else best
+        result.valid_score = None if valid is None else best
         result.train_seconds = time.perf_counter() - started
         return result
 

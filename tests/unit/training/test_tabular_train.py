@@ -1,0 +1,124 @@
+"""train() on tabular rows: classification and regression, cold and as an update."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lifelong.config import Finetune, Pipeline, TabularSettings, Training
+from lifelong.core.errors import ConfigError, IncompatibleModel
+from lifelong.core.types import Example
+from lifelong.data.schema import canonical_row
+from lifelong.features import TabularFeaturizer
+from lifelong.models import ModelBundle
+from lifelong.training import train
+
+TRAINING = Training(epochs=12, batch_size=32, lr=0.01, seed=0, patience=12)
+
+
+def _rows(n: int, seed: int, shift: float = 0.0) -> list[Example]:
+    """y = 3 x1 - 2 x2 + 5 [city = b] (+ shift) + noise; class = y > median-ish."""
+    rng = np.random.default_rng(seed)
+    examples = []
+    for _ in range(n):
+        x1, x2 = rng.normal(10, 2), rng.normal(0, 1)
+        city = str(rng.choice(["a", "b", "c"]))
+        y = 3 * x1 - 2 * x2 + 5 * (city == "b") + shift + rng.normal(0, 0.5)
+        text = canonical_row({"city": city, "x1": float(x1), "x2": float(x2)})
+        examples.append(Example(text=text, label=repr(float(y)), original=text))
+    return examples
+
+
+def _pipeline(kind: str) -> Pipeline:
+    return Pipeline(name="tabular", hidden=32, dropout=0.0, tabular=TabularSettings(kind=kind))
+
+
+def _rmse(bundle: ModelBundle, examples: list[Example]) -> float:
+    predicted = bundle.predict_values([e.text for e in examples])
+    truth = np.array([float(e.label) for e in examples])
+    return float(np.sqrt(np.mean((predicted - truth) ** 2)))
+
+
+def test_regression_learns_far_below_the_targets_spread() -> None:
+    train_rows, test_rows = _rows(600, 0), _rows(200, 1)
+    outcome = train(
+        train_rows,
+        test_rows[:50],
+        pipeline=_pipeline("regression"),
+        training=TRAINING,
+        progress=False,
+    )
+    spread = float(np.std([float(e.label) for e in test_rows]))
+    assert outcome.bundle.labels == ["value"]
+    assert "valid_rmse" in outcome.report
+    assert _rmse(outcome.bundle, test_rows) < 0.35 * spread
+
+
+def test_regression_update_keeps_target_scaling_and_adapts_to_a_shift(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pipeline = _pipeline("regression")
+    parent = train(
+        _rows(600, 0), _rows(50, 9), pipeline=pipeline, training=TRAINING, progress=False
+    ).bundle
+    parent.save(tmp_path / "parent")
+    loaded = ModelBundle.load(tmp_path / "parent")
+    shifted = _rows(400, 2, shift=4.0)
+    child = train(
+        shifted,
+        _rows(50, 3, shift=4.0),
+        pipeline=pipeline,
+        training=TRAINING,
+        parent=loaded,
+        finetune=Finetune(init="shrink_perturb"),
+        progress=False,
+    ).bundle
+    assert child.spec.meta["target_stats"] == parent.spec.meta["target_stats"]
+    test = _rows(200, 4, shift=4.0)
+    assert _rmse(child, test) < _rmse(loaded, test)
+
+
+def test_a_loaded_bundle_predicts_as_the_trained_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rows = _rows(300, 0)
+    bundle = train(
+        rows, rows[:30], pipeline=_pipeline("regression"), training=TRAINING, progress=False
+    ).bundle
+    bundle.save(tmp_path / "b")
+    again = ModelBundle.load(tmp_path / "b")
+    assert isinstance(again.featurizer, TabularFeaturizer)
+    texts = [e.text for e in rows[:20]]
+    np.testing.assert_allclose(again.predict_values(texts), bundle.predict_values(texts), rtol=1e-6)
+
+
+def test_classification_of_rows_and_a_changed_column_refused() -> None:
+    rows = [
+        Example(text=e.text, label="high" if float(e.label) > 32 else "low", original=e.text)
+        for e in _rows(500, 0)
+    ]
+    outcome = train(
+        rows, rows[:40], pipeline=_pipeline("classification"), training=TRAINING, progress=False
+    )
+    assert outcome.report["valid_accuracy"] >= 0.85
+    renamed = [
+        Example(text=e.text.replace('"x2"', '"x3"'), label=e.label, original=e.text) for e in rows
+    ]
+    with pytest.raises(IncompatibleModel, match="'x3' is new"):
+        train(
+            renamed,
+            renamed[:10],
+            pipeline=_pipeline("classification"),
+            training=TRAINING,
+            parent=outcome.bundle,
+            progress=False,
+        )
+
+
+def test_regression_refuses_class_regularizers() -> None:
+    rows = _rows(50, 0)
+    with pytest.raises(ConfigError, match="regression"):
+        train(
+            rows,
+            rows[:5],
+            pipeline=_pipeline("regression"),
+            training=TRAINING,
+            finetune=Finetune(ewc={"weight": 1.0}),
+            progress=False,
+        )
