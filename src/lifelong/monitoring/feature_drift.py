@@ -126,8 +126,8 @@ def feature_drift(
     recent_rows: Sequence[Row],
     columns: Mapping[str, ColumnKind] | Sequence[tuple[str, ColumnKind]],
     *,
-    psi_threshold: float = 0.2,
-    alpha: float = 0.01,
+    psi_threshold: float | None = 0.2,
+    alpha: float | None = 0.01,
     bins: int = 10,
     min_samples: int = MIN_SAMPLES,
     ranges: Mapping[str, tuple[float, float]] | None = None,
@@ -140,10 +140,10 @@ def feature_drift(
     columns
         Feature columns and their types (``TabularFeaturizer.columns`` fits).
     psi_threshold
-        PSI at or above which a numeric column has drifted.
+        PSI at or above which a numeric column has drifted; ``None``: PSI is not computed.
     alpha
         False-alarm level of the p-value tests over the whole table (divided by the number of
-        columns for each column's tests).
+        columns for each column's tests); ``None``: they are not run (the counts still are).
     ranges, categories
         The range of a numeric column and the categories of a categorical one over all the
         training data (the bundle's ``TabularFeaturizer.stats``: ``low``/``high``, and
@@ -159,7 +159,7 @@ def feature_drift(
     (['age'], 300)
     """
     pairs = list(columns.items()) if isinstance(columns, Mapping) else list(columns)
-    level = alpha / max(len(pairs), 1)
+    level = None if alpha is None else alpha / max(len(pairs), 1)
     results = tuple(
         _column(
             name,
@@ -184,8 +184,8 @@ def _column(
     reference: list[float | str | None],
     current: list[float | str | None],
     *,
-    psi_threshold: float,
-    alpha: float,
+    psi_threshold: float | None,
+    alpha: float | None,
     bins: int,
     min_samples: int,
     value_range: tuple[float, float] | None,
@@ -195,8 +195,10 @@ def _column(
     ref = [v for v in reference if _present(v, numeric)]
     cur = [v for v in current if _present(v, numeric)]
     tests: list[DriftResult] = []
-    if min(len(reference), len(current)) >= min_samples and (
-        len(ref) < len(reference) or len(cur) < len(current)
+    if (
+        alpha is not None
+        and min(len(reference), len(current)) >= max(min_samples, 1)
+        and (len(ref) < len(reference) or len(cur) < len(current))
     ):
         missing = chi_square_labels(
             {"missing": len(reference) - len(ref), "present": len(ref)},
@@ -214,14 +216,15 @@ def _column(
         if value_range is not None:
             low, high = value_range
             out_of_range = sum(1 for v in cur_num if v < low or v > high)
-        if enough:
+        if enough and psi_threshold is not None:
             tests.append(psi(ref_num, cur_num, bins, psi_threshold))
+        if enough and alpha is not None:
             tests.append(ks_test(ref_num, cur_num, alpha))
     else:
         ref_counts, cur_counts = Counter(map(str, ref)), Counter(map(str, cur))
         seen = set(known) if known is not None else set(ref_counts)
         unseen = sum(count for value, count in cur_counts.items() if value not in seen)
-        if enough:
+        if enough and alpha is not None:
             tests.append(chi_square_labels(*_pool_rare(ref_counts, cur_counts), alpha))
     return ColumnDrift(
         column=name,

@@ -111,3 +111,11 @@ def test_figures_are_flat_and_json_safe(rng: np.random.Generator) -> None:
     assert json.loads(json.dumps(figures, allow_nan=False)) == figures
     assert figures["age.psi_drifted"] is True
     assert figures["job.unseen"] == 0
+
+
+def test_disabled_tests_are_not_run_but_counts_are(rng: np.random.Generator) -> None:
+    report = feature_drift(
+        _rows(rng, 300), _rows(rng, 300, age_mean=90.0), COLUMNS, psi_threshold=None, alpha=None
+    )
+    assert all(not c.tests for c in report.columns)
+    assert report["age"].out_of_range > 0
