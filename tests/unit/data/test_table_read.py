@@ -366,3 +366,9 @@ def test_a_feature_absent_from_the_first_jsonl_row_is_still_a_feature(tmp_path: 
     )
     assert rows[0] == {"age": 30.0, "sex": None}
     assert rows[1] == {"age": 41.0, "sex": "f"}
+
+
+def test_integers_and_negative_zero_are_one_row_in_csv_and_jsonl(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("x,target\n-0,a\n3,b\n")
+    (tmp_path / "b.jsonl").write_text('{"x": 0, "target": "a"}\n{"x": 3.0, "target": "b"}\n')
+    assert _outcome(tmp_path / "a.csv") == _outcome(tmp_path / "b.jsonl")
