@@ -206,6 +206,12 @@ def encode_row(columns: Sequence[tuple[str, ColumnType]], row: Mapping[str, obje
     '{"age":41.0,"job":"chef"}'
     """
     keyed = {column_key(str(name)): value for name, value in row.items()}
+    if len(keyed) < len(row):
+        names = sorted(map(str, row), key=column_key)
+        twice = [n for n in names if sum(column_key(m) == column_key(n) for m in names) > 1]
+        raise ValueProblem(
+            f"columns {', '.join(map(repr, twice))} are one column once normalized; send one"
+        )
     known = [key for key, _ in columns]
     unknown = sorted(set(keyed) - set(known))
     if unknown:

@@ -18,6 +18,7 @@ from lifelong.data.schema import (
     canonical_row,
     category,
     column_key,
+    encode_row,
     infer_type,
     is_missing,
     parse_row,
@@ -109,3 +110,10 @@ def test_infer_type_takes_a_few_stray_texts_as_numeric_errors() -> None:
     assert infer_type([*map(str, range(10)), "x"]) == NUMERIC  # 10 of 11 are numbers
     assert infer_type([*map(str, range(4)), "x"]) == CATEGORICAL
     assert infer_type([True, 1.0]) == CATEGORICAL
+
+
+def test_encode_row_refuses_two_spellings_of_one_column() -> None:
+    columns = [("age", NUMERIC)]
+    assert encode_row(columns, {" AGE ": 3}) == '{"age":3.0}'
+    with pytest.raises(ValueProblem, match="'age', 'Age' are one column"):
+        encode_row(columns, {"age": 1, "Age": 2})
