@@ -91,11 +91,17 @@ def category(value: object) -> str:
     return normalize_text(str(value))
 
 
-def infer_type(values: Iterable[object]) -> ColumnType | None:
+def infer_type(values: Iterable[object], *, typed: bool = False) -> ColumnType | None:
     """The type of a column from its values, ``None`` when every value is missing.
+
+    ``typed``: the values come from a format with types (JSON, Parquet), where a string is a
+    category even when it spells a number; from CSV every value is a string, and those that
+    parse as numbers count as numbers.
 
     >>> infer_type(["1", "2.5", None]), infer_type(["a", "1"]), infer_type([None, ""])
     ('numeric', 'categorical', None)
+    >>> infer_type(["7"], typed=True), infer_type([7], typed=True)
+    ('categorical', 'numeric')
     """
     present = numbers = 0
     for value in values:
@@ -104,6 +110,8 @@ def infer_type(values: Iterable[object]) -> ColumnType | None:
         present += 1
         if isinstance(value, bool):
             return CATEGORICAL
+        if typed and isinstance(value, str):
+            continue
         numbers += parse_number(value) is not None
     if present == 0:
         return None
@@ -220,3 +228,22 @@ def encode_row(columns: Sequence[tuple[str, ColumnType]], row: Mapping[str, obje
             f"{', '.join(map(repr, known))}"
         )
     return canonical_row(TableSchema("", "classification", tuple(columns)).features(keyed))
+
+
+def conform(
+    values: Mapping[str, float | str | None], types: Mapping[str, ColumnType]
+) -> dict[str, float | str | None]:
+    """A row typed on its own (a message) made to fit the data's column ``types``.
+
+    A number in a categorical column becomes its category (``3`` is ``"3"``), a string in a
+    numeric column its number, and a column the row lacks a missing value; a string that is no
+    number in a numeric column, or a column the data does not have, raises
+    :class:`ValueProblem` naming it.
+
+    >>> conform({"age": "41", "zip": 75001.0}, {"age": "numeric", "zip": "categorical"})
+    {'age': 41.0, 'zip': '75001'}
+    """
+    extra = sorted(set(values) - set(types))
+    if extra:
+        raise ValueProblem(f"column(s) {', '.join(map(repr, extra))} are not in the data")
+    return TableSchema("", "classification", tuple(types.items())).features(values)

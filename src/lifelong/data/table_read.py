@@ -33,6 +33,7 @@ from lifelong.data.schema import (
     infer_type,
     is_missing,
     parse_number,
+    parse_row,
 )
 from lifelong.data.text_io import read_data_text
 
@@ -126,6 +127,9 @@ def _parquet_records(path: Path, result: ReadResult) -> Iterator[tuple[int, Reco
 
 _READERS = {".csv": _csv_records, ".jsonl": _jsonl_records, ".parquet": _parquet_records}
 TABLE_SUFFIXES = tuple(_READERS)
+TYPED_SUFFIXES = (".jsonl", ".parquet")
+"""Formats whose values have types: a string there is a category even if it spells a number
+(so a file lifelong writes, such as an ingested batch, reads back with its types)."""
 
 
 def read_records(path: Path) -> list[Record]:
@@ -167,8 +171,10 @@ def _same_key(names_read: Iterable[object]) -> str:
     )
 
 
-def _not_number(value: object) -> bool:
-    return not is_missing(value) and parse_number(value) is None
+def _not_number(value: object, typed: bool) -> bool:
+    if is_missing(value):
+        return False
+    return (typed and isinstance(value, str)) or parse_number(value) is None
 
 
 def read_table(path: Path, columns: Columns) -> ReadResult:
@@ -215,12 +221,14 @@ def read_table(path: Path, columns: Columns) -> ReadResult:
         return result
     declared = {column_key(name): kind for name, kind in columns.types.items()}
     info = FileColumns(source, {})
+    typed = path.suffix.lower() in TYPED_SUFFIXES
     for name in wanted:
-        info.types[name] = declared.get(name) or infer_type(r.get(name) for _, r in rows)
+        values = (r.get(name) for _, r in rows)
+        info.types[name] = declared.get(name) or infer_type(values, typed=typed)
         if info.types[name] == NUMERIC:
             continue
         text_at = next(
-            (line for line, r in rows if _not_number(r.get(name))),
+            (line for line, r in rows if _not_number(r.get(name), typed)),
             None,
         )
         if text_at is not None:
@@ -236,6 +244,36 @@ def read_table(path: Path, columns: Columns) -> ReadResult:
     return result
 
 
+def add_record(
+    result: ReadResult,
+    record: Mapping[str, Any],
+    columns: Columns,
+    source: str,
+    line: int | None,
+    *,
+    what: str = "row",
+) -> None:
+    """Add one raw record (a message: no file to type its columns) as an example, or the
+    reason it is refused. Each value's own type decides its column's, unless declared."""
+    assert columns.target is not None, "add_record is for projects with columns.target"
+    keyed = _keyed(record)
+    target, stamp = column_key(columns.target), column_key(columns.timestamp)
+    wanted = (
+        [column_key(name) for name in columns.features]
+        if columns.features is not None
+        else [name for name in keyed if name not in (target, stamp)]
+    )
+    if target not in keyed:
+        result.error("missing-column", f"{what} lacks the target {columns.target!r}", source, line)
+        return
+    declared = {column_key(name): kind for name, kind in columns.types.items()}
+    kinds = tuple(
+        (name, declared.get(name) or infer_type([keyed.get(name)]) or NUMERIC) for name in wanted
+    )
+    schema = TableSchema(columns.target, columns.kind, kinds)
+    _add_row(result, schema, keyed, target, stamp, source, line, what)
+
+
 def _add_row(
     result: ReadResult,
     schema: TableSchema,
@@ -243,20 +281,21 @@ def _add_row(
     target: str,
     stamp: str,
     source: str,
-    line: int,
+    line: int | None,
+    what: str = "row",
 ) -> None:
     for name, value in record.items():
         problem = value_problem(value, f"column {name!r}")
         if problem is None and isinstance(name, str):
             problem = value_problem(name, "a column name")
         if problem is not None:
-            result.error("invalid-text", f"row {problem}", source, line)
+            result.error("invalid-text", f"{what} {problem}", source, line)
             return
     try:
         label = schema.label(record.get(target))
         values = schema.features(record)
     except ValueProblem as error:
-        result.error("bad-value", str(error), source, line)
+        result.error("bad-value", f"{what}: {error}" if line is None else str(error), source, line)
         return
     text = canonical_row(values)
     timestamp = record.get(stamp)
@@ -311,3 +350,13 @@ def check_tables(result: ReadResult) -> None:
                 "from columns.features",
                 first.source,
             )
+
+
+def table_record(example: Example, columns: Columns) -> Record:
+    """A tabular example as a row of a data file (JSONL) that :func:`read_table` reads back as
+    the same example: its feature values, the target, and the timestamp when it has one."""
+    assert columns.target is not None, "table_record is for projects with columns.target"
+    record: Record = {**parse_row(example.text), columns.target: example.label}
+    if example.timestamp is not None:
+        record[columns.timestamp] = example.timestamp
+    return record

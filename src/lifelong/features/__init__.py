@@ -11,7 +11,7 @@ from lifelong.features.cache import EmbeddingCache
 from lifelong.features.embeddings import MINILM, MINILM_DIM, SentenceEmbeddings, minilm_path
 from lifelong.features.factory import make_featurizer
 from lifelong.features.hashing import HashedNGrams, bag_inputs
-from lifelong.features.tabular import ColumnStats, TabularFeaturizer
+from lifelong.features.tabular import ColumnStats, TabularFeaturizer, infer_columns
 from lifelong.features.tokens import Tokens
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "TabularFeaturizer",
     "Tokens",
     "bag_inputs",
+    "infer_columns",
     "make_featurizer",
     "minilm_path",
 ]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,11 +29,17 @@ from lifelong.core.errors import ConfigError, Problem
 from lifelong.core.private import private_dir
 from lifelong.core.types import Example
 from lifelong.data import Dataset, Snapshot, split_examples, untrainable_intents
+from lifelong.data.schema import ValueProblem, canonical_row, conform, parse_row
 from lifelong.data.sources import Receipt, Source
+from lifelong.data.table_read import table_record
+from lifelong.features import infer_columns
 from lifelong.project import Project
 from lifelong.registry import ReviewSpec
 
 RELABEL, UNKNOWN_INTENT, TOO_FEW = "relabel", "unknown-intent", "too-few-examples"
+MISTYPED = "column-mismatch"
+TYPE_SAMPLE = 2000
+"""Rows of the data read to learn its column types (the first, in hash order)."""
 SUSPICIOUS = "suspicious"
 
 
@@ -149,6 +155,34 @@ def collect(
     return found
 
 
+def conform_rows(found: Ingested, before: Dataset) -> None:
+    """Fit a tabular project's new rows to the data's column types, holding for review the
+    rows that cannot fit (a non-number in a numeric column, a column the data lacks).
+
+    A message is typed by its own values (one row tells little: a code ``"12"`` reads as a
+    number), so without this a single odd message would make the ingested file disagree with
+    the data and stop every later cycle at validation.
+    """
+    sample = [parse_row(e.text) for e in before.pool.sorted_examples()[:TYPE_SAMPLE]]
+    types = {key: kind for key, kind in infer_columns(sample) if kind is not None}
+    if not types:
+        return
+    kept = []
+    for example in found.new:
+        try:
+            text = canonical_row(conform(parse_row(example.text), types))
+        except ValueProblem as error:
+            origin = found.source_of.get(example.hash, "-")
+            found.held.append(review_spec(example, origin, MISTYPED, None, str(error)))
+            continue
+        if text != example.text:
+            origin = found.source_of.pop(example.hash, "-")
+            example = replace(example, text=text, original=text)
+            found.source_of[example.hash] = origin
+        kept.append(example)
+    found.new = kept
+
+
 def hold_untrainable(found: Ingested, before: Dataset, project: Project) -> None:
     """Move the examples of new intents that could not train (too few for the splits, or none
     in the training split) from ``found.new`` to ``found.held``.
@@ -192,9 +226,13 @@ def write_ingested(project: Project, found: Ingested, now: datetime | None = Non
         counter += 1
         path = folder / f"{stamp}-{len(found.new)}-{counter}.jsonl"
     lines = []
+    columns = project.config.columns
     for example in found.new:
-        record = example.to_record()
-        record.pop("line", None)  # the line in the source file, not in this one
+        if columns.target is not None:  # a tabular row, written as one
+            record = table_record(example, columns)
+        else:
+            record = example.to_record()
+            record.pop("line", None)  # the line in the source file, not in this one
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     atomic_write_text(path, "".join(lines))
     found.file = path

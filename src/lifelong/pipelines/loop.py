@@ -25,7 +25,13 @@ from lifelong.core.errors import IncompatibleModel, LifelongError
 from lifelong.data import load_dataset
 from lifelong.data.sources import build_sources, closing_all
 from lifelong.monitoring import TriggerResult, build_trigger
-from lifelong.pipelines.ingest import collect, commit_sources, hold_untrainable, write_ingested
+from lifelong.pipelines.ingest import (
+    collect,
+    commit_sources,
+    conform_rows,
+    hold_untrainable,
+    write_ingested,
+)
 from lifelong.pipelines.judge import Judgement, judge_competing
 from lifelong.pipelines.lock import cycle_lock
 from lifelong.pipelines.policy import Plan, plan_updates
@@ -220,6 +226,8 @@ def _cycle(
     with closing_all(build_sources(project)) as sources:
         before = load_dataset(project)
         found = collect(sources, before.pool, allow_conflicts=project.config.allow_conflicts)
+        if project.config.columns.target is not None:  # rows typed alone fit the data's types
+            conform_rows(found, before)
         crash_point("read")
         aliases = registry.store.aliases()
         champion = registry.resolve(aliases[CHAMPION]) if CHAMPION in aliases else None

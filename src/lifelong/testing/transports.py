@@ -15,10 +15,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from lifelong.config import Columns, SourceSpec
 from lifelong.config import KafkaSource as KafkaSpec
 from lifelong.config import NatsSource as NatsSpec
 from lifelong.config import RedisSource as RedisSpec
-from lifelong.config import SourceSpec
 from lifelong.data.sources.base import Source
 from lifelong.data.sources.factory import build_transport
 from lifelong.data.sources.publish import kafka_send, nats_send, redis_send
@@ -52,9 +52,10 @@ class Transport(Protocol):
     def cleanup(self) -> None: ...
 
 
-def fresh_source(transport: Transport, **overrides: Any) -> Source:
-    """A new source object, as a new process builds it from ``config.yml``."""
-    return build_transport(SourceSpec.model_validate(transport.spec(**overrides)))
+def fresh_source(transport: Transport, rows: Columns | None = None, **overrides: Any) -> Source:
+    """A new source object, as a new process builds it from ``config.yml`` (``rows``: the
+    columns of a tabular project)."""
+    return build_transport(SourceSpec.model_validate(transport.spec(**overrides)), rows=rows)
 
 
 class KafkaMock:

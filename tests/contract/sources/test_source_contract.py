@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
+from lifelong.config import Columns
 from lifelong.data.sources import Source
+from lifelong.data.table_read import read_table
 from lifelong.testing.transports import Transport, fresh_source
 
 pytestmark = pytest.mark.integration
@@ -170,3 +173,21 @@ def test_close_releases_every_thread(transport: Transport) -> None:
     source.close()
     source.close()  # twice: harmless
     assert set(threading.enumerate()) <= before
+
+
+def test_a_tabular_projects_messages_are_rows_read_as_a_file_reads_them(
+    transport: Transport, tmp_path: Path
+) -> None:
+    columns = Columns(target="job")
+    transport.publish(
+        [{"Age": "41", "branch": "North", "job": "manager"}, {"age": "3", "branch": "a"}]
+    )
+    source = fresh_source(transport, rows=columns)
+    batch = source.pending()
+    source.close()
+    (example,) = batch.examples
+    (tmp_path / "rows.csv").write_text("age,branch,job\n41,north,manager\n")
+    (from_file,) = read_table(tmp_path / "rows.csv", columns).examples
+    assert example.hash == from_file.hash
+    (problem,) = batch.problems
+    assert "lacks the target 'job'" in problem.message

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -11,7 +14,6 @@ from lifelong.core.types import Example
 from lifelong.data.schema import canonical_row
 from lifelong.registry import open_registry
 from lifelong.serving import ServeSettings, create_app
-from tests.unit.serving.conftest import wait_ready
 
 
 def _rows(n: int, regression: bool) -> list[Example]:
@@ -27,7 +29,9 @@ def _rows(n: int, regression: bool) -> list[Example]:
 
 
 @pytest.fixture(scope="module", params=["classification", "regression"])
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
     from lifelong.training import train
 
     kind = request.param
@@ -51,10 +55,13 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     )
     client = TestClient(create_app(settings))
     client.__enter__()
-    wait_ready(client)
-    request.addfinalizer(lambda: client.__exit__(None, None, None))
+    deadline = time.monotonic() + 60
+    while client.get("/ready").status_code != 200:
+        assert time.monotonic() < deadline, client.get("/health").json()
+        time.sleep(0.02)
     client.kind = kind  # type: ignore[attr-defined]
-    return client
+    yield client
+    client.__exit__(None, None, None)
 
 
 def test_a_row_and_a_batch_of_rows_are_answered(served: TestClient) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lifelong.config import SourceSpec
+from lifelong.config import Columns, SourceSpec
 from lifelong.data.sources.base import Source
 from lifelong.data.sources.feedback import FeedbackSource
 from lifelong.data.sources.inbox import InboxSource
@@ -35,11 +35,27 @@ def build_source(project: Project, spec: SourceSpec, where: str = "sources") -> 
         return InboxSource(folder, project.config.columns)
     if spec.feedback is not None:
         return FeedbackSource(feedback_path(project, spec))
+    columns = project.config.columns
+    if columns.target is not None:  # a tabular project's messages are rows of its columns
+        for name in ("kafka", "nats"):
+            transport = getattr(spec, name)
+            if transport is not None:
+                spec = spec.model_copy(
+                    update={name: transport.model_copy(update={"fields": columns})}
+                )
     return build_transport(spec, where)
 
 
-def build_transport(spec: SourceSpec, where: str = "sources") -> Source:
-    """A Kafka, NATS or Redis source from its spec (no project needed: nothing is a path)."""
+def build_transport(
+    spec: SourceSpec, where: str = "sources", rows: Columns | None = None
+) -> Source:
+    """A Kafka, NATS or Redis source from its spec (no project needed: nothing is a path);
+    ``rows``: a tabular project's columns, whose messages are rows."""
+    if rows is not None:  # the keys of a row are the project's columns
+        for name in ("kafka", "nats"):
+            transport = getattr(spec, name)
+            if transport is not None:
+                spec = spec.model_copy(update={name: transport.model_copy(update={"fields": rows})})
     if spec.kafka is not None:
         from lifelong.data.sources.kafka import KafkaSource, kafka_settings
 
@@ -79,7 +95,7 @@ def build_transport(spec: SourceSpec, where: str = "sources") -> Source:
     assert spec.redis is not None  # SourceSpec validates that exactly one is set
     redis = spec.redis
     return RedisStreamSource(
-        redis.url, redis.stream, redis.group, redis.consumer, count=redis.count
+        redis.url, redis.stream, redis.group, redis.consumer, count=redis.count, rows=rows
     )
 
 

@@ -2,7 +2,8 @@
 
 A message is a JSON object, UTF-8, at most ``max_bytes``: ``text``, ``intent``, optionally
 ``timestamp``, and any other keys kept as the example's ``meta`` (the names are configurable, as
-the ``columns`` of CSV files are). The checks are the JSONL reader's
+the ``columns`` of CSV files are). In a tabular project it is one row: the columns and the
+target, typed by their JSON values as a one-row file would be. The checks are the JSONL reader's
 (:meth:`~lifelong.data.result.ReadResult.add_example`: missing or empty fields, a NUL, a lone
 surrogate), so a message and a line of a data file are refused for the same reasons.
 """
@@ -16,6 +17,7 @@ from typing import Any
 from lifelong.config import Columns
 from lifelong.core.types import Example
 from lifelong.data.result import ReadResult
+from lifelong.data.table_read import add_record
 
 DEFAULT_MAX_BYTES = 1_048_576
 
@@ -71,6 +73,12 @@ def decode_message(
         )
     if not isinstance(record, dict):
         return Decoded(problem=f"expected a JSON object, got {type(record).__name__}")
+    if fields.target is not None:
+        result = ReadResult()
+        add_record(result, record, fields, source, None, what=f"message {where}")
+        if result.examples:
+            return Decoded(example=result.examples[0])
+        return Decoded(problem=result.problems[0].message)
     known = {fields.text, fields.intent, fields.timestamp}
     result = ReadResult()
     result.add_example(

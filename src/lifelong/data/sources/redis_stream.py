@@ -15,11 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from lifelong.config import Columns
 from lifelong.core.crashpoint import crash_point
 from lifelong.core.errors import Problem
 from lifelong.core.text_check import value_problem
 from lifelong.core.types import Example
+from lifelong.data.result import ReadResult
 from lifelong.data.sources.base import Batch, Receipt, own_receipts
+from lifelong.data.table_read import add_record
 
 _OWN_PENDING = "0"
 _NEW = ">"
@@ -54,7 +57,9 @@ class RedisStreamSource:
         *,
         count: int = 1000,
         dead_letter: str | None = None,
+        rows: Columns | None = None,
     ) -> None:
+        self.rows = rows
         self.url = url
         self.stream = stream
         self.group = group
@@ -122,7 +127,10 @@ class RedisStreamSource:
         except UnicodeDecodeError as error:
             decoded, problem = {}, f"a field is not UTF-8 ({error.reason})"
         else:
-            problem = _problem_of(decoded)
+            problem = _problem_of(decoded) if self.rows is None else self._row(decoded, batch)
+            if self.rows is not None and problem is None:  # a tabular row, taken
+                batch.receipts.append(Receipt(self.name, message_id))
+                return
         if problem is None:
             meta: dict[str, Any] = {
                 k: v for k, v in decoded.items() if k not in ("text", "intent", "timestamp")
@@ -152,6 +160,19 @@ class RedisStreamSource:
                 self.name,
             )
         )
+
+    def _row(self, fields: dict[str, str], batch: Batch) -> str | None:
+        """Take a tabular project's message (one row: its columns and the target) into
+        ``batch``; ``None`` when taken, else why not."""
+        assert self.rows is not None
+        if not fields:
+            return "message is empty (deleted from the stream?)"
+        result = ReadResult()
+        add_record(result, fields, self.rows, self.name, None, what="message")
+        if not result.examples:
+            return result.problems[0].message
+        batch.examples.append(result.examples[0])
+        return None
 
 
 def _problem_of(fields: dict[str, str]) -> str | None:
