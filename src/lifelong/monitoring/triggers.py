@@ -257,6 +257,8 @@ class DriftTrigger:
         for result in results:
             figures |= result.figures()
         reasons = [_describe(r) for r in results if r.drifted]
+        if context.feature_columns:  # 0 rows: the server does not log them (server.log_text)
+            figures["feature_rows"] = len(context.current_rows)
         if features is not None:
             figures |= {f"feature.{k}": v for k, v in features.figures().items()}
             reasons += [c.describe() for c in features.columns if c.drifted]

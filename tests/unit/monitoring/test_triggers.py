@@ -180,6 +180,7 @@ def test_drift_trigger_skips_feature_columns_with_too_few_rows(
     assert not result.fired
     assert "not tested" in result.reason
     assert not any(name.startswith("feature.") for name in result.figures)
+    assert result.figures["feature_rows"] == 300
 
 
 def test_any_of_and_all_of_combine_and_keep_every_result(now: datetime) -> None:
