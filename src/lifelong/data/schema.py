@@ -53,8 +53,13 @@ def is_missing(value: object) -> bool:
 def parse_number(value: object) -> float | None:
     """``value`` as a finite float, or ``None`` when it is not one (booleans are not).
 
+    Negative zero is zero: CSV's ``-0`` reads as ``-0.0`` but JSON's as the integer ``0``, and
+    one row must have one canonical text whatever the format.
+
     >>> parse_number("1e3"), parse_number(" 2 "), parse_number("inf"), parse_number(True)
     (1000.0, 2.0, None, None)
+    >>> parse_number("-0"), parse_number(-0.0)
+    (0.0, 0.0)
     """
     if isinstance(value, bool):
         return None
@@ -67,7 +72,7 @@ def parse_number(value: object) -> float | None:
             return None
     else:
         return None
-    return number if math.isfinite(number) else None
+    return number + 0.0 if math.isfinite(number) else None  # -0.0 + 0.0 is 0.0
 
 
 def category(value: object) -> str:
@@ -209,6 +214,12 @@ def encode_row(columns: Sequence[tuple[str, ColumnType]], row: Mapping[str, obje
     '{"age":41.0,"job":"chef"}'
     """
     keyed = {column_key(str(name)): value for name, value in row.items()}
+    if len(keyed) < len(row):
+        names = sorted(map(str, row), key=column_key)
+        twice = [n for n in names if sum(column_key(m) == column_key(n) for m in names) > 1]
+        raise ValueProblem(
+            f"columns {', '.join(map(repr, twice))} are one column once normalized; send one"
+        )
     known = [key for key, _ in columns]
     unknown = sorted(set(keyed) - set(known))
     if unknown:

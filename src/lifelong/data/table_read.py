@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,9 @@ def _csv_records(path: Path, result: ReadResult) -> Iterator[tuple[int, Record]]
     try:
         header = next(reader, None)
         if header is None:
+            return
+        if len({column_key(name) for name in header}) < len(header):
+            result.error("duplicate-column", _same_key(header), source, 1)
             return
         start = reader.line_num + 1
         for row in reader:
@@ -156,6 +159,18 @@ def _keyed(record: Mapping[str, Any]) -> Record:
     return {column_key(str(name)): value for name, value in record.items()}
 
 
+def _same_key(names_read: Iterable[object]) -> str:
+    """The message for column names that are one column once normalized (``Age``, ``age``)."""
+    names: dict[str, list[str]] = {}
+    for name in names_read:
+        names.setdefault(column_key(str(name)), []).append(str(name))
+    clash = next(group for group in names.values() if len(group) > 1)
+    return (
+        f"columns {' and '.join(map(repr, clash))} are one column {column_key(clash[0])!r} "
+        "(names are compared normalized, as texts are); rename one"
+    )
+
+
 def _not_number(value: object, typed: bool) -> bool:
     if is_missing(value):
         return False
@@ -174,14 +189,20 @@ def read_table(path: Path, columns: Columns) -> ReadResult:
             source,
         )
         return result
-    rows = [(line, _keyed(record)) for line, record in reader(path, result)]
+    rows = []
+    for line, record in reader(path, result):
+        keyed = _keyed(record)
+        if len(keyed) < len(record):
+            result.error("duplicate-column", _same_key(record), source, line)
+            return result
+        rows.append((line, keyed))
     if not rows:
         if not result.errors:
             result.warning("empty-file", "no rows read from this file", source)
         return result
     assert columns.target is not None, "read_table is for projects with columns.target"
     target, stamp = column_key(columns.target), column_key(columns.timestamp)
-    found = list(rows[0][1])
+    found = list(dict.fromkeys(name for _, r in rows for name in r))  # a JSONL row may omit some
     wanted = (
         [column_key(name) for name in columns.features]
         if columns.features is not None
@@ -207,11 +228,7 @@ def read_table(path: Path, columns: Columns) -> ReadResult:
         if info.types[name] == NUMERIC:
             continue
         text_at = next(
-            (
-                line
-                for line, r in rows
-                if not is_missing(r.get(name)) and parse_number(r.get(name)) is None
-            ),
+            (line for line, r in rows if _not_number(r.get(name), typed)),
             None,
         )
         if text_at is not None:

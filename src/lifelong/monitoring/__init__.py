@@ -14,6 +14,7 @@ when the continual loop trains.
 from lifelong.monitoring.detectors import AdwinDetector, Detector, RollingAccuracy
 from lifelong.monitoring.drift import DriftResult, chi_square_labels, ks_test, psi
 from lifelong.monitoring.factory import build_trigger
+from lifelong.monitoring.feature_drift import ColumnDrift, FeatureDriftReport, feature_drift
 from lifelong.monitoring.triggers import (
     Combined,
     DriftTrigger,
@@ -29,10 +30,12 @@ from lifelong.monitoring.triggers import (
 
 __all__ = [
     "AdwinDetector",
+    "ColumnDrift",
     "Combined",
     "Detector",
     "DriftResult",
     "DriftTrigger",
+    "FeatureDriftReport",
     "PerformanceTrigger",
     "RollingAccuracy",
     "TimeTrigger",
@@ -44,6 +47,7 @@ __all__ = [
     "any_of",
     "build_trigger",
     "chi_square_labels",
+    "feature_drift",
     "ks_test",
     "psi",
 ]

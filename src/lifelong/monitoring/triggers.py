@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 
 from lifelong.monitoring.detectors import AdwinDetector, RollingAccuracy
 from lifelong.monitoring.drift import DriftResult, chi_square_labels, ks_test, psi
+from lifelong.monitoring.feature_drift import ColumnKind, FeatureDriftReport, Row, feature_drift
 
 Figure = float | int | bool | str | None
 
@@ -40,6 +41,10 @@ class TriggerContext:
         Top-class confidences of the champion's reference window and of recent predictions.
     reference_label_counts, current_label_counts
         Predicted-intent counts of the same two windows.
+    feature_columns, reference_rows, current_rows
+        A tabular champion's feature columns, a sample of the rows it trained on, and the rows
+        it was recently asked about (typed values, see :mod:`lifelong.monitoring.feature_drift`);
+        empty for a text model.
     """
 
     now: datetime
@@ -51,6 +56,9 @@ class TriggerContext:
     current_confidences: Sequence[float] = ()
     reference_label_counts: Mapping[str, int] = field(default_factory=dict)
     current_label_counts: Mapping[str, int] = field(default_factory=dict)
+    feature_columns: Sequence[tuple[str, ColumnKind]] = ()
+    reference_rows: Sequence[Row] = ()
+    current_rows: Sequence[Row] = ()
 
 
 @dataclass(frozen=True)
@@ -207,7 +215,10 @@ class PerformanceTrigger:
 
 
 class DriftTrigger:
-    """Fires when recent predictions drift from the reference window by any enabled test.
+    """Fires when recent predictions drift from the reference window by any enabled test, or,
+    for a tabular model, when a feature column drifts from the rows it trained on
+    (:func:`~lifelong.monitoring.feature_drift.feature_drift`, with the same PSI threshold and
+    ``ks_alpha`` as the level of its tests over all columns; ``None`` disables them there too).
 
     Parameters
     ----------
@@ -241,14 +252,19 @@ class DriftTrigger:
 
     def evaluate(self, context: TriggerContext) -> TriggerResult:
         results = self._tests(context)
+        features = self._features(context)
         figures: dict[str, Figure] = {"min_samples": self.min_samples}
         for result in results:
             figures |= result.figures()
-        drifted = [r for r in results if r.drifted]
-        if drifted:
-            reason = "; ".join(_describe(r) for r in drifted)
-            return TriggerResult(True, self.name, reason, figures)
-        if not results:
+        reasons = [_describe(r) for r in results if r.drifted]
+        if context.feature_columns:  # 0 rows: the server does not log them (server.log_text)
+            figures["feature_rows"] = len(context.current_rows)
+        if features is not None:
+            figures |= {f"feature.{k}": v for k, v in features.figures().items()}
+            reasons += [c.describe() for c in features.columns if c.drifted]
+        if reasons:
+            return TriggerResult(True, self.name, "; ".join(reasons), figures)
+        if not results and features is None:
             reason = f"fewer than {self.min_samples} predictions in a window: not tested"
             return TriggerResult(False, self.name, reason, figures)
         return TriggerResult(False, self.name, "no test found drift", figures)
@@ -266,6 +282,20 @@ class DriftTrigger:
         if self.chi2_alpha is not None and enough:
             results.append(chi_square_labels(ref_counts, cur_counts, self.chi2_alpha))
         return results
+
+    def _features(self, context: TriggerContext) -> FeatureDriftReport | None:
+        ref, cur = context.reference_rows, context.current_rows
+        if not context.feature_columns or min(len(ref), len(cur)) < self.min_samples:
+            return None
+        return feature_drift(
+            ref,
+            cur,
+            context.feature_columns,
+            psi_threshold=self.psi_threshold,
+            alpha=self.ks_alpha,
+            bins=self.bins,
+            min_samples=self.min_samples,
+        )
 
 
 def _describe(result: DriftResult) -> str:

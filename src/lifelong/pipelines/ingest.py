@@ -188,8 +188,11 @@ def hold_untrainable(found: Ingested, before: Dataset, project: Project) -> None
     in the training split) from ``found.new`` to ``found.held``.
 
     Splits are a function of each example's content, so adding examples never makes an intent
-    the data already trains untrainable: only intents this batch introduces are checked.
+    the data already trains untrainable: only intents this batch introduces are checked. A
+    regression target has no intents: a value the data does not have yet is no new class.
     """
+    if project.config.columns.kind == "regression":
+        return
     fresh = {e.label for e in found.new} - set(before.pool.label_counts)
     if not fresh:
         return

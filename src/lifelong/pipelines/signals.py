@@ -3,22 +3,30 @@ server's prediction log.
 
 The drift trigger compares the champion's most recent ``DRIFT_WINDOW`` served predictions with
 its reference window: its confidences and predicted intents on the test split, recorded by the
-gate when it judged the model.
+gate when it judged the model. For a tabular champion it also compares, column by column, the
+rows it was asked about (logged when ``server.log_text`` is on: a tabular model logs canonical
+rows) with up to ``REFERENCE_ROWS`` of the rows it trained on, the first by example hash (a
+stable sample spread over the whole snapshot, read from the registry: nothing more is stored).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
 from lifelong.data import Snapshot, diff
+from lifelong.data.schema import parse_row
 from lifelong.data.sources import FeedbackRecord, feedback_log
+from lifelong.features.tabular import infer_columns
 from lifelong.monitoring import TriggerContext
+from lifelong.monitoring.feature_drift import Row
 from lifelong.project import Project
 from lifelong.registry import CHAMPION, ModelVersion, Registry
 
 DRIFT_WINDOW = 1000
+REFERENCE_ROWS = 5000
 
 
 def champion_since(registry: Registry) -> datetime | None:
@@ -84,6 +92,18 @@ def trigger_context(
     served_counts: dict[str, int] = {}
     for prediction in served:
         served_counts[prediction.intent] = served_counts.get(prediction.intent, 0) + 1
+    reference_rows: list[Row] = []
+    current_rows: list[Row] = []
+    if project.config.task == "tabular":
+        champion_rows = (
+            trained_on.examples.values()
+            if champion.snapshot_id == latest.snapshot_id
+            else registry.get_snapshot_examples(champion.snapshot_id)
+        )
+        sample = sorted(champion_rows, key=lambda e: e.hash)[:REFERENCE_ROWS]
+        reference_rows = _rows(e.text for e in sample)
+        current_rows = _rows(p.text for p in served)
+    columns = [(key, kind) for key, kind in infer_columns(reference_rows) if kind is not None]
     return TriggerContext(
         now=now,
         last_trained_at=last_trained,
@@ -94,4 +114,20 @@ def trigger_context(
         current_confidences=[p.confidence for p in served],
         reference_label_counts=reference.get("label_counts", {}),
         current_label_counts=served_counts,
+        feature_columns=columns,
+        reference_rows=reference_rows,
+        current_rows=current_rows,
     )
+
+
+def _rows(texts: Iterable[str | None]) -> list[Row]:
+    """The typed rows of canonical row texts; a text not logged, or not a row (logged by a
+    text model before the project became tabular), is skipped."""
+    rows: list[Row] = []
+    for text in texts:
+        if text is not None and text.startswith("{"):
+            try:
+                rows.append(parse_row(text))
+            except ValueError:
+                continue
+    return rows

@@ -146,6 +146,43 @@ def test_drift_trigger_waits_for_min_samples(now: datetime, rng: np.random.Gener
     assert "not tested" in result.reason
 
 
+def _feature_context(now: datetime, rng: np.random.Generator, shift: float) -> TriggerContext:
+    def rows(n: int, mean: float) -> list[dict[str, float | str | None]]:
+        return [{"age": float(a), "job": "clerk"} for a in rng.normal(mean, 10.0, n)]
+
+    return TriggerContext(
+        now=now,
+        feature_columns=[("age", "numeric"), ("job", "categorical")],
+        reference_rows=rows(1000, 40.0),
+        current_rows=rows(300, 40.0 + shift),
+    )
+
+
+def test_drift_trigger_fires_on_a_drifting_feature_column(
+    now: datetime, rng: np.random.Generator
+) -> None:
+    trigger = DriftTrigger(min_samples=200)
+    calm = trigger.evaluate(_feature_context(now, rng, 0.0))
+    assert not calm.fired
+    assert calm.reason == "no test found drift"
+    assert calm.figures["feature.age.psi_drifted"] is False
+    result = trigger.evaluate(_feature_context(now, rng, 15.0))
+    assert result.fired
+    assert result.reason.startswith("age: psi")
+    assert result.figures["feature.job.drifted"] is False
+    assert json.loads(json.dumps(result.figures, allow_nan=False)) == result.figures
+
+
+def test_drift_trigger_skips_feature_columns_with_too_few_rows(
+    now: datetime, rng: np.random.Generator
+) -> None:
+    result = DriftTrigger(min_samples=400).evaluate(_feature_context(now, rng, 15.0))
+    assert not result.fired
+    assert "not tested" in result.reason
+    assert not any(name.startswith("feature.") for name in result.figures)
+    assert result.figures["feature_rows"] == 300
+
+
 def test_any_of_and_all_of_combine_and_keep_every_result(now: datetime) -> None:
     context = TriggerContext(
         now=now, last_trained_at=now - timedelta(hours=1), n_new_examples=500, n_train_examples=1000

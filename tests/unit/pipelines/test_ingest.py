@@ -108,3 +108,19 @@ def test_duplicates_within_one_batch_are_kept_once() -> None:
     found = collect([Fake()], Snapshot())  # type: ignore[list-item]
     assert len(found.new) == 1
     assert found.already_present == 1
+
+
+def test_new_regression_target_values_are_not_held_as_new_intents(tmp_path: Path) -> None:
+    from lifelong.core.types import Example
+    from lifelong.pipelines.ingest import Ingested, hold_untrainable
+
+    (tmp_path / "data").mkdir()
+    config = {"task": "tabular", "columns": {"target": "price", "kind": "regression"}}
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
+    rows = "".join(f"{i},{i * 1.5}\n" for i in range(10))
+    (tmp_path / "data" / "a.csv").write_text("size,price\n" + rows)
+    project = Project.load(tmp_path)
+    before = load_dataset(project)
+    found = Ingested(new=[Example(text='{"size":99.0}', label="148.5")])
+    hold_untrainable(found, before, project)
+    assert (len(found.new), found.held) == (1, [])

@@ -113,3 +113,70 @@ def test_feedback_outcomes_count_only_predictions_since(tmp_path: Path) -> None:
     assert feedback_outcomes(log, NOW - timedelta(days=1)) == [False, True]
     assert feedback_outcomes(log, None) == [True, False, True]
     assert feedback_outcomes(tmp_path / "missing.jsonl", None) == []
+
+
+def _tabular_project(root: Path) -> Project:
+    config = {"task": "tabular", "columns": {"target": "job"}}
+    (root / CONFIG_FILE).write_text(json.dumps(config))
+    return Project.load(root)
+
+
+def _row_text(age: float, branch: str) -> str:
+    from lifelong.data.schema import canonical_row
+
+    return canonical_row({"age": age, "branch": branch})
+
+
+def test_feature_drift_fires_on_served_rows_unlike_the_training_rows(
+    registry: Registry,
+    make_bundle,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    project = _tabular_project(tmp_path)
+    branches = ["north", "south", "east"]
+    trained = [
+        Example(text=_row_text(float(a), str(b)), label="clerk" if a < 40 else "nurse")
+        for a, b in zip(rng.normal(40, 10, 600), rng.choice(branches, 600), strict=True)
+    ]
+    snapshot = registry.put_snapshot(trained).id
+    registry.register(make_bundle(0), snapshot_id=snapshot, config={})
+    registry.set_alias("champion", "1.0", reason="test", command="test")
+    trigger = build_trigger(
+        Triggers(
+            time=None,
+            volume=None,
+            performance=None,
+            drift=DriftTrigger(min_samples=200, chi2_alpha=None),
+        )
+    )
+
+    def serve(ages: np.ndarray) -> None:
+        texts = [
+            _row_text(float(a), str(b))
+            for a, b in zip(ages, rng.choice(branches, len(ages)), strict=True)
+        ]
+        registry.store.log_predictions(
+            [
+                PredictionRecord(str(uuid.uuid4()), NOW, "0" * 64, "1.0", "clerk", 0.9, 1.0, text)
+                for text in texts
+            ]
+        )
+
+    pool = Snapshot.of(trained)
+    serve(rng.normal(40, 10, 300))
+    calm = trigger_context(project, registry, pool, registry.resolve("1.0"), NOW)
+    assert [k for k, _ in calm.feature_columns] == ["age", "branch"]
+    assert (len(calm.reference_rows), len(calm.current_rows)) == (600, 300)
+    assert not trigger.evaluate(calm).fired
+    serve(rng.normal(60, 10, 700))  # the window now holds the newest 1000: mostly shifted
+    result = trigger.evaluate(
+        trigger_context(project, registry, pool, registry.resolve("1.0"), NOW)
+    )
+    assert result.fired
+    (drift,) = result.children
+    assert drift.reason.startswith("age: ")
+    assert drift.figures["feature.age.out_of_range"] > 0
+    assert drift.figures["feature.branch.drifted"] is False
