@@ -102,7 +102,11 @@ def trigger_context(
         )
         sample = sorted(champion_rows, key=lambda e: e.hash)[:REFERENCE_ROWS]
         reference_rows = _rows(e.text for e in sample)
-        current_rows = _rows(p.text for p in served)
+        # served rows when the server logs them (server.log_text), else the labeled rows that
+        # arrived since the newest training: the data drifts before the traffic is seen
+        current_rows = _rows(p.text for p in served) or _rows(
+            e.text for e in change.added[-DRIFT_WINDOW:]
+        )
     columns = [(key, kind) for key, kind in infer_columns(reference_rows) if kind is not None]
     return TriggerContext(
         now=now,

@@ -180,3 +180,32 @@ def test_feature_drift_fires_on_served_rows_unlike_the_training_rows(
     assert drift.reason.startswith("age: ")
     assert drift.figures["feature.age.out_of_range"] > 0
     assert drift.figures["feature.branch.drifted"] is False
+
+
+def test_without_served_rows_the_rows_arrived_since_training_are_compared(
+    registry: Registry,
+    make_bundle,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    project = _tabular_project(tmp_path)
+    trained = [
+        Example(text=_row_text(float(a), "north"), label="clerk") for a in rng.normal(40, 10, 400)
+    ]
+    registry.register(make_bundle(0), snapshot_id=registry.put_snapshot(trained).id, config={})
+    registry.set_alias("champion", "1.0", reason="test", command="test")
+    arrived = [
+        Example(text=_row_text(float(a), "north"), label="clerk") for a in rng.normal(65, 10, 300)
+    ]
+    context = trigger_context(
+        project, registry, Snapshot.of([*trained, *arrived]), registry.resolve("1.0"), NOW
+    )
+    assert len(context.current_rows) == 300
+    trigger = build_trigger(
+        Triggers(time=None, volume=None, performance=None, drift=DriftTrigger(min_samples=200))
+    )
+    result = trigger.evaluate(context)
+    assert result.fired
+    assert result.children[0].reason.startswith("age: ")
