@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from lifelong.data.result import ReadResult
 from lifelong.data.text_io import read_data_text
@@ -11,12 +13,15 @@ from lifelong.data.text_io import read_data_text
 _KNOWN = {"text", "intent", "timestamp", "source"}
 
 
-def read_jsonl(path: Path) -> ReadResult:
-    """Read a ``.jsonl`` file; blank lines are allowed, anything else must be an object."""
-    result = ReadResult(files=[str(path)])
+def jsonl_records(
+    path: Path, result: ReadResult, expected: str = 'like {"text": "...", "intent": "..."}'
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects of a ``.jsonl`` file as ``(line, object)``; blank lines are allowed, a line
+    that is not a JSON object is an error in ``result`` (``expected`` says what one looks
+    like)."""
     text = read_data_text(path, result)
     if text is None:
-        return result
+        return
     source = str(path)
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
@@ -27,7 +32,7 @@ def read_jsonl(path: Path) -> ReadResult:
             result.error(
                 "malformed-json",
                 f"malformed JSON at column {error.colno} ({error.msg}); expected one object "
-                'per line like {"text": "...", "intent": "..."}',
+                f"per line {expected}",
                 source,
                 number,
             )
@@ -40,6 +45,14 @@ def read_jsonl(path: Path) -> ReadResult:
                 number,
             )
             continue
+        yield number, record
+
+
+def read_jsonl(path: Path) -> ReadResult:
+    """Read a text project's ``.jsonl`` file (see :func:`jsonl_records`)."""
+    result = ReadResult(files=[str(path)])
+    source = str(path)
+    for number, record in jsonl_records(path, result):
         meta = {k: v for k, v in record.items() if k not in _KNOWN}
         if isinstance(record.get("source"), str):
             meta["origin"] = record["source"]

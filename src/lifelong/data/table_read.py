@@ -10,9 +10,6 @@ error naming the column and both files.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +19,7 @@ from lifelong.config import Columns
 from lifelong.core.errors import DataError, ValidationFailed
 from lifelong.core.text_check import value_problem
 from lifelong.core.types import Example
+from lifelong.data.jsonl import jsonl_records
 from lifelong.data.result import ReadResult
 from lifelong.data.schema import (
     NUMERIC,
@@ -35,7 +33,7 @@ from lifelong.data.schema import (
     parse_number,
     parse_row,
 )
-from lifelong.data.text_io import read_data_text
+from lifelong.data.tabular import csv_records, table_rows
 
 Record = dict[str, Any]
 
@@ -51,69 +49,20 @@ class FileColumns:
 
 
 def _csv_records(path: Path, result: ReadResult) -> Iterator[tuple[int, Record]]:
-    text = read_data_text(path, result)
-    if text is None:
-        return
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    source = str(path)
-    try:
-        header = next(reader, None)
-        if header is None:
-            return
+    def check(header: list[str]) -> tuple[str, str] | None:
         if len({column_key(name) for name in header}) < len(header):
-            result.error("duplicate-column", _same_key(header), source, 1)
-            return
-        start = reader.line_num + 1
-        for row in reader:
-            line, start = start, reader.line_num + 1
-            if not row:
-                continue
-            if len(row) != len(header):
-                result.error(
-                    "malformed-csv",
-                    f"expected {len(header)} fields as in the header, found {len(row)}",
-                    source,
-                    line,
-                )
-                continue
-            yield line, dict(zip(header, row, strict=True))
-    except csv.Error as error:
-        result.error("malformed-csv", f"malformed CSV: {error}", source, reader.line_num)
+            return "duplicate-column", _same_key(header)
+        return None
+
+    yield from csv_records(path, result, check)
 
 
 def _jsonl_records(path: Path, result: ReadResult) -> Iterator[tuple[int, Record]]:
-    text = read_data_text(path, result)
-    if text is None:
-        return
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as error:
-            result.error(
-                "malformed-json",
-                f"malformed JSON at column {error.colno} ({error.msg}); expected one object "
-                "per line mapping column names to values",
-                str(path),
-                number,
-            )
-            continue
-        if not isinstance(record, dict):
-            result.error(
-                "malformed-json",
-                f"expected a JSON object, got {type(record).__name__}",
-                str(path),
-                number,
-            )
-            continue
-        yield number, record
+    yield from jsonl_records(path, result, "mapping column names to values")
 
 
 def _parquet_records(path: Path, result: ReadResult) -> Iterator[tuple[int, Record]]:
     import pyarrow.parquet as pq
-
-    from lifelong.data.tabular import table_rows
 
     try:
         table = pq.read_table(path)
@@ -197,7 +146,7 @@ def read_table(path: Path, columns: Columns) -> ReadResult:
             return result
         rows.append((line, keyed))
     if not rows:
-        if not result.errors:
+        if not result.problems:
             result.warning("empty-file", "no rows read from this file", source)
         return result
     assert columns.target is not None, "read_table is for projects with columns.target"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,35 +20,33 @@ def _missing_columns(found: list[str], columns: Columns) -> list[str]:
     return [name for name in (columns.text, columns.intent) if name not in found]
 
 
-def read_csv(path: Path, columns: Columns) -> ReadResult:
-    """Read a CSV file with a header row; line numbers count physical lines."""
-    result = ReadResult(files=[str(path)])
+HeaderCheck = Callable[[list[str]], tuple[str, str] | None]
+"""Looks at a CSV header: ``(code, message)`` of the error that stops the read, or ``None``."""
+
+
+def csv_records(
+    path: Path, result: ReadResult, check_header: HeaderCheck | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of a CSV file with a header row as ``(line, {column: value})``; line numbers
+    count physical lines. Malformed rows are errors in ``result``; so is a header that
+    ``check_header`` refuses, and then no row is read."""
     text = read_data_text(path, result)
     if text is None:
-        return result
+        return
     source = str(path)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if header is None:
             result.warning("empty-file", "empty CSV file (no header)", source, 1)
-            return result
-        missing = _missing_columns(header, columns)
-        if missing:
-            result.error(
-                "missing-column",
-                f"header lacks column(s) {', '.join(map(repr, missing))}; found "
-                f"{', '.join(map(repr, header))} (set columns.text / columns.intent in "
-                "config.yml)",
-                source,
-                1,
-            )
-            return result
-        index = {name: i for i, name in enumerate(header)}
+            return
+        refused = None if check_header is None else check_header(header)
+        if refused is not None:
+            result.error(*refused, source, 1)
+            return
         start = reader.line_num + 1
         for row in reader:
-            line = start
-            start = reader.line_num + 1
+            line, start = start, reader.line_num + 1
             if not row:
                 continue
             if len(row) != len(header):
@@ -58,23 +57,36 @@ def read_csv(path: Path, columns: Columns) -> ReadResult:
                     line,
                 )
                 continue
-            meta = {
-                k: row[i]
-                for k, i in index.items()
-                if k not in (columns.text, columns.intent, columns.timestamp)
-            }
-            stamp = row[index[columns.timestamp]] if columns.timestamp in index else None
-            result.add_example(
-                row[index[columns.text]],
-                row[index[columns.intent]],
-                source,
-                line,
-                timestamp=stamp or None,
-                meta=meta,
-                what="row",
-            )
+            yield line, dict(zip(header, row, strict=True))
     except csv.Error as error:
         result.error("malformed-csv", f"malformed CSV: {error}", source, reader.line_num)
+
+
+def read_csv(path: Path, columns: Columns) -> ReadResult:
+    """Read a text project's CSV file (see :func:`csv_records`)."""
+    result = ReadResult(files=[str(path)])
+
+    def check(header: list[str]) -> tuple[str, str] | None:
+        missing = _missing_columns(header, columns)
+        if not missing:
+            return None
+        return (
+            "missing-column",
+            f"header lacks column(s) {', '.join(map(repr, missing))}; found "
+            f"{', '.join(map(repr, header))} (set columns.text / columns.intent in config.yml)",
+        )
+
+    own = (columns.text, columns.intent, columns.timestamp)
+    for line, row in csv_records(path, result, check):
+        result.add_example(
+            row[columns.text],
+            row[columns.intent],
+            str(path),
+            line,
+            timestamp=row.get(columns.timestamp) or None,
+            meta={k: v for k, v in row.items() if k not in own},
+            what="row",
+        )
     return result
 
 
