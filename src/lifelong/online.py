@@ -9,12 +9,13 @@ through its ``to_dict``; pandas is not a dependency, so the answers are lists, n
 
 A torch step per row costs about as much as a step over a few dozen rows, so the learner
 buffers rows and steps every ``batch_size`` rows (mini-batch online learning): the statistics
-that standardize numeric columns are merged with the buffer's (Chan's pairwise update, so they
-keep running over the whole stream), a class never seen before gets its own head row by
-:func:`lifelong.models.remap_head`, then the network takes ``steps`` optimizer steps on the
-buffer. Weights and statistics change only then, which is why a prequential evaluation may
-predict a whole block of ``batch_size`` rows at once and get exactly the per-row answers (see
-:func:`lifelong.evaluation.prequential.prequential`).
+that standardize numeric columns are merged with the buffer's (Chan's pairwise update; with
+``forget < 1`` the old ones first weigh only ``forget`` of their rows, so the statistics follow
+the stream's recent rows, see :meth:`ColumnStats.forget`), a class never seen before gets its
+own head row by :func:`lifelong.models.remap_head`, then the network takes ``steps`` optimizer
+steps on the buffer. Weights and statistics change only then, which is why a prequential
+evaluation may predict a whole block of ``batch_size`` rows at once and get exactly the per-row
+answers (see :func:`lifelong.evaluation.prequential.prequential`).
 """
 
 from __future__ import annotations
@@ -92,6 +93,10 @@ class OnlineClassifier:
         rows (1 is a step per row, about 30 times slower per row).
     steps
         Optimizer steps on each buffer.
+    forget
+        Weight of the standardizing statistics' past rows at each update: 1 keeps running
+        statistics over the whole stream; below 1 they weigh roughly the last
+        ``batch_size / (1 - forget)`` rows, for a stream whose scale drifts.
     pipeline
         A ``tabular`` pipeline (table width and network shape).
     training
@@ -120,6 +125,7 @@ class OnlineClassifier:
         *,
         batch_size: int = 32,
         steps: int = 1,
+        forget: float = 1.0,
         pipeline: Pipeline = DEFAULT_PIPELINE,
         training: Training = DEFAULT_TRAINING,
         seed: int = 0,
@@ -129,13 +135,15 @@ class OnlineClassifier:
                 f"OnlineClassifier needs the tabular pipeline, got pipeline.name={pipeline.name!r}",
                 hint="pass Pipeline(name='tabular', ...) or leave pipeline out",
             )
-        if batch_size < 1 or steps < 1:
+        if batch_size < 1 or steps < 1 or not 0.0 < forget <= 1.0:
             raise ConfigError(
-                f"OnlineClassifier: batch_size={batch_size} and steps={steps} must be >= 1",
-                hint="batch_size=32, steps=1 are the defaults",
+                f"OnlineClassifier: batch_size={batch_size} and steps={steps} must be >= 1 "
+                f"and forget={forget} in (0, 1]",
+                hint="batch_size=32, steps=1, forget=1.0 are the defaults",
             )
         self.batch_size = batch_size
         self.steps = steps
+        self.forget = forget
         self.pipeline = pipeline
         self.training = training
         self.seed = seed
@@ -229,6 +237,9 @@ class OnlineClassifier:
             self.featurizer.fit([self._complete(r) for r in rows])
         else:
             complete = [self._complete(r) for r in rows]
+            if self.forget < 1.0:
+                stats = self.featurizer.stats
+                self.featurizer.stats = {k: s.forget(self.forget) for k, s in stats.items()}
             self.featurizer.fit(complete, parent=self.featurizer, merge=True)
         self._grow([y for y in labels if y not in self._index])
         assert self.model is not None

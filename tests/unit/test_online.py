@@ -7,7 +7,7 @@ import random
 import pytest
 import torch
 
-from lifelong.core.errors import DataError
+from lifelong.core.errors import ConfigError, DataError
 from lifelong.online import OnlineClassifier, records
 
 
@@ -99,3 +99,19 @@ def test_learn_many_checks_lengths_and_records_reads_tables() -> None:
         records(3)
     pyarrow = pytest.importorskip("pyarrow")
     assert records(pyarrow.table({"a": [1.0], "b": ["u"]})) == [{"a": 1.0, "b": "u"}]
+
+
+def test_forgetting_statistics_follow_a_shift_in_scale() -> None:
+    running, forgetting = (
+        OnlineClassifier(batch_size=10),
+        OnlineClassifier(batch_size=10, forget=0.5),
+    )
+    for model in (running, forgetting):
+        for i in range(200):
+            model.learn_one({"a": float(i % 2) + (100.0 if i >= 100 else 0.0)}, str(i % 2))
+    assert running.featurizer is not None
+    assert forgetting.featurizer is not None
+    assert running.featurizer.stats["a"].mean == pytest.approx(50.5)
+    assert forgetting.featurizer.stats["a"].mean > 99.0
+    with pytest.raises(ConfigError, match=r"forget=0\.0 in"):
+        OnlineClassifier(forget=0.0)
