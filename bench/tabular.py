@@ -10,9 +10,9 @@ rows/s as a multiple of ARF's.
 The online learner's settings are chosen on the first 10% of the stream only (a small grid of
 batch size, learning rate and ``forget``, the weight of the standardizing statistics' past at
 each update; its accuracy there decides), then the whole stream is run from a fresh model.
-Forgetting statistics standardize each row by the recent mean and spread, so River's LR behind
-its exponentially weighted ``AdaptiveStandardScaler`` (alpha chosen on the same 10%) is in the
-table too: the same idea on River's side. Rows marked "+ previous label" add the previous row's
+Forgetting statistics standardize each row by the recent mean and spread, so River's LR
+behind its exponentially weighted ``AdaptiveStandardScaler`` (``fading_factor`` chosen on the
+same 10%) is in the table too: the same idea on River's side. Rows marked "+ previous label" add the previous row's
 label as a categorical feature (autoregressive: legitimate in test-then-train, where that label is
 known before the row is predicted, but it changes the comparison, so those rows stand next to
 the features-only ones). Everything runs once on one thread after a warm-up of each learner
@@ -85,13 +85,13 @@ def adaptive_logistic(alpha: float) -> Any:
     """River's LR behind an exponentially weighted scaler (the analogue of ``forget``)."""
     from river import compose, linear_model, preprocessing
 
-    scaler = preprocessing.AdaptiveStandardScaler(alpha=alpha)
+    scaler = preprocessing.AdaptiveStandardScaler(fading_factor=alpha)
     return compose.Pipeline(scaler, linear_model.LogisticRegression())
 
 
 def tune_alpha(rows: list[Row]) -> float:
     scores = {a: prequential(adaptive_logistic(a), rows).score.accuracy for a in ALPHAS}
-    print(f"  tune River adaptive scaler alpha: {scores}", flush=True)
+    print(f"  tune River AdaptiveStandardScaler fading_factor: {scores}", flush=True)
     return max(scores, key=lambda a: scores[a])
 
 
@@ -105,7 +105,7 @@ def river_learners(skip_arf: bool, alpha: float) -> Iterator[tuple[str, Callable
     yield "no-change (previous label)", dummy.NoChangeClassifier, False
     yield "River LogisticRegression", logistic, False
     yield "River LogisticRegression + previous label", logistic, True
-    name = f"River LR, AdaptiveStandardScaler(alpha={alpha})"
+    name = f"River LR, AdaptiveStandardScaler(fading_factor={alpha})"
     yield name, lambda: adaptive_logistic(alpha), False
     hat = tree.HoeffdingAdaptiveTreeClassifier
     yield "River HoeffdingAdaptiveTree", lambda: hat(seed=42), False

@@ -211,12 +211,22 @@ def evaluate(
     window: Annotated[
         int, typer.Option("--window", min=1, help="With --prequential: rows of rolling accuracy.")
     ] = 1000,
+    forget: Annotated[
+        float,
+        typer.Option(
+            "--forget",
+            min=0.0,
+            max=1.0,
+            help="With --prequential: weight of the standardizing statistics' past at each "
+            "update (1: running over the whole stream; lower follows a drifting scale).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Evaluate a version on the test split or a labeled file (--file); or test-then-train
     online over a table (--prequential)."""
     project = load_project(ctx)
     if prequential_file is not None:
-        _prequential(project, prequential_file, plot, batch, window, as_json=as_json)
+        _prequential(project, prequential_file, plot, (batch, forget, window), as_json=as_json)
         return
     verdict = forgetting = None
     if file is not None:
@@ -260,13 +270,16 @@ def evaluate(
 
 
 def _prequential(
-    project: Project, path: Path, plot: Path, batch: int, window: int, *, as_json: bool
+    project: Project, path: Path, plot: Path, options: tuple[int, float, int], *, as_json: bool
 ) -> None:
-    """``evaluate --prequential``: the figures, then the PNG (relative to the project)."""
+    """``evaluate --prequential``: the figures, then the PNG (relative to the project).
+
+    ``options`` are the batch size, ``forget`` and the rolling window."""
     from lifelong.evaluation.prequential import plot_prequential
     from lifelong.pipelines.evaluate_file import prequential_file
 
-    result = prequential_file(project, path, batch_size=batch, window=window)
+    batch, forget, window = options
+    result = prequential_file(project, path, batch_size=batch, forget=forget, window=window)
     written = plot_prequential({"lifelong online": result}, project.path(plot), str(path))
     if as_json:
         console.print_json(json.dumps({**result.to_dict(), "plot": str(written)}))

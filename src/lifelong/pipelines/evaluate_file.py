@@ -41,10 +41,16 @@ def evaluate_file(project: Project, bundle: ModelBundle, path: Path) -> EvalRepo
 
 
 def prequential_file(
-    project: Project, path: Path, *, batch_size: int = 32, window: int = 1000
+    project: Project,
+    path: Path,
+    *,
+    batch_size: int = 32,
+    forget: float = 1.0,
+    window: int = 1000,
 ) -> PrequentialResult:
     """Test-then-train a fresh :class:`~lifelong.online.OnlineClassifier` over ``path``'s rows
     in file order (a ``task: tabular`` project; duplicates are kept, they are the stream).
+    ``batch_size`` and ``forget`` are the learner's (see its docstring).
 
     Raises
     ------
@@ -67,6 +73,6 @@ def prequential_file(
         )
     read = read_paths([Path(path)], config.columns)
     check(read, allow_conflicts=True)  # raises on every error; the stream keeps duplicates
-    learner = OnlineClassifier(batch_size=batch_size, seed=config.training.seed)
+    learner = OnlineClassifier(batch_size=batch_size, forget=forget, seed=config.training.seed)
     stream = ((parse_row(e.text), e.label) for e in read.examples)
     return prequential(learner, stream, window=window, block=batch_size)

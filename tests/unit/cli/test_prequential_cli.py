@@ -38,7 +38,16 @@ def test_prequential_prints_the_figures_and_writes_the_plot(tmp_path: Path) -> N
         assert figure in out
     assert (tmp_path / "prequential.png").read_bytes()[:4] == b"\x89PNG"
     code, out = run_cli(
-        tmp_path, [], "evaluate", "--prequential", str(stream), "--json", "--plot", "p.png"
+        tmp_path,
+        [],
+        "evaluate",
+        "--prequential",
+        str(stream),
+        "--json",
+        "--plot",
+        "p.png",
+        "--forget",
+        "0.8",
     )
     figures = json.loads(out)
     assert code == 0
