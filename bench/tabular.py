@@ -10,15 +10,15 @@ rows/s as a multiple of ARF's.
 The online learner's settings are chosen on the first 10% of the stream only (a small grid of
 batch size, learning rate and ``forget``, the weight of the standardizing statistics' past at
 each update; its accuracy there decides), then the whole stream is run from a fresh model.
-Forgetting statistics standardize each row by the recent mean and spread, so River's LR
-behind its exponentially weighted ``AdaptiveStandardScaler`` (``fading_factor`` chosen on the
-same 10%) is in the table too: the same idea on River's side. Rows marked "+ previous label" add the previous row's
-label as a categorical feature (autoregressive: legitimate in test-then-train, where that label is
-known before the row is predicted, but it changes the comparison, so those rows stand next to
-the features-only ones). Everything runs once on one thread after a warm-up of each learner
-(imports and first-call costs); rows/s on a shared machine move by tens of percent between
-runs, the accuracies do not. Prints a markdown table and writes ``bench/out/tabular.md`` and
-``bench/out/tabular.png`` (rolling accuracy over 1,000 rows).
+Forgetting statistics standardize each row by the recent mean and spread, so River's LR behind
+its exponentially weighted ``AdaptiveStandardScaler`` (``fading_factor`` chosen on the same 10%)
+is in the table too: the same idea on River's side. Rows marked "+ previous label" add the
+previous row's label as a categorical feature (autoregressive: legitimate in test-then-train,
+where that label is known before the row is predicted, but it changes the comparison, so those
+rows stand next to the features-only ones). Everything runs once on one thread after a warm-up
+of each learner (imports and first-call costs); rows/s on a shared machine move by tens of
+percent between runs, the accuracies do not. Prints a markdown table and writes
+``bench/out/tabular.md`` and ``bench/out/tabular.png`` (rolling accuracy over 1,000 rows).
 
     PYTHONPATH=src python bench/tabular.py [--no-tune] [--skip-arf]
 """
