@@ -102,7 +102,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "evaluate": Command(
         f"{_CLI}.train:evaluate",
-        "Evaluate a version on the test split (stored on it), or on a labeled file (--file).",
+        "Evaluate a version on the test split or a labeled file (--file); or test-then-train "
+        "online over a table (--prequential).",
     ),
     "predict": Command(
         f"{_CLI}.predict:predict",

@@ -26,6 +26,7 @@ from lifelong.pipelines import (
 )
 from lifelong.pipelines.lock import cycle_lock
 from lifelong.pipelines.loop import EXIT_REJECTED
+from lifelong.project import Project
 
 
 def verdict_lines(judgement: Judgement) -> list[str]:
@@ -192,9 +193,41 @@ def evaluate(
         Path | None,
         typer.Option("--report", help="Write report.md, report.json and PNG plots here."),
     ] = None,
+    prequential_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--prequential",
+            help="Test-then-train a fresh online learner over this table's rows in order "
+            "(task: tabular); no version is read or stored.",
+        ),
+    ] = None,
+    plot: Annotated[
+        Path,
+        typer.Option("--plot", help="With --prequential: the PNG of accuracy over time."),
+    ] = Path("prequential.png"),
+    batch: Annotated[
+        int, typer.Option("--batch", min=1, help="With --prequential: rows per update.")
+    ] = 32,
+    window: Annotated[
+        int, typer.Option("--window", min=1, help="With --prequential: rows of rolling accuracy.")
+    ] = 1000,
+    forget: Annotated[
+        float,
+        typer.Option(
+            "--forget",
+            min=0.0,
+            max=1.0,
+            help="With --prequential: weight of the standardizing statistics' past at each "
+            "update (1: running over the whole stream; lower follows a drifting scale).",
+        ),
+    ] = 1.0,
 ) -> None:
-    """Evaluate a version on the test split (stored on it), or on a labeled file (--file)."""
+    """Evaluate a version on the test split or a labeled file (--file); or test-then-train
+    online over a table (--prequential)."""
     project = load_project(ctx)
+    if prequential_file is not None:
+        _prequential(project, prequential_file, plot, (batch, forget, window), as_json=as_json)
+        return
     verdict = forgetting = None
     if file is not None:
         from lifelong.cli.predict import load_model
@@ -234,6 +267,33 @@ def evaluate(
         )
     for pair in report.confused_pairs[:5]:
         console.print(f"  confused: {pair.true_label} -> {pair.predicted_label} ({pair.count})")
+
+
+def _prequential(
+    project: Project, path: Path, plot: Path, options: tuple[int, float, int], *, as_json: bool
+) -> None:
+    """``evaluate --prequential``: the figures, then the PNG (relative to the project).
+
+    ``options`` are the batch size, ``forget`` and the rolling window."""
+    from lifelong.evaluation.prequential import plot_prequential
+    from lifelong.pipelines.evaluate_file import prequential_file
+
+    batch, forget, window = options
+    result = prequential_file(project, path, batch_size=batch, forget=forget, window=window)
+    written = plot_prequential({"lifelong online": result}, project.path(plot), str(path))
+    if as_json:
+        console.print_json(json.dumps({**result.to_dict(), "plot": str(written)}))
+        return
+    score = result.score
+    console.print(
+        f"prequential over {path}: {score.n} rows, accuracy {score.accuracy:.4f} "
+        f"(last {min(window, score.n)} rows {score.rolling_accuracy:.4f}), "
+        f"kappa {score.kappa:.4f}, kappa-temporal {score.kappa_temporal:.4f} "
+        f"(no-change accuracy {score.no_change_accuracy:.4f}), "
+        f"{result.rows_per_second:,.0f} rows/s",
+        highlight=False,
+    )
+    console.print(f"plot: {written}")
 
 
 def challenge(

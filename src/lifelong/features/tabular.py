@@ -80,6 +80,27 @@ class ColumnStats:
             open=self.open or other.open or len(seen) > MAX_CATEGORIES,
         )
 
+    def forget(self, factor: float) -> ColumnStats:
+        """These statistics weighing ``factor`` of their rows (at least one): mean and variance
+        kept, count, missing count and ``m2`` scaled down.
+
+        Forgetting before each :meth:`merge` makes exponentially weighted statistics, which
+        follow a drifting stream (standardizing by its recent mean and spread) where the plain
+        running ones average over all of it. The range and categories stay as they are.
+        """
+        count = max(1, round(self.count * factor)) if self.count else 0
+        scale = count / self.count if self.count else 0.0
+        return ColumnStats(
+            count=count,
+            missing=round(self.missing * factor),
+            mean=self.mean,
+            m2=self.m2 * scale,
+            low=self.low,
+            high=self.high,
+            categories=list(self.categories),
+            open=self.open,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "count": self.count,

@@ -1,0 +1,117 @@
+"""OnlineClassifier: River's contract, new classes mid-stream, learn_many, determinism."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from lifelong.core.errors import ConfigError, DataError
+from lifelong.online import OnlineClassifier, records
+
+
+def _stream(n: int, seed: int = 0) -> list[tuple[dict[str, object], str]]:
+    """A separable stream: the label is which side of 0.5 ``a`` is (``b`` is noise)."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        a, b = rng.random(), rng.random()
+        rows.append(({"a": a, "b": b, "kind": rng.choice(["x", "y"])}, "hi" if a > 0.5 else "lo"))
+    return rows
+
+
+def test_knows_nothing_before_its_first_update() -> None:
+    model = OnlineClassifier(batch_size=4)
+    x = {"a": 1.0}
+    assert model.predict_one(x) is None
+    assert model.predict_proba_one(x) == {}
+    for _ in range(3):
+        model.learn_one(x, "c")
+    assert model.predict_one(x) is None  # 3 rows buffered, no update yet
+    model.learn_one(x, "c")
+    assert model.predict_one(x) == "c"
+    assert model.predict_proba_one(x) == pytest.approx({"c": 1.0})
+
+
+def test_learns_a_separable_stream() -> None:
+    torch.set_num_threads(1)
+    model = OnlineClassifier(batch_size=16)
+    for x, y in _stream(1600):
+        model.learn_one(x, y)
+    test = _stream(200, seed=1)
+    hits = sum(model.predict_one(x) == y for x, y in test)
+    assert hits / len(test) > 0.9
+    proba = model.predict_proba_one(test[0][0])
+    assert set(proba) == {"hi", "lo"}
+    assert sum(proba.values()) == pytest.approx(1.0)
+
+
+def test_a_new_class_mid_stream_is_learned_and_the_old_ones_kept() -> None:
+    model = OnlineClassifier(batch_size=16)
+    for x, y in _stream(800):
+        model.learn_one(x, y)
+    assert model.classes == ["hi", "lo"] or model.classes == ["lo", "hi"]
+    before = [model.predict_one(x) for x, _ in _stream(50, seed=2)]
+    for i in range(800):  # a third class on a new category
+        if i % 2:
+            model.learn_one({"a": 0.9, "b": 0.5, "kind": "z"}, 7)
+        else:
+            x, y = _stream(1, seed=100 + i)[0]
+            model.learn_one(x, y)
+    assert model.classes[-1] == 7
+    assert model.predict_one({"a": 0.9, "b": 0.5, "kind": "z"}) == 7
+    after = [model.predict_one(x) for x, _ in _stream(50, seed=2)]
+    assert sum(a == b for a, b in zip(before, after, strict=True)) >= 45
+
+
+def test_learn_many_equals_the_loop_and_a_seed_fixes_the_model() -> None:
+    rows = _stream(200)
+    table = {key: [x[key] for x, _ in rows] for key in ("a", "b", "kind")}
+    labels = [y for _, y in rows]
+    looped, many, other = (OnlineClassifier(batch_size=8, seed=s) for s in (3, 3, 4))
+    for x, y in rows:
+        looped.learn_one(x, y)
+    many.learn_many(table, labels)
+    for x, y in rows:
+        other.learn_one(x, y)
+    probe = records(table)[:20]
+    assert many.predict_proba_many(table)[:20] == looped.predict_proba_rows(probe)
+    assert many.predict_many(table) == looped.predict_rows(records(table))
+    assert other.predict_proba_rows(probe) != looped.predict_proba_rows(probe)
+
+
+def test_a_new_feature_key_is_an_error_naming_it_and_a_missing_one_is_a_missing_value() -> None:
+    model = OnlineClassifier(batch_size=2)
+    model.learn_one({"a": 1.0, "b": 2.0}, "p")
+    model.learn_one({"a": 0.0, "b": None}, "q")
+    model.learn_one({"a": 0.5}, "p")  # b absent: missing
+    assert model.predict_one({"a": float("nan")}) in {"p", "q"}
+    with pytest.raises(DataError, match=r"row 4 .*\['c'\]"):
+        model.learn_one({"a": 1.0, "c": 3.0}, "p")
+
+
+def test_learn_many_checks_lengths_and_records_reads_tables() -> None:
+    model = OnlineClassifier()
+    with pytest.raises(DataError, match="2 rows but 1 labels"):
+        model.learn_many({"a": [1.0, 2.0]}, ["x"])
+    with pytest.raises(DataError, match="cannot read rows from a int"):
+        records(3)
+    pyarrow = pytest.importorskip("pyarrow")
+    assert records(pyarrow.table({"a": [1.0], "b": ["u"]})) == [{"a": 1.0, "b": "u"}]
+
+
+def test_forgetting_statistics_follow_a_shift_in_scale() -> None:
+    running, forgetting = (
+        OnlineClassifier(batch_size=10),
+        OnlineClassifier(batch_size=10, forget=0.5),
+    )
+    for model in (running, forgetting):
+        for i in range(200):
+            model.learn_one({"a": float(i % 2) + (100.0 if i >= 100 else 0.0)}, str(i % 2))
+    assert running.featurizer is not None
+    assert forgetting.featurizer is not None
+    assert running.featurizer.stats["a"].mean == pytest.approx(50.5)
+    assert forgetting.featurizer.stats["a"].mean > 99.0
+    with pytest.raises(ConfigError, match=r"forget=0\.0 in"):
+        OnlineClassifier(forget=0.0)
