@@ -6,6 +6,7 @@ scikit-learn, SciPy and matplotlib are imported only by the functions that compu
 reading a stored verdict stays quick.
 """
 
+from lifelong.evaluation._format import report_headline
 from lifelong.evaluation._records import EvaluationError
 from lifelong.evaluation.backward import SliceCheck, SliceName
 from lifelong.evaluation.evaluate import EvalReport, IntentMetrics, evaluate_predictions
@@ -101,6 +102,7 @@ __all__ = [
     "paired_bootstrap",
     "rank_challengers",
     "regression_table",
+    "report_headline",
     "screen_batch",
     "summary_table",
     "verdict_from_dict",

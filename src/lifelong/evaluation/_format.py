@@ -26,7 +26,7 @@ def pts(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:+.1f} pts"
 
 
-def headline(report: EvalReport | RegressionReport) -> str:
+def report_headline(report: EvalReport | RegressionReport) -> str:
     """A report's headline figures in a few words, for a console line."""
     if isinstance(report, RegressionReport):
         return f"test MAE {report.mae:.4g}, RMSE {report.rmse:.4g}, R2 {report.r2:.3f}"

@@ -11,13 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from lifelong.data import check, read_paths
-from lifelong.evaluation import EvalReport
+from lifelong.evaluation import EvalReport, RegressionReport
 from lifelong.models import ModelBundle
-from lifelong.pipelines.judge import fallback_label, score
+from lifelong.pipelines.judge import fallback_label, score, score_values
 from lifelong.project import Project
 
 
-def evaluate_file(project: Project, bundle: ModelBundle, path: Path) -> EvalReport:
+def evaluate_file(
+    project: Project, bundle: ModelBundle, path: Path
+) -> EvalReport | RegressionReport:
     """Evaluate ``bundle`` on the labeled examples of ``path`` (a file or a folder).
 
     Raises
@@ -31,5 +33,7 @@ def evaluate_file(project: Project, bundle: ModelBundle, path: Path) -> EvalRepo
     examples = check(
         read_paths([Path(path)], config.columns), allow_conflicts=config.allow_conflicts
     )
+    if bundle.regression is not None:
+        return score_values(bundle, examples).report
     labels = sorted({e.label for e in examples} | set(bundle.labels))
     return score(bundle, examples, oos_label=fallback_label(project, labels)).report
