@@ -8,23 +8,34 @@ file is checked against its sha256 before the weights are read; nothing is unpic
 >>> model = lifelong.load("champion", project=project_dir)  # doctest: +SKIP
 >>> model.predict(["where is my parcel"])  # doctest: +SKIP
 ['order_status']
+
+A tabular model takes rows (mappings of column to value) where a text model takes texts:
+
+>>> model.predict([{"age": 41, "branch": "north"}])  # doctest: +SKIP
+['manager']
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from lifelong.core.errors import LifelongError
+from lifelong.core.errors import DataError, LifelongError
+from lifelong.data.schema import ValueProblem, encode_row
+from lifelong.features import TabularFeaturizer
 from lifelong.models import ModelBundle
 from lifelong.pipelines.export import MANIFEST_FILE, read_export
 from lifelong.pipelines.session import load_bundle, resolve_model
 from lifelong.project import Project
 from lifelong.registry import open_registry
+
+Input = str | Mapping[str, object]
+"""A text, or a tabular row (column -> value, or the row as a JSON object's text)."""
 
 
 @dataclass(frozen=True)
@@ -73,22 +84,74 @@ class Model:
         """Intent names, in the column order of :meth:`predict_proba`."""
         return list(self.bundle.labels)
 
-    def predict_proba(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """Probabilities, shape ``(len(texts), len(labels))``; raw texts are normalized here."""
-        return self.bundle.predict_proba(list(texts))
+    @property
+    def tabular(self) -> bool:
+        """Whether the model reads tabular rows (see :meth:`inputs`) rather than text."""
+        return isinstance(self.bundle.featurizer, TabularFeaturizer)
 
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        """The most likely intent of each text."""
-        labels, _ = self.bundle.predict(list(texts))
+    @property
+    def regression(self) -> bool:
+        """Whether the model predicts a number (see :meth:`predict_values`) not classes."""
+        return self.bundle.regression is not None
+
+    def inputs(self, items: Sequence[Input]) -> list[str]:
+        """What the model scores: texts as given for a text model; for a tabular one, each row
+        (a mapping of column to value, or its JSON text) checked against the model's columns.
+
+        Raises
+        ------
+        DataError
+            A row that is not a JSON object, has a column the model lacks, or a non-number in
+            a numeric column (naming the row and the column); a row given to a text model.
+        """
+        featurizer = self.bundle.featurizer
+        if not isinstance(featurizer, TabularFeaturizer):
+            if not all(isinstance(item, str) for item in items):
+                raise DataError("this model reads text: pass strings, not rows")
+            return [str(item) for item in items]
+        texts = []
+        for number, item in enumerate(items, start=1):
+            row: object = item
+            if isinstance(item, str):
+                try:
+                    row = json.loads(item)
+                except json.JSONDecodeError:
+                    row = None
+            if not isinstance(row, Mapping):
+                raise DataError(
+                    f"input {number}: a tabular model takes rows: a JSON object of column values",
+                    hint=f"e.g. '{{\"{featurizer.columns[0][0]}\": ...}}'"
+                    if featurizer.columns
+                    else None,
+                )
+            try:
+                texts.append(encode_row(featurizer.columns, row))
+            except ValueProblem as error:
+                raise DataError(f"input {number}: {error}") from None
+        return texts
+
+    def predict_proba(self, texts: Sequence[Input]) -> NDArray[np.float32]:
+        """Probabilities, shape ``(len(texts), len(labels))``; raw texts are normalized here."""
+        return self.bundle.predict_proba(self.inputs(texts))
+
+    def predict(self, texts: Sequence[Input]) -> list[str]:
+        """The most likely intent (class) of each text or row."""
+        labels, _ = self.bundle.predict(self.inputs(texts))
         return labels
 
-    def rank(self, texts: Sequence[str], top_k: int = 5) -> list[Ranked]:
+    def predict_values(self, rows: Sequence[Input]) -> list[float]:
+        """A regression model's prediction for each row."""
+        values: list[float] = self.bundle.predict_values(self.inputs(rows)).tolist()
+        return values
+
+    def rank(self, texts: Sequence[Input], top_k: int = 5) -> list[Ranked]:
         """Each text's most likely intent and its ``top_k`` ranking (most likely first)."""
         proba = self.predict_proba(texts)
+        shown = [t if isinstance(t, str) else json.dumps(dict(t)) for t in texts]
         k = max(1, min(top_k, len(self.labels)))
         order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
         results = []
-        for text, row, columns in zip(texts, proba, order, strict=True):
+        for text, row, columns in zip(shown, proba, order, strict=True):
             ranking = [(self.labels[c], float(row[c])) for c in columns]
             results.append(Ranked(text, ranking[0][0], ranking[0][1], ranking))
         return results

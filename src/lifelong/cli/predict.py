@@ -58,16 +58,50 @@ def read_texts(path: Path) -> list[str]:
     return [line.strip() for line in lines if line.strip()]
 
 
+def _read_inputs(model: Model, path: Path) -> list[str | dict[str, object]]:
+    """What ``--file`` holds: lines of text, or for a tabular model the file's rows."""
+    from lifelong.data.table_read import TABLE_SUFFIXES, read_records
+
+    if model.tabular and path.suffix.lower() in TABLE_SUFFIXES:
+        return list(read_records(path))
+    return list(read_texts(path))
+
+
+def _print_values(model: Model, rows: list[str | dict[str, object]], as_json: bool) -> None:
+    """A regression model's predictions, one per row."""
+    from rich.table import Table
+
+    values = model.predict_values(rows)
+    shown = [r if isinstance(r, str) else json.dumps(r) for r in rows]
+    if as_json:
+        for row, value in zip(shown, values, strict=True):
+            typer.echo(json.dumps({"row": row, "value": value, "version": model.version}))
+        return
+    table = Table(title=f"model {model.version or model.source}")
+    table.add_column("row", overflow="fold")
+    table.add_column("value", justify="right")
+    for row, value in zip(shown, values, strict=True):
+        table.add_row(row, f"{value:.6g}")
+    console.print(table)
+
+
 def _ranking(ranked: Ranked) -> str:
     return ", ".join(f"{intent} {confidence:.3f}" for intent, confidence in ranked.ranking)
 
 
 def predict(
     ctx: typer.Context,
-    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
+    texts: Annotated[
+        list[str] | None, typer.Argument(help="Texts to classify (rows as JSON objects).")
+    ] = None,
     file: Annotated[
         Path | None,
-        typer.Option("--file", "-f", help="Classify each line of this file (-: stdin)."),
+        typer.Option(
+            "--file",
+            "-f",
+            help="Classify each line of this file (-: stdin); a tabular model reads the rows "
+            "of a CSV, JSONL or Parquet file.",
+        ),
     ] = None,
     model: ModelOption = "champion",
     top_k: TopK = 3,
@@ -76,13 +110,16 @@ def predict(
     """Classify texts with a model (default: the champion), without starting a server."""
     from rich.table import Table
 
-    given = list(texts or []) + ([] if file is None else read_texts(file))
-    if not given:
+    if not texts and file is None:
         raise LifelongError(
             "nothing to predict: give texts or --file",
             hint='`lifelong predict "where is my order"` or `lifelong predict --file texts.txt`',
         )
     loaded = load_model(ctx, model)
+    given = [*(texts or []), *([] if file is None else _read_inputs(loaded, file))]
+    if loaded.regression:
+        _print_values(loaded, given, as_json)
+        return
     results = loaded.rank(given, top_k)
     if as_json:
         for ranked in results:

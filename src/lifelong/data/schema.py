@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -191,3 +191,21 @@ def parse_row(text: str) -> dict[str, float | str | None]:
     """Inverse of :func:`canonical_row`."""
     values: dict[str, float | str | None] = json.loads(text)
     return values
+
+
+def encode_row(columns: Sequence[tuple[str, ColumnType]], row: Mapping[str, object]) -> str:
+    """The canonical text of a raw row (a request's, a prediction file's) for a model with
+    ``columns``; a column the model lacks is an error, one the row lacks a missing value.
+
+    >>> encode_row([("age", "numeric"), ("job", "categorical")], {"Age": "41", "job": "Chef"})
+    '{"age":41.0,"job":"chef"}'
+    """
+    keyed = {column_key(str(name)): value for name, value in row.items()}
+    known = [key for key, _ in columns]
+    unknown = sorted(set(keyed) - set(known))
+    if unknown:
+        raise ValueProblem(
+            f"unknown column(s) {', '.join(map(repr, unknown))}; the model's columns are "
+            f"{', '.join(map(repr, known))}"
+        )
+    return canonical_row(TableSchema("", "classification", tuple(columns)).features(keyed))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lifelong.config import Columns
+from lifelong.core.errors import DataError, ValidationFailed
 from lifelong.core.text_check import value_problem
 from lifelong.core.types import Example
 from lifelong.data.result import ReadResult
@@ -32,6 +33,7 @@ from lifelong.data.schema import (
     infer_type,
     is_missing,
     parse_number,
+    parse_row,
 )
 from lifelong.data.text_io import read_data_text
 
@@ -122,6 +124,29 @@ def _parquet_records(path: Path, result: ReadResult) -> Iterator[tuple[int, Reco
 
 _READERS = {".csv": _csv_records, ".jsonl": _jsonl_records, ".parquet": _parquet_records}
 TABLE_SUFFIXES = tuple(_READERS)
+
+
+def read_records(path: Path) -> list[Record]:
+    """The raw rows of a CSV, JSONL or Parquet file (to predict), or every problem raised.
+
+    Raises
+    ------
+    ValidationFailed
+        Listing each malformed line; nothing is returned then.
+    """
+    result = ReadResult(files=[str(path)])
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(
+            f"{path}: rows are read from {', '.join(TABLE_SUFFIXES)} files, not {path.suffix!r}"
+        )
+    try:
+        records = [record for _, record in reader(path, result)]
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    if result.errors:
+        raise ValidationFailed(result.problems, hint="fix the lines above")
+    return records
 
 
 def _keyed(record: Mapping[str, Any]) -> Record:
@@ -270,3 +295,13 @@ def check_tables(result: ReadResult) -> None:
                 "from columns.features",
                 first.source,
             )
+
+
+def table_record(example: Example, columns: Columns) -> Record:
+    """A tabular example as a row of a data file (JSONL) that :func:`read_table` reads back as
+    the same example: its feature values, the target, and the timestamp when it has one."""
+    assert columns.target is not None, "table_record is for projects with columns.target"
+    record: Record = {**parse_row(example.text), columns.target: example.label}
+    if example.timestamp is not None:
+        record[columns.timestamp] = example.timestamp
+    return record

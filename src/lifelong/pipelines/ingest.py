@@ -30,6 +30,7 @@ from lifelong.core.private import private_dir
 from lifelong.core.types import Example
 from lifelong.data import Dataset, Snapshot, split_examples, untrainable_intents
 from lifelong.data.sources import Receipt, Source
+from lifelong.data.table_read import table_record
 from lifelong.project import Project
 from lifelong.registry import ReviewSpec
 
@@ -189,9 +190,13 @@ def write_ingested(project: Project, found: Ingested, now: datetime | None = Non
         counter += 1
         path = folder / f"{stamp}-{len(found.new)}-{counter}.jsonl"
     lines = []
+    columns = project.config.columns
     for example in found.new:
-        record = example.to_record()
-        record.pop("line", None)  # the line in the source file, not in this one
+        if columns.target is not None:  # a tabular row, written as one
+            record = table_record(example, columns)
+        else:
+            record = example.to_record()
+            record.pop("line", None)  # the line in the source file, not in this one
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     atomic_write_text(path, "".join(lines))
     found.file = path

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lifelong.core.errors import LifelongError
 from lifelong.models import ModelBundle
 from lifelong.registry import Registry
+from lifelong.serving.rows import warm_up_inputs
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,10 @@ class ModelHolder:
 def warm_up(bundle: ModelBundle, texts: Sequence[str]) -> None:
     """Run a few predictions so the first real request pays no lazy initialisation.
 
-    Also a last check that the bundle can predict at all: one that fails here is refused.
+    Also a last check that the bundle can predict at all: one that fails here is refused. A
+    tabular model is warmed up on rows of missing values (its texts are canonical rows).
     """
+    texts = warm_up_inputs(bundle, texts)
     for size in (1, len(texts)):
         labels, proba = bundle.predict(list(texts[:size]))
         if len(labels) != size or proba.shape != (size, len(bundle.labels)):

@@ -55,6 +55,9 @@ class Served:
         The keyed hash of each normalized text (what the prediction log stores).
     latency_ms
         Scoring time of these texts.
+    values
+        A regression model's predicted numbers (its one "class", ``value``, ranked first with
+        confidence 1); ``None`` for a classifier.
     """
 
     version: str
@@ -64,6 +67,7 @@ class Served:
     confidences: NDArray[np.float32]
     text_hashes: list[str]
     latency_ms: float
+    values: NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return len(self.prediction_ids)
@@ -107,6 +111,7 @@ class Served:
             self.confidences[start:stop, :top_k],
             self.text_hashes[start:stop],
             self.latency_ms * (stop - start) / max(1, len(self)),
+            None if self.values is None else self.values[start:stop],
         )
 
 
@@ -125,7 +130,14 @@ def score(
     """
     started = time.perf_counter()
     normalized = list(map(normalize_text, texts))
-    proba = model.bundle.proba_normalized(normalized)
+    values = None
+    if model.bundle.regression is not None:
+        values = model.bundle.predict_values(normalized)
+        if not np.isfinite(values).all():
+            raise RuntimeError(f"model {model.version} returned non-finite values")
+        proba = np.ones((len(texts), 1), dtype=np.float32)
+    else:
+        proba = model.bundle.proba_normalized(normalized)
     labels = model.labels
     if not np.isfinite(proba).all():  # JSON has no NaN: a 500 naming the model
         raise RuntimeError(f"model {model.version} returned non-finite probabilities")
@@ -134,7 +146,7 @@ def score(
     hashes = list(map(hash_text, normalized))
     latency_ms = (time.perf_counter() - started) * 1000.0
     return Served(
-        model.version, labels, ids.take(len(texts)), ranked, confidences, hashes, latency_ms
+        model.version, labels, ids.take(len(texts)), ranked, confidences, hashes, latency_ms, values
     )
 
 

@@ -84,10 +84,19 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_INPUTS = ("text", "texts", "row", "rows")
+
+Value = AnyText | float | bool | None
+"""A value of a tabular row: a number, a category (any valid string), or missing."""
+
+Row = dict[AnyText, Value]
+"""A tabular row: column name to value (a column left out is a missing value)."""
+
+
 def _exactly_one_of_text_or_texts(schema: dict[str, Any]) -> None:
-    """The document's ``oneOf``, and ``text`` / ``texts`` without their ``null`` (refused)."""
-    schema["oneOf"] = [{"required": ["text"]}, {"required": ["texts"]}]
-    for name in ("text", "texts"):
+    """The document's ``oneOf``, and the inputs without their ``null`` (refused)."""
+    schema["oneOf"] = [{"required": [name]} for name in _INPUTS]
+    for name in _INPUTS:
         field = schema["properties"][name]
         (given,) = [branch for branch in field.pop("anyOf") if branch.get("type") != "null"]
         field.update(given)
@@ -95,9 +104,10 @@ def _exactly_one_of_text_or_texts(schema: dict[str, Any]) -> None:
 
 
 class PredictRequest(_Body):
-    """One text (``text``) or a batch (``texts``), and how many ranked intents to return.
+    """One text (``text``) or a batch (``texts``) for a text model, one row (``row``) or a
+    batch (``rows``) for a tabular one, and how many ranked classes to return.
 
-    Exactly one of the two, and not ``null``: the document says so with ``oneOf`` over which
+    Exactly one of the four, and not ``null``: the document says so with ``oneOf`` over which
     one is present, which a ``null`` would make ambiguous.
     """
 
@@ -105,6 +115,8 @@ class PredictRequest(_Body):
 
     text: Text | None = Field(None, examples=["book a table for two"])
     texts: list[Text] | None = Field(None, min_length=1, examples=[["hi", "play some jazz"]])
+    row: Row | None = Field(None, examples=[{"age": 41, "branch": "north"}])
+    rows: list[Row] | None = Field(None, min_length=1)
     top_k: int | None = Field(None, ge=1, le=100, description="default: server.top_k")
 
     @model_validator(mode="before")
@@ -114,17 +126,39 @@ class PredictRequest(_Body):
         with unknown fields is left to the fields' check, which names them (a typo of
         ``text``)."""
         if isinstance(data, dict) and not set(data) - set(cls.model_fields):
-            given = [key for key in ("text", "texts") if key in data]
+            given = [key for key in _INPUTS if key in data]
             if len(given) != 1:
-                raise ValueError('give exactly one of "text" (a string) or "texts" (a list)')
+                raise ValueError(
+                    'give exactly one of "text" (a string) or "texts" (a list) for a text '
+                    'model, "row" (an object) or "rows" (a list) for a tabular one'
+                )
             if data[given[0]] is None:
-                kind = "a string" if given[0] == "text" else "a list of strings"
-                raise ValueError(f'"{given[0]}" must be {kind}, not null')
+                raise ValueError(f'"{given[0]}" must be {_KINDS[given[0]]}, not null')
         return data
+
+    @property
+    def single(self) -> bool:
+        """One input (``text`` or ``row``), answered as one prediction."""
+        return self.text is not None or self.row is not None
 
     @property
     def all_texts(self) -> list[str]:
         return [self.text] if self.text is not None else list(self.texts or [])
+
+    @property
+    def all_rows(self) -> list[dict[str, Any]] | None:
+        """The rows given, or ``None`` for a request of texts."""
+        if self.row is not None:
+            return [self.row]
+        return None if self.rows is None else list(self.rows)
+
+
+_KINDS = {
+    "text": "a string",
+    "texts": "a list of strings",
+    "row": "an object",
+    "rows": "a list of objects",
+}
 
 
 class RankedIntent(BaseModel):
@@ -148,10 +182,30 @@ class PredictResponse(Prediction):
 
 
 class BatchPredictResponse(BaseModel):
-    """The answer to ``{"texts": [...]}``, in request order."""
+    """The answer to ``{"texts": [...]}`` (or ``rows``), in request order."""
 
     version: str
     predictions: list[Prediction]
+
+
+class ValuePrediction(BaseModel):
+    """A regression model's answer for one row: the predicted number."""
+
+    prediction_id: str
+    value: float
+
+
+class ValueResponse(ValuePrediction):
+    """A regression model's answer to ``{"row": ...}``."""
+
+    version: str
+
+
+class BatchValueResponse(BaseModel):
+    """A regression model's answer to ``{"rows": [...]}``, in request order."""
+
+    version: str
+    predictions: list[ValuePrediction]
 
 
 class ParseRequest(BaseModel):

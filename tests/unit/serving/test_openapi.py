@@ -83,12 +83,16 @@ def test_the_config_limits_are_in_the_document(client: TestClient) -> None:
     assert schemas["ParseRequest"]["properties"]["text"]["maxLength"] == 50
 
 
-def test_text_or_texts_is_one_of_and_never_null(client: TestClient) -> None:
+def test_text_texts_row_or_rows_is_one_of_and_never_null(client: TestClient) -> None:
     schema = _document(client)["components"]["schemas"]["PredictRequest"]
-    assert schema["oneOf"] == [{"required": ["text"]}, {"required": ["texts"]}]
+    inputs = ["text", "texts", "row", "rows"]
+    assert schema["oneOf"] == [{"required": [name]} for name in inputs]
     assert schema["properties"]["text"]["type"] == "string"
     assert schema["properties"]["texts"]["type"] == "array"
-    for body in ({"text": "hi", "texts": ["hi"]}, {"text": None}, {"texts": None}, {}):
+    assert schema["properties"]["row"]["type"] == "object"
+    assert schema["properties"]["rows"]["type"] == "array"
+    bad = [{"text": "hi", "texts": ["hi"]}, {"text": "hi", "row": {"a": 1}}, {}]
+    for body in [*bad, *({name: None} for name in inputs)]:
         assert client.post("/predict", json=body).status_code == 422, body
     assert client.post("/predict", json={"text": "hi", "top_k": None}).status_code == 200
 

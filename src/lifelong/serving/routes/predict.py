@@ -18,7 +18,14 @@ from lifelong.serving.deps import ModelDep, ServicesDep, check_texts
 from lifelong.serving.holder import LoadedModel
 from lifelong.serving.inference import Served, log_rows
 from lifelong.serving.openapi import errors
-from lifelong.serving.schemas import BatchPredictResponse, PredictRequest, PredictResponse
+from lifelong.serving.rows import request_texts
+from lifelong.serving.schemas import (
+    BatchPredictResponse,
+    BatchValueResponse,
+    PredictRequest,
+    PredictResponse,
+    ValueResponse,
+)
 from lifelong.serving.services import PRIMARY, Services
 
 router = APIRouter(tags=["predict"])
@@ -49,7 +56,15 @@ async def serve(
 
 
 def _predictions(served: Served) -> list[dict[str, Any]]:
-    """Each prediction of ``served`` as the JSON object ``Prediction`` documents."""
+    """Each prediction of ``served`` as the JSON object ``Prediction`` documents (a
+    regression model's: ``prediction_id`` and ``value``)."""
+    if served.values is not None:
+        return [
+            {"prediction_id": prediction_id, "value": value}
+            for prediction_id, value in zip(
+                served.prediction_ids, served.values.tolist(), strict=True
+            )
+        ]
     return [
         {
             "prediction_id": prediction_id,
@@ -76,19 +91,21 @@ def answer_json(served: Served, *, single: bool) -> bytes:
 
 @router.post(
     "/predict",
-    response_model=PredictResponse | BatchPredictResponse,
+    response_model=PredictResponse | BatchPredictResponse | ValueResponse | BatchValueResponse,
     responses=errors(422, 500, 503, 504),
 )
 async def predict(
     body: PredictRequest, services: ServicesDep, model: ModelDep, background: BackgroundTasks
 ) -> Response:
-    """Intent, confidence and top-k ranking of ``text``, or of each of ``texts``.
+    """Intent (class), confidence and top-k ranking of ``text`` or ``row``, or of each of
+    ``texts`` or ``rows``.
 
     The answer is plain dicts encoded by orjson (the response models document its shape): for
     a batch of hundreds of texts, response-model objects, their validation and the standard
     encoder cost more than the scoring.
     """
     top_k = body.top_k or services.settings.server.top_k
-    served = await serve(services, model, body.all_texts, top_k, background)
-    content = answer_json(served, single=body.text is not None)
+    texts = request_texts(model.bundle, body.all_texts, body.all_rows)
+    served = await serve(services, model, texts, top_k, background)
+    content = answer_json(served, single=body.single)
     return Response(content, media_type="application/json", background=background)
