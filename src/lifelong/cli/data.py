@@ -83,7 +83,7 @@ def validate(ctx: typer.Context) -> None:
     if dataset.warnings:
         console.print(problems_table(dataset.warnings))
     console.print(summary_table(dataset))
-    check_trainable(dataset.splits)  # what training would refuse is invalid here too
+    check_trainable(dataset.splits, kind=project.config.columns.kind)  # training would refuse it
     console.print("[green]data is valid[/]")
 
 

@@ -1,12 +1,15 @@
-"""Checks that split data can train a classifier, run before any training starts.
+"""Checks that split data can train a model, run before any training starts.
 
-Failing early with the intent's name beats a cryptic error after featurizing, or a model that
-silently can never predict an intent it had no training example of.
+Failing early with the class's name (an intent of a text project, a target value of a tabular
+one) beats a cryptic error after featurizing, or a model that silently can never predict a
+class it had no training example of. A regression target has no classes: its data needs only
+to be there.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Literal
 
 from lifelong.core.errors import DataError
 from lifelong.data.split import SplitData
@@ -31,10 +34,17 @@ def untrainable_intents(
     return why
 
 
-def check_trainable(parts: SplitData, *, min_examples: int = MIN_EXAMPLES_PER_INTENT) -> None:
-    """Raise :class:`DataError` unless ``parts`` can train a classifier.
+def check_trainable(
+    parts: SplitData,
+    *,
+    min_examples: int = MIN_EXAMPLES_PER_INTENT,
+    kind: Literal["classification", "regression"] = "classification",
+) -> None:
+    """Raise :class:`DataError` unless ``parts`` can train a model.
 
-    Requires at least two intents and no intent :func:`untrainable_intents` names.
+    A classifier needs at least two classes and no class :func:`untrainable_intents` names;
+    a regressor (``kind="regression"``, whose labels are numbers, nearly all distinct) only
+    examples.
     """
     train = Counter(e.label for e in parts.train)
     total = train + Counter(e.label for e in (*parts.valid, *parts.test))
@@ -43,23 +53,25 @@ def check_trainable(parts: SplitData, *, min_examples: int = MIN_EXAMPLES_PER_IN
             "no data: the project has no examples",
             hint="add files to data/ (see `lifelong data validate`)",
         )
+    if kind == "regression":
+        return
     if len(total) < 2:
         (only,) = total
         raise DataError(
-            f"only one intent ({only!r}): a classifier needs at least two",
-            hint="add examples of at least one more intent",
+            f"only one class ({only!r}) in the data: a classifier needs at least two",
+            hint="add examples of at least one more class (intent, or target value)",
         )
     why = untrainable_intents(parts, min_examples=min_examples)
     too_few = [label for label in why if total[label] < min_examples]
     if too_few:
         detail = ", ".join(f"{label!r} ({total[label]})" for label in too_few)
         raise DataError(
-            f"too few examples for the splits: {detail}; each intent needs at least {min_examples}",
-            hint="add examples of these intents, or remove them from the data",
+            f"too few examples for the splits: {detail}; each class needs at least {min_examples}",
+            hint="add examples of these classes, or remove them from the data",
         )
     if why:
         detail = ", ".join(f"{label!r} ({total[label]} in valid/test)" for label in why)
         raise DataError(
             f"no training example for {detail}: the stable split put all of them in valid/test",
-            hint="add a few more examples of these intents",
+            hint="add a few more examples of these classes",
         )

@@ -129,7 +129,7 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
     config = project.config
     # 1. Data: read, validate, split; refuse untrainable data before any work.
     dataset = load_dataset(project)
-    check_trainable(dataset.splits)
+    check_trainable(dataset.splits, kind=config.columns.kind)
     # 2. Parent: resolved and checked (sha256, format) before training.
     parent = (
         None if options.finetune is None else _resolve_parent(project, registry, options.finetune)

@@ -101,7 +101,9 @@ def _check_still_trainable(project: Project, content: str) -> None:
         preview = Path(tmp) / "accepted.jsonl"
         preview.write_text(content, encoding="utf-8")
         try:
-            check_trainable(load_dataset(project, extra=[preview]).splits)
+            check_trainable(
+                load_dataset(project, extra=[preview]).splits, kind=project.config.columns.kind
+            )
         except DataError as error:
             raise DataError(
                 f"accepting these items would leave data that cannot train: {error.message}",

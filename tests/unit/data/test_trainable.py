@@ -30,7 +30,7 @@ def test_accepts_two_intents_with_enough_examples() -> None:
     ("parts", "message"),
     [
         (_parts([]), "no data"),
-        (_parts([_ex(f"hi {i}", "greet") for i in range(5)]), "only one intent \\('greet'\\)"),
+        (_parts([_ex(f"hi {i}", "greet") for i in range(5)]), "only one class \\('greet'\\)"),
         (
             _parts([_ex(f"hi {i}", "greet") for i in range(5)] + [_ex("bye", "bye")]),
             "too few examples for the splits: 'bye' \\(1\\)",
