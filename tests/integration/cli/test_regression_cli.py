@@ -44,7 +44,8 @@ def write_rows(path: Path, n: int, seed: int, poisoned: float = 0.0) -> None:
         writer = csv.writer(handle)
         writer.writerow(["x1", "x2", "city", "y"])
         writer.writerows(
-            [f"{a:.4f}", f"{b:.4f}", c, f"{t:.4f}"] for a, b, c, t in zip(x1, x2, city, y)
+            [f"{a:.4f}", f"{b:.4f}", c, f"{t:.4f}"]
+            for a, b, c, t in zip(x1, x2, city, y, strict=True)
         )
 
 
