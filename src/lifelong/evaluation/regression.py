@@ -344,6 +344,11 @@ def decide_regression(
                 f"{mae} is significantly higher but within max_mae_increase "
                 f"{100 * allowances.max_mae_increase:.1f}%"
             )
+        elif test.p_better < policy.alpha:
+            why = (
+                f"errors significantly smaller by rank (Wilcoxon one-sided p = "
+                f"{test.p_better:.3g}) but {mae} is not lower"
+            )
         else:
             why = (
                 f"no significant difference ({mae}, Wilcoxon one-sided p = "

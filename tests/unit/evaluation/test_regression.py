@@ -188,6 +188,9 @@ def test_the_rmse_allowance_catches_a_few_large_misses_the_rank_test_forgives() 
         champion, challenger, truth, _policy(max_mae_increase=1.0, max_rmse_increase=None)
     )
     assert not any(r.startswith("RMSE") for r in unchecked.reasons)
+    # Most examples closer, the MAE higher: not a win, a tie (and tie: promote).
+    assert "significantly smaller by rank" in unchecked.reasons[0]
+    assert "is not lower; tie rule 'promote'" in unchecked.reasons[0]
 
 
 def test_old_examples_veto_and_new_ones_do_not() -> None:
