@@ -189,8 +189,25 @@ class BackwardGuard(_Section):
     min_flips: int = Field(3, ge=1)
 
 
+class RegressionGate(_Section):
+    """What a regression challenger may lose (see ``lifelong.evaluation.regression``).
+
+    ``max_mae_increase`` and ``max_rmse_increase`` are relative to the champion's (0.05: 5%
+    higher); a significantly higher MAE beyond its allowance rejects, and so does any RMSE rise
+    beyond its own (``null``: unchecked), since a few large errors move RMSE long before a rank
+    test notices them. ``min_r2`` is a first model's floor: 0.0 asks it to beat predicting the
+    test targets' mean.
+    """
+
+    max_mae_increase: float = Field(0.0, ge=0.0)
+    max_rmse_increase: float | None = Field(0.10, ge=0.0)
+    min_r2: float = Field(0.0, le=1.0)
+
+
 class Gate(_Section):
-    """Champion-versus-challenger rules (see ``lifelong.evaluation.gate``)."""
+    """Champion-versus-challenger rules (see ``lifelong.evaluation.gate``); a regression model
+    is judged by ``regression`` (with ``alpha``, ``tie``, ``backward`` slices and the latency
+    budget) instead of the accuracy rules ``max_drop``, ``min_gain``, ``floor``, ``per_intent``."""
 
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
     max_drop: float = Field(0.0, ge=0.0, le=1.0)
@@ -200,6 +217,7 @@ class Gate(_Section):
     per_intent: PerIntentGuard = PerIntentGuard()
     backward: BackwardGuard = BackwardGuard()
     max_latency_ms: float | None = Field(None, gt=0)
+    regression: RegressionGate = RegressionGate()
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")

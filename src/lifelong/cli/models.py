@@ -26,7 +26,9 @@ from lifelong.registry import promote as registry_promote
 if TYPE_CHECKING:
     from lifelong.registry import Registry
 
-_SHOWN_METRICS = ("accuracy", "macro_f1", "f1")
+_SHOWN_METRICS = ("accuracy", "macro_f1", "f1", "mae")
+"""The headline metric of ``models list``: the first a version has (``mae``: regression)."""
+_DESCRIBED_METRICS = ("accuracy", "macro_f1", "valid_accuracy", "mae", "rmse", "r2", "valid_rmse")
 
 
 @contextmanager
@@ -142,7 +144,7 @@ def _names(value: object) -> str:
 def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
     """Human view of a version: what it is, how it was trained, on what, how good, verdict."""
     # numpy-backed; imported here so that `models list` and `lineage` do not pay for it
-    from lifelong.evaluation import ForgettingReport, Verdict
+    from lifelong.evaluation import ForgettingReport, verdict_from_dict
     from lifelong.evaluation.tables import forgetting_table, verdict_summary
 
     training, diff, metrics = version.training, version.data_diff, version.metrics
@@ -189,7 +191,7 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
                     "metrics",
                     ", ".join(
                         f"{k} {metrics[k]:.4f}"
-                        for k in ("accuracy", "macro_f1", "valid_accuracy")
+                        for k in _DESCRIBED_METRICS
                         if isinstance(metrics.get(k), int | float)
                     ),
                 ),
@@ -205,7 +207,7 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
     if version.verdict is not None:
         parts += [
             Text("\nverdict", style="bold"),
-            verdict_summary(Verdict.from_dict(version.verdict)),
+            verdict_summary(verdict_from_dict(version.verdict)),
         ]
     if isinstance(metrics.get("forgetting"), dict):
         parts.append(forgetting_table(ForgettingReport.from_dict(metrics["forgetting"])))

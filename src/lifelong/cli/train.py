@@ -10,11 +10,16 @@ import typer
 from rich.table import Table
 
 from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.core.errors import LifelongError
 from lifelong.evaluation import (
     EvalReport,
     ForgettingReport,
+    RegressionReport,
     Verdict,
     rank_challengers,
+    regression_table,
+    report_headline,
+    verdict_from_dict,
     write_report,
 )
 from lifelong.pipelines import (
@@ -150,9 +155,8 @@ def train(
         console.print(f"  intents added: {added}{note}; removed: {removed}", highlight=False)
     timings = version.timings
     console.print(
-        f"  test accuracy {result.report.accuracy:.3f}, macro-F1 {result.report.macro_f1:.3f}; "
-        f"featurize {timings['featurize']:.2f} s, train {timings['train']:.2f} s, "
-        f"evaluate {timings['evaluate']:.2f} s"
+        f"  {report_headline(result.report)}; featurize {timings['featurize']:.2f} s, "
+        f"train {timings['train']:.2f} s, evaluate {timings['evaluate']:.2f} s"
     )
     if judgement is not None:
         for line in verdict_lines(judgement):
@@ -228,7 +232,9 @@ def evaluate(
     if prequential_file is not None:
         _prequential(project, prequential_file, plot, (batch, forget, window), as_json=as_json)
         return
-    verdict = forgetting = None
+    verdict: Verdict | None = None
+    forgetting = None
+    report: EvalReport | RegressionReport
     if file is not None:
         from lifelong.cli.predict import load_model
         from lifelong.pipelines.evaluate_file import evaluate_file
@@ -241,9 +247,13 @@ def evaluate(
             report = evaluate_version(project, registry, version)
             found = registry.resolve(version)
         label, where = found.label, "the current test split"
-        verdict = None if found.verdict is None else Verdict.from_dict(found.verdict)
+        stored_verdict = None if found.verdict is None else verdict_from_dict(found.verdict)
+        verdict = stored_verdict if isinstance(stored_verdict, Verdict) else None
         stored = found.metrics.get("forgetting")
         forgetting = None if stored is None else ForgettingReport.from_dict(stored)
+    if isinstance(report, RegressionReport):
+        _print_regression(report, label, where, as_json=as_json, report_dir=report_dir)
+        return
     if report_dir is not None:
         written = write_report(
             report,
@@ -294,6 +304,24 @@ def _prequential(
         highlight=False,
     )
     console.print(f"plot: {written}")
+
+
+def _print_regression(
+    report: RegressionReport, label: str, where: str, *, as_json: bool, report_dir: Path | None
+) -> None:
+    """``lifelong evaluate`` of a regression model: its errors as a table or JSON."""
+    if report_dir is not None:
+        raise LifelongError(
+            "--report writes a classifier's report (confusions, calibration); "
+            f"version {label} is a regression model",
+            hint="`lifelong evaluate --json` prints its figures",
+        )
+    if as_json:
+        console.print_json(json.dumps(report.to_dict()))
+        return
+    table = regression_table(report)
+    table.title = f"{label} on {where}"
+    console.print(table)
 
 
 def challenge(

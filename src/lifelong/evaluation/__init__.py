@@ -6,6 +6,7 @@ scikit-learn, SciPy and matplotlib are imported only by the functions that compu
 reading a stored verdict stays quick.
 """
 
+from lifelong.evaluation._format import report_headline
 from lifelong.evaluation._records import EvaluationError
 from lifelong.evaluation.backward import SliceCheck, SliceName
 from lifelong.evaluation.evaluate import EvalReport, IntentMetrics, evaluate_predictions
@@ -27,6 +28,16 @@ from lifelong.evaluation.metrics import (
     correctness,
 )
 from lifelong.evaluation.oos import OosMetrics, ThresholdChoice, apply_threshold, choose_threshold
+from lifelong.evaluation.regression import (
+    RegressionReport,
+    RegressionSlice,
+    RegressionVerdict,
+    WilcoxonResult,
+    decide_regression,
+    evaluate_regression,
+    first_regression_verdict,
+    wilcoxon_errors,
+)
 from lifelong.evaluation.report import write_report
 from lifelong.evaluation.screen import ScreenedIntent, Screening, screen_batch
 from lifelong.evaluation.stats import (
@@ -40,11 +51,14 @@ from lifelong.evaluation.tables import (
     forgetting_table,
     intent_delta_table,
     intent_table,
+    regression_table,
     summary_table,
     verdict_summary,
 )
+from lifelong.evaluation.verdicts import AnyVerdict, verdict_from_dict
 
 __all__ = [
+    "AnyVerdict",
     "BootstrapInterval",
     "Calibration",
     "CalibrationBin",
@@ -59,20 +73,27 @@ __all__ = [
     "LatencyCheck",
     "McNemarResult",
     "OosMetrics",
+    "RegressionReport",
+    "RegressionSlice",
+    "RegressionVerdict",
     "ScreenedIntent",
     "Screening",
     "SliceCheck",
     "SliceName",
     "ThresholdChoice",
     "Verdict",
+    "WilcoxonResult",
     "apply_threshold",
     "calibration",
     "choose_threshold",
     "confusion_table",
     "correctness",
     "decide",
+    "decide_regression",
     "evaluate_predictions",
+    "evaluate_regression",
     "first_model_verdict",
+    "first_regression_verdict",
     "forgetting_table",
     "intent_delta_table",
     "intent_table",
@@ -80,8 +101,12 @@ __all__ = [
     "measure_forgetting",
     "paired_bootstrap",
     "rank_challengers",
+    "regression_table",
+    "report_headline",
     "screen_batch",
     "summary_table",
+    "verdict_from_dict",
     "verdict_summary",
+    "wilcoxon_errors",
     "write_report",
 ]

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from lifelong.evaluation.evaluate import EvalReport
 from lifelong.evaluation.forgetting import ForgettingReport
 from lifelong.evaluation.gate import Verdict
+from lifelong.evaluation.regression import RegressionReport, RegressionVerdict
 
 Table = tuple[tuple[str, ...], Sequence[tuple[str, ...]]]
 
@@ -23,6 +24,32 @@ def rate(value: float | None) -> str:
 def pts(value: float | None) -> str:
     """A difference of rates in signed percentage points, or ``-``."""
     return "-" if value is None else f"{100 * value:+.1f} pts"
+
+
+def report_headline(report: EvalReport | RegressionReport) -> str:
+    """A report's headline figures in a few words, for a console line."""
+    if isinstance(report, RegressionReport):
+        return f"test MAE {report.mae:.4g}, RMSE {report.rmse:.4g}, R2 {report.r2:.3f}"
+    return f"test accuracy {report.accuracy:.3f}, macro-F1 {report.macro_f1:.3f}"
+
+
+def regression_rows(report: RegressionReport) -> Table:
+    rows = [
+        ("test examples", str(report.n_examples)),
+        ("MAE", f"{report.mae:.4g}"),
+        ("RMSE", f"{report.rmse:.4g}"),
+        ("R2", f"{report.r2:.3f}"),
+        ("bias (mean error)", f"{report.bias:+.4g}"),
+        ("absolute error median / p90 / max", _errors(report)),
+    ]
+    if report.latency_ms_per_example is not None:
+        rows.append(("latency", f"{report.latency_ms_per_example:.2f} ms/example"))
+    return ("metric", "value"), rows
+
+
+def _errors(report: RegressionReport) -> str:
+    quantiles = (report.median_absolute_error, report.p90_absolute_error)
+    return " / ".join(f"{q:.4g}" for q in (*quantiles, report.max_absolute_error))
 
 
 def summary_rows(report: EvalReport) -> Table:
@@ -62,7 +89,9 @@ def confusion_rows(report: EvalReport) -> Table:
     return ("true intent", "predicted as", "count"), rows
 
 
-def verdict_rows(verdict: Verdict) -> Table:
+def verdict_rows(verdict: Verdict | RegressionVerdict) -> Table:
+    if isinstance(verdict, RegressionVerdict):
+        return _regression_verdict_rows(verdict)
     rows = [
         ("decision", verdict.decision),
         ("challenger", f"{verdict.challenger_version}: {rate(verdict.challenger_accuracy)}"),
@@ -88,6 +117,35 @@ def verdict_rows(verdict: Verdict) -> Table:
                 f"{check.n_examples}: {rate(check.champion_accuracy)} -> "
                 f"{rate(check.challenger_accuracy)}, {check.negative_flips} broken, "
                 f"{check.positive_flips} fixed ({state})",
+            )
+        )
+    return ("statistic", "value"), rows
+
+
+def _regression_verdict_rows(verdict: RegressionVerdict) -> Table:
+    def figures(report: RegressionReport) -> str:
+        return f"MAE {report.mae:.4g}, RMSE {report.rmse:.4g}, R2 {report.r2:.3f}"
+
+    rows = [
+        ("decision", verdict.decision),
+        ("challenger", f"{verdict.challenger_version}: {figures(verdict.challenger)}"),
+    ]
+    if verdict.champion is not None:
+        rows.append(("champion", f"{verdict.champion_version}: {figures(verdict.champion)}"))
+    if verdict.wilcoxon is not None:
+        test = verdict.wilcoxon
+        rows += [
+            ("Wilcoxon p (worse / better)", f"{test.p_worse:.3g} / {test.p_better:.3g}"),
+            ("closer: challenger / champion", f"{test.challenger_closer} / {test.champion_closer}"),
+        ]
+    rows.append(("test examples", str(verdict.n_examples)))
+    for check in verdict.slices:
+        state = "VIOLATED" if check.violated else "ok" if check.checked else "not a veto"
+        rows.append(
+            (
+                f"{check.name} examples",
+                f"{check.n_examples}: MAE {check.champion_mae:.4g} -> {check.challenger_mae:.4g}, "
+                f"p = {check.p_worse:.3g} ({state})",
             )
         )
     return ("statistic", "value"), rows

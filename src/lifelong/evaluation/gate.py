@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
 
@@ -132,6 +132,29 @@ class Verdict(Record):
         """The figures of one slice, or None when the judged examples had none of it."""
         return next((check for check in self.slices if check.name == name), None)
 
+    @property
+    def merit(self) -> tuple[float, float]:
+        """Higher is better: the challenger's accuracy, then its gain over the champion."""
+        return self.challenger_accuracy, self.difference or 0.0
+
+
+class Judged(Protocol):
+    """What ranking needs of a verdict, of classes or of numbers."""
+
+    @property
+    def promoted(self) -> bool: ...
+    @property
+    def merit(self) -> tuple[float, float]: ...
+    @property
+    def challenger_version(self) -> str: ...
+    @property
+    def champion_version(self) -> str | None: ...
+    @property
+    def n_examples(self) -> int: ...
+
+
+V = TypeVar("V", bound=Judged)
+
 
 def decide(
     champion_pred: Labels,
@@ -211,7 +234,7 @@ def decide(
     deltas, absorptions = guard_intents(
         truth_all[guarded], champion_all[guarded], challenger_all[guarded], policy
     )
-    latency = _latency(policy, champion_latency_ms, challenger_latency_ms)
+    latency = latency_check(policy, champion_latency_ms, challenger_latency_ms)
     significant = test.p_value < policy.alpha
 
     blocking = [check.describe() for check in checks if check.violated]
@@ -262,7 +285,7 @@ def decide(
         guard_note(
             deltas, absorptions, policy, "old and trusted" if slices is not None else "test"
         ),
-        _latency_note(latency),
+        latency_note(latency),
     ]
     return Verdict(
         decision=decision,
@@ -290,7 +313,7 @@ def first_model_verdict(report: EvalReport, policy: Gate, *, version: str) -> Ve
     It becomes champion when its accuracy reaches ``policy.floor`` (and its measured latency,
     if any, is within budget); otherwise it stays a registered candidate, with the reason.
     """
-    latency = _latency(policy, None, report.latency_ms_per_example)
+    latency = latency_check(policy, None, report.latency_ms_per_example)
     passes = report.accuracy >= policy.floor - EPS
     too_slow = latency.within_budget is False
     if not passes:
@@ -313,7 +336,7 @@ def first_model_verdict(report: EvalReport, policy: Gate, *, version: str) -> Ve
         kind="first",
         challenger_version=version,
         champion_version=None,
-        reasons=(deciding, f"{report.n_examples} test examples", _latency_note(latency)),
+        reasons=(deciding, f"{report.n_examples} test examples", latency_note(latency)),
         n_examples=report.n_examples,
         challenger_accuracy=report.accuracy,
         champion_accuracy=None,
@@ -326,12 +349,13 @@ def first_model_verdict(report: EvalReport, policy: Gate, *, version: str) -> Ve
     )
 
 
-def rank_challengers(verdicts: Sequence[Verdict]) -> list[Verdict]:
+def rank_challengers(verdicts: Sequence[V]) -> list[V]:
     """Order several challengers' verdicts, best first.
 
-    Promoted verdicts come first, then higher accuracy, then larger gain over the champion, then
-    the version name (so the order never depends on input order). All verdicts must compare
-    with the same champion on the same number of test examples, or the ranking is meaningless.
+    Promoted verdicts come first, then higher :attr:`~Verdict.merit` (accuracy, or a regression
+    verdict's lower MAE), then larger gain over the champion, then the version name (so the
+    order never depends on input order). All verdicts must compare with the same champion on
+    the same number of test examples, or the ranking is meaningless.
     """
     baselines = {(v.champion_version, v.n_examples) for v in verdicts}
     if len(baselines) > 1:
@@ -341,16 +365,14 @@ def rank_challengers(verdicts: Sequence[Verdict]) -> list[Verdict]:
         )
     return sorted(
         verdicts,
-        key=lambda v: (
-            not v.promoted,
-            -v.challenger_accuracy,
-            -(v.difference or 0.0),
-            v.challenger_version,
-        ),
+        key=lambda v: (not v.promoted, -v.merit[0], -v.merit[1], v.challenger_version),
     )
 
 
-def _latency(policy: Gate, champion_ms: float | None, challenger_ms: float | None) -> LatencyCheck:
+def latency_check(
+    policy: Gate, champion_ms: float | None, challenger_ms: float | None
+) -> LatencyCheck:
+    """The latency budget applied to the challenger's measured milliseconds per example."""
     budget = policy.max_latency_ms
     within = None if budget is None or challenger_ms is None else challenger_ms <= budget
     return LatencyCheck(
@@ -358,7 +380,8 @@ def _latency(policy: Gate, champion_ms: float | None, challenger_ms: float | Non
     )
 
 
-def _latency_note(latency: LatencyCheck) -> str:
+def latency_note(latency: LatencyCheck) -> str:
+    """The budget check as a sentence for the reasons."""
     if latency.budget_ms is None:
         return "no latency budget set"
     if latency.within_budget is None:

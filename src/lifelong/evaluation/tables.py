@@ -11,6 +11,8 @@ from lifelong.evaluation import _format
 from lifelong.evaluation.evaluate import EvalReport
 from lifelong.evaluation.forgetting import ForgettingReport
 from lifelong.evaluation.gate import Verdict
+from lifelong.evaluation.regression import RegressionReport
+from lifelong.evaluation.verdicts import AnyVerdict
 
 
 def summary_table(report: EvalReport) -> Table:
@@ -28,7 +30,12 @@ def confusion_table(report: EvalReport) -> Table:
     return _rich("Most confused", _format.confusion_rows(report))
 
 
-def verdict_summary(verdict: Verdict) -> Group:
+def regression_table(report: RegressionReport) -> Table:
+    """A regression model's errors: MAE, RMSE, R2, bias, error quantiles, latency."""
+    return _rich("Summary", _format.regression_rows(report))
+
+
+def verdict_summary(verdict: AnyVerdict) -> Group:
     """The decision's statistics as a table, then its reasons as a list at full console width.
 
     Reasons are sentences; inside a table cell or caption they would wrap to a narrow column.

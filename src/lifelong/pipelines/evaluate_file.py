@@ -14,15 +14,17 @@ from pathlib import Path
 from lifelong.core.errors import ConfigError
 from lifelong.data import check, read_paths
 from lifelong.data.schema import parse_row
-from lifelong.evaluation import EvalReport
+from lifelong.evaluation import EvalReport, RegressionReport
 from lifelong.evaluation.prequential import PrequentialResult, prequential
 from lifelong.models import ModelBundle
 from lifelong.online import OnlineClassifier
-from lifelong.pipelines.judge import fallback_label, score
+from lifelong.pipelines.judge import fallback_label, score, score_values
 from lifelong.project import Project
 
 
-def evaluate_file(project: Project, bundle: ModelBundle, path: Path) -> EvalReport:
+def evaluate_file(
+    project: Project, bundle: ModelBundle, path: Path
+) -> EvalReport | RegressionReport:
     """Evaluate ``bundle`` on the labeled examples of ``path`` (a file or a folder).
 
     Raises
@@ -36,6 +38,8 @@ def evaluate_file(project: Project, bundle: ModelBundle, path: Path) -> EvalRepo
     examples = check(
         read_paths([Path(path)], config.columns), allow_conflicts=config.allow_conflicts
     )
+    if bundle.regression is not None:
+        return score_values(bundle, examples).report
     labels = sorted({e.label for e in examples} | set(bundle.labels))
     return score(bundle, examples, oos_label=fallback_label(project, labels)).report
 

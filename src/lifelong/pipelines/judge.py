@@ -16,14 +16,18 @@ from lifelong.core.errors import LifelongError
 from lifelong.core.types import Example
 from lifelong.data import Dataset, load_dataset, split_of
 from lifelong.evaluation import (
+    AnyVerdict,
     EvalReport,
     ForgettingReport,
+    RegressionReport,
     SliceName,
-    Verdict,
     choose_threshold,
     decide,
+    decide_regression,
     evaluate_predictions,
+    evaluate_regression,
     first_model_verdict,
+    first_regression_verdict,
     measure_forgetting,
     rank_challengers,
 )
@@ -53,6 +57,40 @@ class Scored:
             "label_counts": dict(sorted(counts.items())),
         }
 
+    def headline(self) -> dict[str, float]:
+        """The figures stored at the top of a version's metrics."""
+        return {"accuracy": self.report.accuracy, "macro_f1": self.report.macro_f1}
+
+
+@dataclass(frozen=True)
+class ScoredValues:
+    """A regression model's predictions on a test split, and the report."""
+
+    values: list[float]
+    report: RegressionReport
+
+    def headline(self) -> dict[str, float]:
+        """The figures stored at the top of a version's metrics."""
+        return {"mae": self.report.mae, "rmse": self.report.rmse, "r2": self.report.r2}
+
+
+def measure(bundle: ModelBundle, test: list[Example]) -> Scored | ScoredValues:
+    """Score ``bundle`` on ``test`` as what it is: a classifier or a regression model."""
+    return score(bundle, test) if bundle.regression is None else score_values(bundle, test)
+
+
+def score_values(bundle: ModelBundle, test: list[Example]) -> ScoredValues:
+    """Predict the test examples' numbers (timed, for the latency figure) and evaluate."""
+    started = time.perf_counter()
+    values = bundle.predict_values([e.text for e in test]).tolist()
+    elapsed = time.perf_counter() - started
+    report = evaluate_regression(
+        [float(e.label) for e in test],
+        values,
+        latency_ms_per_example=1000 * elapsed / max(1, len(test)),
+    )
+    return ScoredValues(values, report)
+
 
 def score(
     bundle: ModelBundle,
@@ -61,7 +99,12 @@ def score(
     oos_label: str | None = None,
     oos_threshold: float | None = None,
 ) -> Scored:
-    """Predict the test examples (timed, for the latency figure) and evaluate."""
+    """Predict the test examples (timed, for the latency figure) and evaluate a classifier."""
+    if bundle.regression is not None:
+        raise LifelongError(
+            "this is a regression model; it is scored by its errors, not by classes",
+            hint="`lifelong models show VERSION` has its test MAE, RMSE and R2",
+        )
     started = time.perf_counter()
     predicted, probabilities = bundle.predict([e.text for e in test])
     elapsed = time.perf_counter() - started
@@ -87,7 +130,7 @@ class Judgement:
     """The gate's verdict on a challenger, its forgetting figures, and what was done."""
 
     challenger: str
-    verdict: Verdict
+    verdict: AnyVerdict
     forgetting: ForgettingReport | None
     promoted: bool
     champion_before: str | None
@@ -136,6 +179,122 @@ def _forgetting(
     )
 
 
+@dataclass(frozen=True)
+class _Gated:
+    """What the gate found: the verdict, forgetting against the parent (classes only) and the
+    drift trigger's reference window (classes only)."""
+
+    verdict: AnyVerdict
+    forgetting: ForgettingReport | None
+    reference: dict[str, object] | None
+
+
+def _gate(
+    project: Project,
+    registry: Registry,
+    dataset: Dataset,
+    challenger: ModelVersion,
+    bundle: ModelBundle,
+    champion: str | None,
+) -> _Gated:
+    """The gate for the challenger's kind: classes (McNemar) or numbers (Wilcoxon)."""
+    if bundle.regression is not None:
+        return _gate_values(project, registry, dataset, challenger, bundle, champion)
+    return _gate_classes(project, registry, dataset, challenger, bundle, champion)
+
+
+def _slices(
+    registry: Registry, project: Project, dataset: Dataset, champion: str, trusted: int
+) -> list[SliceName]:
+    """Each judged example's slice: the test split (``old`` when the champion was judged on it,
+    else ``new``), then ``trusted`` ones."""
+    judged = _judged_test_hashes(registry, project, dataset, registry.resolve(champion))
+    old: list[SliceName] = ["old" if e.hash in judged else "new" for e in dataset.splits.test]
+    return old + ["trusted"] * trusted
+
+
+def _trusted(dataset: Dataset) -> list[Example]:
+    return [] if dataset.trusted is None else dataset.trusted.sorted_examples()
+
+
+def _gate_classes(
+    project: Project,
+    registry: Registry,
+    dataset: Dataset,
+    challenger: ModelVersion,
+    bundle: ModelBundle,
+    champion: str | None,
+) -> _Gated:
+    policy = project.config.policy.gate
+    test = list(dataset.splits.test)
+    trusted = _trusted(dataset)
+    cache: dict[str, Scored] = {}
+    judged: dict[str, set[str]] = {}  # test hashes per version: the parent is often the champion
+    scored = score(bundle, test)
+    verdict: AnyVerdict
+    if champion is None:
+        verdict = first_model_verdict(scored.report, policy, version=challenger.label)
+    else:
+        champion_bundle = load_bundle(project, registry, champion)
+        cache[champion] = score(champion_bundle, test)
+        judged[champion] = _judged_test_hashes(
+            registry, project, dataset, registry.resolve(champion)
+        )
+        verdict = decide(
+            cache[champion].predictions + _predict(champion_bundle, trusted),
+            scored.predictions + _predict(bundle, trusted),
+            [e.label for e in [*test, *trusted]],
+            policy,
+            champion_version=champion,
+            challenger_version=challenger.label,
+            slices=_slices(registry, project, dataset, champion, len(trusted)),
+            champion_latency_ms=cache[champion].report.latency_ms_per_example,
+            challenger_latency_ms=scored.report.latency_ms_per_example,
+            seed=project.config.training.seed,
+        )
+    forgetting = _forgetting(project, registry, dataset, challenger, scored, cache, judged)
+    return _Gated(verdict, forgetting, scored.reference_window())
+
+
+def _gate_values(
+    project: Project,
+    registry: Registry,
+    dataset: Dataset,
+    challenger: ModelVersion,
+    bundle: ModelBundle,
+    champion: str | None,
+) -> _Gated:
+    policy = project.config.policy.gate
+    test = list(dataset.splits.test)
+    scored = score_values(bundle, test)
+    if champion is None:
+        first = first_regression_verdict(scored.report, policy, version=challenger.label)
+        return _Gated(first, None, None)
+    trusted = _trusted(dataset)
+    champion_bundle = load_bundle(project, registry, champion)
+    if champion_bundle.regression is None:
+        raise LifelongError(
+            f"champion {champion} predicts classes and {challenger.label} numbers: "
+            "the gate cannot compare them",
+            hint="train the regression project's first model cold and promote it: "
+            f"`lifelong models promote {challenger.label} --force --reason ...`",
+        )
+    theirs = score_values(champion_bundle, test)
+    texts = [e.text for e in trusted]
+    verdict = decide_regression(
+        theirs.values + (champion_bundle.predict_values(texts).tolist() if texts else []),
+        scored.values + (bundle.predict_values(texts).tolist() if texts else []),
+        [float(e.label) for e in [*test, *trusted]],
+        policy,
+        champion_version=champion,
+        challenger_version=challenger.label,
+        slices=_slices(registry, project, dataset, champion, len(trusted)),
+        champion_latency_ms=theirs.report.latency_ms_per_example,
+        challenger_latency_ms=scored.report.latency_ms_per_example,
+    )
+    return _Gated(verdict, None, None)
+
+
 def judge(
     project: Project,
     registry: Registry,
@@ -147,14 +306,14 @@ def judge(
 ) -> Judgement:
     """Run the gate for one challenger; record the verdict; promote when asked and allowed.
 
-    A project's first model (no champion yet) is judged against ``policy.gate.floor`` alone and
-    becomes champion when it clears it, whatever ``promote`` says. Otherwise a ``promote``
+    A project's first model (no champion yet) is judged against ``policy.gate.floor`` (a
+    regression model: ``policy.gate.regression.min_r2``) alone and becomes champion when it
+    clears it, whatever ``promote`` says. Otherwise a ``promote``
     verdict moves the ``champion`` alias only with ``promote=True``; else the version becomes
     ``challenger``. ``dry_run`` records and moves nothing. The alias moves through
     :func:`lifelong.registry.promote`, the rules every door shares (the verdict just recorded
     is against the champion read here, so a champion moved meanwhile refuses the move).
     """
-    policy = project.config.policy.gate
     challenger = registry.resolve(ref)
     champion = registry.store.aliases().get(CHAMPION)
     if champion == challenger.label:
@@ -163,38 +322,15 @@ def judge(
             hint="name a challenger: `lifelong challenge VERSION`",
         )
     dataset = load_dataset(project)
-    test = list(dataset.splits.test)
-    trusted = [] if dataset.trusted is None else dataset.trusted.sorted_examples()
-    cache: dict[str, Scored] = {}
-    judged: dict[str, set[str]] = {}  # test hashes per version: the parent is often the champion
     challenger_bundle = load_bundle(project, registry, challenger.label)
-    scored = score(challenger_bundle, test)
-    if champion is None:
-        verdict = first_model_verdict(scored.report, policy, version=challenger.label)
-    else:
-        champion_bundle = load_bundle(project, registry, champion)
-        cache[champion] = score(champion_bundle, test)
-        judged[champion] = _judged_test_hashes(
-            registry, project, dataset, registry.resolve(champion)
-        )
-        slices: list[SliceName] = ["old" if e.hash in judged[champion] else "new" for e in test]
-        verdict = decide(
-            cache[champion].predictions + _predict(champion_bundle, trusted),
-            scored.predictions + _predict(challenger_bundle, trusted),
-            [e.label for e in [*test, *trusted]],
-            policy,
-            champion_version=champion,
-            challenger_version=challenger.label,
-            slices=slices + ["trusted"] * len(trusted),
-            champion_latency_ms=cache[champion].report.latency_ms_per_example,
-            challenger_latency_ms=scored.report.latency_ms_per_example,
-            seed=project.config.training.seed,
-        )
-    forgetting = _forgetting(project, registry, dataset, challenger, scored, cache, judged)
+    gated = _gate(project, registry, dataset, challenger, challenger_bundle, champion)
+    verdict, forgetting = gated.verdict, gated.forgetting
     promoted = verdict.promoted and (promote or champion is None)
     if not dry_run:
         registry.set_verdict(challenger.label, verdict.to_dict())
-        extra: dict[str, object] = {"reference": scored.reference_window()}
+        extra: dict[str, object] = {}
+        if gated.reference is not None:
+            extra["reference"] = gated.reference
         if forgetting is not None:
             extra["forgetting"] = forgetting.to_dict()
         registry.update_metrics(challenger.label, extra)
@@ -240,18 +376,36 @@ def fallback_label(project: Project, labels: list[str]) -> str | None:
     return next((name for name in FALLBACK_NAMES if name in labels), None)
 
 
-def evaluate_version(project: Project, registry: Registry, ref: str) -> EvalReport:
+def evaluate_version(
+    project: Project, registry: Registry, ref: str
+) -> EvalReport | RegressionReport:
     """Evaluate a version on the current test split and store the result on it.
 
-    With an out-of-scope intent in the data, a confidence threshold is chosen on the valid
-    split (below it a prediction becomes the fallback) and the report gives the resulting
-    out-of-scope recall and precision on the test split. When the valid split lacks either
-    in-scope or out-of-scope examples, no threshold is chosen (``oos.threshold`` is None).
+    A regression model is evaluated by its errors. For a classifier with an out-of-scope intent
+    in the data, a confidence threshold is chosen on the valid split (below it a prediction
+    becomes the fallback) and the report gives the resulting out-of-scope recall and precision
+    on the test split. When the valid split lacks either in-scope or out-of-scope examples, no
+    threshold is chosen (``oos.threshold`` is None).
     """
     version = resolve_model(registry, ref)
     dataset = load_dataset(project)
     bundle = load_bundle(project, registry, version.label)
     test = list(dataset.splits.test)
+    report = (
+        _evaluate_classes(project, dataset, bundle, test)
+        if bundle.regression is None
+        else score_values(bundle, test).report
+    )
+    registry.update_metrics(
+        version.label,
+        {"evaluation": {**report.to_dict(), "snapshot": dataset.pool.id}},
+    )
+    return report
+
+
+def _evaluate_classes(
+    project: Project, dataset: Dataset, bundle: ModelBundle, test: list[Example]
+) -> EvalReport:
     oos = fallback_label(project, sorted(dataset.pool.labels))
     threshold = None
     valid = list(dataset.splits.valid)
@@ -264,9 +418,4 @@ def evaluate_version(project: Project, registry: Registry, ref: str) -> EvalRepo
             [e.label == oos for e in valid],
             correct=[p == e.label for p, e in zip(predicted, valid, strict=True)],
         ).threshold
-    report = score(bundle, test, oos_label=oos, oos_threshold=threshold).report
-    registry.update_metrics(
-        version.label,
-        {"evaluation": {**report.to_dict(), "snapshot": dataset.pool.id}},
-    )
-    return report
+    return score(bundle, test, oos_label=oos, oos_threshold=threshold).report

@@ -16,9 +16,9 @@ from typing import Any
 from lifelong.core.errors import NotFound
 from lifelong.core.types import Example
 from lifelong.data import Dataset, Snapshot, check_trainable, diff, load_dataset
-from lifelong.evaluation import EvalReport
+from lifelong.evaluation import EvalReport, RegressionReport
 from lifelong.models import ModelBundle
-from lifelong.pipelines.judge import score
+from lifelong.pipelines.judge import measure
 from lifelong.pipelines.session import embedding_cache, load_bundle
 from lifelong.project import Project
 from lifelong.registry import ModelVersion, Registry
@@ -51,7 +51,7 @@ class TrainResult:
     """The registered version and what happened on the way."""
 
     version: ModelVersion
-    report: EvalReport
+    report: EvalReport | RegressionReport
     parent: str | None
 
     def summary(self) -> dict[str, Any]:
@@ -157,7 +157,8 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
     # 4. Evaluate on the stable test split.
     started = time.perf_counter()
     test = list(dataset.splits.test)
-    report = score(outcome.bundle, test).report
+    scored = measure(outcome.bundle, test)
+    report = scored.report
     evaluate_s = time.perf_counter() - started
     # 5. Register: snapshot (content-addressed, idempotent), then the version in one go.
     data_diff = _data_diff(registry, dataset, parent)
@@ -176,9 +177,8 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
     }
     training_info.pop("timings", None)
     metrics = {
-        "accuracy": report.accuracy,
-        "macro_f1": report.macro_f1,
-        "valid_accuracy": outcome.report.get("valid_accuracy"),
+        **scored.headline(),
+        **{key: value for key, value in outcome.report.items() if key.startswith("valid_")},
         "split_sizes": dataset.splits.sizes(),
         "test": report.to_dict(),
     }
