@@ -112,27 +112,32 @@ def test_nats_a_second_consumer_on_the_durable_gets_what_the_first_does_not_hold
     nats.publish(records(5))
     a = fresh_source(nats)
     batch_a = a.pending()
+    assert batch_a.examples
     b = fresh_source(nats)
-    assert b.pending().empty  # A holds all five
-    time.sleep(nats.ack_wait * 1.5)  # past ack_wait: A's in-progress acks keep them A's
-    assert b.pending().empty
-    assert nats.unacked() == 5
+    b.pending()  # what A did not take, if anything
+    time.sleep(nats.ack_wait * 1.5)  # past ack_wait: A's in-progress acks keep A's messages
     nats.publish(records(3, start=5))
-    batch_b = b.pending()  # the new ones are B's
+    batch_b = b.pending()  # B's held ones, then the new ones: none of A's
+    assert nats.unacked() == 8  # nothing acked before its commit
     a.commit(batch_a.receipts)
     b.commit(batch_b.receipts)
     a.close()
-    assert read_texts(batch_a) == sorted(texts(5))
-    assert read_texts(batch_b) == sorted(texts(3, start=5))
+    b.close()
+    assert sorted(read_texts(batch_a) + read_texts(batch_b)) == sorted(texts(8))
+    assert set(texts(3, start=5)) <= set(read_texts(batch_b))
 
     nats.publish(records(4, start=8))
     killed = fresh_source(nats)
     lost = killed.pending()  # then the process dies: no ack, no in-progress ack
     killed.close()
-    assert b.pending().empty
+    c = fresh_source(nats)
+    c.pending()  # within ack_wait: little or nothing, and a fetch left open on the server
     time.sleep(nats.redelivery_wait)
-    redelivered = b.pending()
-    b.commit(redelivered.receipts)
-    b.close()
-    assert read_texts(redelivered) == read_texts(lost) == sorted(texts(4, start=8))
+    # each once (held ones first), though this reader may have been delivered a message twice:
+    # in answer to the earlier fetch after it had timed out here, then redelivered
+    redelivered = c.pending()
+    c.commit(redelivered.receipts)
+    c.close()
+    assert [e.original for e in lost.examples] == texts(4, start=8)
+    assert [e.original for e in redelivered.examples] == texts(4, start=8)
     assert nats.unacked() == 0

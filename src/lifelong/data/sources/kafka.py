@@ -9,11 +9,12 @@ last message of each partition. A crash anywhere before the offset commit redeli
 messages to the next cycle, whose content hashes recognise them.
 
 Rebalances happen only while the consumer polls, that is inside ``pending()``: between the read
-and the commit a member keeps its partitions (a joining member waits for them), so the commit
-covers exactly what was read. A partition revoked during the read is its new owner's from the
-committed offset, so the messages already read from it are dropped from the batch (with a
-warning) instead of being ingested here and again by the new owner; a partition assigned during
-the read is read from its committed offset like the others.
+and the commit a member keeps its partitions (a joining member waits for them; up to
+``max.poll.interval.ms``, 300 s by default), so the commit covers exactly what was read. A
+partition revoked during the read is its new owner's from the committed offset, so the messages
+already read from it are dropped from the batch (with a warning) instead of being ingested here
+and again by the new owner; a partition assigned during the read is read from its committed
+offset like the others.
 
 Dead letters carry the message's bytes, its key ``topic/partition/offset`` and headers
 ``lifelong-problem`` (why), ``lifelong-topic``, ``lifelong-partition``, ``lifelong-offset``.
