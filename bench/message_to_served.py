@@ -3,30 +3,35 @@ the model trained on it.
 
 The project is ``bench/loop.py``'s (CLINC150's in-scope training set minus 1,000 examples,
 version 1.0 trained cold, served by ``lifelong serve`` polling the champion alias every 0.5 s),
-trained once and kept for every run. For each transport (Redis Streams on 127.0.0.1:6379,
-Kafka on librdkafka's mock cluster living in this process, NATS JetStream on 127.0.0.1:4222)
-the project's one source is that transport, the volume trigger fires on one new example
-(``min_count: 1``) and ``lifelong watch --interval 1`` runs the cycles. A run publishes one of
-the held-back examples as one message and starts the clock; it stops when ``/predict`` first
-answers with a new version. Prints a markdown table per transport (median of --repeat runs):
-the total, the wait for the cycle that ingested the message to start, that cycle (from its
-record; its training apart) and the server's swap (the cycle's end to the first answer of the
-new version). Target: the loop benchmark's 30 s.
+trained once and kept for every run (``--project small``: the sample project with a tiny
+pipeline instead, whose training takes seconds, so the transports' share shows). For each
+transport (Redis Streams on 127.0.0.1:6379, Kafka on librdkafka's mock cluster living in this
+process, NATS JetStream on 127.0.0.1:4222) the project's one source is that transport, the
+volume trigger fires on one new example (``min_count: 1``) and ``lifelong watch --interval 1``
+runs the cycles. A run publishes one new example (a held-back one) as one message and starts
+the clock; it stops when ``/predict`` first answers with a new version. Prints a markdown table
+per transport (median of --repeat runs): the total, the wait for the cycle that ingested the
+message to start, that cycle (from its record; its training apart) and the server's swap (the
+cycle's end to the first answer of the new version). Target: the loop benchmark's 30 s.
 
 A run whose update the gate rejects is reported with the reason and has no "served" time.
 
     .venv/bin/python bench/message_to_served.py [--repeat 3] [--only redis|kafka|nats]
+        [--project clinc|small]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -35,6 +40,7 @@ from lifelong.project import Project
 from lifelong.registry import open_registry
 from lifelong.registry.entities import CycleRecord
 from lifelong.serving.process import ServerProcess
+from lifelong.testing.cli import champion_project
 from lifelong.testing.transports import (
     KafkaMock,
     KafkaTransport,
@@ -45,7 +51,7 @@ from lifelong.testing.transports import (
 from loop import OUT, lifelong, make_project, served_version  # bench/loop.py, beside this file
 
 WATCH_INTERVAL = 1.0
-TIMEOUT = 300.0
+TIMEOUT = 900.0
 
 
 def _cycles(project: Project, after: int) -> list[CycleRecord]:
@@ -93,14 +99,34 @@ def one_run(
     }
 
 
+def _clinc(root: Path) -> list[dict[str, str]]:
+    """bench/loop.py's project, 1.0 trained; its held-back examples, one message each."""
+    held = [json.loads(line) for line in make_project(root, "all")]
+    lifelong(root, "train")
+    return held
+
+
+def _small(root: Path) -> list[dict[str, str]]:
+    """The sample project with a tiny pipeline (trains in seconds), champion trained."""
+    if root.exists():
+        shutil.rmtree(root)
+    _, config = champion_project(root)
+    config["server"] = {"poll_interval": 0.5}
+    (root / "config.yml").write_text(yaml.safe_dump(config))
+    return [{"text": f"where is my order number {i}", "intent": "order_status"} for i in range(50)]
+
+
+PROJECTS: dict[str, Callable[[Path], list[dict[str, str]]]] = {"clinc": _clinc, "small": _small}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=["redis", "kafka", "nats"], action="append")
+    parser.add_argument("--project", choices=list(PROJECTS), default="clinc")
     args = parser.parse_args()
-    root = OUT.parent / "message_to_served" / "project"
-    held = [json.loads(line) for line in make_project(root, "all")]
-    lifelong(root, "train")
+    root = OUT.parent / "message_to_served" / args.project
+    held = PROJECTS[args.project](root)
     mock = KafkaMock()
     makers = {
         "Redis Streams": lambda: RedisTransport("redis://127.0.0.1:6379/0"),
@@ -137,7 +163,11 @@ def main() -> None:
                 stderr=subprocess.DEVNULL,
             )
             try:
-                time.sleep(5.0)  # the watch's first (idle) cycles: imports, the group joined
+                first, deadline = _last_cycle(project), time.monotonic() + TIMEOUT
+                while _last_cycle(project) == first:  # the watch's first (idle) cycle: imports
+                    if time.monotonic() > deadline or watch.poll() is not None:
+                        raise SystemExit("`lifelong watch` recorded no cycle")
+                    time.sleep(0.2)
                 rows[name] = []
                 for run in range(args.repeat):
                     row = one_run(project, transport, next(examples), server.url)
