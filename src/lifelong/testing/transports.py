@@ -59,12 +59,18 @@ def fresh_source(transport: Transport, rows: Columns | None = None, **overrides:
 
 
 class KafkaMock:
-    """librdkafka's mock cluster, alive while this object (its producer) is."""
+    """librdkafka's mock cluster, alive while this object (its producer) is; its topics are
+    created on first use with 4 partitions.
 
-    def __init__(self) -> None:
+    ``settings`` go to the producer, e.g. ``{"test.mock.broker.rtt": 100}`` (milliseconds
+    each broker adds to a request) with ``{"batch.num.messages": 1}`` (one message per record
+    batch) to make a read take long enough for a rebalance to land in its middle.
+    """
+
+    def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
         from confluent_kafka import Producer
 
-        self.producer = Producer({"test.mock.num.brokers": 1, "log_level": 2})
+        self.producer = Producer({"test.mock.num.brokers": 1, "log_level": 2, **(settings or {})})
         brokers = self.producer.list_topics(timeout=10).brokers.values()
         self.bootstrap = ",".join(f"{b.host}:{b.port}" for b in brokers)
 
@@ -104,16 +110,21 @@ class RedisTransport:
 
 
 class KafkaTransport:
-    """A fresh topic (messages on partition 0, so their order is the offsets') and group."""
+    """A fresh topic and group; messages go round robin to the first ``partitions`` partitions
+    (by default all on partition 0, so their order is the offsets')."""
 
     kind, raw_bytes, redelivery_wait = "kafka", True, 0.0
 
-    def __init__(self, mock: KafkaMock, config: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, mock: KafkaMock, config: Mapping[str, Any] | None = None, partitions: int = 1
+    ) -> None:
         self.mock = mock
         self.topic = f"lifelong-test-{uuid.uuid4().hex}"
         self.group = f"g-{uuid.uuid4().hex[:8]}"
         # KIP-848's protocol: the mock assigns at once (the classic one waits 3 s per join)
         self.config = dict(config or {"group.protocol": "consumer"})
+        self.partitions = partitions
+        self._sent = 0
 
     def spec(self, **overrides: Any) -> dict[str, Any]:
         return {
@@ -128,7 +139,9 @@ class KafkaTransport:
 
     def publish(self, records: Sequence[Mapping[str, str]]) -> None:
         for record in records:
-            self.publish_raw(json.dumps(record).encode())
+            partition, self._sent = self._sent % self.partitions, self._sent + 1
+            self.mock.producer.produce(self.topic, json.dumps(record).encode(), partition=partition)
+        self.mock.producer.flush(10)
 
     def publish_raw(self, payload: bytes) -> None:
         self.mock.producer.produce(self.topic, payload, partition=0)

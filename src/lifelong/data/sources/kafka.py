@@ -8,9 +8,13 @@ dead-letter topic (waiting for the broker's acknowledgement), then commits the o
 last message of each partition. A crash anywhere before the offset commit redelivers the same
 messages to the next cycle, whose content hashes recognise them.
 
-Rebalances: a partition revoked during a cycle is not committed by this reader (its new owner
-reads it again from the committed offset: redelivered, never lost), and a partition assigned
-during a cycle is read from its committed offset like the others.
+Rebalances happen only while the consumer polls, that is inside ``pending()``: between the read
+and the commit a member keeps its partitions (a joining member waits for them; up to
+``max.poll.interval.ms``, 300 s by default), so the commit covers exactly what was read. A
+partition revoked during the read is its new owner's from the committed offset, so the messages
+already read from it are dropped from the batch (with a warning) instead of being ingested here
+and again by the new owner; a partition assigned during the read is read from its committed
+offset like the others.
 
 Dead letters carry the message's bytes, its key ``topic/partition/offset`` and headers
 ``lifelong-problem`` (why), ``lifelong-topic``, ``lifelong-partition``, ``lifelong-offset``.
@@ -28,12 +32,13 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lifelong.config import Columns
 from lifelong.core.crashpoint import crash_point
 from lifelong.core.errors import ConfigError, Problem
+from lifelong.core.types import Example
 from lifelong.data.sources.base import Batch, Receipt, SourceUnavailable, own_receipts
 from lifelong.data.sources.message import DEFAULT_MAX_BYTES, decode_message
 
@@ -52,6 +57,25 @@ class _DeadLetter:
     offset: int
     value: bytes | None
     problem: str
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One message read in this ``pending()``: its receipt, and its example or its problem."""
+
+    receipt: Receipt
+    example: Example | None
+    problem: Problem | None
+
+
+@dataclass
+class _Reading:
+    """What the running ``pending()`` read, per partition, the partitions read to their end,
+    and its warnings."""
+
+    read: dict[tuple[str, int], list[_Read]] = field(default_factory=dict)
+    done: set[tuple[str, int]] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
 
 
 class KafkaSource:
@@ -110,6 +134,7 @@ class KafkaSource:
         self._assigned: set[tuple[str, int]] = set()
         self._dead: dict[str, _DeadLetter] = {}
         self._reads = 0
+        self._reading: _Reading | None = None  # the running pending()'s
 
     @property
     def name(self) -> str:
@@ -127,27 +152,38 @@ class KafkaSource:
         if self._reads:
             self._rewind(consumer)  # a second read before commit redelivers, as the protocol says
         self._reads += 1
-        batch = Batch(self.name)
-        done: set[tuple[str, int]] = set()
+        self._reading = reading = _Reading()
+        read, done = reading.read, reading.done
         deadline = time.monotonic() + self.assign_timeout
-        while len(batch.receipts) < self.count:
-            if self._assigned and self._assigned <= done:
-                break
-            if not self._assigned and time.monotonic() > deadline:
-                batch.problems.append(
-                    Problem(
-                        "warning",
-                        "no-partitions",
-                        f"group {self.group!r} assigned no partition of {self.topics} within "
-                        f"{self.assign_timeout:g} s (other members hold them, or a killed "
-                        "reader's session has not expired yet); nothing read this cycle",
-                        self.name,
+        try:
+            while (taken := sum(map(len, read.values()))) < self.count:
+                if self._assigned and self._assigned <= done:
+                    break
+                if not self._assigned and time.monotonic() > deadline:
+                    reading.problems.append(
+                        Problem(
+                            "warning",
+                            "no-partitions",
+                            f"group {self.group!r} assigned no partition of {self.topics} "
+                            f"within {self.assign_timeout:g} s (other members hold them, or a "
+                            "killed reader's session has not expired yet); nothing read this "
+                            "cycle",
+                            self.name,
+                        )
                     )
-                )
-                break
-            wanted = min(_BATCH_MESSAGES, self.count - len(batch.receipts))
-            for message in consumer.consume(num_messages=wanted, timeout=_POLL_SECONDS):
-                self._take(message, batch, done)
+                    break
+                wanted = min(_BATCH_MESSAGES, self.count - taken)
+                for message in consumer.consume(num_messages=wanted, timeout=_POLL_SECONDS):
+                    self._take(message, reading)
+        finally:
+            self._reading = None
+        batch = Batch(self.name, problems=reading.problems)
+        for entry in (entry for entries in read.values() for entry in entries):
+            batch.receipts.append(entry.receipt)
+            if entry.example is not None:
+                batch.examples.append(entry.example)
+            if entry.problem is not None:
+                batch.problems.append(entry.problem)
         return batch
 
     def commit(self, receipts: Iterable[Receipt]) -> None:
@@ -165,8 +201,8 @@ class KafkaSource:
         for receipt in mine:
             topic, partition, offset = _position(receipt.key)
             ends[(topic, partition)] = max(ends.get((topic, partition), -1), offset + 1)
-        # A partition revoked since the read is its new owner's to commit: it reads it again
-        # from the committed offset (content hashes make the redelivery harmless).
+        # A partition revoked since the read (a poll came between, e.g. a second pending()) is
+        # its new owner's to commit: it reads it again from the committed offset.
         owned = [
             TopicPartition(topic, partition, offset)
             for (topic, partition), offset in sorted(ends.items())
@@ -232,10 +268,32 @@ class KafkaSource:
         return consumer
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
-        self._assigned.update((p.topic, p.partition) for p in partitions)
+        assigned = {(p.topic, p.partition) for p in partitions}
+        self._assigned |= assigned
+        if self._reading is not None:  # (re)assigned during the read: read it to its end too
+            self._reading.done -= assigned
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
-        self._assigned.difference_update((p.topic, p.partition) for p in partitions)
+        revoked = {(p.topic, p.partition) for p in partitions}
+        self._assigned -= revoked
+        if self._reading is None:
+            return
+        # The new owner reads these from the committed offset: kept here, they would be
+        # ingested twice (and a dead letter written twice).
+        for where in sorted(revoked):
+            dropped = self._reading.read.pop(where, [])
+            for entry in dropped:
+                self._dead.pop(entry.receipt.key, None)
+            if dropped:
+                self._reading.problems.append(
+                    Problem(
+                        "warning",
+                        "partition-revoked",
+                        f"partition {where[0]}[{where[1]}] was reassigned during the read; "
+                        f"its {len(dropped)} message(s) read so far are left to its new owner",
+                        self.name,
+                    )
+                )
 
     def _rewind(self, consumer: Any) -> None:
         """Seek every assigned partition back to its committed offset (or the beginning)."""
@@ -246,7 +304,7 @@ class KafkaSource:
             start = part.offset if part.offset >= 0 else OFFSET_BEGINNING
             consumer.seek(TopicPartition(part.topic, part.partition, start))
 
-    def _take(self, message: Any, batch: Batch, done: set[tuple[str, int]]) -> None:
+    def _take(self, message: Any, reading: _Reading) -> None:
         """An example, or a dead letter to write at commit; an end-of-partition marks it read."""
         from confluent_kafka import KafkaError
 
@@ -254,7 +312,7 @@ class KafkaSource:
         error = message.error()
         if error is not None:
             if error.code() == KafkaError._PARTITION_EOF:
-                done.add(where)
+                reading.done.add(where)
                 return
             if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
                 raise SourceUnavailable(
@@ -262,7 +320,9 @@ class KafkaSource:
                 )
             LOG.warning("kafka source %s: %s", self.name, error.str())
             return
-        done.discard(where)
+        if where not in self._assigned:
+            return  # fetched before its partition was revoked in the same consume() call
+        reading.done.discard(where)
         key = f"{message.topic()}/{message.partition()}/{message.offset()}"
         decoded = decode_message(
             message.value(),
@@ -272,22 +332,22 @@ class KafkaSource:
             max_bytes=self.max_bytes,
             meta={"kafka": key},
         )
-        batch.receipts.append(Receipt(self.name, key))
+        receipt = Receipt(self.name, key)
+        entries = reading.read.setdefault(where, [])
         if decoded.example is not None:
-            batch.examples.append(decoded.example)
+            entries.append(_Read(receipt, decoded.example, None))
             return
         self._dead[key] = _DeadLetter(
             message.topic(), message.partition(), message.offset(), message.value(), decoded.problem
         )
-        batch.problems.append(
-            Problem(
-                "error",
-                "malformed-message",
-                f"message {key}: {decoded.problem}; dead-lettered to topic "
-                f"{self.dead_letter!r} when the batch is committed",
-                self.name,
-            )
+        problem = Problem(
+            "error",
+            "malformed-message",
+            f"message {key}: {decoded.problem}; dead-lettered to topic "
+            f"{self.dead_letter!r} when the batch is committed",
+            self.name,
         )
+        entries.append(_Read(receipt, None, problem))
 
     def _send_dead_letters(self, dead: list[_DeadLetter]) -> None:
         """Write the dead letters and wait for the broker to have them all (else raise)."""

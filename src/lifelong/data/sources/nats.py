@@ -11,8 +11,11 @@ all.
 A cycle longer than ``ack_wait``: between ``pending()`` and ``commit()`` a private event loop in
 a helper thread sends in-progress acks (``+WPI``) for the held messages every ``ack_wait / 3``,
 so JetStream does not redeliver them while the cycle runs; a killed cycle stops sending them and
-its messages come back ``ack_wait`` later. Were a message redelivered anyway (a stalled
-process), the snapshot's content hashes make the second copy harmless.
+its messages come back ``ack_wait`` later. A message delivered to this reader twice (an
+answer to a fetch that had already timed out here waits in the subscription, then the server
+redelivers it) is offered once, acked through its latest delivery. Were a message redelivered
+to another reader anyway (a stalled process), the snapshot's content hashes make the second
+copy harmless.
 
 nats-py is asyncio; the source's own loop runs in one thread it starts at the first read and
 stops (loop closed, thread joined) in ``close()``, so it works the same in synchronous code and
@@ -57,7 +60,7 @@ class _LoopThread:
         try:
             return future.result(timeout)
         except FutureTimeout:
-            if timeout is None:  # a request inside timed out: its own error says which
+            if future.done():  # the coroutine's own TimeoutError, not the wait's
                 raise
             future.cancel()
             raise TimeoutError(f"no answer within {timeout:g} s") from None
@@ -124,8 +127,11 @@ class NatsSource:
         self._thread: _LoopThread | None = None
         self._nc: Any = None
         self._sub: Any = None
-        self._held: dict[str, Any] = {}  # reply subject -> message, delivered and not acked
-        self._dead: dict[str, tuple[Any, str]] = {}  # reply subject -> (message, problem)
+        # stream sequence -> its latest delivery, not acked; a message delivered twice (a
+        # fetch that timed out here after the server had answered it, then a redelivery) is
+        # one message, acked (and kept in progress) through its latest delivery
+        self._held: dict[int, Any] = {}
+        self._dead: dict[int, str] = {}  # stream sequence -> problem
         self._keepalive: asyncio.Task[None] | None = None
 
     @property
@@ -146,7 +152,7 @@ class NatsSource:
         """Dead-letter the batch's malformed messages, then ack every message of the batch."""
         mine = own_receipts(self.name, receipts)
         if mine:
-            self._run(self._commit([r.key for r in mine]))
+            self._run(self._commit([int(r.key) for r in mine]))
 
     def close(self) -> None:
         """Stop the in-progress acks, close the connection, stop the loop and its thread."""
@@ -217,24 +223,22 @@ class NatsSource:
         return nc
 
     async def _pending(self) -> Batch:
-        import nats.errors
-
         await self._connect()
         await self._stop_keepalive()
         batch = Batch(self.name)
-        taken: list[Any] = []
         # messages this object already holds come first (a second read before commit)
-        taken.extend(self._held.values())
+        taken: dict[int, Any] = dict(self._held)
         while len(taken) < self.count:
             wanted = min(_FETCH, self.count - len(taken))
             try:
                 messages = await self._sub.fetch(wanted, timeout=1.0)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats-py raises its own subclass, or asyncio's (this one)
                 break
-            taken.extend(m for m in messages if m.reply not in self._held)
+            for message in messages:
+                taken[message.metadata.sequence.stream] = message  # the latest delivery
             if len(messages) < wanted:
                 break
-        for message in taken:
+        for message in taken.values():
             self._take(message, batch)
         if self._held:
             self._keepalive = asyncio.create_task(self._keep_alive())
@@ -251,12 +255,12 @@ class NatsSource:
             max_bytes=self.max_bytes,
             meta={"nats": where},
         )
-        self._held[message.reply] = message
-        batch.receipts.append(Receipt(self.name, message.reply, str(sequence)))
+        self._held[sequence] = message
+        batch.receipts.append(Receipt(self.name, str(sequence)))
         if decoded.example is not None:
             batch.examples.append(decoded.example)
             return
-        self._dead[message.reply] = (message, decoded.problem)
+        self._dead[sequence] = decoded.problem
         batch.problems.append(
             Problem(
                 "error",
@@ -271,8 +275,8 @@ class NatsSource:
         """In-progress acks for the held messages until the commit (or the process) ends."""
         while True:
             await asyncio.sleep(self.ack_wait / 3)
-            for reply in list(self._held):
-                await self._nc.publish(reply, _IN_PROGRESS)
+            for message in list(self._held.values()):
+                await self._nc.publish(message.reply, _IN_PROGRESS)
             await self._nc.flush(timeout=self.timeout)
 
     async def _stop_keepalive(self) -> None:
@@ -282,20 +286,21 @@ class NatsSource:
                 await self._keepalive
             self._keepalive = None
 
-    async def _commit(self, replies: list[str]) -> None:
+    async def _commit(self, sequences: list[int]) -> None:
         nc = await self._connect()
         await self._stop_keepalive()
-        for reply in replies:
-            if reply in self._dead:
-                message, problem = self._dead[reply]
-                await self._send_dead_letter(message, problem)
+        held = [self._held[s] for s in sequences if s in self._held]
+        for message in held:
+            sequence = message.metadata.sequence.stream
+            if sequence in self._dead:
+                await self._send_dead_letter(message, self._dead[sequence])
         crash_point("source-commit")
-        for reply in replies:
-            await nc.publish(reply, _ACK)
+        for message in held:
+            await nc.publish(message.reply, _ACK)
         await nc.flush(timeout=self.timeout)
-        for reply in replies:
-            self._held.pop(reply, None)
-            self._dead.pop(reply, None)
+        for sequence in sequences:
+            self._held.pop(sequence, None)
+            self._dead.pop(sequence, None)
         if self._held:
             self._keepalive = asyncio.create_task(self._keep_alive())
 
