@@ -66,7 +66,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         max_body_bytes=settings.server.max_body_bytes,
         routes=app.routes,
     )
-    app.openapi = server_openapi(app, settings.server)  # type: ignore[method-assign]
+    app.openapi = server_openapi(app, settings.server, settings.task)  # type: ignore[method-assign]
     return app
 
 

@@ -58,8 +58,11 @@ def errors(*codes: int | tuple[int, str]) -> Responses:
     return responses
 
 
-def server_openapi(app: FastAPI, server: Server) -> Callable[[], dict[str, Any]]:
-    """``app.openapi`` for a server with the limits of ``server``: made once, on first ask."""
+def server_openapi(
+    app: FastAPI, server: Server, task: str = "text"
+) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` for a server with the limits of ``server``, whose project's ``task``
+    says which inputs ``/predict`` takes: made once, on first ask."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -71,6 +74,7 @@ def server_openapi(app: FastAPI, server: Server) -> Callable[[], dict[str, Any]]
             )
             _add_guard_answers(document)
             _add_limits(document, server)
+            _keep_inputs(document, task)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -102,5 +106,17 @@ def _add_limits(document: dict[str, Any], server: Server) -> None:
     predict["text"]["maxLength"] = server.max_text_chars
     predict["texts"]["items"]["maxLength"] = server.max_text_chars
     predict["texts"]["maxItems"] = server.max_batch
+    predict["rows"]["maxItems"] = server.max_batch
     schemas["FeedbackRequest"]["properties"]["text"]["maxLength"] = server.max_text_chars
     schemas["ParseRequest"]["properties"]["text"]["maxLength"] = server.max_text_chars
+
+
+def _keep_inputs(document: dict[str, Any], task: str) -> None:
+    """``/predict`` of a text project takes ``text`` / ``texts``, of a tabular one ``row`` /
+    ``rows``: the document lists only those, so a request it allows is one the served model
+    takes (the others are answered 422 all the same)."""
+    predict = document["components"]["schemas"]["PredictRequest"]
+    gone = ("text", "texts") if task == "tabular" else ("row", "rows")
+    for name in gone:
+        predict["properties"].pop(name, None)
+    predict["oneOf"] = [one for one in predict["oneOf"] if one["required"][0] not in gone]

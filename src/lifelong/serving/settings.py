@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from lifelong.config import Server
 from lifelong.core.secret import hash_secret
@@ -53,6 +54,7 @@ class ServeSettings:
     admin_token: str | None = None
     feedback_token: str | None = None
     alias: str = CHAMPION
+    task: Literal["text", "tabular"] = "text"
     hash_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     @classmethod
@@ -79,4 +81,5 @@ class ServeSettings:
             admin_token=env.get(server.admin_token_env) or None,
             feedback_token=env.get(server.feedback_token_env) or None,
             hash_secret=hash_secret(project.state_dir, env),
+            task=project.config.task,
         )

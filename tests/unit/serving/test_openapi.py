@@ -83,16 +83,25 @@ def test_the_config_limits_are_in_the_document(client: TestClient) -> None:
     assert schemas["ParseRequest"]["properties"]["text"]["maxLength"] == 50
 
 
-def test_text_texts_row_or_rows_is_one_of_and_never_null(client: TestClient) -> None:
+def test_a_tabular_projects_server_documents_row_or_rows(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(task="tabular")
     schema = _document(client)["components"]["schemas"]["PredictRequest"]
-    inputs = ["text", "texts", "row", "rows"]
-    assert schema["oneOf"] == [{"required": [name]} for name in inputs]
+    assert schema["oneOf"] == [{"required": ["row"]}, {"required": ["rows"]}]
+    assert schema["properties"]["row"]["type"] == "object"
+    assert schema["properties"]["rows"]["maxItems"] == 8
+
+
+def test_text_or_texts_is_one_of_and_never_null(client: TestClient) -> None:
+    """A text project's server documents text / texts only; rows are a 422 all the same."""
+    schema = _document(client)["components"]["schemas"]["PredictRequest"]
+    assert schema["oneOf"] == [{"required": ["text"]}, {"required": ["texts"]}]
+    assert set(schema["properties"]) == {"text", "texts", "top_k"}
     assert schema["properties"]["text"]["type"] == "string"
     assert schema["properties"]["texts"]["type"] == "array"
-    assert schema["properties"]["row"]["type"] == "object"
-    assert schema["properties"]["rows"]["type"] == "array"
-    bad = [{"text": "hi", "texts": ["hi"]}, {"text": "hi", "row": {"a": 1}}, {}]
-    for body in [*bad, *({name: None} for name in inputs)]:
+    bad = [{"text": "hi", "texts": ["hi"]}, {"text": "hi", "row": {"a": 1}}, {"row": {"a": 1}}, {}]
+    for body in [*bad, *({name: None} for name in ("text", "texts", "row", "rows"))]:
         assert client.post("/predict", json=body).status_code == 422, body
     assert client.post("/predict", json={"text": "hi", "top_k": None}).status_code == 200
 

@@ -52,6 +52,7 @@ def served(
         artifacts_dir=tmp_path / "artifacts",
         server=Server(poll_interval=0.05, log_flush_ms=10, log_process=False),
         feedback_log=tmp_path / "feedback.jsonl",
+        task="tabular",
     )
     client = TestClient(create_app(settings))
     client.__enter__()
