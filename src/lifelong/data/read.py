@@ -36,16 +36,14 @@ def read_file(path: Path, columns: Columns | None = None) -> ReadResult:
     )
 
 
-def read_paths(paths: Iterable[Path], columns: Columns | None = None) -> ReadResult:
-    """Read files and folders (recursively, in sorted order).
+def data_files(paths: Iterable[Path], suffixes: tuple[str, ...], result: ReadResult) -> list[Path]:
+    """The data files of ``paths``: files as named, folders walked recursively in sorted order.
 
-    Inside a folder, files of unknown type are listed as warnings, never silently skipped;
-    hidden files (``.gitkeep``) and folders are passed over. A path that does not exist, or a
-    file named explicitly with an unknown type, is a :class:`DataError`.
+    Inside a folder, files of a type not in ``suffixes`` are warnings in ``result``, never
+    silently skipped; hidden files (``.gitkeep``) and folders are passed over. A path that does
+    not exist is a :class:`DataError`.
     """
-    result = ReadResult()
-    columns = columns or Columns()
-    suffixes = TABLE_SUFFIXES if columns.target is not None else SUPPORTED
+    files: list[Path] = []
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
@@ -53,7 +51,7 @@ def read_paths(paths: Iterable[Path], columns: Columns | None = None) -> ReadRes
                 if any(part.startswith(".") for part in relative.parts) or not child.is_file():
                     continue
                 if child.suffix.lower() in suffixes:
-                    result.extend(read_file(child, columns))
+                    files.append(child)
                 else:
                     result.warning(
                         "unknown-type",
@@ -61,11 +59,22 @@ def read_paths(paths: Iterable[Path], columns: Columns | None = None) -> ReadRes
                         str(child),
                     )
         elif path.is_file():
-            result.extend(read_file(path, columns))
+            files.append(path)
         else:
             raise DataError(
                 f"{path}: no such file or folder",
                 hint="check `data:` and `test:` in config.yml",
             )
+    return files
+
+
+def read_paths(paths: Iterable[Path], columns: Columns | None = None) -> ReadResult:
+    """Read files and folders (see :func:`data_files`); a file named explicitly with an
+    unknown type is a :class:`DataError`."""
+    result = ReadResult()
+    columns = columns or Columns()
+    suffixes = TABLE_SUFFIXES if columns.target is not None else SUPPORTED
+    for path in data_files(paths, suffixes, result):
+        result.extend(read_file(path, columns))
     check_tables(result)
     return result

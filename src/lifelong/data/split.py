@@ -19,13 +19,22 @@ SplitName = Literal["train", "valid", "test"]
 _SCALE = float(1 << 64)
 
 
+def split_unit(text: str, splits: Splits) -> float:
+    """Where a normalized text falls in [0, 1): below ``test`` is test, then valid, then train.
+
+    Also a stable sampling key: the valid examples of smallest unit are a sample that stays put
+    as data grows (see :mod:`lifelong.data.stream`).
+    """
+    return int(sha256_text(f"{splits.salt}\x1f{text}")[:16], 16) / _SCALE
+
+
 def split_of(text: str, splits: Splits) -> SplitName:
     """The split of a normalized text.
 
     >>> split_of("where is my order", Splits(valid=0.1, test=0.1, salt="demo"))
     'train'
     """
-    unit = int(sha256_text(f"{splits.salt}\x1f{text}")[:16], 16) / _SCALE
+    unit = split_unit(text, splits)
     if unit < splits.test:
         return "test"
     if unit < splits.test + splits.valid:

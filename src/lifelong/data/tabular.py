@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,22 @@ HeaderCheck = Callable[[list[str]], tuple[str, str] | None]
 """Looks at a CSV header: ``(code, message)`` of the error that stops the read, or ``None``."""
 
 
+def text_header_check(columns: Columns) -> HeaderCheck:
+    """The header check of a text project's CSV file: the text and intent columns exist."""
+
+    def check(header: list[str]) -> tuple[str, str] | None:
+        missing = _missing_columns(header, columns)
+        if not missing:
+            return None
+        return (
+            "missing-column",
+            f"header lacks column(s) {', '.join(map(repr, missing))}; found "
+            f"{', '.join(map(repr, header))} (set columns.text / columns.intent in config.yml)",
+        )
+
+    return check
+
+
 def csv_records(
     path: Path, result: ReadResult, check_header: HeaderCheck | None = None
 ) -> Iterator[tuple[int, dict[str, str]]]:
@@ -33,8 +49,18 @@ def csv_records(
     text = read_data_text(path, result)
     if text is None:
         return
-    source = str(path)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    yield from csv_rows(io.StringIO(text, newline=""), str(path), result, check_header)
+
+
+def csv_rows(
+    lines: Iterable[str],
+    source: str,
+    result: ReadResult,
+    check_header: HeaderCheck | None = None,
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of CSV ``lines`` (a whole file's text or an open file, read as it goes): see
+    :func:`csv_records`."""
+    reader = csv.reader(lines, strict=True)
     try:
         header = next(reader, None)
         if header is None:
@@ -65,19 +91,8 @@ def csv_records(
 def read_csv(path: Path, columns: Columns) -> ReadResult:
     """Read a text project's CSV file (see :func:`csv_records`)."""
     result = ReadResult(files=[str(path)])
-
-    def check(header: list[str]) -> tuple[str, str] | None:
-        missing = _missing_columns(header, columns)
-        if not missing:
-            return None
-        return (
-            "missing-column",
-            f"header lacks column(s) {', '.join(map(repr, missing))}; found "
-            f"{', '.join(map(repr, header))} (set columns.text / columns.intent in config.yml)",
-        )
-
     own = (columns.text, columns.intent, columns.timestamp)
-    for line, row in csv_records(path, result, check):
+    for line, row in csv_records(path, result, text_header_check(columns)):
         result.add_example(
             row[columns.text],
             row[columns.intent],
@@ -132,8 +147,11 @@ def read_parquet(path: Path, columns: Columns) -> ReadResult:
     return result
 
 
-def table_rows(table: pa.Table, result: ReadResult, source: str) -> list[dict[str, Any] | None]:
-    """The table's rows as dicts; ``None`` for a row holding a string that is not UTF-8.
+def table_rows(
+    table: pa.Table | pa.RecordBatch, result: ReadResult, source: str, first_line: int = 1
+) -> list[dict[str, Any] | None]:
+    """The table's rows as dicts; ``None`` for a row holding a string that is not UTF-8
+    (an error at its row number, ``first_line`` for the first row).
 
     Parquet does not check that a string column holds UTF-8 (a writer can store the encoded
     form of a lone surrogate), and converting such a value raises, so when the whole table does
@@ -153,7 +171,7 @@ def table_rows(table: pa.Table, result: ReadResult, source: str) -> list[dict[st
                 f"row holds a string that is not valid UTF-8 ({error.reason}); write the file "
                 "from valid text",
                 source,
-                index + 1,
+                first_line + index,
             )
             rows.append(None)
     return rows

@@ -1,7 +1,9 @@
-"""The training loop: one readable function over precomputed features.
+"""The training loop: one readable function over batches.
 
-Features are computed once per run; each epoch shuffles row indices (a seeded generator), slices
-the features into batches and steps two optimizers: ``SparseAdam`` for sparse embedding tables
+Batches come from a :class:`Batches` source: :class:`ArrayBatches` slices features computed
+once per run (each epoch shuffles row indices with a seeded generator); a streamed source
+(:mod:`lifelong.training.stream`) featurizes batches read from files as they come. Each batch
+steps two optimizers: ``SparseAdam`` for sparse embedding tables
 (only the rows a batch touched are updated) and ``AdamW`` for the dense rest. Both follow one
 schedule: linear warmup, then linear decay to zero. After each epoch the model is scored on the
 validation set; the best epoch's weights are restored at the end and training stops early after
@@ -12,9 +14,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -29,6 +31,40 @@ from lifelong.models.objective import Classification, Objective
 Penalty = Callable[[nn.Module, NDArray[np.int64], Features, torch.Tensor], torch.Tensor]
 """``penalty(model, batch_rows, batch_features, batch_logits) -> scalar`` added to a batch's
 loss (``batch_rows`` index the training rows)."""
+
+Batch = tuple[NDArray[np.int64] | None, Features, torch.Tensor]
+"""``(rows, features, targets)`` of one batch; ``rows`` index the training rows of an
+in-memory run (penalties read them), ``None`` for a streamed batch."""
+
+
+class Batches(Protocol):
+    """Where an epoch's batches come from."""
+
+    def steps(self) -> int:
+        """Batches per epoch (the learning-rate schedule is planned from it)."""
+        ...
+
+    def epoch(self, generator: torch.Generator) -> Iterator[Batch]:
+        """One pass over the training data in a shuffled order drawn from ``generator``."""
+        ...
+
+
+@dataclass(frozen=True)
+class ArrayBatches:
+    """Batches of features held in memory, in a fresh random order each epoch."""
+
+    features: Features
+    targets: torch.Tensor
+    batch_size: int
+
+    def steps(self) -> int:
+        return math.ceil(len(self.targets) / self.batch_size)
+
+    def epoch(self, generator: torch.Generator) -> Iterator[Batch]:
+        permutation = torch.randperm(len(self.targets), generator=generator)
+        for batch in torch.split(permutation, self.batch_size):
+            index = batch.numpy()
+            yield index, self.features.rows(index), self.targets[batch]
 
 
 @dataclass
@@ -118,19 +154,33 @@ class Trainer:
         epochs: int | None = None,
         penalties: Sequence[Penalty] = (),
     ) -> FitResult:
-        """Train ``model`` in place for up to ``epochs`` (default ``training.epochs``).
+        """Train ``model`` in place on features held in memory (see :meth:`fit_batches`)."""
+        batches = ArrayBatches(train, targets, self.training.batch_size)
+        return self.fit_batches(model, batches, valid, epochs=epochs, penalties=penalties)
+
+    def fit_batches(
+        self,
+        model: nn.Module,
+        batches: Batches,
+        valid: tuple[Features, torch.Tensor] | None = None,
+        *,
+        epochs: int | None = None,
+        penalties: Sequence[Penalty] = (),
+    ) -> FitResult:
+        """Train ``model`` in place for up to ``epochs`` (default ``training.epochs``) passes
+        over ``batches``.
 
         ``valid`` (features and labels) drives early stopping; without it (or when empty)
         every epoch runs and the last weights are kept. Each of ``penalties`` (see
-        :mod:`lifelong.training.regularizers`) adds its term to every batch's loss.
+        :mod:`lifelong.training.regularizers`) adds its term to every batch's loss; they need
+        the batches' training rows, so a streamed source cannot take them.
         """
         cfg = self.training
         epochs = epochs or cfg.epochs
         started = time.perf_counter()
         torch.manual_seed(cfg.seed)
         order = torch.Generator().manual_seed(cfg.seed)
-        steps_per_epoch = math.ceil(len(targets) / cfg.batch_size)
-        total = epochs * steps_per_epoch
+        total = epochs * batches.steps()
         warmup = int(cfg.warmup * total)
 
         def schedule(step: int) -> float:
@@ -152,13 +202,12 @@ class Trainer:
             for epoch in range(1, epochs + 1):
                 model.train()
                 losses = []
-                permutation = torch.randperm(len(targets), generator=order)
-                for batch in torch.split(permutation, cfg.batch_size):
-                    index = batch.numpy()
-                    inputs = train.rows(index)
+                for index, inputs, batch_targets in batches.epoch(order):
                     logits = model(inputs)
-                    loss = objective.loss(logits, targets[batch])
+                    loss = objective.loss(logits, batch_targets)
                     for penalty in penalties:
+                        if index is None:
+                            raise ValueError("penalties need the batches' training rows")
                         loss = loss + penalty(model, index, inputs, logits)
                     for optimizer in optimizers:
                         optimizer.zero_grad()

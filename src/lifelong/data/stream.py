@@ -1,0 +1,391 @@
+"""Text data larger than memory: files read in chunks, a bounded shuffle, a manifest per file.
+
+A :class:`StreamSource` reads a text project's ``.jsonl``, ``.csv`` and ``.parquet`` files (or
+folders of parts) a chunk of rows at a time: JSON Lines and CSV line by line from the open file,
+Parquet by record batches (pyarrow), so memory holds one chunk whatever the file's size. Every
+row goes through the same checks as the whole-file readers (:meth:`ReadResult.add_example`);
+a bad row stops the read with its file and line.
+
+:meth:`StreamSource.scan` is the first pass a streamed training makes before any weight
+changes: it checks every row (a bad row in the last chunk fails the run before training, so
+nothing half-trained can be registered), hashes each file (sha256) and counts its rows, labels
+and splits (a :class:`FileManifest` per file), and keeps bounded, stable samples of the valid
+and test splits (the examples of smallest :func:`~lifelong.data.split.split_unit`, so adding
+data moves few of them). Splits are computed on the fly from each text, exactly as for data
+held in memory.
+
+What a stream does not do that the in-memory path does: it cannot see a text repeated in two
+files or two labels for one text without holding every hash (20 M hashes are about a GB), so
+duplicates are trained as they come and conflicts are not refused; Rasa YAML files (small by
+nature) are read in memory only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from lifelong.config import Columns, Splits
+from lifelong.core.errors import DataError, ValidationFailed
+from lifelong.core.types import Example
+from lifelong.data.jsonl import jsonl_object
+from lifelong.data.read import data_files
+from lifelong.data.result import ReadResult
+from lifelong.data.split import SplitName, split_unit
+from lifelong.data.tabular import csv_rows, table_rows, text_header_check
+
+STREAM_SUFFIXES = (".jsonl", ".csv", ".parquet")
+DEFAULT_CHUNK = 4096
+"""Rows per chunk: large enough that a chunk's Python overhead is amortized, small enough that
+a chunk of long texts stays a few MB."""
+
+T = TypeVar("T")
+RawRow = tuple[int, object, object, object]
+"""``(line, text, label, timestamp)`` as a file holds them, before any check."""
+
+
+@dataclass(frozen=True)
+class FileManifest:
+    """One data file as a streamed snapshot records it (instead of each of its rows)."""
+
+    path: str
+    sha256: str
+    bytes: int
+    rows: int
+    labels: dict[str, int]
+    splits: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "bytes": self.bytes,
+            "rows": self.rows,
+            "labels": dict(sorted(self.labels.items())),
+            "splits": dict(self.splits),
+        }
+
+
+@dataclass
+class Scan:
+    """What the first pass over a stream learned: per-file manifests, the training labels and
+    their counts, and bounded samples of the valid and test splits."""
+
+    files: list[FileManifest] = field(default_factory=list)
+    train_labels: Counter[str] = field(default_factory=Counter)
+    valid: list[Example] = field(default_factory=list)
+    test: list[Example] = field(default_factory=list)
+    replay: list[Example] = field(default_factory=list)
+
+    @property
+    def n_train(self) -> int:
+        return sum(self.train_labels.values())
+
+    def split_sizes(self) -> dict[str, int]:
+        """Rows of each split in the files (valid and test: all of them, not the samples)."""
+        sizes = Counter[str]()
+        for manifest in self.files:
+            sizes.update(manifest.splits)
+        return {name: sizes.get(name, 0) for name in ("train", "valid", "test")}
+
+
+class _Smallest:
+    """The ``size`` examples of smallest key seen so far (a bounded max-heap)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._heap: list[tuple[float, str, Example]] = []
+
+    def offer(self, key: float, example: Example) -> None:
+        if self.size == 0:
+            return
+        item = (-key, example.hash, example)
+        if len(self._heap) < self.size:
+            heapq.heappush(self._heap, item)
+        elif item > self._heap[0]:
+            heapq.heapreplace(self._heap, item)
+
+    def examples(self) -> list[Example]:
+        return [example for _, _, example in sorted(self._heap, reverse=True)]
+
+
+def shuffled(items: Iterable[T], size: int, rng: np.random.Generator) -> Iterator[T]:
+    """``items`` in a random order drawn through a buffer of at most ``size`` items.
+
+    The buffer fills, then each new item takes the place of a randomly chosen one, which is
+    yielded; what remains at the end comes out in random order. An item can move forward at
+    most ``size`` places, so the larger the buffer, the closer to a full shuffle; memory is the
+    buffer's, whatever the length of ``items``.
+
+    >>> sorted(shuffled(range(10), 3, np.random.default_rng(0)))
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    """
+    if size < 1:
+        raise ValueError("a shuffle buffer holds at least one item")
+    buffer: list[T] = []
+    for item in items:
+        if len(buffer) < size:
+            buffer.append(item)
+            continue
+        slot = int(rng.integers(size))
+        yield buffer[slot]
+        buffer[slot] = item
+    for slot in rng.permutation(len(buffer)):
+        yield buffer[slot]
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _refuse(result: ReadResult) -> None:
+    if result.errors:
+        raise ValidationFailed(
+            result.problems,
+            hint="fix the rows named (a streamed training stops at a file's first bad chunk)",
+        )
+
+
+class StreamSource:
+    """The training data of a text project's ``data:`` paths, read a chunk at a time.
+
+    Parameters
+    ----------
+    paths
+        Files and folders (walked recursively in sorted order, as ``data:`` is).
+    columns
+        Column names of CSV and Parquet files.
+    splits
+        Split fractions and salt (the same stable split as data held in memory).
+    chunk_rows
+        Rows read, checked and handed on at a time.
+    sample_size
+        Largest number of valid and of test examples kept by :meth:`scan` (each).
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        columns: Columns,
+        splits: Splits,
+        *,
+        chunk_rows: int = DEFAULT_CHUNK,
+        sample_size: int = 20_000,
+    ) -> None:
+        if columns.target is not None:
+            raise DataError(
+                "streamed reading takes text projects; a tabular project's rows are read in memory",
+                hint="set training.stream: off in config.yml",
+            )
+        self.columns = columns
+        self.splits = splits
+        self.chunk_rows = chunk_rows
+        self.sample_size = sample_size
+        listing = ReadResult()
+        self.files = data_files(paths, STREAM_SUFFIXES, listing)
+        self.warnings = listing.warnings
+        refused = [p for p in self.files if p.suffix.lower() not in STREAM_SUFFIXES]
+        if refused:
+            raise DataError(
+                f"{refused[0]}: a streamed training reads {', '.join(STREAM_SUFFIXES)} files",
+                hint="convert the file to JSON Lines, or set training.stream: off",
+            )
+
+    def split(self, example: Example) -> tuple[SplitName, float]:
+        """The example's split and its unit (see :func:`~lifelong.data.split.split_unit`)."""
+        unit = split_unit(example.text, self.splits)
+        if unit < self.splits.test:
+            return "test", unit
+        if unit < self.splits.test + self.splits.valid:
+            return "valid", unit
+        return "train", unit
+
+    def chunks(self, path: Path) -> Iterator[list[Example]]:
+        """The checked examples of one file, ``chunk_rows`` at a time.
+
+        Raises
+        ------
+        ValidationFailed
+            At the first chunk holding a bad row (every bad row of that chunk is listed).
+        """
+        source = str(path)
+        for rows in chunked(self._raw_rows(path), self.chunk_rows):
+            result = ReadResult()
+            for line, text, label, timestamp in rows:
+                result.add_example(text, label, source, line, timestamp=timestamp, what="row")
+            _refuse(result)
+            yield result.examples
+
+    def examples(self) -> Iterator[tuple[SplitName, Example]]:
+        """Every example of every file, in file order, with its split."""
+        for path in self.files:
+            for chunk in self.chunks(path):
+                for example in chunk:
+                    yield self.split(example)[0], example
+
+    def train_examples(self) -> Iterator[Example]:
+        """The training split's examples, in file order."""
+        return (example for name, example in self.examples() if name == "train")
+
+    def scan(self, replay_size: int = 0) -> Scan:
+        """One pass over every file: check every row, hash and count each file, sample the
+        valid and test splits (see the module's docstring) and ``replay_size`` training
+        examples (a uniform, stable sample: the replay buffer of the bundle)."""
+        scan = Scan()
+        samples = {
+            "valid": _Smallest(self.sample_size),
+            "test": _Smallest(self.sample_size),
+            "train": _Smallest(replay_size),
+        }
+        for path in self.files:
+            labels: Counter[str] = Counter()
+            splits: Counter[str] = Counter()
+            for chunk in self.chunks(path):
+                for example in chunk:
+                    name, unit = self.split(example)
+                    splits[name] += 1
+                    labels[example.label] += 1
+                    if name == "train":
+                        scan.train_labels[example.label] += 1
+                    samples[name].offer(unit, example)
+            scan.files.append(
+                FileManifest(
+                    path=str(path),
+                    sha256=_file_sha256(path),
+                    bytes=path.stat().st_size,
+                    rows=sum(splits.values()),
+                    labels=dict(labels),
+                    splits=dict(splits),
+                )
+            )
+        scan.valid = samples["valid"].examples()
+        scan.test = samples["test"].examples()
+        scan.replay = samples["train"].examples()
+        return scan
+
+    def _raw_rows(self, path: Path) -> Iterator[RawRow]:
+        suffix = path.suffix.lower()
+        if suffix == ".jsonl":
+            return self._jsonl_rows(path)
+        if suffix == ".csv":
+            return self._csv_rows(path)
+        return self._parquet_rows(path)
+
+    def _jsonl_rows(self, path: Path) -> Iterator[RawRow]:
+        source = str(path)
+        result = ReadResult()
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as error:
+                    result.error("not-utf8", _not_utf8(raw, error), source, number)
+                    _refuse(result)
+                record = jsonl_object(line, source, number, result)
+                _refuse(result)
+                if record is not None:
+                    yield number, record.get("text"), record.get("intent"), record.get("timestamp")
+
+    def _csv_rows(self, path: Path) -> Iterator[RawRow]:
+        source = str(path)
+        result = ReadResult()
+        columns = self.columns
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            lines = _located(handle, source, result)
+            for line, row in csv_rows(lines, source, result, text_header_check(columns)):
+                _refuse(result)
+                timestamp = row.get(columns.timestamp) if columns.timestamp else None
+                yield line, row[columns.text], row[columns.intent], timestamp or None
+        _refuse(result)
+
+    def _parquet_rows(self, path: Path) -> Iterator[RawRow]:
+        import pyarrow.parquet as pq
+
+        source = str(path)
+        columns = self.columns
+        result = ReadResult()
+        try:
+            parquet = pq.ParquetFile(path)
+            names = parquet.schema_arrow.names
+        except Exception as error:  # pyarrow raises several unrelated types for bad files
+            raise DataError(
+                f"{path}: not a readable Parquet file: {error}",
+                hint="write the file again (a truncated copy loses its footer)",
+            ) from None
+        missing = [name for name in (columns.text, columns.intent) if name not in names]
+        if missing:
+            raise DataError(
+                f"{path}: lacks column(s) {', '.join(map(repr, missing))}; found "
+                f"{', '.join(map(repr, names))}",
+                hint="set columns.text / columns.intent in config.yml",
+            )
+        wanted = [c for c in (columns.text, columns.intent, columns.timestamp) if c in names]
+        offset = 0
+        try:
+            for batch in parquet.iter_batches(batch_size=self.chunk_rows, columns=wanted):
+                rows = table_rows(batch, result, source, first_line=offset + 1)
+                _refuse(result)
+                for index, row in enumerate(rows):
+                    if row is None:
+                        continue
+                    stamp = row.get(columns.timestamp) if columns.timestamp else None
+                    yield offset + index + 1, row.get(columns.text), row.get(columns.intent), stamp
+                offset += batch.num_rows
+        except OSError as error:  # a corrupt page inside a readable file
+            raise DataError(
+                f"{path}: Parquet read failed after row {offset}: {error}",
+                hint="write the file again",
+            ) from None
+
+
+def _located(lines: Iterable[str], source: str, result: ReadResult) -> Iterator[str]:
+    """``lines`` of an open text file; a byte that is not UTF-8 stops the read with its line
+    (the decoder reads ahead by blocks, so the line is where decoding failed)."""
+    number = 0
+    iterator = iter(lines)
+    while True:
+        try:
+            line = next(iterator)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as error:
+            result.error(
+                "not-utf8",
+                f"bytes that are not valid UTF-8 ({error.reason}) after line {number}; save "
+                "the file as UTF-8",
+                source,
+                number + 1,
+            )
+            _refuse(result)
+        number += line.count("\n")
+        yield line
+
+
+def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
+    return (
+        f"byte 0x{raw[error.start]:02x} at column {error.start + 1} is not valid UTF-8; save "
+        "the file as UTF-8"
+    )
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,203 @@
+"""Training on text data larger than memory, in bounded memory.
+
+:func:`train_stream` is :func:`~lifelong.training.train` for a
+:class:`~lifelong.data.stream.StreamSource`: a first pass checks every row and counts labels
+(:meth:`~lifelong.data.stream.StreamSource.scan`), so the network's outputs and the learning-rate
+schedule are known before the first step; then each epoch is one pass over the files. Examples
+pass through a bounded shuffle buffer, are featurized a block of batches at a time and trained
+batch by batch, so memory holds the buffer, one block's features and the model, whatever the
+data's size. Validation uses the scan's bounded valid sample.
+
+Fed the same data in memory, a streamed training differs only in the order of examples (a
+buffer shuffle, not a full permutation); the tests bound the accuracy difference.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lifelong.config import Finetune, Pipeline, Training
+from lifelong.core.errors import ConfigError, DataError
+from lifelong.core.seed import set_seed
+from lifelong.data.stream import Scan, StreamSource, chunked, shuffled
+from lifelong.features import Featurizer, make_featurizer
+from lifelong.models import (
+    BundleSpec,
+    ModelBundle,
+    build_model,
+    remap_head,
+    trainable_copy,
+    weights_format,
+)
+from lifelong.models.objective import Classification, is_regression
+from lifelong.training.api import TrainOutcome, update_epochs
+from lifelong.training.compat import check_compatible, plan_labels
+from lifelong.training.init import make_strategy
+from lifelong.training.regularizers import make_regularizers
+from lifelong.training.trainer import Batch, Trainer
+
+BLOCK_BATCHES = 16
+"""Batches featurized in one call: the featurizer's per-call cost is amortized over a block."""
+
+
+@dataclass
+class StreamBatches:
+    """Batches of a stream's training split, shuffled through a bounded buffer each epoch."""
+
+    source: StreamSource
+    featurizer: Featurizer
+    objective: Classification
+    classes: list[str]
+    n_train: int
+    batch_size: int
+    buffer_size: int
+    examples_seen: int = 0
+
+    def steps(self) -> int:
+        return math.ceil(self.n_train / self.batch_size)
+
+    def epoch(self, generator: torch.Generator) -> Iterator[Batch]:
+        rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
+        order = shuffled(self.source.train_examples(), self.buffer_size, rng)
+        for block in chunked(order, self.batch_size * BLOCK_BATCHES):
+            features = self.featurizer.transform([e.text for e in block])
+            targets = self.objective.targets([e.label for e in block], self.classes)
+            for start in range(0, len(block), self.batch_size):
+                index = np.arange(start, min(start + self.batch_size, len(block)))
+                self.examples_seen += len(index)
+                yield None, features.rows(index), targets[start : start + self.batch_size]
+
+
+def _refuse_unsupported(pipeline: Pipeline, finetune: Finetune) -> None:
+    if is_regression(pipeline) or pipeline.name == "tabular":
+        raise ConfigError(
+            "streamed training takes text classification projects",
+            hint="set training.stream: off in config.yml",
+        )
+    if make_regularizers(finetune):
+        raise ConfigError(
+            "finetune.distill and finetune.ewc read every training row's parent outputs; a "
+            "streamed training cannot use them",
+            hint="set finetune.distill.weight and finetune.ewc.weight to 0, or "
+            "training.stream: off",
+        )
+
+
+def train_stream(
+    source: StreamSource,
+    *,
+    pipeline: Pipeline,
+    training: Training,
+    finetune: Finetune | None = None,
+    parent: ModelBundle | None = None,
+    scan: Scan | None = None,
+    buffer_size: int = 50_000,
+    epochs: int | None = None,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> TrainOutcome:
+    """Train a model cold, or update ``parent``, on every training example of ``source``.
+
+    An update starts from the parent through ``finetune.init`` (warm start, shrink and
+    perturb...) and trains on all the data (a stream has no record of which rows the parent
+    saw); ``epochs`` defaults as for :func:`~lifelong.training.train`. ``scan`` is the source's
+    first pass when the caller already made it (with ``finetune.replay_size`` replay
+    examples: the bundle's replay buffer is the scan's uniform sample of the training split).
+
+    Raises
+    ------
+    ConfigError
+        A regression or tabular pipeline, or ``finetune.distill`` / ``finetune.ewc`` set.
+    IncompatibleModel
+        The parent's featurizer or architecture differs from ``pipeline``.
+    DataError
+        No training examples.
+    ValidationFailed
+        A bad row in any file (found by the scan, before training).
+    """
+    finetune = finetune or Finetune()
+    _refuse_unsupported(pipeline, finetune)
+    featurizer = make_featurizer(pipeline, cache_dir)
+    if parent is not None:
+        check_compatible(parent.spec, pipeline, featurizer.spec())
+    scan_started = time.perf_counter()
+    scan = scan or source.scan(finetune.replay_size)
+    scan_s = time.perf_counter() - scan_started
+    if scan.n_train == 0:
+        raise DataError("no training examples", hint="add labeled data, then train again")
+    plan = plan_labels(parent.labels if parent else [], sorted(scan.train_labels), strict=False)
+    objective = Classification(pipeline.label_smoothing)
+
+    def fresh() -> nn.Module:
+        set_seed(training.seed)
+        return build_model(pipeline, len(plan.labels))
+
+    init: dict[str, Any] = {"strategy": "cold"}
+    scale = 1.0
+    if parent is None:
+        model, n_epochs = fresh(), epochs or training.epochs
+    else:
+        generator = torch.Generator().manual_seed(training.seed)
+        warm = trainable_copy(parent.module)
+        remap_head(warm, parent.labels, plan.labels, generator)
+        strategy = make_strategy(finetune)
+        model = strategy.apply(warm, fresh, generator)
+        init = {"strategy": strategy.name, **strategy.params()}
+        n_epochs = epochs or update_epochs(training, finetune, adds_intents=bool(plan.added))
+        scale = 1.0 if finetune.init == "cold" else finetune.lr_scale
+    batches = StreamBatches(
+        source,
+        featurizer,
+        objective,
+        plan.labels,
+        scan.n_train,
+        training.batch_size,
+        buffer_size,
+    )
+    valid = (
+        featurizer.transform([e.text for e in scan.valid]),
+        objective.targets([e.label for e in scan.valid], plan.labels),
+    )
+    trainer = Trainer(
+        training.model_copy(
+            update={"lr": training.lr * scale, "sparse_lr": training.sparse_lr * scale}
+        ),
+        objective=objective,
+        progress=progress,
+    )
+    fit = trainer.fit_batches(model, batches, valid, epochs=n_epochs)
+    model.eval()
+    report: dict[str, Any] = {
+        "kind": "train" if parent is None else "finetune",
+        "init": init,
+        "labels_added": plan.added,
+        "labels_removed": plan.removed,
+        "n_labels": len(plan.labels),
+        "data": "stream",
+        "n_train": scan.n_train,
+        "n_valid": len(scan.valid),
+        "examples_trained": batches.examples_seen,
+        "files": [manifest.to_dict() for manifest in scan.files],
+        "epochs": n_epochs,
+        "lr_scale": scale,
+        **fit.to_dict(),
+        "seed": training.seed,
+        "weights_format": weights_format(model),
+        "timings": {"scan_s": round(scan_s, 4), "train_s": round(fit.train_seconds, 4)},
+    }
+    spec = BundleSpec(
+        pipeline=pipeline.model_dump(mode="json"),
+        labels=plan.labels,
+        featurizer=featurizer.spec(),
+        meta={"init": init, "epochs_run": fit.epochs_run, "seed": training.seed},
+    )
+    return TrainOutcome(ModelBundle(spec, model, featurizer, scan.replay), report)

@@ -1,0 +1,132 @@
+"""Streamed training: as good as in memory on the same data, refusals before any step."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lifelong.config import Columns, Ewc, Finetune, Pipeline, Splits, Training
+from lifelong.core import Example
+from lifelong.core.errors import ConfigError, IncompatibleModel, ValidationFailed
+from lifelong.data.split import split_examples
+from lifelong.data.stream import StreamSource
+from lifelong.models import ModelBundle
+from lifelong.training import train
+from lifelong.training.stream import train_stream
+
+MakeExamples = Callable[..., list[Example]]
+SPLITS = Splits(valid=0.2, test=0.2, salt="stream")
+
+
+def _jsonl(path: Path, examples: list[Example]) -> Path:
+    path.write_text(
+        "".join(json.dumps({"text": e.original, "intent": e.label}) + "\n" for e in examples)
+    )
+    return path
+
+
+def _accuracy(bundle: ModelBundle, examples: list[Example]) -> float:
+    predicted, _ = bundle.predict([e.text for e in examples])
+    return float(np.mean([p == e.label for p, e in zip(predicted, examples, strict=True)]))
+
+
+def test_streamed_training_matches_in_memory_training(
+    tmp_path: Path,
+    make_examples: MakeExamples,
+    old_labels: list[str],
+    small_pipeline: Pipeline,
+    small_training: Training,
+) -> None:
+    data = make_examples(old_labels, 60, 0)
+    source = StreamSource([_jsonl(tmp_path / "d.jsonl", data)], Columns(), SPLITS, chunk_rows=32)
+    streamed = train_stream(
+        source, pipeline=small_pipeline, training=small_training, buffer_size=64, progress=False
+    )
+    splits = split_examples(data, SPLITS)
+    held = train(
+        list(splits.train),
+        list(splits.valid),
+        pipeline=small_pipeline,
+        training=small_training,
+        progress=False,
+    )
+    test = list(splits.test)
+    # same data, other order (a buffer shuffle): within 5 points on ~50 test examples
+    assert abs(_accuracy(streamed.bundle, test) - _accuracy(held.bundle, test)) <= 0.05
+    assert _accuracy(streamed.bundle, test) >= 0.9
+    report = streamed.report
+    assert report["n_train"] == len(splits.train)
+    assert report["n_valid"] == len(splits.valid)
+    # every epoch trains on every training example exactly once
+    assert report["examples_trained"] == report["epochs_run"] * len(splits.train)
+    assert report["data"] == "stream"
+    assert len(report["files"]) == 1
+    assert streamed.bundle.labels == sorted(old_labels)
+
+
+def test_the_same_seed_trains_the_same_weights(
+    tmp_path: Path,
+    make_examples: MakeExamples,
+    old_labels: list[str],
+    small_pipeline: Pipeline,
+    small_training: Training,
+) -> None:
+    source = StreamSource(
+        [_jsonl(tmp_path / "d.jsonl", make_examples(old_labels, 20, 0))], Columns(), SPLITS
+    )
+    runs = [
+        train_stream(source, pipeline=small_pipeline, training=small_training, progress=False)
+        for _ in range(2)
+    ]
+    first, second = (run.bundle.module.state_dict() for run in runs)
+    assert all(bool((first[k] == second[k]).all()) for k in first)
+
+
+def test_a_streamed_update_grows_the_parents_head(
+    tmp_path: Path,
+    make_examples: MakeExamples,
+    old_labels: list[str],
+    parent: ModelBundle,
+    small_pipeline: Pipeline,
+    small_training: Training,
+) -> None:
+    data = make_examples([*old_labels, "balance"], 30, 3)
+    source = StreamSource([_jsonl(tmp_path / "d.jsonl", data)], Columns(), SPLITS)
+    outcome = train_stream(
+        source, pipeline=small_pipeline, training=small_training, parent=parent, progress=False
+    )
+    assert outcome.report["labels_added"] == ["balance"]
+    assert outcome.report["init"]["strategy"] == Finetune().init
+    assert outcome.report["epochs"] < small_training.epochs  # an update's epoch fraction
+    assert _accuracy(outcome.bundle, make_examples(["balance"], 10, 9)) >= 0.8
+
+
+def test_bad_rows_and_unsupported_settings_fail_before_training(
+    tmp_path: Path,
+    make_examples: MakeExamples,
+    old_labels: list[str],
+    parent: ModelBundle,
+    small_pipeline: Pipeline,
+    small_training: Training,
+) -> None:
+    path = _jsonl(tmp_path / "d.jsonl", make_examples(old_labels, 20, 0))
+    with path.open("a") as handle:
+        handle.write('{"text": "no label"}\n')
+    source = StreamSource([path], Columns(), SPLITS, chunk_rows=8)
+    with pytest.raises(ValidationFailed):
+        train_stream(source, pipeline=small_pipeline, training=small_training, progress=False)
+    with pytest.raises(ConfigError, match="streamed training cannot"):
+        train_stream(
+            source,
+            pipeline=small_pipeline,
+            training=small_training,
+            finetune=Finetune(ewc=Ewc(weight=1.0)),
+            progress=False,
+        )
+    other = small_pipeline.model_copy(update={"hidden": small_pipeline.hidden * 2})
+    with pytest.raises(IncompatibleModel):
+        train_stream(source, pipeline=other, training=small_training, parent=parent)
