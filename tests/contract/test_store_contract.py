@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 
 from lifelong import __version__
 from lifelong.core.errors import ArtifactCorrupt, NotFound, RegistryError, SchemaMismatch
-from lifelong.core.types import Example, snapshot_id
+from lifelong.core.types import Example, FileManifest, files_snapshot_id, snapshot_id
 from lifelong.registry import ModelVersion, Registry, open_registry
 from lifelong.registry.dbmodels import Base, ExampleRow
 from lifelong.registry.migrate import current_revision, head_revision
@@ -267,6 +267,42 @@ def test_large_snapshot_is_bulk_inserted(registry: Registry) -> None:
     second = registry.put_snapshot([*many, Example.make("one more", "intent0")])
     assert (first.size, second.size) == (20_000, 20_001)
     assert len(registry.get_snapshot_examples(second.id)) == 20_001
+
+
+def _manifest(path: str, content: str, rows: int) -> FileManifest:
+    return FileManifest(
+        path,
+        content * 64,
+        rows * 40,
+        rows,
+        {"greet": rows - 1, "bye": 1},
+        {"train": rows, "valid": 0, "test": 0},
+    )
+
+
+def test_file_snapshots_are_content_addressed_by_path_and_sha256(registry: Registry) -> None:
+    big = [_manifest("data/part-0.jsonl", "a", 3_000_000_000), _manifest("data/b.csv", "b", 5)]
+    first = registry.put_file_snapshot(big)
+    assert registry.put_file_snapshot(list(reversed(big))) == first
+    assert (first.kind, first.size) == ("files", 3_000_000_005)
+    assert first.label_counts == {"bye": 2, "greet": 3_000_000_003}
+    assert registry.get_snapshot_files(first.id) == sorted(big, key=lambda f: f.path)
+    assert registry.get_snapshot_examples(first.id) == []
+    # a file whose content changed is a new snapshot, its parent the old one
+    changed = registry.put_file_snapshot([big[0], _manifest("data/b.csv", "c", 6)], parent=first.id)
+    assert changed.id != first.id
+    assert changed.parent == first.id
+    assert registry.check() == []
+    with pytest.raises(NotFound, match="parent snapshot abc"):
+        registry.put_file_snapshot(big[:1], parent="abc")
+
+
+def test_snapshots_of_examples_and_of_files_never_share_an_id(
+    registry: Registry, examples: list[Example]
+) -> None:
+    assert registry.put_snapshot(examples).kind == "examples"
+    assert registry.get_snapshot_files(registry.put_snapshot(examples).id) == []
+    assert files_snapshot_id([]) != snapshot_id([])
 
 
 # -- lineage --------------------------------------------------------------------------------

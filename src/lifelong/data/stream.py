@@ -28,13 +28,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
 from lifelong.config import Columns, Splits
 from lifelong.core.errors import DataError, ValidationFailed
-from lifelong.core.types import Example
+from lifelong.core.types import Example, FileManifest
 from lifelong.data.jsonl import jsonl_object
 from lifelong.data.read import data_files
 from lifelong.data.result import ReadResult
@@ -49,28 +49,6 @@ a chunk of long texts stays a few MB."""
 T = TypeVar("T")
 RawRow = tuple[int, object, object, object]
 """``(line, text, label, timestamp)`` as a file holds them, before any check."""
-
-
-@dataclass(frozen=True)
-class FileManifest:
-    """One data file as a streamed snapshot records it (instead of each of its rows)."""
-
-    path: str
-    sha256: str
-    bytes: int
-    rows: int
-    labels: dict[str, int]
-    splits: dict[str, int]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "sha256": self.sha256,
-            "bytes": self.bytes,
-            "rows": self.rows,
-            "labels": dict(sorted(self.labels.items())),
-            "splits": dict(self.splits),
-        }
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -135,9 +136,11 @@ class SnapshotRow(Base):
 
     id: Mapped[str] = mapped_column(HASH, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    size: Mapped[int] = mapped_column(Integer)
+    # BIGINT since revision 0006 (large data); SQLite's INTEGER column holds 64 bits already
+    size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     label_counts: Mapped[dict[str, Any]]
     parent_id: Mapped[str | None] = mapped_column(HASH, ForeignKey("snapshots.id"))
+    kind: Mapped[str] = mapped_column(String(16), server_default="examples")
 
     def to_entity(self) -> SnapshotInfo:
         return SnapshotInfo(
@@ -146,7 +149,22 @@ class SnapshotRow(Base):
             label_counts=dict(self.label_counts),
             created_at=utc(self.created_at),
             parent=self.parent_id,
+            kind=self.kind,
         )
+
+
+class SnapshotFileRow(Base):
+    """One file of a snapshot of large data (see :class:`~lifelong.core.types.FileManifest`)."""
+
+    __tablename__ = "snapshot_files"
+
+    snapshot_id: Mapped[str] = mapped_column(HASH, ForeignKey("snapshots.id"), primary_key=True)
+    path: Mapped[str] = mapped_column(Text, primary_key=True)
+    sha256: Mapped[str] = mapped_column(HASH)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    labels: Mapped[dict[str, Any]]
+    splits: Mapped[dict[str, Any]]
 
 
 class SnapshotMemberRow(Base):

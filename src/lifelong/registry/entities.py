@@ -200,13 +200,19 @@ class AliasMove:
 
 @dataclass(frozen=True)
 class SnapshotInfo:
-    """A content-addressed data snapshot (its examples are fetched separately)."""
+    """A content-addressed data snapshot (its examples, or its files, are fetched separately).
+
+    ``kind`` is ``examples`` for a snapshot that stores each example, ``files`` for one of data
+    too large for that, which stores a :class:`~lifelong.core.types.FileManifest` per file;
+    ``size`` counts rows either way.
+    """
 
     id: str
     size: int
     label_counts: dict[str, int]
     created_at: datetime
     parent: str | None
+    kind: str = "examples"
 
 
 class PredictionRecord(NamedTuple):

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from lifelong.core.errors import RegistryError
-from lifelong.core.types import Example
+from lifelong.core.types import Example, FileManifest
 from lifelong.registry.artifacts import ArtifactStore
 from lifelong.registry.engine import create_registry_engine, sqlite_path
 from lifelong.registry.entities import (
@@ -138,6 +138,17 @@ class Registry(RegistryReader):
     ) -> SnapshotInfo:
         """Store the examples a version is trained on; the same content gives the same id."""
         return self.store.put_snapshot(examples, parent=parent)
+
+    def put_file_snapshot(
+        self, files: Sequence[FileManifest], *, parent: str | None = None
+    ) -> SnapshotInfo:
+        """Store the files a streamed training read (large data: a manifest per file, not its
+        rows); the same files give the same id."""
+        return self.store.put_file_snapshot(files, parent=parent)
+
+    def get_snapshot_files(self, snapshot_id: str) -> list[FileManifest]:
+        """The files of a snapshot of large data (none for a snapshot of examples)."""
+        return self.store.get_snapshot_files(snapshot_id)
 
     def get_snapshot_examples(self, snapshot_id: str) -> list[Example]:
         """The examples of a snapshot: "which examples trained 1.3?"."""

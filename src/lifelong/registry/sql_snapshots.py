@@ -1,5 +1,9 @@
 """Content-addressed data snapshots in SQL: examples stored once, snapshots as member sets.
 
+A snapshot of data too large to store row by row (a streamed training's) records its files
+instead: one ``snapshot_files`` row per file with its sha256, row count and label and split
+counts (``snapshots.kind = 'files'``).
+
 Inserts are bulk ``INSERT ... ON CONFLICT DO NOTHING``, so putting tens of thousands of
 examples is one round of batched statements, existing examples cost nothing, and two processes
 putting the same snapshot at once both succeed with one copy.
@@ -16,8 +20,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lifelong.core.errors import NotFound
-from lifelong.core.types import Example, snapshot_id
-from lifelong.registry.dbmodels import Base, ExampleRow, SnapshotMemberRow, SnapshotRow
+from lifelong.core.types import Example, FileManifest, files_snapshot_id, snapshot_id
+from lifelong.registry.dbmodels import (
+    Base,
+    ExampleRow,
+    SnapshotFileRow,
+    SnapshotMemberRow,
+    SnapshotRow,
+)
 from lifelong.registry.entities import SnapshotInfo
 
 _BATCH = 5000
@@ -32,12 +42,69 @@ def put_snapshot(session: Session, examples: Sequence[Example], parent: str | No
     existing = session.get(SnapshotRow, sid)
     if existing is not None:
         return existing.to_entity()
-    if parent is not None and session.get(SnapshotRow, parent) is None:
-        raise NotFound(f"parent snapshot {parent} does not exist")
+    _check_parent(session, parent)
     _insert_ignoring_duplicates(
         session, "examples", [_example_values(h, e) for h, e in by_hash.items()]
     )
     counts = Counter(example.label for example in by_hash.values())
+    _insert_snapshot(session, sid, "examples", len(by_hash), counts, parent)
+    _insert_ignoring_duplicates(
+        session,
+        "snapshot_members",
+        [{"snapshot_id": sid, "example_hash": h} for h in by_hash],
+    )
+    return _stored(session, sid)
+
+
+def put_file_snapshot(
+    session: Session, files: Sequence[FileManifest], parent: str | None
+) -> SnapshotInfo:
+    """Record a snapshot of ``files`` (see the module's docstring); the same files (paths and
+    contents) give the same id."""
+    sid = files_snapshot_id(files)
+    existing = session.get(SnapshotRow, sid)
+    if existing is not None:
+        return existing.to_entity()
+    _check_parent(session, parent)
+    counts: Counter[str] = Counter()
+    for manifest in files:
+        counts.update(manifest.labels)
+    _insert_snapshot(session, sid, "files", sum(f.rows for f in files), counts, parent)
+    _insert_ignoring_duplicates(
+        session,
+        "snapshot_files",
+        [{"snapshot_id": sid, **manifest.to_dict()} for manifest in files],
+    )
+    return _stored(session, sid)
+
+
+def get_snapshot_files(session: Session, sid: str) -> list[FileManifest]:
+    """The files of a snapshot of files, by path (none for a snapshot of examples)."""
+    get_snapshot(session, sid)
+    rows = session.scalars(
+        select(SnapshotFileRow)
+        .where(SnapshotFileRow.snapshot_id == sid)
+        .order_by(SnapshotFileRow.path)
+    )
+    return [
+        FileManifest(r.path, r.sha256, r.bytes, r.rows, dict(r.labels), dict(r.splits))
+        for r in rows
+    ]
+
+
+def _check_parent(session: Session, parent: str | None) -> None:
+    if parent is not None and session.get(SnapshotRow, parent) is None:
+        raise NotFound(f"parent snapshot {parent} does not exist")
+
+
+def _insert_snapshot(
+    session: Session,
+    sid: str,
+    kind: str,
+    size: int,
+    counts: Counter[str],
+    parent: str | None,
+) -> None:
     _insert_ignoring_duplicates(
         session,
         "snapshots",
@@ -45,17 +112,16 @@ def put_snapshot(session: Session, examples: Sequence[Example], parent: str | No
             {
                 "id": sid,
                 "created_at": datetime.now(UTC),
-                "size": len(by_hash),
+                "size": size,
                 "label_counts": dict(sorted(counts.items())),
                 "parent_id": parent,
+                "kind": kind,
             }
         ],
     )
-    _insert_ignoring_duplicates(
-        session,
-        "snapshot_members",
-        [{"snapshot_id": sid, "example_hash": h} for h in by_hash],
-    )
+
+
+def _stored(session: Session, sid: str) -> SnapshotInfo:
     row = session.get(SnapshotRow, sid)
     assert row is not None, "inserted above or by a concurrent writer"
     return row.to_entity()
@@ -71,6 +137,7 @@ def get_snapshot(session: Session, sid: str) -> SnapshotInfo:
 
 
 def get_snapshot_examples(session: Session, sid: str) -> list[Example]:
+    """The examples of a snapshot, by hash (none for a snapshot of files)."""
     get_snapshot(session, sid)
     rows = session.execute(
         select(ExampleRow.text, ExampleRow.label, ExampleRow.original, ExampleRow.meta)
@@ -98,22 +165,30 @@ def list_snapshots(session: Session) -> list[SnapshotInfo]:
 
 
 def snapshot_problems(session: Session) -> list[str]:
-    """Snapshots whose recorded size disagrees with their members (a half-written snapshot)."""
+    """Snapshots whose recorded size disagrees with their members, or with their files' rows
+    (a half-written snapshot)."""
     members = (
         select(SnapshotMemberRow.snapshot_id, func.count().label("n"))
         .group_by(SnapshotMemberRow.snapshot_id)
         .subquery()
     )
-    rows = session.execute(
-        select(SnapshotRow.id, SnapshotRow.size, members.c.n).outerjoin(
-            members, members.c.snapshot_id == SnapshotRow.id
-        )
+    files = (
+        select(SnapshotFileRow.snapshot_id, func.sum(SnapshotFileRow.rows).label("n"))
+        .group_by(SnapshotFileRow.snapshot_id)
+        .subquery()
     )
-    return [
-        f"snapshot {sid} records {size} examples but has {n or 0}"
-        for sid, size, n in rows
-        if size != (n or 0)
-    ]
+    rows = session.execute(
+        select(SnapshotRow.id, SnapshotRow.kind, SnapshotRow.size, members.c.n, files.c.n)
+        .outerjoin(members, members.c.snapshot_id == SnapshotRow.id)
+        .outerjoin(files, files.c.snapshot_id == SnapshotRow.id)
+    )
+    problems = []
+    for sid, kind, size, n_members, n_rows in rows:
+        found = int(n_rows or 0) if kind == "files" else int(n_members or 0)
+        if size != found:
+            what = "rows in its files" if kind == "files" else "examples"
+            problems.append(f"snapshot {sid} records {size} {what} but has {found}")
+    return problems
 
 
 def _insert_ignoring_duplicates(session: Session, table: str, rows: list[dict[str, Any]]) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from lifelong import __version__
 from lifelong.core.errors import NotFound, RegistryError
-from lifelong.core.types import Example
+from lifelong.core.types import Example, FileManifest
 from lifelong.registry import sql_predictions, sql_review, sql_snapshots, sql_traffic
 from lifelong.registry.dbmodels import AliasMoveRow, AliasRow, CycleRow, SnapshotRow, VersionRow
 from lifelong.registry.engine import WRITE_OPTION
@@ -295,6 +295,15 @@ class SqlAlchemyStore(RegistryStore):
         self, examples: Sequence[Example], *, parent: str | None = None
     ) -> SnapshotInfo:
         return self._write(lambda session: sql_snapshots.put_snapshot(session, examples, parent))
+
+    def put_file_snapshot(
+        self, files: Sequence[FileManifest], *, parent: str | None = None
+    ) -> SnapshotInfo:
+        return self._write(lambda session: sql_snapshots.put_file_snapshot(session, files, parent))
+
+    def get_snapshot_files(self, snapshot_id: str) -> list[FileManifest]:
+        with self._read() as session:
+            return sql_snapshots.get_snapshot_files(session, snapshot_id)
 
     def get_snapshot(self, snapshot_id: str) -> SnapshotInfo:
         with self._read() as session:

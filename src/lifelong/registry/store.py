@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from lifelong.core.types import Example
+from lifelong.core.types import Example, FileManifest
 from lifelong.registry.entities import (
     AliasGuard,
     AliasMove,
@@ -126,6 +126,17 @@ class RegistryStore(ReadStore):
         self, examples: Sequence[Example], *, parent: str | None = None
     ) -> SnapshotInfo:
         """Store a content-addressed snapshot; the same examples give the same id, once."""
+
+    @abc.abstractmethod
+    def put_file_snapshot(
+        self, files: Sequence[FileManifest], *, parent: str | None = None
+    ) -> SnapshotInfo:
+        """Store a snapshot of data files (large data, see :class:`FileManifest`); the same
+        files give the same id, once."""
+
+    @abc.abstractmethod
+    def get_snapshot_files(self, snapshot_id: str) -> list[FileManifest]:
+        """The files of a snapshot of files, by path (none for a snapshot of examples)."""
 
     @abc.abstractmethod
     def get_snapshot(self, snapshot_id: str) -> SnapshotInfo:

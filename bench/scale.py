@@ -1,0 +1,246 @@
+"""Benchmark: memory and throughput of training as data grows, streamed against in memory.
+
+Text data is CLINC150's training file (``../shared/datasets/clinc150``, 15,000 rows) grown
+``k`` times by noised copies: copy ``j > 0`` of a row drops one of its words at random and
+inserts a filler word, so every copy is a new example with a new hash (a data set ``k`` times
+larger with the same label balance, not the same rows repeated). For each size each mode trains
+in a fresh process, so its peak RSS is its own:
+
+- ``stream``: :func:`lifelong.training.stream.train_stream` over the JSONL file (chunks, a
+  bounded shuffle buffer, features a block at a time);
+- ``memory``: the file read whole, split, featurized once and trained by
+  :func:`lifelong.training.train` (what ``lifelong train`` does).
+
+Both train the default fast pipeline (``--batch-size`` rows a step, ``--epochs`` passes, no
+early stop: patience is raised so every run makes the same number of passes). Examples/s
+counts training examples times passes over the whole run: reading, checking, featurizing and
+stepping (and, for ``stream``, the scan). ``--big N`` also trains on ``N`` rows under an
+address-space cap (``RLIMIT_AS``) and writes its RSS curve as PNG. Run from the project root::
+
+    PYTHONPATH=src python bench/scale.py [--factors 1 4 16] [--big 5000000 --cap-mb 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+FILLER = ["please", "now", "quickly", "today", "so", "hey", "ok", "just", "kindly", "again"]
+
+
+def grow(source: Path, rows: int, out: Path, seed: int = 0) -> Path:
+    """Write ``rows`` rows to ``out``: ``source``'s rows, then noised copies of them."""
+    base = [json.loads(line) for line in source.read_text().splitlines() if line.strip()]
+    rng = random.Random(seed)
+    with out.open("w") as handle:
+        for i in range(rows):
+            row = base[i % len(base)]
+            text = row["text"]
+            if i >= len(base):
+                words = text.split()
+                if len(words) > 2:
+                    words.pop(rng.randrange(len(words)))
+                words.insert(rng.randrange(len(words) + 1), rng.choice(FILLER))
+                words.append(f"{rng.choice(FILLER)}{i // len(base)}")
+                text = " ".join(words)
+            handle.write(json.dumps({"text": text, "intent": row["intent"]}) + "\n")
+    return out
+
+
+def worker(args: argparse.Namespace) -> dict[str, Any]:
+    """Train once in this process; what it measured."""
+    import torch
+
+    from lifelong.config import Columns, Pipeline, Splits, Training
+    from lifelong.data.read import read_paths
+    from lifelong.data.split import split_examples
+    from lifelong.data.stream import StreamSource
+    from lifelong.training import train
+    from lifelong.training.stream import train_stream
+
+    torch.set_num_threads(args.threads)
+    training = Training(epochs=args.epochs, batch_size=args.batch_size, patience=args.epochs)
+    pipeline, splits, path = Pipeline(), Splits(), Path(args.data)
+    started = time.perf_counter()
+    if args.mode == "stream":
+        source = StreamSource([path], Columns(), splits)
+        outcome = train_stream(source, pipeline=pipeline, training=training, progress=False)
+    else:
+        data = split_examples(read_paths([path]).examples, splits)
+        outcome = train(
+            list(data.train), list(data.valid), pipeline=pipeline, training=training, progress=False
+        )
+    seconds = time.perf_counter() - started
+    report = outcome.report
+    return {
+        "mode": args.mode,
+        "n_train": report["n_train"],
+        "seconds": seconds,
+        "examples_per_s": report["n_train"] * report["epochs_run"] / seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "valid_accuracy": report["valid_accuracy"],
+    }
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def run(
+    mode: str, data: Path, args: argparse.Namespace, cap_mb: int | None = None
+) -> dict[str, Any]:
+    """One training in a fresh process (under ``cap_mb`` of address space), its RSS sampled."""
+    command = [sys.executable, __file__, "--worker", mode, "--data", str(data)]
+    command += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
+    command += ["--threads", str(args.threads)]
+
+    def limit() -> None:
+        if cap_mb is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (cap_mb << 20, cap_mb << 20))
+
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, preexec_fn=limit)
+    curve: list[tuple[float, float]] = []
+    started = time.perf_counter()
+
+    def sample() -> None:
+        while process.poll() is None:
+            rss = _rss_mb(process.pid)
+            if rss is not None:
+                curve.append((time.perf_counter() - started, rss))
+            time.sleep(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = process.communicate()
+    sampler.join()
+    if process.returncode != 0:
+        return {"mode": mode, "failed": process.returncode, "curve": curve}
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result["curve"] = curve
+    return result
+
+
+def plot(curve: list[tuple[float, float]], cap_mb: int | None, title: str, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    axis.plot([t for t, _ in curve], [r for _, r in curve], label="RSS")
+    if cap_mb is not None:
+        axis.axhline(cap_mb, color="red", linestyle="--", label=f"address-space cap {cap_mb} MB")
+    axis.set_xlabel("seconds")
+    axis.set_ylabel("MB")
+    axis.set_title(title)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(out, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--modes", nargs="+", default=["stream", "memory"])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--big", type=int, default=0, help="rows of the capped run (0: none)")
+    parser.add_argument("--cap-mb", type=int, default=3000)
+    parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument("--worker", choices=["stream", "memory"], help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        args.mode = args.worker
+        print(json.dumps(worker(args)))
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
+    source = DATASETS / "clinc150" / "train.jsonl"
+    base_rows = sum(1 for line in source.read_text().splitlines() if line.strip())
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for factor in args.factors:
+            data = grow(source, base_rows * factor, Path(tmp) / f"x{factor}.jsonl")
+            for mode in args.modes:
+                result = run(mode, data, args)
+                result["factor"] = factor
+                results.append(result)
+                print(_row(result), flush=True)
+        big = None
+        if args.big:
+            data = grow(source, args.big, Path(tmp) / "big.jsonl")
+            big = run("stream", data, args, cap_mb=args.cap_mb)
+            big["rows"] = args.big
+            big["file_mb"] = data.stat().st_size / 2**20
+            png = args.out / "scale-rss.png"
+            plot(big["curve"], args.cap_mb, f"streamed training on {args.big:,} rows", png)
+            big["plot"] = str(png)
+    _table(results, args)
+    if big is not None:
+        print(
+            f"\ncapped run: {big['rows']:,} rows ({big['file_mb']:.0f} MB of JSONL) under "
+            f"RLIMIT_AS {args.cap_mb} MB: "
+            + (
+                f"FAILED (exit {big['failed']})"
+                if "failed" in big
+                else f"completed in {big['seconds']:.0f} s, peak RSS {big['peak_rss_mb']:.0f} MB, "
+                f"{big['examples_per_s']:,.0f} examples/s, valid {big['valid_accuracy']:.4f}; "
+                f"RSS curve {big['plot']}"
+            )
+        )
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (args.out / f"scale-{stamp}.json").write_text(
+        json.dumps({"results": results, "big": big}, default=str)
+    )
+
+
+def _row(result: dict[str, Any]) -> str:
+    if "failed" in result:
+        return f"{result['factor']:>3}x {result['mode']:<7} FAILED (exit {result['failed']})"
+    return (
+        f"{result['factor']:>3}x {result['mode']:<7} {result['n_train']:>9,} "
+        f"{result['peak_rss_mb']:>9.0f} {result['examples_per_s']:>11,.0f} "
+        f"{result['valid_accuracy']:>8.4f}"
+    )
+
+
+def _table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    print(
+        f"\nbatch {args.batch_size}, {args.epochs} passes, {args.threads} threads\n"
+        "size mode     n_train  peak RSS MB  examples/s  valid acc"
+    )
+    for result in results:
+        print(_row(result))
+    for mode in args.modes:
+        done = [r for r in results if r["mode"] == mode and "failed" not in r]
+        if len(done) < 2:
+            continue
+        first, last = done[0], done[-1]
+        print(
+            f"{mode}: {last['factor']}x/{first['factor']}x peak RSS "
+            f"{last['peak_rss_mb'] / first['peak_rss_mb']:.2f}, examples/s "
+            f"{last['examples_per_s'] / first['examples_per_s']:.2f} "
+            f"(median examples/s {statistics.median(r['examples_per_s'] for r in done):,.0f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
