@@ -119,6 +119,15 @@ class Training(_Section):
     warmup: float = Field(0.05, ge=0.0, lt=1.0)
     seed: int = 0
     patience: int = Field(2, ge=0)
+    stream: bool | Literal["auto"] = "auto"
+    """Train on data read in chunks, in bounded memory (:mod:`lifelong.training.stream`):
+    ``auto`` when the ``data:`` files of a text project hold more than ``stream_above_mb``."""
+    stream_above_mb: float = Field(512.0, gt=0)
+    stream_buffer: int = Field(50_000, ge=1)
+    """Examples in a streamed training's shuffle buffer (an example moves at most this far)."""
+    checkpoint_every: int = Field(0, ge=0)
+    """Steps between checkpoints of a training (0: none); ``lifelong train --resume`` and the
+    loop resume a killed run from its latest one (:mod:`lifelong.training.checkpoint`)."""
 
 
 class Distill(_Section):

@@ -11,7 +11,10 @@ from rich.table import Table
 
 from lifelong.cli.common import console, load_project, open_project_registry
 from lifelong.core.errors import NotFound, Problem, ValidationFailed
+from lifelong.core.types import FileManifest
 from lifelong.data import Dataset, Snapshot, SnapshotDiff, check_trainable, diff, load_dataset
+from lifelong.data.stream import diff_files, project_source, scan_trainable, streams
+from lifelong.project import Project
 from lifelong.registry import Registry, SnapshotInfo
 
 
@@ -66,6 +69,9 @@ def validate(ctx: typer.Context) -> None:
     examples for the splits).
     """
     project = load_project(ctx)
+    if streams(project):
+        _validate_stream(project)
+        return
     try:
         dataset = load_dataset(project)
     except ValidationFailed as failure:
@@ -85,6 +91,62 @@ def validate(ctx: typer.Context) -> None:
     console.print(summary_table(dataset))
     check_trainable(dataset.splits, kind=project.config.columns.kind)  # training would refuse it
     console.print("[green]data is valid[/]")
+
+
+def files_table(files: Sequence[FileManifest], title: str) -> Table:
+    """The files of a streamed project: rows, size, content hash, split counts."""
+    table = Table(title=title)
+    for column in ("file", "rows", "MB", "sha256", "train", "valid", "test"):
+        table.add_column(column, justify="left" if column in ("file", "sha256") else "right")
+    for f in files:
+        splits = [str(f.splits.get(name, 0)) for name in ("train", "valid", "test")]
+        table.add_row(f.path, f"{f.rows:,}", f"{f.bytes / 2**20:.1f}", f.sha256[:12], *splits)
+    return table
+
+
+def _validate_stream(project: Project) -> None:
+    """``validate`` of data read as a stream: every row checked in one bounded pass."""
+    source, _ = project_source(project)
+    if source.warnings:
+        console.print(problems_table(source.warnings))
+    try:
+        scan = scan_trainable(project, source)
+    except ValidationFailed as failure:
+        console.print(problems_table(failure.problems))
+        raise
+    labels = len(scan.train_labels)
+    title = f"{sum(f.rows for f in scan.files):,} rows, {labels} intents in training (streamed)"
+    console.print(files_table(scan.files, title))
+    console.print("[green]data is valid[/]")
+
+
+def _diff_stream(project: Project, since: str | None) -> None:
+    """``diff`` of data read as a stream: by file, against a snapshot of files."""
+    source, _ = project_source(project)
+    scan = source.scan()
+    with open_project_registry(project, read_only=True) as registry:
+        latest = registry.store.latest_snapshot()
+        info = latest if since is None else _find_snapshot(registry, since)
+        base = [] if info is None else registry.get_snapshot_files(info.id)
+    change = diff_files(base, scan.files)
+    table = Table(
+        title="No snapshot yet: everything is new"
+        if info is None
+        else f"Since snapshot {info.id[:12]} ({info.created_at:%Y-%m-%d %H:%M} UTC), by file"
+    )
+    table.add_column("change")
+    table.add_column("files", justify="right")
+    table.add_column("detail")
+    table.add_row("added", str(len(change["files_added"])), ", ".join(change["files_added"]))
+    table.add_row("removed", str(len(change["files_removed"])), ", ".join(change["files_removed"]))
+    changed = change["files_changed"]
+    detail = ", ".join(
+        f"{c['path']} {c['rows_before']:,} -> {c['rows_after']:,} rows" for c in changed
+    )
+    table.add_row("changed", str(len(changed)), detail)
+    table.add_row("new intents", str(len(change["new_labels"])), ", ".join(change["new_labels"]))
+    console.print(table)
+    console.print(f"rows {change['rows_before']:,} -> {change['rows_after']:,}")
 
 
 def _find_snapshot(registry: Registry, ref: str) -> SnapshotInfo:
@@ -112,6 +174,9 @@ def diff_command(
 ) -> None:
     """Show what changed since the last snapshot, or what --add FILE would add."""
     project = load_project(ctx)
+    if streams(project) and not add:
+        _diff_stream(project, since)
+        return
     current = load_dataset(project)
     if add:
         grown = load_dataset(project, extra=[p.resolve() for p in add])

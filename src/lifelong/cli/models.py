@@ -141,6 +141,22 @@ def _names(value: object) -> str:
     return str(value) if value else "-"
 
 
+def _diff_line(diff: dict[str, Any]) -> str:
+    """A version's data diff in one line: by example, or by file for a streamed training."""
+    if diff.get("kind") == "files":
+        return (
+            f"files +{len(diff.get('files_added', []))} -{len(diff.get('files_removed', []))} "
+            f"~{len(diff.get('files_changed', []))} changed; rows {diff.get('rows_before', 0):,}"
+            f" -> {diff.get('rows_after', 0):,}; new intents {_names(diff.get('new_labels'))}"
+        )
+    return (
+        f"+{diff.get('added', 0)} -{diff.get('removed', 0)} "
+        f"~{diff.get('relabeled', 0)} relabeled; new intents "
+        f"{_names(diff.get('new_labels'))}, "
+        f"vanished {_names(diff.get('vanished_labels'))}"
+    )
+
+
 def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
     """Human view of a version: what it is, how it was trained, on what, how good, verdict."""
     # numpy-backed; imported here so that `models list` and `lineage` do not pay for it
@@ -180,13 +196,7 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
                     f"added {_names(training.get('labels_added'))}, "
                     f"removed {_names(training.get('labels_removed'))}",
                 ),
-                (
-                    "data diff",
-                    f"+{diff.get('added', 0)} -{diff.get('removed', 0)} "
-                    f"~{diff.get('relabeled', 0)} relabeled; new intents "
-                    f"{_names(diff.get('new_labels'))}, "
-                    f"vanished {_names(diff.get('vanished_labels'))}",
-                ),
+                ("data diff", _diff_line(diff)),
                 (
                     "metrics",
                     ", ".join(

@@ -108,6 +108,14 @@ def train(
         bool, typer.Option("--promote", help="Run the gate and promote on a promote verdict.")
     ] = False,
     notes: Annotated[str, typer.Option(help="Free text recorded on the version.")] = "",
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Go on from the last checkpoint of this same run, if a killed run left one "
+            "(training.checkpoint_every).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Train a model from scratch, or fine-tune one, and register it."""
@@ -122,6 +130,7 @@ def train(
             notes=notes,
             progress=not as_json,
             promote_after=gate,
+            resume=resume,
         )
         result = train_version(project, registry, options)
         summary = result.summary()
@@ -154,10 +163,8 @@ def train(
         note = f" ({', '.join(how)})" if how else ""
         console.print(f"  intents added: {added}{note}; removed: {removed}", highlight=False)
     timings = version.timings
-    console.print(
-        f"  {report_headline(result.report)}; featurize {timings['featurize']:.2f} s, "
-        f"train {timings['train']:.2f} s, evaluate {timings['evaluate']:.2f} s"
-    )
+    steps = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in timings.items())
+    console.print(f"  {report_headline(result.report)}; {steps}")
     if judgement is not None:
         for line in verdict_lines(judgement):
             console.print(line)

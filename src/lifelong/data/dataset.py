@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lifelong.core.errors import Problem
 from lifelong.data.read import read_paths
+from lifelong.data.result import ReadResult
 from lifelong.data.snapshot import Snapshot
 from lifelong.data.split import SplitData, split_examples
 from lifelong.data.validate import check
@@ -47,6 +48,24 @@ class Dataset:
         return dict(sorted(table.items()))
 
 
+def read_checked(paths: Sequence[Path], project: Project) -> tuple[ReadResult, Snapshot | None]:
+    """Read and validate files held apart from the pool (``test:``, ``trusted:``); ``None``
+    when there are none.
+
+    Raises
+    ------
+    ValidationFailed
+        Listing every error in every file.
+    """
+    result = ReadResult()
+    if not paths:
+        return result, None
+    config = project.config
+    result = read_paths(paths, config.columns)
+    examples = check(result, allow_conflicts=config.allow_conflicts)
+    return result, Snapshot.of(examples)
+
+
 def load_dataset(project: Project, extra: Sequence[Path] = ()) -> Dataset:
     """Read, validate and split the project's data (plus ``extra`` paths, for previews).
 
@@ -57,21 +76,10 @@ def load_dataset(project: Project, extra: Sequence[Path] = ()) -> Dataset:
     """
     config = project.config
     pool_read = read_paths([*project.data_paths, *extra], config.columns)
-    problems = list(pool_read.problems)
     pool_examples = check(pool_read, allow_conflicts=config.allow_conflicts)
-    reads = [pool_read]
-
-    def read_apart(paths: list[Path]) -> Snapshot | None:
-        if not paths:
-            return None
-        result = read_paths(paths, config.columns)
-        reads.append(result)
-        examples = check(result, allow_conflicts=config.allow_conflicts)
-        problems.extend(result.problems)
-        return Snapshot.of(examples)
-
-    test_snapshot = read_apart(project.test_paths)
-    trusted = read_apart(project.trusted_paths)
+    test_read, test_snapshot = read_checked(project.test_paths, project)
+    trusted_read, trusted = read_checked(project.trusted_paths, project)
+    reads = [pool_read, test_read, trusted_read]
     pool = Snapshot.of(pool_examples)
     splits = split_examples(
         pool.sorted_examples(),
@@ -79,6 +87,7 @@ def load_dataset(project: Project, extra: Sequence[Path] = ()) -> Dataset:
         test_snapshot.sorted_examples() if test_snapshot is not None else None,
         held_out=trusted.sorted_examples() if trusted is not None else (),
     )
+    problems = [problem for result in reads for problem in result.problems]
     notes = [note for result in reads for note in result.notes]
     files = [name for result in reads for name in result.files]
     return Dataset(

@@ -28,20 +28,25 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from lifelong.config import Columns, Splits
 from lifelong.core.errors import DataError, ValidationFailed
 from lifelong.core.types import Example, FileManifest
+from lifelong.data.dataset import read_checked
 from lifelong.data.jsonl import jsonl_object
 from lifelong.data.read import data_files
 from lifelong.data.result import ReadResult
+from lifelong.data.snapshot import Snapshot
 from lifelong.data.split import SplitName, split_unit
 from lifelong.data.tabular import csv_rows, table_rows, text_header_check
+from lifelong.data.trainable import check_trainable_counts
+from lifelong.project import Project
 
 STREAM_SUFFIXES = (".jsonl", ".csv", ".parquet")
+RASA_SUFFIXES = (".yml", ".yaml")
 DEFAULT_CHUNK = 4096
 """Rows per chunk: large enough that a chunk's Python overhead is amortized, small enough that
 a chunk of long texts stays a few MB."""
@@ -154,6 +159,15 @@ class StreamSource:
         Rows read, checked and handed on at a time.
     sample_size
         Largest number of valid and of test examples kept by :meth:`scan` (each).
+    held_out
+        Normalized texts in no split (the examples of ``test:`` and ``trusted:`` files).
+    explicit_test
+        The project names its test files: the examples the hash would put in test are
+        trained on instead (as :func:`~lifelong.data.split.split_examples` does), so the split
+        is train or valid only.
+    root
+        Manifests name files under ``root`` by their path relative to it (a project folder
+        moved elsewhere keeps its snapshot ids); others by their absolute path.
     """
 
     def __init__(
@@ -164,31 +178,44 @@ class StreamSource:
         *,
         chunk_rows: int = DEFAULT_CHUNK,
         sample_size: int = 20_000,
+        held_out: frozenset[str] = frozenset(),
+        explicit_test: bool = False,
+        root: Path | None = None,
     ) -> None:
         if columns.target is not None:
             raise DataError(
                 "streamed reading takes text projects; a tabular project's rows are read in memory",
-                hint="set training.stream: off in config.yml",
+                hint="set training.stream: false in config.yml",
             )
         self.columns = columns
         self.splits = splits
         self.chunk_rows = chunk_rows
         self.sample_size = sample_size
+        self.held_out = held_out
+        self.explicit_test = explicit_test
+        self.root = root
         listing = ReadResult()
-        self.files = data_files(paths, STREAM_SUFFIXES, listing)
+        # Rasa files are listed (then refused), not passed over as files of an unknown type
+        self.files = data_files(paths, (*STREAM_SUFFIXES, *RASA_SUFFIXES), listing)
         self.warnings = listing.warnings
         refused = [p for p in self.files if p.suffix.lower() not in STREAM_SUFFIXES]
         if refused:
             raise DataError(
                 f"{refused[0]}: a streamed training reads {', '.join(STREAM_SUFFIXES)} files",
-                hint="convert the file to JSON Lines, or set training.stream: off",
+                hint="convert the file to JSON Lines, or set training.stream: false",
             )
+
+    def name(self, path: Path) -> str:
+        """How a manifest names ``path`` (see ``root``)."""
+        if self.root is not None and path.resolve().is_relative_to(self.root.resolve()):
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        return str(path.resolve())
 
     def split(self, example: Example) -> tuple[SplitName, float]:
         """The example's split and its unit (see :func:`~lifelong.data.split.split_unit`)."""
         unit = split_unit(example.text, self.splits)
         if unit < self.splits.test:
-            return "test", unit
+            return ("train" if self.explicit_test else "test"), unit
         if unit < self.splits.test + self.splits.valid:
             return "valid", unit
         return "train", unit
@@ -210,11 +237,12 @@ class StreamSource:
             yield result.examples
 
     def examples(self) -> Iterator[tuple[SplitName, Example]]:
-        """Every example of every file, in file order, with its split."""
+        """Every example of every file but the held-out ones, in file order, with its split."""
         for path in self.files:
             for chunk in self.chunks(path):
                 for example in chunk:
-                    yield self.split(example)[0], example
+                    if example.text not in self.held_out:
+                        yield self.split(example)[0], example
 
     def train_examples(self) -> Iterator[Example]:
         """The training split's examples, in file order."""
@@ -235,15 +263,18 @@ class StreamSource:
             splits: Counter[str] = Counter()
             for chunk in self.chunks(path):
                 for example in chunk:
+                    labels[example.label] += 1
+                    if example.text in self.held_out:
+                        splits["held_out"] += 1
+                        continue
                     name, unit = self.split(example)
                     splits[name] += 1
-                    labels[example.label] += 1
                     if name == "train":
                         scan.train_labels[example.label] += 1
                     samples[name].offer(unit, example)
             scan.files.append(
                 FileManifest(
-                    path=str(path),
+                    path=self.name(path),
                     sha256=_file_sha256(path),
                     bytes=path.stat().st_size,
                     rows=sum(splits.values()),
@@ -367,3 +398,89 @@ def _file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def diff_files(old: Sequence[FileManifest], new: Sequence[FileManifest]) -> dict[str, Any]:
+    """What changed between two snapshots of files, by file and row count.
+
+    A file is ``added`` or ``removed`` by path and ``changed`` when its sha256 differs (rows
+    before and after named: a file that grew by appended rows shows how many); ``new_labels``
+    are labels of the new files that no old file had.
+    """
+    before = {f.path: f for f in old}
+    after = {f.path: f for f in new}
+    changed = [
+        {"path": path, "rows_before": before[path].rows, "rows_after": f.rows}
+        for path, f in sorted(after.items())
+        if path in before and before[path].sha256 != f.sha256
+    ]
+    old_labels = {label for f in old for label in f.labels}
+    return {
+        "kind": "files",
+        "files_added": sorted(set(after) - set(before)),
+        "files_removed": sorted(set(before) - set(after)),
+        "files_changed": changed,
+        "rows_before": sum(f.rows for f in old),
+        "rows_after": sum(f.rows for f in new),
+        "new_labels": sorted({label for f in new for label in f.labels} - old_labels),
+    }
+
+
+def should_stream(
+    paths: Sequence[Path], columns: Columns, setting: bool | str, above_mb: float
+) -> bool:
+    """Whether a training reads ``paths`` as a stream (``training.stream``).
+
+    ``True`` and ``False`` force it; ``auto`` streams a text project whose data files are all
+    of a streamed type and weigh more than ``above_mb`` in all.
+    """
+    if setting != "auto":
+        return bool(setting)
+    if columns.target is not None:
+        return False
+    files = data_files(paths, (*STREAM_SUFFIXES, *RASA_SUFFIXES), ReadResult())
+    if any(path.suffix.lower() not in STREAM_SUFFIXES for path in files):
+        return False
+    return sum(path.stat().st_size for path in files) > above_mb * 2**20
+
+
+def streams(project: Project) -> bool:
+    """Whether the project's training reads its data as a stream (``training.stream``)."""
+    config = project.config
+    training = config.training
+    return should_stream(
+        project.data_paths, config.columns, training.stream, training.stream_above_mb
+    )
+
+
+def project_source(project: Project) -> tuple[StreamSource, Snapshot | None]:
+    """The project's ``data:`` as a stream, and its ``test:`` files' examples (read whole,
+    checked; they and the ``trusted:`` files' texts are in no split of the stream)."""
+    config = project.config
+    _, test_files = read_checked(project.test_paths, project)
+    _, trusted = read_checked(project.trusted_paths, project)
+    held_out = frozenset(
+        e.text
+        for snapshot in (test_files, trusted)
+        if snapshot is not None
+        for e in snapshot.sorted_examples()
+    )
+    source = StreamSource(
+        project.data_paths,
+        config.columns,
+        config.splits,
+        held_out=held_out,
+        explicit_test=test_files is not None,
+        root=project.root,
+    )
+    return source, test_files
+
+
+def scan_trainable(project: Project, source: StreamSource, replay_size: int = 0) -> Scan:
+    """The stream's first pass (every row checked), refused as training would refuse it."""
+    scan = source.scan(replay_size)
+    total: Counter[str] = Counter()
+    for manifest in scan.files:
+        total.update(manifest.labels)
+    check_trainable_counts(scan.train_labels, total, kind=project.config.columns.kind)
+    return scan

@@ -23,8 +23,16 @@ def untrainable_intents(
     """Intents that cannot train, each with why: fewer than ``min_examples`` in all, or none in
     the training split (the hash split may put every example of a tiny intent into valid or
     test). Ingestion holds the new intents this names for review; training refuses them."""
+    train, total = _counts(parts)
+    return _untrainable(train, total, min_examples)
+
+
+def _counts(parts: SplitData) -> tuple[Counter[str], Counter[str]]:
     train = Counter(e.label for e in parts.train)
-    total = train + Counter(e.label for e in (*parts.valid, *parts.test))
+    return train, train + Counter(e.label for e in (*parts.valid, *parts.test))
+
+
+def _untrainable(train: Counter[str], total: Counter[str], min_examples: int) -> dict[str, str]:
     why: dict[str, str] = {}
     for label in sorted(total):
         if total[label] < min_examples:
@@ -46,8 +54,18 @@ def check_trainable(
     a regressor (``kind="regression"``, whose labels are numbers, nearly all distinct) only
     examples.
     """
-    train = Counter(e.label for e in parts.train)
-    total = train + Counter(e.label for e in (*parts.valid, *parts.test))
+    check_trainable_counts(*_counts(parts), min_examples=min_examples, kind=kind)
+
+
+def check_trainable_counts(
+    train: Counter[str],
+    total: Counter[str],
+    *,
+    min_examples: int = MIN_EXAMPLES_PER_INTENT,
+    kind: Literal["classification", "regression"] = "classification",
+) -> None:
+    """:func:`check_trainable` on label counts: of the training split, and of all splits (a
+    streamed training counts them in its first pass instead of holding the examples)."""
     if not total:
         raise DataError(
             "no data: the project has no examples",
@@ -61,7 +79,7 @@ def check_trainable(
             f"only one class ({only!r}) in the data: a classifier needs at least two",
             hint="add examples of at least one more class (intent, or target value)",
         )
-    why = untrainable_intents(parts, min_examples=min_examples)
+    why = _untrainable(train, total, min_examples)
     too_few = [label for label in why if total[label] < min_examples]
     if too_few:
         detail = ", ".join(f"{label!r} ({total[label]})" for label in too_few)

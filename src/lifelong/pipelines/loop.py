@@ -125,12 +125,18 @@ def _train(project: Project, registry: Registry, plan: Plan, progress: bool) -> 
     """Train one planned challenger; an impossible fine-tune falls back to a cold training."""
     try:
         options = TrainOptions(
-            finetune=plan.parent, notes=plan.reason, progress=progress, promote_after=True
+            finetune=plan.parent,
+            notes=plan.reason,
+            progress=progress,
+            promote_after=True,
+            resume=True,  # a cycle killed mid-training goes on from its last checkpoint
         )
         return plan, train_version(project, registry, options).version.label
     except IncompatibleModel as error:
         plan = Plan("cold", None, f"fine-tune impossible ({error.message}); trained cold")
-        options = TrainOptions(notes=plan.reason, progress=progress, promote_after=True)
+        options = TrainOptions(
+            notes=plan.reason, progress=progress, promote_after=True, resume=True
+        )
         return plan, train_version(project, registry, options).version.label
 
 

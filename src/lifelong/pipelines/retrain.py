@@ -7,22 +7,29 @@ registry is written last, in one registration, so a failed run leaves nothing ha
 
 from __future__ import annotations
 
+import json
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lifelong.config import Finetune
 from lifelong.core.errors import NotFound
-from lifelong.core.types import Example
+from lifelong.core.hashing import sha256_text
+from lifelong.core.types import Example, files_snapshot_id, snapshot_id
 from lifelong.data import Dataset, Snapshot, check_trainable, diff, load_dataset
+from lifelong.data.stream import diff_files, project_source, scan_trainable, streams
 from lifelong.evaluation import EvalReport, RegressionReport
 from lifelong.models import ModelBundle
-from lifelong.pipelines.judge import measure
+from lifelong.pipelines.judge import Scored, ScoredValues, measure
 from lifelong.pipelines.session import embedding_cache, load_bundle
 from lifelong.project import Project
 from lifelong.registry import ModelVersion, Registry
-from lifelong.training import train
+from lifelong.training import TrainOutcome, train
+from lifelong.training.checkpoint import Checkpointer
+from lifelong.training.stream import train_stream
 
 LATEST = "latest"
 
@@ -33,9 +40,11 @@ class TrainOptions:
 
     ``finetune`` is ``None`` for a cold training, ``"latest"`` for the newest registered
     version (as Rasa's ``--finetune`` did), a version label or alias, or a bundle folder.
-    ``promote_after`` says the caller judges the version right after registering it and
-    promotes it on a promote verdict; it is recorded (``training["promote_after"]``) so the next
-    cycle can finish that work if the run is killed in between (see ``pipelines/resume.py``).
+    ``resume`` starts from the latest checkpoint of the same run (same config, data and parent)
+    when ``training.checkpoint_every`` left one. ``promote_after`` says the caller judges the
+    version right after registering it and promotes it on a promote verdict; it is recorded
+    (``training["promote_after"]``) so the next cycle can finish that work if the run is killed
+    in between (see ``pipelines/resume.py``).
     """
 
     finetune: str | None = None
@@ -44,6 +53,7 @@ class TrainOptions:
     strict_labels: bool = False
     notes: str = ""
     progress: bool = True
+    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,9 @@ def _resolve_parent(project: Project, registry: Registry, ref: str) -> _Parent:
             "list` shows them)",
         ) from None
     bundle = load_bundle(project, registry, version.label)
-    examples = registry.get_snapshot_examples(version.snapshot_id)
+    # a snapshot of files (a streamed training's) does not list its examples
+    files = registry.store.get_snapshot(version.snapshot_id).kind == "files"
+    examples = None if files else registry.get_snapshot_examples(version.snapshot_id)
     return _Parent(version.label, bundle, version.snapshot_id, examples, f"version {version.label}")
 
 
@@ -125,8 +137,14 @@ def _data_diff(registry: Registry, dataset: Dataset, parent: _Parent | None) -> 
 
 
 def train_version(project: Project, registry: Registry, options: TrainOptions) -> TrainResult:
-    """Train (cold or update), evaluate on the test split, and register the result."""
+    """Train (cold or update), evaluate on the test split, and register the result.
+
+    Data larger than ``training.stream_above_mb`` (or any, with ``training.stream: true``)
+    is trained on as a stream, in bounded memory (:func:`_train_streamed`).
+    """
     config = project.config
+    if streams(project):
+        return _train_streamed(project, registry, options)
     # 1. Data: read, validate, split; refuse untrainable data before any work.
     dataset = load_dataset(project)
     check_trainable(dataset.splits, kind=config.columns.kind)
@@ -134,14 +152,13 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
     parent = (
         None if options.finetune is None else _resolve_parent(project, registry, options.finetune)
     )
-    finetune = config.finetune
-    if options.epoch_fraction is not None:
-        finetune = finetune.model_copy(update={"epoch_fraction": options.epoch_fraction})
+    finetune = _finetune(project, options)
     previous = None
     if parent is not None and parent.examples is not None and config.retain_data:
         parent_hashes = {e.hash for e in parent.examples}
         previous = [e for e in dataset.splits.train if e.hash in parent_hashes]
     # 3. Train.
+    data_id = snapshot_id(e.hash for e in dataset.pool.sorted_examples())
     outcome = train(
         list(dataset.splits.train),
         list(dataset.splits.valid),
@@ -153,12 +170,11 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
         cache_dir=embedding_cache(project),
         strict_labels=options.strict_labels,
         progress=options.progress,
+        checkpoint=_checkpointer(project, options, data_id, parent),
     )
     # 4. Evaluate on the stable test split.
     started = time.perf_counter()
-    test = list(dataset.splits.test)
-    scored = measure(outcome.bundle, test)
-    report = scored.report
+    scored = measure(outcome.bundle, list(dataset.splits.test))
     evaluate_s = time.perf_counter() - started
     # 5. Register: snapshot (content-addressed, idempotent), then the version in one go.
     data_diff = _data_diff(registry, dataset, parent)
@@ -170,6 +186,122 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
         "train": outcome.report["timings"]["train_s"],
         "evaluate": round(evaluate_s, 4),
     }
+    return _register(
+        project,
+        registry,
+        options,
+        _Trained(outcome, scored, parent, snapshot.id, data_diff, dataset.splits.sizes(), timings),
+    )
+
+
+def _finetune(project: Project, options: TrainOptions) -> Finetune:
+    finetune = project.config.finetune
+    if options.epoch_fraction is not None:
+        finetune = finetune.model_copy(update={"epoch_fraction": options.epoch_fraction})
+    return finetune
+
+
+@dataclass(frozen=True)
+class _Trained:
+    """What a training run made, ready to register."""
+
+    outcome: TrainOutcome
+    scored: Scored | ScoredValues
+    parent: _Parent | None
+    snapshot_id: str
+    data_diff: dict[str, Any]
+    split_sizes: dict[str, int]
+    timings: dict[str, float]
+
+
+def _train_streamed(project: Project, registry: Registry, options: TrainOptions) -> TrainResult:
+    """:func:`train_version` on data read as a stream: the first pass checks every row before
+    training (a bad row in the last file registers nothing), the snapshot records each file's
+    manifest instead of its rows, the test split is the scan's bounded sample (or the
+    ``test:`` files)."""
+    config = project.config
+    source, test_files = project_source(project)
+    finetune = _finetune(project, options)
+    scan = scan_trainable(project, source, finetune.replay_size)
+    parent = (
+        None if options.finetune is None else _resolve_parent(project, registry, options.finetune)
+    )
+    outcome = train_stream(
+        source,
+        pipeline=config.pipeline,
+        training=config.training,
+        finetune=finetune,
+        parent=None if parent is None else parent.bundle,
+        scan=scan,
+        buffer_size=config.training.stream_buffer,
+        cache_dir=embedding_cache(project),
+        progress=options.progress,
+        checkpoint=_checkpointer(project, options, files_snapshot_id(scan.files), parent),
+    )
+    started = time.perf_counter()
+    test = test_files.sorted_examples() if test_files is not None else scan.test
+    scored = measure(outcome.bundle, list(test))
+    evaluate_s = time.perf_counter() - started
+    base_id = parent.snapshot_id if parent is not None else None
+    if base_id is None:
+        latest = registry.store.latest_snapshot()
+        base_id = None if latest is None else latest.id
+    base = [] if base_id is None else registry.get_snapshot_files(base_id)
+    data_diff = {**diff_files(base, scan.files), "against": base_id}
+    snapshot = registry.put_file_snapshot(
+        scan.files, parent=None if parent is None else parent.snapshot_id
+    )
+    sizes = scan.split_sizes()
+    if test_files is not None:
+        sizes["test"] = len(test_files)
+    timings = {
+        "scan": outcome.report["timings"]["scan_s"],
+        "train": outcome.report["timings"]["train_s"],
+        "evaluate": round(evaluate_s, 4),
+    }
+    trained = _Trained(outcome, scored, parent, snapshot.id, data_diff, sizes, timings)
+    return _register(project, registry, options, trained)
+
+
+def _checkpointer(
+    project: Project, options: TrainOptions, data_id: str, parent: _Parent | None
+) -> Checkpointer | None:
+    """The run's checkpoints (``training.checkpoint_every``), in a folder keyed by what the run
+    trains: config, data, parent and options, so a checkpoint resumes only the same run. A run
+    not asked to resume starts afresh."""
+    every = project.config.training.checkpoint_every
+    if every == 0:
+        return None
+    key = sha256_text(
+        json.dumps(
+            {
+                "config": project.config.model_dump(mode="json"),
+                "data": data_id,
+                "parent": None if parent is None else parent.source,
+                "epoch_fraction": options.epoch_fraction,
+                "strict_labels": options.strict_labels,
+            },
+            sort_keys=True,
+        )
+    )
+    checkpoint = Checkpointer(checkpoints_dir(project) / key[:16], every)
+    if not options.resume:
+        checkpoint.clear()
+    return checkpoint
+
+
+def checkpoints_dir(project: Project) -> Path:
+    """Where the checkpoints of the project's trainings in progress live."""
+    return project.state_dir / "checkpoints"
+
+
+def _register(
+    project: Project, registry: Registry, options: TrainOptions, trained: _Trained
+) -> TrainResult:
+    """Save the bundle and register it as a version, in one registration."""
+    config = project.config
+    outcome, parent = trained.outcome, trained.parent
+    report = trained.scored.report
     training_info = {
         **outcome.report,
         "parent_source": None if parent is None else parent.source,
@@ -177,9 +309,9 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
     }
     training_info.pop("timings", None)
     metrics = {
-        **scored.headline(),
+        **trained.scored.headline(),
         **{key: value for key, value in outcome.report.items() if key.startswith("valid_")},
-        "split_sizes": dataset.splits.sizes(),
+        "split_sizes": trained.split_sizes,
         "test": report.to_dict(),
     }
     with tempfile.TemporaryDirectory(prefix=".tmp-bundle-", dir=project.state_dir) as tmp:
@@ -187,16 +319,18 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
         outcome.bundle.save(folder, include_replay=not config.retain_data)
         version = registry.register(
             folder,
-            snapshot_id=snapshot.id,
+            snapshot_id=trained.snapshot_id,
             config=config.model_dump(mode="json"),
             parent=None if parent is None else parent.label,
             edge=None if parent is None or parent.label is None else "finetune",
-            data_diff=data_diff,
+            data_diff=trained.data_diff,
             metrics=metrics,
-            timings=timings,
+            timings=trained.timings,
             training=training_info,
             notes=options.notes,
         )
+    # registered: no run left to resume (checkpoints of other, abandoned runs go too)
+    shutil.rmtree(checkpoints_dir(project), ignore_errors=True)
     return TrainResult(
         version=version, report=report, parent=None if parent is None else parent.label
     )

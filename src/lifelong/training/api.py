@@ -44,6 +44,7 @@ from lifelong.models.objective import (
     Regression,
     is_regression,
 )
+from lifelong.training.checkpoint import Checkpointer
 from lifelong.training.compat import LabelPlan, check_compatible, plan_labels
 from lifelong.training.init import make_strategy
 from lifelong.training.regularizers import make_regularizers
@@ -201,6 +202,7 @@ def train(
     cache_dir: Path | None = None,
     strict_labels: bool = False,
     progress: bool = True,
+    checkpoint: Checkpointer | None = None,
 ) -> TrainOutcome:
     """Train a model cold, or update ``parent`` on new data.
 
@@ -229,6 +231,9 @@ def train(
         shrinking its head.
     progress
         Show progress bars.
+    checkpoint
+        Save the run's state every ``checkpoint.every`` steps, and resume from the latest
+        checkpoint there is (see :mod:`lifelong.training.checkpoint`).
 
     Raises
     ------
@@ -327,6 +332,7 @@ def train(
         (valid_features, objective.targets([e.label for e in valid], plan.labels)),
         epochs=n_epochs,
         penalties=penalties,
+        checkpoint=checkpoint,
     )
     model.eval()
     init = {"strategy": strategy_name, **strategy_params}

@@ -14,6 +14,7 @@ buffer shuffle, not a full permutation); the tests bound the accuracy difference
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ from lifelong.models import (
 )
 from lifelong.models.objective import Classification, is_regression
 from lifelong.training.api import TrainOutcome, update_epochs
+from lifelong.training.checkpoint import Checkpointer
 from lifelong.training.compat import check_compatible, plan_labels
 from lifelong.training.init import make_strategy
 from lifelong.training.regularizers import make_regularizers
@@ -60,35 +62,41 @@ class StreamBatches:
     n_train: int
     batch_size: int
     buffer_size: int
-    examples_seen: int = 0
 
     def steps(self) -> int:
         return math.ceil(self.n_train / self.batch_size)
 
-    def epoch(self, generator: torch.Generator) -> Iterator[Batch]:
+    def epoch(self, generator: torch.Generator, skip: int = 0) -> Iterator[Batch]:
         rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
         order = shuffled(self.source.train_examples(), self.buffer_size, rng)
+        # batches a resumed run already trained: read and drawn again, not featurized
+        order = itertools.islice(order, skip * self.batch_size, None)
         for block in chunked(order, self.batch_size * BLOCK_BATCHES):
             features = self.featurizer.transform([e.text for e in block])
             targets = self.objective.targets([e.label for e in block], self.classes)
             for start in range(0, len(block), self.batch_size):
                 index = np.arange(start, min(start + self.batch_size, len(block)))
-                self.examples_seen += len(index)
                 yield None, features.rows(index), targets[start : start + self.batch_size]
 
 
-def _refuse_unsupported(pipeline: Pipeline, finetune: Finetune) -> None:
+def _refuse_unsupported(pipeline: Pipeline, finetune: Finetune, update: bool) -> None:
     if is_regression(pipeline) or pipeline.name == "tabular":
         raise ConfigError(
             "streamed training takes text classification projects",
-            hint="set training.stream: off in config.yml",
+            hint="set training.stream: false in config.yml",
+        )
+    if update and finetune.data == "new+replay":
+        raise ConfigError(
+            "finetune.data: new+replay needs every example the parent saw; a streamed update "
+            "trains on all the data",
+            hint="set finetune.data: all, or training.stream: false",
         )
     if make_regularizers(finetune):
         raise ConfigError(
             "finetune.distill and finetune.ewc read every training row's parent outputs; a "
             "streamed training cannot use them",
             hint="set finetune.distill.weight and finetune.ewc.weight to 0, or "
-            "training.stream: off",
+            "training.stream: false",
         )
 
 
@@ -104,6 +112,7 @@ def train_stream(
     epochs: int | None = None,
     cache_dir: Path | None = None,
     progress: bool = True,
+    checkpoint: Checkpointer | None = None,
 ) -> TrainOutcome:
     """Train a model cold, or update ``parent``, on every training example of ``source``.
 
@@ -112,11 +121,14 @@ def train_stream(
     saw); ``epochs`` defaults as for :func:`~lifelong.training.train`. ``scan`` is the source's
     first pass when the caller already made it (with ``finetune.replay_size`` replay
     examples: the bundle's replay buffer is the scan's uniform sample of the training split).
+    ``checkpoint`` as for :func:`~lifelong.training.train`: a resumed streamed run reads the
+    epoch's batches it already trained again but does not train them again.
 
     Raises
     ------
     ConfigError
-        A regression or tabular pipeline, or ``finetune.distill`` / ``finetune.ewc`` set.
+        A regression or tabular pipeline, ``finetune.distill`` / ``finetune.ewc`` set, or an
+        update with ``finetune.data: new+replay``.
     IncompatibleModel
         The parent's featurizer or architecture differs from ``pipeline``.
     DataError
@@ -125,7 +137,7 @@ def train_stream(
         A bad row in any file (found by the scan, before training).
     """
     finetune = finetune or Finetune()
-    _refuse_unsupported(pipeline, finetune)
+    _refuse_unsupported(pipeline, finetune, update=parent is not None)
     featurizer = make_featurizer(pipeline, cache_dir)
     if parent is not None:
         check_compatible(parent.spec, pipeline, featurizer.spec())
@@ -174,7 +186,7 @@ def train_stream(
         objective=objective,
         progress=progress,
     )
-    fit = trainer.fit_batches(model, batches, valid, epochs=n_epochs)
+    fit = trainer.fit_batches(model, batches, valid, epochs=n_epochs, checkpoint=checkpoint)
     model.eval()
     report: dict[str, Any] = {
         "kind": "train" if parent is None else "finetune",
@@ -185,7 +197,6 @@ def train_stream(
         "data": "stream",
         "n_train": scan.n_train,
         "n_valid": len(scan.valid),
-        "examples_trained": batches.examples_seen,
         "files": [manifest.to_dict() for manifest in scan.files],
         "epochs": n_epochs,
         "lr_scale": scale,

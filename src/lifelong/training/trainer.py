@@ -25,8 +25,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 
 from lifelong.config import Training
+from lifelong.core.crashpoint import crash_point
 from lifelong.features import Features
 from lifelong.models.objective import Classification, Objective
+from lifelong.training.checkpoint import Checkpointer
 
 Penalty = Callable[[nn.Module, NDArray[np.int64], Features, torch.Tensor], torch.Tensor]
 """``penalty(model, batch_rows, batch_features, batch_logits) -> scalar`` added to a batch's
@@ -44,8 +46,9 @@ class Batches(Protocol):
         """Batches per epoch (the learning-rate schedule is planned from it)."""
         ...
 
-    def epoch(self, generator: torch.Generator) -> Iterator[Batch]:
-        """One pass over the training data in a shuffled order drawn from ``generator``."""
+    def epoch(self, generator: torch.Generator, skip: int = 0) -> Iterator[Batch]:
+        """One pass over the training data in a shuffled order drawn from ``generator``, less
+        its first ``skip`` batches (a resumed run trained them before it was stopped)."""
         ...
 
 
@@ -60,9 +63,9 @@ class ArrayBatches:
     def steps(self) -> int:
         return math.ceil(len(self.targets) / self.batch_size)
 
-    def epoch(self, generator: torch.Generator) -> Iterator[Batch]:
+    def epoch(self, generator: torch.Generator, skip: int = 0) -> Iterator[Batch]:
         permutation = torch.randperm(len(self.targets), generator=generator)
-        for batch in torch.split(permutation, self.batch_size):
+        for batch in torch.split(permutation, self.batch_size)[skip:]:
             index = batch.numpy()
             yield index, self.features.rows(index), self.targets[batch]
 
@@ -77,14 +80,19 @@ class FitResult:
     metric: str = "accuracy"
     history: list[dict[str, Any]] = field(default_factory=list)
     train_seconds: float = 0.0
+    examples_trained: int = 0
+    resumed_from_step: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``valid_<metric>`` is ``valid_accuracy`` for classes, ``valid_rmse`` for a number."""
+        """``valid_<metric>`` is ``valid_accuracy`` for classes, ``valid_rmse`` for a number;
+        ``examples_trained`` counts batch rows over every epoch (once each, resumed or not)."""
         return {
             "epochs_run": self.epochs_run,
             "best_epoch": self.best_epoch,
             f"valid_{self.metric}": self.valid_score,
             "history": self.history,
+            "examples_trained": self.examples_trained,
+            "resumed_from_step": self.resumed_from_step,
         }
 
 
@@ -153,10 +161,13 @@ class Trainer:
         *,
         epochs: int | None = None,
         penalties: Sequence[Penalty] = (),
+        checkpoint: Checkpointer | None = None,
     ) -> FitResult:
         """Train ``model`` in place on features held in memory (see :meth:`fit_batches`)."""
         batches = ArrayBatches(train, targets, self.training.batch_size)
-        return self.fit_batches(model, batches, valid, epochs=epochs, penalties=penalties)
+        return self.fit_batches(
+            model, batches, valid, epochs=epochs, penalties=penalties, checkpoint=checkpoint
+        )
 
     def fit_batches(
         self,
@@ -166,6 +177,7 @@ class Trainer:
         *,
         epochs: int | None = None,
         penalties: Sequence[Penalty] = (),
+        checkpoint: Checkpointer | None = None,
     ) -> FitResult:
         """Train ``model`` in place for up to ``epochs`` (default ``training.epochs``) passes
         over ``batches``.
@@ -173,7 +185,9 @@ class Trainer:
         ``valid`` (features and labels) drives early stopping; without it (or when empty)
         every epoch runs and the last weights are kept. Each of ``penalties`` (see
         :mod:`lifelong.training.regularizers`) adds its term to every batch's loss; they need
-        the batches' training rows, so a streamed source cannot take them.
+        the batches' training rows, so a streamed source cannot take them. With a
+        ``checkpoint``, the run starts from its latest checkpoint if there is one and saves
+        one every ``checkpoint.every`` steps (see :mod:`lifelong.training.checkpoint`).
         """
         cfg = self.training
         epochs = epochs or cfg.epochs
@@ -197,12 +211,32 @@ class Trainer:
         result = FitResult(metric=objective.metric)
         best_state: dict[str, torch.Tensor] | None = None
         best: float | None = None
+        start_epoch, skip, step, resumed_losses = 1, 0, 0, []
+        saved = None if checkpoint is None else checkpoint.load()
+        if saved is not None:
+            model.load_state_dict(saved["model"])
+            for optimizer, state in zip(optimizers, saved["optimizers"], strict=True):
+                optimizer.load_state_dict(state)
+            for scheduler, state in zip(schedulers, saved["schedulers"], strict=True):
+                scheduler.load_state_dict(state)
+            start_epoch, skip, step = saved["epoch"], saved["batches_done"], saved["step"]
+            order.set_state(saved["order_state"])
+            torch.set_rng_state(saved["rng_state"])
+            resumed_losses = list(saved["losses"])
+            result.history = list(saved["history"])
+            result.best_epoch = saved["best_epoch"]
+            result.examples_trained = saved["examples_trained"]
+            result.resumed_from_step = step
+            best, best_state = saved["best"], saved["best_state"]
         with _progress_bar(self.progress) as bar:
-            task = bar.add_task("epoch 1", total=total)
-            for epoch in range(1, epochs + 1):
+            task = bar.add_task(f"epoch {start_epoch}", total=total, completed=step)
+            for epoch in range(start_epoch, epochs + 1):
                 model.train()
-                losses = []
-                for index, inputs, batch_targets in batches.epoch(order):
+                epoch_order = order.get_state()
+                resuming = epoch == start_epoch
+                losses: list[float] = resumed_losses if resuming else []
+                done = skip if resuming else 0
+                for index, inputs, batch_targets in batches.epoch(order, skip=done):
                     logits = model(inputs)
                     loss = objective.loss(logits, batch_targets)
                     for penalty in penalties:
@@ -216,7 +250,29 @@ class Trainer:
                         optimizer.step()
                         scheduler.step()
                     losses.append(loss.item())
+                    step, done = step + 1, done + 1
+                    result.examples_trained += len(batch_targets)
                     bar.advance(task)
+                    if checkpoint is not None and checkpoint.due(step):
+                        checkpoint.save(
+                            {
+                                "model": model.state_dict(),
+                                "optimizers": [o.state_dict() for o in optimizers],
+                                "schedulers": [s.state_dict() for s in schedulers],
+                                "epoch": epoch,
+                                "batches_done": done,
+                                "step": step,
+                                "order_state": epoch_order,
+                                "rng_state": torch.get_rng_state(),
+                                "losses": losses,
+                                "history": result.history,
+                                "best_epoch": result.best_epoch,
+                                "examples_trained": result.examples_trained,
+                                "best": best,
+                                "best_state": best_state,
+                            }
+                        )
+                    crash_point(f"step:{step}")
                 record: dict[str, Any] = {"epoch": epoch, "loss": float(np.mean(losses))}
                 if valid is not None:
                     record[key] = objective.score(model, *valid)

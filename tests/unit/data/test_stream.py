@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from lifelong.config import Columns, Splits
 from lifelong.core import Example
 from lifelong.core.errors import DataError, ValidationFailed
+from lifelong.core.types import FileManifest
 from lifelong.data.read import read_paths
 from lifelong.data.split import split_examples
-from lifelong.data.stream import StreamSource, chunked, shuffled
+from lifelong.data.stream import StreamSource, chunked, diff_files, should_stream, shuffled
 
 MakeExamples = Callable[..., list[Example]]
 SPLITS = Splits(valid=0.2, test=0.2, salt="stream")
@@ -186,3 +187,45 @@ def test_a_rasa_file_or_a_tabular_project_is_not_streamed(tmp_path: Path) -> Non
         StreamSource([path], Columns(), SPLITS)
     with pytest.raises(DataError, match="text projects"):
         StreamSource([tmp_path], Columns(target="price"), SPLITS)
+
+
+def test_auto_streams_large_text_data_only(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_text('{"text": "hello there", "intent": "greet"}\n' * 30_000)  # ~1.3 MB
+    size_mb = path.stat().st_size / 2**20
+    assert should_stream([path], Columns(), "auto", size_mb / 2)
+    assert not should_stream([path], Columns(), "auto", size_mb * 2)
+    assert should_stream([path], Columns(), True, size_mb * 2)
+    assert not should_stream([path], Columns(), False, size_mb / 2)
+    assert not should_stream([path], Columns(target="price"), "auto", size_mb / 2)
+    (tmp_path / "nlu.yml").write_text("version: '3.1'\nnlu: []\n")
+    assert not should_stream([tmp_path], Columns(), "auto", size_mb / 2)  # Rasa: in memory
+
+
+def _files(**rows: int) -> list[FileManifest]:
+    return [FileManifest(p, f"{p}{n}", n, n, {p: n}, {"train": n}) for p, n in rows.items()]
+
+
+def test_diff_files_names_files_added_removed_and_changed() -> None:
+    change = diff_files(_files(a=3, b=5, c=1), _files(a=3, b=7, d=2))
+    assert change["files_added"] == ["d"]
+    assert change["files_removed"] == ["c"]
+    assert change["files_changed"] == [{"path": "b", "rows_before": 5, "rows_after": 7}]
+    assert (change["rows_before"], change["rows_after"]) == (9, 12)
+    assert change["new_labels"] == ["d"]
+    assert diff_files([], _files(a=1))["files_added"] == ["a"]
+
+
+def test_held_out_texts_are_in_no_split_and_explicit_test_moves_test_to_train(
+    tmp_path: Path, make_examples: MakeExamples, old_labels: list[str]
+) -> None:
+    examples = make_examples(old_labels, 30, 0)
+    path = _write(tmp_path, examples, "jsonl")
+    held = frozenset(e.text for e in examples[:10])
+    scan = StreamSource([path], Columns(), SPLITS, held_out=held).scan()
+    (manifest,) = scan.files
+    assert manifest.splits["held_out"] == len({e.text for e in examples[:10]})
+    assert not held & {e.text for e in [*scan.valid, *scan.test]}
+    explicit = StreamSource([path], Columns(), SPLITS, explicit_test=True).scan()
+    assert explicit.test == []
+    assert explicit.split_sizes()["train"] == len(examples) - len(explicit.valid)

@@ -127,6 +127,14 @@ def test_bad_rows_and_unsupported_settings_fail_before_training(
             finetune=Finetune(ewc=Ewc(weight=1.0)),
             progress=False,
         )
+    with pytest.raises(ConfigError, match="new\\+replay"):
+        train_stream(
+            source,
+            pipeline=small_pipeline,
+            training=small_training,
+            finetune=Finetune(data="new+replay"),
+            parent=parent,
+        )
     other = small_pipeline.model_copy(update={"hidden": small_pipeline.hidden * 2})
     with pytest.raises(IncompatibleModel):
         train_stream(source, pipeline=other, training=small_training, parent=parent)
