@@ -5,8 +5,10 @@ process kills itself when it reaches that point, with no cleanup (no ``finally``
 no socket closed politely), then the test checks that the next cycle loses and doubles nothing.
 The points (``POINTS``) are the boundaries of the two-phase contract of the sources: after the
 sources were read, after the ingested file was written, after the snapshot was committed, inside
-a source's commit, after the sources were acknowledged. Unset (always, outside tests) it costs
-one dictionary lookup.
+a source's commit, after the sources were acknowledged. The trainer adds one point per
+optimizer step, ``step:<n>`` (after step ``n`` and its checkpoint, if one is due), for the
+resume tests of :mod:`lifelong.training.checkpoint`. Unset (always, outside tests) it costs one
+dictionary lookup.
 """
 
 from __future__ import annotations
