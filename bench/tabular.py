@@ -222,7 +222,9 @@ def regression(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-tune", action="store_true", help=f"use {DEFAULT}")
+    parser.add_argument(
+        "--no-tune", action="store_true", help=f"use {DEFAULT} (regression: {REGRESSION_DEFAULT})"
+    )
     parser.add_argument("--skip-arf", action="store_true", help="leave out the slow forest")
     parser.add_argument(
         "--regression", action="store_true", help="the Friedman regression table instead"
