@@ -1,4 +1,6 @@
-"""Prequential benchmark on Elec2: lifelong's online learner against River's, in one run.
+"""Prequential benchmarks: lifelong's online learners against River's, in one run.
+
+Classification, on Elec2:
 
 Every learner is test-then-trained over the 45,312 rows in file order by the same
 :func:`lifelong.evaluation.prequential.prequential` loop: River's logistic regression (behind a
@@ -20,7 +22,16 @@ of each learner (imports and first-call costs); rows/s on a shared machine move 
 percent between runs, the accuracies do not. Prints a markdown table and writes
 ``bench/out/tabular.md`` and ``bench/out/tabular.png`` (rolling accuracy over 1,000 rows).
 
-    PYTHONPATH=src python bench/tabular.py [--no-tune] [--skip-arf]
+Regression (``--regression``), on River's Friedman #1 (10,000 rows, seed 42) and FriedmanDrift
+(global recurring abrupt drift at rows 3,333 and 6,666, seed 42): River's LinearRegression
+(behind a StandardScaler), HoeffdingTreeRegressor, ARFRegressor (10 trees) and
+:class:`lifelong.online.OnlineRegressor` (block loop), through the same loop with
+``regression=True``. Reported: MAE, RMSE, the no-change MAE (predict the previous target) and
+rows/s, the median of ``--repeats`` runs (the errors are the same in every run: every learner
+is seeded). The online regressor's settings are chosen on another Friedman stream (seed 7), so
+the table's streams are not tuned on. Writes ``bench/out/tabular_regression.md`` and its PNG.
+
+    PYTHONPATH=src python bench/tabular.py [--no-tune] [--skip-arf] [--regression]
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import statistics
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +48,7 @@ import torch
 
 from lifelong.config import Training
 from lifelong.evaluation.prequential import PrequentialResult, plot_prequential, prequential
-from lifelong.online import OnlineClassifier
+from lifelong.online import OnlineClassifier, OnlineRegressor
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -113,12 +125,116 @@ def river_learners(skip_arf: bool, alpha: float) -> Iterator[tuple[str, Callable
         yield "River ARF (10 trees)", lambda: forest.ARFClassifier(n_models=10, seed=42), False
 
 
+REGRESSION_ROWS = 10_000
+REGRESSION_GRID = {"batch_size": (16, 32), "forget": (1.0, 0.7), "lr": (0.003, 0.01)}
+REGRESSION_DEFAULT = {"batch_size": 16, "forget": 1.0, "lr": 0.003}
+
+
+def friedman_streams() -> dict[str, list[Row]]:
+    from river.datasets import synth
+
+    drift = synth.FriedmanDrift(drift_type="gra", position=(3_333, 6_666), seed=42)
+    return {
+        "Friedman": list(synth.Friedman(seed=42).take(REGRESSION_ROWS)),
+        "FriedmanDrift (gra)": list(drift.take(REGRESSION_ROWS)),
+    }
+
+
+def online_regressor(batch_size: int, forget: float, lr: float) -> OnlineRegressor:
+    training = Training(lr=lr, sparse_lr=5 * lr, weight_decay=0.0)
+    return OnlineRegressor(batch_size=batch_size, forget=forget, training=training)
+
+
+def tune_regressor() -> dict[str, Any]:
+    """The grid point with the lowest prequential MAE on 2,000 rows of Friedman, seed 7."""
+    from river.datasets import synth
+
+    rows = list(synth.Friedman(seed=7).take(2_000))
+    best: tuple[float, dict[str, Any]] = (float("inf"), REGRESSION_DEFAULT)
+    for values in itertools.product(*REGRESSION_GRID.values()):
+        point = dict(zip(REGRESSION_GRID, values, strict=True))
+        block = point["batch_size"]
+        mae = prequential(online_regressor(**point), rows, block=block, regression=True)
+        print(f"  tune {point}: MAE {mae.score.overall:.4f}", flush=True)
+        best = min(best, (mae.score.overall, point), key=lambda pair: pair[0])
+    return best[1]
+
+
+def river_regressors(skip_arf: bool) -> Iterator[tuple[str, Callable[[], Any]]]:
+    from river import forest, linear_model, preprocessing, tree
+
+    yield (
+        "River LinearRegression",
+        lambda: preprocessing.StandardScaler() | (linear_model.LinearRegression()),
+    )
+    yield "River HoeffdingTreeRegressor", tree.HoeffdingTreeRegressor
+    if not skip_arf:
+        yield "River ARFRegressor (10 trees)", lambda: forest.ARFRegressor(n_models=10, seed=42)
+
+
+def median_run(factory: Callable[[], Any], rows: list[Row], repeats: int, block: int) -> Any:
+    """One result of ``repeats`` runs from fresh learners, with the median wall time."""
+    prequential(factory(), rows[:200], block=block, regression=True)  # warm-up
+    runs = [
+        prequential(factory(), rows, window=WINDOW, block=block, regression=True)
+        for _ in range(repeats)
+    ]
+    result = runs[0]
+    result.seconds = statistics.median(run.seconds for run in runs)
+    return result
+
+
+def regression(args: argparse.Namespace) -> None:
+    point = REGRESSION_DEFAULT if args.no_tune else tune_regressor()
+    lines = [
+        "| stream | learner | MAE | RMSE | no-change MAE | rows/s |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for stream, rows in friedman_streams().items():
+        learners: list[tuple[str, Callable[[], Any], int]] = [
+            (name, factory, 1) for name, factory in river_regressors(args.skip_arf)
+        ]
+        learners.append(
+            (
+                f"lifelong OnlineRegressor {point}",
+                lambda: online_regressor(**point),
+                point["batch_size"],
+            )
+        )
+        results: dict[str, PrequentialResult] = {}
+        for name, factory, block in learners:
+            results[name] = result = median_run(factory, rows, args.repeats, block)
+            score = result.score
+            print(f"{stream} {name}: MAE {score.overall:.4f}", flush=True)
+            lines.append(
+                f"| {stream} | {name} | {score.overall:.4f} | {score.to_dict()['rmse']:.4f} "
+                f"| {score.to_dict()['no_change_mae']:.4f} | {result.rows_per_second:,.0f} |"
+            )
+        slug = "drift" if "Drift" in stream else "stationary"
+        plot_prequential(
+            results, OUT / f"tabular_regression_{slug}.png", f"{stream}, prequential MAE"
+        )
+    table = "\n".join(lines)
+    print(table)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "tabular_regression.md").write_text(table + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-tune", action="store_true", help=f"use {DEFAULT}")
+    parser.add_argument(
+        "--no-tune", action="store_true", help=f"use {DEFAULT} (regression: {REGRESSION_DEFAULT})"
+    )
     parser.add_argument("--skip-arf", action="store_true", help="leave out the slow forest")
+    parser.add_argument(
+        "--regression", action="store_true", help="the Friedman regression table instead"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="runs per regression learner")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.regression:
+        regression(args)
+        return
     rows = read_elec2()
     lagged = with_previous_label(rows, numeric=False)
     lagged_numeric = with_previous_label(rows, numeric=True)

@@ -1,14 +1,18 @@
-"""OnlineClassifier: River's contract, new classes mid-stream, learn_many, determinism."""
+"""OnlineClassifier and OnlineRegressor: River's contract, new classes mid-stream, learn_many,
+determinism, target standardization."""
 
 from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lifelong.core.errors import ConfigError, DataError
-from lifelong.online import OnlineClassifier, records
+from lifelong.online import OnlineClassifier, OnlineRegressor, records
 
 
 def _stream(n: int, seed: int = 0) -> list[tuple[dict[str, object], str]]:
@@ -115,3 +119,85 @@ def test_forgetting_statistics_follow_a_shift_in_scale() -> None:
     assert forgetting.featurizer.stats["a"].mean > 99.0
     with pytest.raises(ConfigError, match=r"forget=0\.0 in"):
         OnlineClassifier(forget=0.0)
+
+
+def _line(n: int, seed: int = 0) -> list[tuple[dict[str, object], float]]:
+    """A linear target in units far from 1 (``y = 300 a - 200 b + 1000``, a category noise)."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        a, b = rng.random(), rng.random()
+        rows.append(({"a": a, "b": b, "kind": rng.choice(["x", "y"])}, 300 * a - 200 * b + 1000))
+    return rows
+
+
+def test_the_regressor_learns_a_line_to_a_small_mae() -> None:
+    torch.set_num_threads(1)
+    model = OnlineRegressor(batch_size=16)
+    assert model.predict_one({"a": 0.5, "b": 0.5, "kind": "x"}) == 0.0  # River's untrained answer
+    for x, y in _line(3008):
+        model.learn_one(x, y)
+    test = _line(200, seed=1)
+    mae = sum(abs(model.predict_one(x) - y) for x, y in test) / len(test)
+    spread = sum(abs(y - 1050) for _, y in test) / len(test)  # the mean's MAE, about 80
+    assert mae < 0.1 * spread
+    assert model.target_stats.count == 3008
+    assert model.target_stats.mean == pytest.approx(1050, abs=10)
+
+
+def test_the_regressor_learn_many_equals_the_loop_and_a_seed_fixes_it() -> None:
+    rows = _line(120)
+    table = {key: [x[key] for x, _ in rows] for key in ("a", "b", "kind")}
+    targets = [y for _, y in rows]
+    looped, many, other = (OnlineRegressor(batch_size=8, seed=s) for s in (3, 3, 4))
+    for x, y in rows:
+        looped.learn_one(x, y)
+    many.learn_many(table, targets)
+    other.learn_many(table, targets)
+    assert many.predict_many(table) == looped.predict_rows(records(table))
+    assert other.predict_many(table) != looped.predict_many(table)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), None, "12", True])
+def test_a_target_that_is_not_a_finite_number_is_an_error_and_is_not_buffered(
+    bad: object,
+) -> None:
+    model = OnlineRegressor(batch_size=2)
+    model.learn_one({"a": 1.0}, 2)  # an int is a number
+    with pytest.raises(DataError, match=r"row 2 .*a regressor learns finite numbers"):
+        model.learn_one({"a": 1.0}, bad)
+    model.learn_one({"a": 3.0}, 4.0)
+    assert model.n_learned == 2
+    assert model.target_stats.mean == pytest.approx(3.0)
+
+
+def test_the_target_statistics_forget_as_the_features_do() -> None:
+    running, forgetting = OnlineRegressor(batch_size=10), OnlineRegressor(batch_size=10, forget=0.5)
+    for model in (running, forgetting):
+        for i in range(200):
+            model.learn_one({"a": float(i % 2)}, float(i % 2) + (100.0 if i >= 100 else 0.0))
+    assert running.target_stats.mean == pytest.approx(50.5)
+    assert forgetting.target_stats.mean > 99.0
+    assert forgetting.featurizer is not None
+    assert forgetting.featurizer.stats["a"].mean == pytest.approx(0.5)
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1, max_size=40),
+    st.integers(min_value=1, max_value=8),
+)
+def test_running_target_statistics_are_those_of_every_target_learned(
+    targets: list[float], batch: int
+) -> None:
+    """Merged batch by batch, the statistics equal the whole sample's (Chan's update)."""
+    model = OnlineRegressor(batch_size=batch)
+    for i, y in enumerate(targets):
+        model.learn_one({"a": float(i)}, y)
+    learned = targets[: len(targets) - len(targets) % batch]
+    assert model.target_stats.count == len(learned)
+    if learned:
+        assert model.target_stats.mean == pytest.approx(np.mean(learned), rel=1e-9, abs=1e-6)
+        assert model.target_stats.m2 / len(learned) == pytest.approx(
+            np.var(learned), rel=1e-6, abs=1e-3
+        )

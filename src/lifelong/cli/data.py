@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -13,9 +13,12 @@ from lifelong.cli.common import console, load_project, open_project_registry
 from lifelong.core.errors import NotFound, Problem, ValidationFailed
 from lifelong.core.types import FileManifest
 from lifelong.data import Dataset, Snapshot, SnapshotDiff, check_trainable, diff, load_dataset
+from lifelong.data.snapshot import target_range
 from lifelong.data.stream import diff_files, project_source, scan_trainable, streams
 from lifelong.project import Project
 from lifelong.registry import Registry, SnapshotInfo
+
+Kind = Literal["classification", "regression"]
 
 
 def problems_table(problems: Sequence[Problem]) -> Table:
@@ -28,8 +31,11 @@ def problems_table(problems: Sequence[Problem]) -> Table:
     return table
 
 
-def summary_table(dataset: Dataset) -> Table:
-    """Examples per intent and split."""
+def summary_table(dataset: Dataset, kind: Kind = "classification") -> Table:
+    """Examples per intent and split; for regression, rows and target range per split (every
+    target value is not an intent)."""
+    if kind == "regression":
+        return _regression_summary(dataset)
     table = Table(title=f"{len(dataset.pool)} examples, {len(dataset.pool.labels)} intents")
     for column in ("intent", "train", "valid", "test", "total"):
         table.add_column(column, justify="left" if column == "intent" else "right")
@@ -43,11 +49,39 @@ def summary_table(dataset: Dataset) -> Table:
     return table
 
 
-def diff_table(change: SnapshotDiff, title: str) -> Table:
+def _regression_summary(dataset: Dataset) -> Table:
+    table = Table(title=f"{len(dataset.pool)} rows")
+    for column in ("split", "rows", "target min", "mean", "max"):
+        table.add_column(column, justify="left" if column == "split" else "right")
+    for name in ("train", "valid", "test"):
+        found = target_range(getattr(dataset.splits, name))
+        figures = (
+            ["-"] * 3 if found is None else [f"{found[k]:.4g}" for k in ("min", "mean", "max")]
+        )
+        table.add_row(name, str(0 if found is None else int(found["rows"])), *figures)
+    return table
+
+
+def _range(found: object) -> str:
+    """A recorded target range as ``min .. max (mean m)``, empty for none."""
+    if not isinstance(found, dict):
+        return ""
+    return f"target {found['min']:.4g} .. {found['max']:.4g} (mean {found['mean']:.4g})"
+
+
+def diff_table(change: SnapshotDiff, title: str, kind: Kind = "classification") -> Table:
     table = Table(title=title)
     table.add_column("change")
     table.add_column("count", justify="right")
     table.add_column("detail")
+    if kind == "regression":
+        target = change.summary(kind)["target"]
+        assert isinstance(target, dict)
+        changed = ", ".join(f"{a.label}->{b.label}" for a, b in change.relabeled[:5])
+        table.add_row("added rows", str(len(change.added)), _range(target["added"]))
+        table.add_row("removed rows", str(len(change.removed)), _range(target["removed"]))
+        table.add_row("target changed", str(len(change.relabeled)), changed)
+        return table
     per_label = change.summary()["added_per_label"]
     assert isinstance(per_label, dict)
     added_detail = ", ".join(f"{k} +{v}" for k, v in per_label.items())
@@ -88,7 +122,7 @@ def validate(ctx: typer.Context) -> None:
         console.print(f"[dim]note: {note}[/]")
     if dataset.warnings:
         console.print(problems_table(dataset.warnings))
-    console.print(summary_table(dataset))
+    console.print(summary_table(dataset, project.config.columns.kind))
     check_trainable(dataset.splits, kind=project.config.columns.kind)  # training would refuse it
     console.print("[green]data is valid[/]")
 
@@ -198,7 +232,7 @@ def diff_command(
             if info is None
             else f"Since snapshot {info.id[:12]} ({info.created_at:%Y-%m-%d %H:%M} UTC)"
         )
-    console.print(diff_table(change, title))
+    console.print(diff_table(change, title, project.config.columns.kind))
 
 
 def snapshot(ctx: typer.Context) -> None:

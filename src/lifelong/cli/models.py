@@ -141,20 +141,53 @@ def _names(value: object) -> str:
     return str(value) if value else "-"
 
 
-def _diff_line(diff: dict[str, Any]) -> str:
-    """A version's data diff in one line: by example, or by file for a streamed training."""
-    if diff.get("kind") == "files":
-        return (
-            f"files +{len(diff.get('files_added', []))} -{len(diff.get('files_removed', []))} "
-            f"~{len(diff.get('files_changed', []))} changed; rows {diff.get('rows_before', 0):,}"
-            f" -> {diff.get('rows_after', 0):,}; new intents {_names(diff.get('new_labels'))}"
-        )
-    return (
-        f"+{diff.get('added', 0)} -{diff.get('removed', 0)} "
-        f"~{diff.get('relabeled', 0)} relabeled; new intents "
-        f"{_names(diff.get('new_labels'))}, "
-        f"vanished {_names(diff.get('vanished_labels'))}"
+def _target(found: object) -> str:
+    """A recorded target range (see ``SnapshotDiff.summary``) as ``min .. max``."""
+    if not isinstance(found, dict):
+        return "-"
+    return f"{found['min']:.4g} .. {found['max']:.4g} (mean {found['mean']:.4g})"
+
+
+def _changes(version: ModelVersion) -> list[tuple[str, str]]:
+    """What the version's data and outputs changed: intents for a classifier; for a regressor
+    (whose diff records target ranges, not labels) the added and removed rows' targets."""
+    training, diff = version.training, version.data_diff
+    counts = f"+{diff.get('added', 0)} -{diff.get('removed', 0)} ~{diff.get('relabeled', 0)}"
+    target = diff.get("target")
+    if isinstance(target, dict) or "valid_rmse" in training:
+        found = target if isinstance(target, dict) else {}
+        return [
+            (
+                "data diff",
+                f"{counts} rows (~ target changed); added targets {_target(found.get('added'))}, "
+                f"removed {_target(found.get('removed'))}",
+            )
+        ]
+    intents = (
+        "intents",
+        f"added {_names(training.get('labels_added'))}, "
+        f"removed {_names(training.get('labels_removed'))}",
     )
+    if diff.get("kind") == "files":  # a streamed training's snapshot: by file
+        return [
+            intents,
+            (
+                "data diff",
+                f"files +{len(diff.get('files_added', []))} "
+                f"-{len(diff.get('files_removed', []))} "
+                f"~{len(diff.get('files_changed', []))} changed; rows "
+                f"{diff.get('rows_before', 0):,} -> {diff.get('rows_after', 0):,}; new intents "
+                f"{_names(diff.get('new_labels'))}",
+            ),
+        ]
+    return [
+        intents,
+        (
+            "data diff",
+            f"{counts} relabeled; new intents {_names(diff.get('new_labels'))}, "
+            f"vanished {_names(diff.get('vanished_labels'))}",
+        ),
+    ]
 
 
 def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
@@ -163,7 +196,7 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
     from lifelong.evaluation import ForgettingReport, verdict_from_dict
     from lifelong.evaluation.tables import forgetting_table, verdict_summary
 
-    training, diff, metrics = version.training, version.data_diff, version.metrics
+    training, metrics = version.training, version.metrics
     init = training.get("init", {})
     init_text = ", ".join(f"{k} {v}" for k, v in init.items() if k != "strategy")
     timings = ", ".join(f"{k} {v:.2f} s" for k, v in version.timings.items())
@@ -191,12 +224,7 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
                     f"{training.get('n_train', '-')} training examples "
                     f"({training.get('data', '-')}, {training.get('n_replay', 0)} replayed)",
                 ),
-                (
-                    "intents",
-                    f"added {_names(training.get('labels_added'))}, "
-                    f"removed {_names(training.get('labels_removed'))}",
-                ),
-                ("data diff", _diff_line(diff)),
+                *_changes(version),
                 (
                     "metrics",
                     ", ".join(

@@ -214,13 +214,16 @@ def evaluate(
     ] = None,
     plot: Annotated[
         Path,
-        typer.Option("--plot", help="With --prequential: the PNG of accuracy over time."),
+        typer.Option("--plot", help="With --prequential: the PNG of accuracy (or MAE) over time."),
     ] = Path("prequential.png"),
     batch: Annotated[
         int, typer.Option("--batch", min=1, help="With --prequential: rows per update.")
     ] = 32,
     window: Annotated[
-        int, typer.Option("--window", min=1, help="With --prequential: rows of rolling accuracy.")
+        int,
+        typer.Option(
+            "--window", min=1, help="With --prequential: rows of rolling accuracy (or MAE)."
+        ),
     ] = 1000,
     forget: Annotated[
         float,
@@ -292,7 +295,7 @@ def _prequential(
     """``evaluate --prequential``: the figures, then the PNG (relative to the project).
 
     ``options`` are the batch size, ``forget`` and the rolling window."""
-    from lifelong.evaluation.prequential import plot_prequential
+    from lifelong.evaluation.prequential import PrequentialRegressionScore, plot_prequential
     from lifelong.pipelines.evaluate_file import prequential_file
 
     batch, forget, window = options
@@ -302,6 +305,15 @@ def _prequential(
         console.print_json(json.dumps({**result.to_dict(), "plot": str(written)}))
         return
     score = result.score
+    if isinstance(score, PrequentialRegressionScore):
+        console.print(
+            f"prequential over {path}: {score.n} rows, MAE {score.mae:.4g} "
+            f"(last {min(window, score.n)} rows {score.rolling_mae:.4g}), RMSE {score.rmse:.4g} "
+            f"(no-change MAE {score.no_change_mae:.4g}), {result.rows_per_second:,.0f} rows/s",
+            highlight=False,
+        )
+        console.print(f"plot: {written}")
+        return
     console.print(
         f"prequential over {path}: {score.n} rows, accuracy {score.accuracy:.4f} "
         f"(last {min(window, score.n)} rows {score.rolling_accuracy:.4f}), "

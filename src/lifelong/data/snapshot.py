@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Literal
 
 from lifelong.core.types import Example, snapshot_id
 
@@ -62,16 +63,47 @@ class SnapshotDiff:
     def empty(self) -> bool:
         return not (self.added or self.removed or self.relabeled)
 
-    def summary(self) -> dict[str, object]:
-        """A JSON-safe summary, as recorded on a model version."""
-        return {
+    def summary(
+        self, kind: Literal["classification", "regression"] = "classification"
+    ) -> dict[str, object]:
+        """A JSON-safe summary, as recorded on a model version.
+
+        A regression target is a number, nearly every one distinct: its "labels" are not
+        classes, so instead of new and vanished labels the summary has the range of the added
+        and removed rows' targets (``relabeled`` then counts rows whose target changed).
+        """
+        counts: dict[str, object] = {
             "added": len(self.added),
             "removed": len(self.removed),
             "relabeled": len(self.relabeled),
+        }
+        if kind == "regression":
+            return {
+                **counts,
+                "target": {
+                    "added": target_range(self.added),
+                    "removed": target_range(self.removed),
+                },
+            }
+        return {
+            **counts,
             "new_labels": list(self.new_labels),
             "vanished_labels": list(self.vanished_labels),
             "added_per_label": dict(sorted(Counter(e.label for e in self.added).items())),
         }
+
+
+def target_range(examples: Sequence[Example]) -> dict[str, float] | None:
+    """Rows, least, mean and greatest of regression targets (``None`` for no rows)."""
+    if not examples:
+        return None
+    values = [float(e.label) for e in examples]
+    return {
+        "rows": len(values),
+        "min": min(values),
+        "mean": sum(values) / len(values),
+        "max": max(values),
+    }
 
 
 def _by_text(examples: Iterable[Example]) -> dict[str, list[Example]]:

@@ -17,7 +17,7 @@ from lifelong.data.schema import parse_row
 from lifelong.evaluation import EvalReport, RegressionReport
 from lifelong.evaluation.prequential import PrequentialResult, prequential
 from lifelong.models import ModelBundle
-from lifelong.online import OnlineClassifier
+from lifelong.online import OnlineClassifier, OnlineLearner, OnlineRegressor
 from lifelong.pipelines.judge import fallback_label, score, score_values
 from lifelong.project import Project
 
@@ -52,9 +52,10 @@ def prequential_file(
     forget: float = 1.0,
     window: int = 1000,
 ) -> PrequentialResult:
-    """Test-then-train a fresh :class:`~lifelong.online.OnlineClassifier` over ``path``'s rows
-    in file order (a ``task: tabular`` project; duplicates are kept, they are the stream).
-    ``batch_size`` and ``forget`` are the learner's (see its docstring).
+    """Test-then-train a fresh :class:`~lifelong.online.OnlineClassifier` (or, for
+    ``columns.kind: regression``, :class:`~lifelong.online.OnlineRegressor`, scored by MAE and
+    RMSE) over ``path``'s rows in file order (a ``task: tabular`` project; duplicates are kept,
+    they are the stream). ``batch_size`` and ``forget`` are the learner's (see its docstring).
 
     Raises
     ------
@@ -70,13 +71,10 @@ def prequential_file(
             f"{config.task}",
             hint="set task: tabular and columns.target in config.yml",
         )
-    if config.columns.kind != "classification":
-        raise ConfigError(
-            "evaluate --prequential scores classifiers only (columns.kind is regression)",
-            hint="set columns.kind: classification, or evaluate the regressor with --file",
-        )
     read = read_paths([Path(path)], config.columns)
     check(read, allow_conflicts=True)  # raises on every error; the stream keeps duplicates
-    learner = OnlineClassifier(batch_size=batch_size, forget=forget, seed=config.training.seed)
-    stream = ((parse_row(e.text), e.label) for e in read.examples)
-    return prequential(learner, stream, window=window, block=batch_size)
+    regression = config.columns.kind == "regression"
+    kind: type[OnlineLearner] = OnlineRegressor if regression else OnlineClassifier
+    learner = kind(batch_size=batch_size, forget=forget, seed=config.training.seed)
+    stream = ((parse_row(e.text), float(e.label) if regression else e.label) for e in read.examples)
+    return prequential(learner, stream, window=window, block=batch_size, regression=regression)

@@ -13,7 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lifelong.config import Finetune
 from lifelong.core.errors import NotFound
@@ -124,16 +124,22 @@ def _resolve_parent(project: Project, registry: Registry, ref: str) -> _Parent:
     return _Parent(version.label, bundle, version.snapshot_id, examples, f"version {version.label}")
 
 
-def _data_diff(registry: Registry, dataset: Dataset, parent: _Parent | None) -> dict[str, Any]:
-    """What changed since the parent's snapshot (or, for a cold run, the latest snapshot)."""
+def _data_diff(
+    registry: Registry,
+    dataset: Dataset,
+    parent: _Parent | None,
+    kind: Literal["classification", "regression"],
+) -> dict[str, Any]:
+    """What changed since the parent's snapshot (or, for a cold run, the latest snapshot),
+    summarized for the data's ``kind`` (see :meth:`lifelong.data.SnapshotDiff.summary`)."""
     if parent is not None and parent.examples is not None:
         base, against = Snapshot.of(parent.examples), parent.label
     else:
         latest = registry.store.latest_snapshot()
         if latest is None:
-            return {**diff(Snapshot(), dataset.pool).summary(), "against": None}
+            return {**diff(Snapshot(), dataset.pool).summary(kind), "against": None}
         base, against = Snapshot.of(registry.get_snapshot_examples(latest.id)), latest.id
-    return {**diff(base, dataset.pool).summary(), "against": against}
+    return {**diff(base, dataset.pool).summary(kind), "against": against}
 
 
 def train_version(project: Project, registry: Registry, options: TrainOptions) -> TrainResult:
@@ -177,7 +183,7 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
     scored = measure(outcome.bundle, list(dataset.splits.test))
     evaluate_s = time.perf_counter() - started
     # 5. Register: snapshot (content-addressed, idempotent), then the version in one go.
-    data_diff = _data_diff(registry, dataset, parent)
+    data_diff = _data_diff(registry, dataset, parent, config.columns.kind)
     snapshot = registry.put_snapshot(
         dataset.pool.sorted_examples(), parent=None if parent is None else parent.snapshot_id
     )

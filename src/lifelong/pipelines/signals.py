@@ -7,6 +7,12 @@ gate when it judged the model. For a tabular champion it also compares, column b
 rows it was asked about (logged when ``server.log_text`` is on: a tabular model logs canonical
 rows) with up to ``REFERENCE_ROWS`` of the rows it trained on, the first by example hash (a
 stable sample spread over the whole snapshot, read from the registry: nothing more is stored).
+
+Feedback outcomes are right/wrong answers of a classifier. A regression champion's feedback is
+not scored: its predicted and true targets are numbers that almost never match exactly, so
+counting them as right/wrong would read as an accuracy near 0 and fire the performance trigger
+on every cycle; a regression project relies on the other triggers (its feedback still arrives
+as training rows).
 """
 
 from __future__ import annotations
@@ -113,7 +119,11 @@ def trigger_context(
         last_trained_at=last_trained,
         n_new_examples=len(change.added) + len(change.relabeled),
         n_train_examples=len(trained_on),
-        feedback=feedback_outcomes(feedback_log(project), champion_since(registry)),
+        feedback=(
+            []
+            if project.config.columns.kind == "regression"
+            else feedback_outcomes(feedback_log(project), champion_since(registry))
+        ),
         reference_confidences=reference.get("confidences", []),
         current_confidences=[p.confidence for p in served],
         reference_label_counts=reference.get("label_counts", {}),

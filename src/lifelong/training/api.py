@@ -246,11 +246,11 @@ def train(
     finetune = finetune or Finetune()
     featurizer = make_featurizer(pipeline, cache_dir)
     regression = is_regression(pipeline)
-    if regression and make_regularizers(finetune):
+    if regression and finetune.distill.weight > 0:
         raise ConfigError(
-            "finetune.distill and finetune.ewc work on class outputs; a regression model "
-            "cannot use them",
-            hint="set finetune.distill.weight and finetune.ewc.weight to 0",
+            "finetune.distill matches the parent's class probabilities; a regression model "
+            "cannot use it",
+            hint="set finetune.distill.weight to 0 (finetune.ewc works for regression)",
         )
     if parent is not None:
         if not isinstance(featurizer, TabularFeaturizer):  # it knows its columns once fitted

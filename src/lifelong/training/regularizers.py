@@ -49,7 +49,7 @@ class Regularizer(Protocol):
         parent: nn.Module,
         features: Features,
         old_rows: Sequence[int],
-        labels: NDArray[np.int64],
+        labels: NDArray[Any],
     ) -> Penalty:
         """The penalty of this update.
 
@@ -59,7 +59,8 @@ class Regularizer(Protocol):
             The parent after head surgery (its output rows are the update's labels; the rows of
             labels the parent knew give the parent's own logits). Not trained, not modified.
         features, labels
-            The update's training rows and their label ids (``-1`` for none).
+            The update's training rows and their label ids (``-1`` for none), or, for a
+            regression, their standardized targets (floats).
         old_rows
             Output rows (label ids) of the labels the parent was trained on.
         """
@@ -132,8 +133,11 @@ class ElasticWeights:
     ``F`` is the diagonal empirical Fisher information of the parent's parameters: the mean
     squared gradient of the log-likelihood of the true label, one example at a time, over up to
     ``samples`` training rows of labels the parent knew (the replay sample, in a ``new+replay``
-    update). It is scaled to mean 1 over the entries those examples reach, so ``weight`` means
-    the same for networks of any size.
+    update). For a regression head (float ``labels``: standardized targets) the likelihood is a
+    unit-variance Gaussian around the output, whose log-likelihood gradient is that of
+    ``(output - target)^2 / 2``, over up to ``samples`` training rows (every row is of the one
+    output the parent knew). It is scaled to mean 1 over the entries those examples reach, so
+    ``weight`` means the same for networks of any size.
 
     A sparse embedding table keeps only the rows the Fisher examples touched, and each batch
     pulls only the rows it touches itself (looked up with a sparse gradient): a penalty over
@@ -160,7 +164,7 @@ class ElasticWeights:
         parent: nn.Module,
         features: Features,
         old_rows: Sequence[int],
-        labels: NDArray[np.int64],
+        labels: NDArray[Any],
     ) -> Penalty:
         params = {n: p for n, p in parent.named_parameters() if p.requires_grad}
         tables = {id(p) for p in sparse_parameters(parent)}
@@ -201,20 +205,28 @@ class ElasticWeights:
         self,
         parent: nn.Module,
         features: Features,
-        labels: NDArray[np.int64],
+        labels: NDArray[Any],
         old: set[int],
         params: dict[str, nn.Parameter],
     ) -> dict[str, torch.Tensor]:
         """Diagonal empirical Fisher of ``params`` (tensors of their shapes), scaled to mean 1
         over its non-zero entries."""
         fisher = {n: torch.zeros_like(p) for n, p in params.items()}
-        rows = [i for i, y in enumerate(labels.tolist()) if y in old][: self.samples]
+        regression = labels.dtype.kind == "f"
+        if regression:
+            rows = list(range(min(len(labels), self.samples)))
+        else:
+            rows = [i for i, y in enumerate(labels.tolist()) if y in old][: self.samples]
         was_training = parent.training
         parent.eval()
         for i in rows:
             parent.zero_grad()
             logits = parent(features.rows(np.array([i])))
-            loss = F.cross_entropy(logits, torch.tensor([int(labels[i])]))
+            loss: torch.Tensor
+            if regression:
+                loss = 0.5 * (logits[0, 0] - float(labels[i])) ** 2
+            else:
+                loss = F.cross_entropy(logits, torch.tensor([int(labels[i])]))
             loss.backward()  # type: ignore[no-untyped-call]
             for n, p in params.items():
                 if p.grad is None:

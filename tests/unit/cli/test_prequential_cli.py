@@ -62,3 +62,31 @@ def test_prequential_needs_a_tabular_project(tmp_path: Path) -> None:
     assert code != 0
     assert "task: text" in out
     assert "task: tabular" in out
+
+
+def test_prequential_of_a_regression_project_prints_mae(tmp_path: Path) -> None:
+    assert CliRunner().invoke(app, ["init", str(tmp_path)]).exit_code == 0
+    path = tmp_path / "config.yml"
+    config = yaml.safe_load(path.read_text())
+    config.update(
+        task="tabular", columns={"target": "y", "kind": "regression"}, data=["stream.csv"]
+    )
+    config["pipeline"] = {"name": "tabular"}
+    path.write_text(yaml.safe_dump(config))
+    rng = random.Random(0)
+    lines = ["a,color,y"] + [
+        f"{a:.4f},{rng.choice(['red', 'blue'])},{10 * a + 3:.4f}"
+        for a in (rng.random() for _ in range(200))
+    ]
+    stream = tmp_path / "stream.csv"
+    stream.write_text("\n".join(lines) + "\n")
+    code, out = run_cli(tmp_path, [], "evaluate", "--prequential", str(stream), "--window", "50")
+    assert code == 0, out
+    for figure in ("200 rows, MAE", "RMSE", "no-change MAE", "rows/s"):
+        assert figure in out
+    code, out = run_cli(tmp_path, [], "evaluate", "--prequential", str(stream), "--json")
+    figures = json.loads(out)
+    assert code == 0
+    assert figures["rows"] == 200
+    assert figures["mae"] < figures["no_change_mae"]
+    assert (tmp_path / "prequential.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,17 +1,24 @@
-"""Prequential scoring against hand-computed figures, and the block loop against the row loop."""
+"""Prequential scoring against hand-computed figures and River's, and the block loop against the
+row loop."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lifelong.evaluation._records import EvaluationError
-from lifelong.evaluation.prequential import PrequentialScore, plot_prequential, prequential
-from lifelong.online import OnlineClassifier
+from lifelong.evaluation.prequential import (
+    PrequentialRegressionScore,
+    PrequentialScore,
+    plot_prequential,
+    prequential,
+)
+from lifelong.online import OnlineClassifier, OnlineRegressor
 
 
 class Constant:
@@ -85,4 +92,87 @@ def test_block_needs_predict_rows_and_a_stream_needs_rows(tmp_path: Any) -> None
         prequential(NoChange(), [])
     result = prequential(NoChange(), [({}, "a")] * 5)
     path = plot_prequential({"no change": result}, tmp_path / "p.png", "t")
+    assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+class LastTarget:
+    """The no-change regressor: predicts the last target learned (0.0 first)."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def predict_one(self, x: Any) -> float:
+        return self.last
+
+    def learn_one(self, x: Any, y: float) -> None:
+        self.last = y
+
+
+def test_regression_figures_of_a_tiny_stream_by_hand() -> None:
+    targets = [1.0, 3.0, 3.0, 0.0]
+    result = prequential(
+        LastTarget(), [({}, y) for y in targets], window=2, every=1, regression=True
+    )
+    score = result.score
+    assert isinstance(score, PrequentialRegressionScore)
+    # predictions 0, 1, 3, 3: errors 1, 2, 0, 3
+    assert score.mae == pytest.approx(1.5)
+    assert score.rmse == pytest.approx((14 / 4) ** 0.5)
+    assert score.no_change_mae == pytest.approx(1.5)
+    assert result.curve == [(1, 1.0), (2, 1.5), (3, 1.0), (4, 1.5)]
+    assert result.to_dict()["mae"] == pytest.approx(1.5)
+
+
+NUMBERS = st.integers(min_value=-(10**7), max_value=10**7).map(lambda v: v / 8)
+"""Numbers whose squared differences neither overflow nor underflow."""
+
+
+@settings(deadline=None, max_examples=50)
+@given(st.lists(NUMBERS, min_size=1, max_size=60), NUMBERS)
+def test_regression_invariants(targets: list[float], constant: float) -> None:
+    """The no-change regressor's MAE is its own baseline; RMSE is never below MAE."""
+    score = prequential(LastTarget(), [({}, y) for y in targets], regression=True).score
+    assert isinstance(score, PrequentialRegressionScore)
+    assert score.mae == pytest.approx(score.no_change_mae)
+    fixed = prequential(Constant(constant), [({}, y) for y in targets], regression=True).score
+    assert isinstance(fixed, PrequentialRegressionScore)
+    assert fixed.rmse >= fixed.mae * (1 - 1e-9)
+    assert fixed.mae == pytest.approx(np.mean([abs(y - constant) for y in targets]))
+
+
+def test_the_regressor_block_loop_predicts_as_the_row_loop() -> None:
+    """Equal up to float32 rounding: a forward pass over 8 rows sums in another order than
+    one over a row (a classifier's argmax hides that, a regressor's number does not)."""
+    stream = [({"a": float(i % 7), "k": "u" if i % 3 else "v"}, 5.0 * (i % 7)) for i in range(120)]
+    options: dict[str, Any] = {"window": 20, "every": 1, "regression": True}
+    rows = prequential(OnlineRegressor(batch_size=8), stream, **options)
+    blocks = prequential(OnlineRegressor(batch_size=8), stream, block=8, **options)
+    assert [n for n, _ in blocks.curve] == [n for n, _ in rows.curve]
+    assert [m for _, m in blocks.curve] == pytest.approx([m for _, m in rows.curve], rel=1e-5)
+    assert blocks.score.overall == pytest.approx(rows.score.overall, rel=1e-5)
+    assert rows.curve[-1][1] < 0.5 * rows.curve[19][1]  # it learned: the error fell
+
+
+def test_regression_scoring_agrees_with_rivers_progressive_validation() -> None:
+    """River's own LinearRegression through our loop gets the MAE and RMSE that River's
+    ``progressive_val_score`` gives it (both test-then-train, in order)."""
+    river = pytest.importorskip("river")
+    from river import evaluate, linear_model, metrics, preprocessing
+
+    stream = list(river.datasets.synth.Friedman(seed=1).take(300))
+
+    def learner() -> Any:
+        return preprocessing.StandardScaler() | linear_model.LinearRegression()
+
+    ours = prequential(learner(), stream, regression=True).score
+    assert isinstance(ours, PrequentialRegressionScore)
+    theirs = evaluate.progressive_val_score(stream, learner(), metrics.MAE() + metrics.RMSE())
+    mae, rmse = (metric.get() for metric in theirs)
+    assert ours.mae == pytest.approx(mae)
+    assert ours.rmse == pytest.approx(rmse)
+
+
+def test_a_regression_plot_is_written(tmp_path: Any) -> None:
+    result = prequential(LastTarget(), [({}, float(i % 5)) for i in range(50)], regression=True)
+    path = plot_prequential({"no change": result}, tmp_path / "r.png", "t")
     assert path.read_bytes()[:4] == b"\x89PNG"

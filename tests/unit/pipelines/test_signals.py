@@ -209,3 +209,26 @@ def test_without_served_rows_the_rows_arrived_since_training_are_compared(
     result = trigger.evaluate(context)
     assert result.fired
     assert result.children[0].reason.startswith("age: ")
+
+
+def test_a_regression_champions_feedback_is_not_scored_as_right_or_wrong(
+    registry: Registry,
+    make_bundle,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """Numbers almost never match exactly: scored as labels, every outcome would be wrong."""
+    log = tmp_path / "feedback.jsonl"
+    rows = [{"text": f"r{i}", "intent": f"{i}.5", "predicted": f"{i}.4"} for i in range(40)]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _champion(registry, make_bundle, [0.9])
+    pool = Snapshot.of([Example.make(f"hello {i}", "greet") for i in range(10)])
+    for kind, expected in (("classification", [False] * 40), ("regression", [])):
+        config = {
+            "task": "tabular",
+            "columns": {"target": "y", "kind": kind},
+            "sources": [{"feedback": "feedback.jsonl"}],
+        }
+        (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
+        project = Project.load(tmp_path)
+        context = trigger_context(project, registry, pool, registry.resolve("1.0"), NOW)
+        assert list(context.feedback) == expected

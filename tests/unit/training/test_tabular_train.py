@@ -12,6 +12,7 @@ from lifelong.data.schema import canonical_row
 from lifelong.features import TabularFeaturizer
 from lifelong.models import ModelBundle
 from lifelong.training import train
+from lifelong.training.trainer import sparse_parameters
 
 TRAINING = Training(epochs=12, batch_size=32, lr=0.01, seed=0, patience=12)
 
@@ -111,14 +112,59 @@ def test_classification_of_rows_and_a_changed_column_refused() -> None:
         )
 
 
-def test_regression_refuses_class_regularizers() -> None:
+def test_regression_refuses_distillation() -> None:
     rows = _rows(50, 0)
-    with pytest.raises(ConfigError, match="regression"):
+    with pytest.raises(ConfigError, match=r"distill .*regression"):
         train(
             rows,
             rows[:5],
             pipeline=_pipeline("regression"),
             training=TRAINING,
-            finetune=Finetune(ewc={"weight": 1.0}),
+            finetune=Finetune(distill={"weight": 1.0}),
             progress=False,
         )
+
+
+def _distance(child: ModelBundle, parent: ModelBundle) -> float:
+    """Squared distance of the dense weights (the sparse table moves only where rows hit)."""
+    sparse = {id(p) for p in sparse_parameters(child.module)}
+    theirs = dict(parent.module.named_parameters())
+    return sum(
+        float((p.detach() - theirs[n].detach()).pow(2).sum())
+        for n, p in child.module.named_parameters()
+        if id(p) not in sparse
+    )
+
+
+@pytest.mark.slow
+def test_ewc_on_a_regression_update_pulls_the_weights_toward_the_parent() -> None:
+    """A Gaussian likelihood's Fisher: the same update on shifted targets moves the weights
+    less with a strong EWC, and predicts closer to the parent on the old rows."""
+    pipeline = _pipeline("regression")
+    training = TRAINING.model_copy(update={"epochs": 6})
+    parent = train(
+        _rows(200, 0), _rows(30, 9), pipeline=pipeline, training=training, progress=False
+    ).bundle
+    shifted = _rows(150, 2, shift=8.0)
+
+    def update(finetune: Finetune) -> ModelBundle:
+        return train(
+            shifted,
+            shifted[:30],
+            pipeline=pipeline,
+            training=training,
+            parent=parent,
+            finetune=finetune,
+            epochs=4,
+            progress=False,
+        ).bundle
+
+    plain = update(Finetune())
+    held = update(Finetune(ewc={"weight": 5000.0, "samples": 128}))
+    old = [e.text for e in _rows(100, 5)]
+    before = parent.predict_values(old)
+    assert _distance(held, parent) < 0.5 * _distance(plain, parent)
+    assert (
+        np.abs(held.predict_values(old) - before).mean()
+        < np.abs(plain.predict_values(old) - before).mean()
+    )
