@@ -3,6 +3,11 @@
 Read top to bottom in :func:`train_version`. Everything that can fail on bad input (data
 validation, untrainable data, an incompatible parent) fails before anything is written; the
 registry is written last, in one registration, so a failed run leaves nothing half-registered.
+
+Data-parallel runs (``lifelong train --nproc N``, torchrun) split here: rank 0 runs
+:func:`train_version`, the others :func:`train_shard`, which reads the same data files, trains
+its shard in the same process group and returns, never opening the registry. Only rank 0
+evaluates and registers, so a run registers exactly one version.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lifelong.core.errors import NotFound
+from lifelong.config import Config
+from lifelong.core.errors import ConfigError, NotFound
 from lifelong.core.types import Example
 from lifelong.data import Dataset, Snapshot, check_trainable, diff, load_dataset
 from lifelong.evaluation import EvalReport, RegressionReport
@@ -22,7 +28,13 @@ from lifelong.pipelines.judge import measure
 from lifelong.pipelines.session import embedding_cache, load_bundle
 from lifelong.project import Project
 from lifelong.registry import ModelVersion, Registry
-from lifelong.training import train
+from lifelong.training import TrainOutcome, train
+from lifelong.training.distributed import (
+    DataParallel,
+    DistContext,
+    check_distributable,
+    process_group,
+)
 
 LATEST = "latest"
 
@@ -36,6 +48,7 @@ class TrainOptions:
     ``promote_after`` says the caller judges the version right after registering it and
     promotes it on a promote verdict; it is recorded (``training["promote_after"]``) so the next
     cycle can finish that work if the run is killed in between (see ``pipelines/resume.py``).
+    ``distributed`` is this process's place in a torchrun job, ``None`` for one process.
     """
 
     finetune: str | None = None
@@ -44,6 +57,7 @@ class TrainOptions:
     strict_labels: bool = False
     notes: str = ""
     progress: bool = True
+    distributed: DistContext | None = None
 
 
 @dataclass(frozen=True)
@@ -124,36 +138,84 @@ def _data_diff(registry: Registry, dataset: Dataset, parent: _Parent | None) -> 
     return {**diff(base, dataset.pool).summary(), "against": against}
 
 
+def check_distributed(config: Config, finetune: str | None) -> None:
+    """Refuse what a data-parallel run cannot do yet, before any process starts training."""
+    check_distributable(config.pipeline)
+    if finetune is not None:
+        raise ConfigError(
+            "--finetune cannot run with --nproc yet: every process would need the parent "
+            "model, and only rank 0 reads the registry",
+            hint="fine-tune in one process: `lifelong train --finetune` without --nproc",
+        )
+
+
+def _fit(
+    project: Project,
+    dataset: Dataset,
+    options: TrainOptions,
+    parent: _Parent | None = None,
+    previous: list[Example] | None = None,
+) -> TrainOutcome:
+    """Step 3 of a run: train on the data, in this process or as one rank of a torchrun job."""
+    config = project.config
+    finetune = config.finetune
+    if options.epoch_fraction is not None:
+        finetune = finetune.model_copy(update={"epoch_fraction": options.epoch_fraction})
+
+    def fit(distributed: DataParallel | None = None) -> TrainOutcome:
+        return train(
+            list(dataset.splits.train),
+            list(dataset.splits.valid),
+            pipeline=config.pipeline,
+            training=config.training,
+            finetune=finetune,
+            parent=None if parent is None else parent.bundle,
+            previous=previous,
+            cache_dir=embedding_cache(project),
+            strict_labels=options.strict_labels,
+            progress=options.progress,
+            distributed=distributed,
+        )
+
+    if options.distributed is None:
+        return fit()
+    with process_group(options.distributed) as parallel:
+        return fit(parallel)
+
+
+def _load_trainable(project: Project, options: TrainOptions) -> Dataset:
+    """Step 1: read, validate, split; refuse untrainable data (or a run that cannot be
+    distributed) before any work."""
+    config = project.config
+    if options.distributed is not None:
+        check_distributed(config, options.finetune)
+    dataset = load_dataset(project)
+    check_trainable(dataset.splits, kind=config.columns.kind)
+    return dataset
+
+
+def train_shard(project: Project, options: TrainOptions) -> None:
+    """A rank other than 0 of a torchrun job: train this process's shard, register nothing."""
+    assert options.distributed is not None, "train_shard runs in a torchrun job"
+    assert not options.distributed.is_main, "rank 0 runs train_version"
+    _fit(project, _load_trainable(project, options), options)
+
+
 def train_version(project: Project, registry: Registry, options: TrainOptions) -> TrainResult:
     """Train (cold or update), evaluate on the test split, and register the result."""
     config = project.config
     # 1. Data: read, validate, split; refuse untrainable data before any work.
-    dataset = load_dataset(project)
-    check_trainable(dataset.splits, kind=config.columns.kind)
+    dataset = _load_trainable(project, options)
     # 2. Parent: resolved and checked (sha256, format) before training.
     parent = (
         None if options.finetune is None else _resolve_parent(project, registry, options.finetune)
     )
-    finetune = config.finetune
-    if options.epoch_fraction is not None:
-        finetune = finetune.model_copy(update={"epoch_fraction": options.epoch_fraction})
     previous = None
     if parent is not None and parent.examples is not None and config.retain_data:
         parent_hashes = {e.hash for e in parent.examples}
         previous = [e for e in dataset.splits.train if e.hash in parent_hashes]
-    # 3. Train.
-    outcome = train(
-        list(dataset.splits.train),
-        list(dataset.splits.valid),
-        pipeline=config.pipeline,
-        training=config.training,
-        finetune=finetune,
-        parent=None if parent is None else parent.bundle,
-        previous=previous,
-        cache_dir=embedding_cache(project),
-        strict_labels=options.strict_labels,
-        progress=options.progress,
-    )
+    # 3. Train (with the other ranks, under torchrun).
+    outcome = _fit(project, dataset, options, parent, previous)
     # 4. Evaluate on the stable test split.
     started = time.perf_counter()
     test = list(dataset.splits.test)

@@ -45,6 +45,7 @@ from lifelong.models.objective import (
     is_regression,
 )
 from lifelong.training.compat import LabelPlan, check_compatible, plan_labels
+from lifelong.training.distributed import DataParallel
 from lifelong.training.init import make_strategy
 from lifelong.training.regularizers import make_regularizers
 from lifelong.training.replay import replay_sample
@@ -201,6 +202,7 @@ def train(
     cache_dir: Path | None = None,
     strict_labels: bool = False,
     progress: bool = True,
+    distributed: DataParallel | None = None,
 ) -> TrainOutcome:
     """Train a model cold, or update ``parent`` on new data.
 
@@ -229,6 +231,10 @@ def train(
         shrinking its head.
     progress
         Show progress bars.
+    distributed
+        Train data-parallel under torchrun (see :mod:`lifelong.training.distributed`): this
+        process fits on its hash shard of the training examples; the returned model is the
+        same on every rank.
 
     Raises
     ------
@@ -281,6 +287,9 @@ def train(
 
     strategy_name, strategy_params = "cold", {}
     train_labels = objective.targets([e.label for e in examples], plan.labels).numpy()
+    if distributed is not None:  # this rank's disjoint part of the training examples
+        shard = distributed.shard([e.hash for e in examples])
+        train_features, train_labels = train_features.rows(shard), train_labels[shard]
     new_rows = [plan.labels.index(label) for label in plan.added] if parent is not None else []
     new_intents = finetune.new_intents
     factor = max(1, math.ceil(training.epochs / n_epochs)) if new_intents.oversample else 1
@@ -327,6 +336,7 @@ def train(
         (valid_features, objective.targets([e.label for e in valid], plan.labels)),
         epochs=n_epochs,
         penalties=penalties,
+        distributed=distributed,
     )
     model.eval()
     init = {"strategy": strategy_name, **strategy_params}
@@ -350,6 +360,7 @@ def train(
         **fit.to_dict(),
         "seed": training.seed,
         "weights_format": weights_format(model),
+        **({} if distributed is None else {"distributed": distributed.summary()}),
         "timings": {"featurize_s": round(featurize_s, 4), "train_s": round(fit.train_seconds, 4)},
     }
     spec = BundleSpec(

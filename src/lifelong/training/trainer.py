@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,6 +25,9 @@ from torch import nn
 from lifelong.config import Training
 from lifelong.features import Features
 from lifelong.models.objective import Classification, Objective
+
+if TYPE_CHECKING:
+    from lifelong.training.distributed import DataParallel
 
 Penalty = Callable[[nn.Module, NDArray[np.int64], Features, torch.Tensor], torch.Tensor]
 """``penalty(model, batch_rows, batch_features, batch_logits) -> scalar`` added to a batch's
@@ -117,12 +120,16 @@ class Trainer:
         *,
         epochs: int | None = None,
         penalties: Sequence[Penalty] = (),
+        distributed: DataParallel | None = None,
     ) -> FitResult:
         """Train ``model`` in place for up to ``epochs`` (default ``training.epochs``).
 
         ``valid`` (features and labels) drives early stopping; without it (or when empty)
         every epoch runs and the last weights are kept. Each of ``penalties`` (see
-        :mod:`lifelong.training.regularizers`) adds its term to every batch's loss.
+        :mod:`lifelong.training.regularizers`) adds its term to every batch's loss. With
+        ``distributed`` (see :mod:`lifelong.training.distributed`) ``train`` is this rank's
+        shard, the forward pass runs under DDP and every step averages gradients across ranks;
+        ``valid`` is the full set on every rank, so all ranks stop at the same epoch.
         """
         cfg = self.training
         epochs = epochs or cfg.epochs
@@ -139,6 +146,7 @@ class Trainer:
             return max(0.0, (total - step) / max(total - warmup, 1))
 
         optimizers = self._optimizers(model)
+        forward = model if distributed is None else distributed.wrap(model)
         schedulers = [torch.optim.lr_scheduler.LambdaLR(o, schedule) for o in optimizers]
         objective = self.objective
         key = f"valid_{objective.metric}"
@@ -156,13 +164,15 @@ class Trainer:
                 for batch in torch.split(permutation, cfg.batch_size):
                     index = batch.numpy()
                     inputs = train.rows(index)
-                    logits = model(inputs)
+                    logits = forward(inputs)
                     loss = objective.loss(logits, targets[batch])
                     for penalty in penalties:
                         loss = loss + penalty(model, index, inputs, logits)
                     for optimizer in optimizers:
                         optimizer.zero_grad()
                     loss.backward()  # type: ignore[no-untyped-call]
+                    if distributed is not None:
+                        distributed.reduce_sparse()
                     for optimizer, scheduler in zip(optimizers, schedulers, strict=True):
                         optimizer.step()
                         scheduler.step()
