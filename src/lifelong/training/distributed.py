@@ -42,6 +42,8 @@ import torch
 import torch.distributed as dist
 from numpy.typing import NDArray
 from torch import nn
+from torch.distributed.distributed_c10d import PrefixStore
+from torch.distributed.rendezvous import rendezvous
 from torch.nn.parallel import DistributedDataParallel
 
 from lifelong.config import Pipeline
@@ -202,9 +204,18 @@ def process_group(
     """Join the job's process group for the ``with`` block (training only) and leave it.
 
     The group is left before rank 0 evaluates and registers, so the other ranks can exit and
-    nothing waits on them.
+    nothing waits on them. Its keys in torchrun's store are prefixed with the restart count:
+    torchrun keeps one store across restarts, and a restarted rank that read the address a
+    killed rank published before would wait on a dead port.
     """
-    dist.init_process_group(context.backend, rank=context.rank, world_size=context.world_size)
+    store, _, _ = next(rendezvous("env://", rank=context.rank, world_size=context.world_size))
+    attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+    dist.init_process_group(
+        context.backend,
+        store=PrefixStore(f"lifelong/attempt-{attempt}/", store),
+        rank=context.rank,
+        world_size=context.world_size,
+    )
     try:
         yield DataParallel(context, sparse_sync)
     finally:

@@ -1,0 +1,129 @@
+"""``lifelong train --nproc N``: N torchrun workers on the sample project, one version.
+
+The distributed runs are real subprocesses (torchrun starts the workers; their output goes to
+the terminal, not to an in-process runner), checked through the registry they leave.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lifelong.cli.main import app
+from lifelong.project import Project
+from lifelong.registry import open_registry
+from lifelong.testing.cli import run_cli, small_settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    assert CliRunner().invoke(app, ["init", str(tmp_path / "demo")]).exit_code == 0
+    return tmp_path / "demo"
+
+
+def _versions(project: Path) -> list[str]:
+    loaded = Project.load(project)
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        return [v.label for v in registry.versions()]
+
+
+def _lifelong(project: Path, settings: list[str], *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    command = [sys.executable, "-m", "lifelong.cli.main", "--project", str(project), *settings]
+    return subprocess.Popen(
+        [*command, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.mark.slow
+def test_two_workers_register_exactly_one_version(project: Path) -> None:
+    process = _lifelong(project, small_settings(4), "train", "--nproc", "2", "--json")
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    summary = json.loads(out[out.index("{") :])  # rank 0 alone prints
+    assert out.count('"version"') == 1
+    assert summary["version"] == "1.0"
+    assert summary["promoted"] is True  # rank 0 also ran the gate of a first model
+    assert summary["training"]["distributed"]["world_size"] == 2
+    # every training example, split over two shards
+    assert summary["training"]["n_train"] == summary["metrics"]["split_sizes"]["train"]
+    assert _versions(project) == ["1.0"]
+
+
+def test_bad_nproc_input_is_refused_before_any_worker_starts(project: Path) -> None:
+    code, out = run_cli(project, small_settings(2), "train", "--nproc", "0")
+    assert code == 2
+    assert "--nproc" in out
+    assert "greater than or equal to 1" in out
+    code, out = run_cli(project, small_settings(2), "train", "--nproc", "2", "--finetune")
+    assert code == 1
+    assert "--finetune cannot run with --nproc yet" in out
+    transformer = small_settings(2, **{"pipeline.name": "transformer"})
+    code, out = run_cli(project, transformer, "train", "--nproc", "2")
+    assert code == 1
+    assert "transformer cannot be trained with --nproc" in out
+    assert _versions(project) == []
+
+
+def _worker(marker: str, rank: int) -> int | None:
+    """The pid of the first-attempt torchrun worker of ``rank`` carrying ``marker``, if any."""
+    wanted = {f"LIFELONG_TEST_MARKER={marker}", f"RANK={rank}", "TORCHELASTIC_RESTART_COUNT=0"}
+    for entry in Path("/proc").iterdir():
+        try:
+            environ = set((entry / "environ").read_bytes().split(b"\0"))
+        except (OSError, ValueError):
+            continue
+        if {w.encode() for w in wanted} <= environ:
+            return int(entry.name)
+    return None
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+def test_a_killed_worker_is_restarted_and_one_version_registered(project: Path) -> None:
+    marker = uuid.uuid4().hex
+    settings = small_settings(120, **{"training.patience": "120"})
+    process = _lifelong(
+        project,
+        settings,
+        "train",
+        "--nproc",
+        "2",
+        "--max-restarts",
+        "1",
+        "--json",
+        env={"LIFELONG_TEST_MARKER": marker},
+    )
+    killed = False
+    while process.poll() is None and not killed:
+        pid = _worker(marker, 1)
+        # past its imports and featurization: killed in the middle of training
+        if pid is not None and _cpu_seconds(pid) > 5:
+            os.kill(pid, signal.SIGKILL)
+            killed = True
+        time.sleep(0.2)
+    out, err = process.communicate(timeout=600)
+    assert killed, "the worker finished before it could be killed"
+    assert process.returncode == 0, err[-3000:]
+    assert "exitcode: -9" in err  # torchrun saw the killed worker, then restarted the group
+    assert json.loads(out[out.index("{") :])["version"] == "1.0"
+    assert _versions(project) == ["1.0"]
