@@ -32,9 +32,9 @@ def project(tmp_path: Path) -> Path:
     return tmp_path / "demo"
 
 
-def _versions(project: Path) -> list[str]:
+def _versions(project: Path, store_url: str | None = None) -> list[str]:
     loaded = Project.load(project)
-    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+    with open_registry(store_url or loaded.store_url, loaded.artifacts_dir) as registry:
         return [v.label for v in registry.versions()]
 
 
@@ -50,8 +50,14 @@ def _lifelong(project: Path, settings: list[str], *args: str, env: dict[str, str
 
 
 @pytest.mark.slow
-def test_two_workers_register_exactly_one_version(project: Path) -> None:
-    process = _lifelong(project, small_settings(4), "train", "--nproc", "2", "--json")
+def test_two_workers_register_exactly_one_version(project: Path, store_url: str) -> None:
+    """On SQLite and on a PostgreSQL registry (the store several machines would share)."""
+    process = _lifelong(
+        project,
+        small_settings(4),
+        *("train", "--nproc", "2", "--json"),
+        env={"LIFELONG_STORE_URL": store_url},
+    )
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err[-3000:]
     summary = json.loads(out[out.index("{") :])  # rank 0 alone prints
@@ -61,7 +67,7 @@ def test_two_workers_register_exactly_one_version(project: Path) -> None:
     assert summary["training"]["distributed"]["world_size"] == 2
     # every training example, split over two shards
     assert summary["training"]["n_train"] == summary["metrics"]["split_sizes"]["train"]
-    assert _versions(project) == ["1.0"]
+    assert _versions(project, store_url) == ["1.0"]
 
 
 def test_bad_nproc_input_is_refused_before_any_worker_starts(project: Path) -> None:
