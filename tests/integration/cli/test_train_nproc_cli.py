@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -133,3 +134,26 @@ def test_a_killed_worker_is_restarted_and_one_version_registered(project: Path) 
     assert "exitcode: -9" in err  # torchrun saw the killed worker, then restarted the group
     assert json.loads(out[out.index("{") :])["version"] == "1.0"
     assert _versions(project) == ["1.0"]
+
+
+@pytest.mark.slow
+def test_a_tabular_project_trains_on_two_workers(tmp_path: Path) -> None:
+    root = tmp_path / "table"
+    (root / "data").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    rows = ["income,age,band"] + [
+        f"{income:.0f},{age},{'high' if income > 50000 else 'low'}"
+        for income, age in zip(
+            rng.normal(50000, 15000, 400), rng.integers(20, 65, 400), strict=True
+        )
+    ]
+    (root / "data" / "people.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (root / "config.yml").write_text("task: tabular\ncolumns: {target: band}\n", encoding="utf-8")
+    settings = ["--set", "training.epochs=3", "--set", "pipeline.hidden=16"]
+    process = _lifelong(root, settings, "train", "--nproc", "2", "--json")
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    summary = json.loads(out[out.index("{") :])
+    assert summary["training"]["distributed"]["world_size"] == 2
+    assert summary["metrics"]["accuracy"] > 0.8
+    assert _versions(root) == ["1.0"]
