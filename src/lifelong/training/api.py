@@ -321,9 +321,14 @@ def train(
 
     # a cold-start update trains as a cold training does
     scale = 1.0 if parent is None or finetune.init == "cold" else finetune.lr_scale
+    batch = training.batch_size if distributed is None else distributed.rank_batch(training)
     trainer = Trainer(
         training.model_copy(
-            update={"lr": training.lr * scale, "sparse_lr": training.sparse_lr * scale}
+            update={
+                "lr": training.lr * scale,
+                "sparse_lr": training.sparse_lr * scale,
+                "batch_size": batch,
+            }
         ),
         objective=objective,
         dense_lr=pipeline.transformer.lr * scale if pipeline.name == "transformer" else None,

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,28 +40,45 @@ def _versions(project: Path, store_url: str | None = None) -> list[str]:
         return [v.label for v in registry.versions()]
 
 
-def _lifelong(project: Path, settings: list[str], *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def _lifelong(
+    project: Path,
+    settings: list[str],
+    *args: str,
+    env: dict[str, str] | None = None,
+    during: Callable[[subprocess.Popen[str]], None] | None = None,
+) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of ``lifelong`` run as a process (``during`` is called
+    while it runs); the process and its torchrun workers are killed if the test fails first."""
     command = [sys.executable, "-m", "lifelong.cli.main", "--project", str(project), *settings]
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [*command, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        start_new_session=True,  # its own process group: the workers go with it
     )
+    try:
+        if during is not None:
+            during(process)
+        out, err = process.communicate(timeout=600)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    return process.returncode, out, err
 
 
 @pytest.mark.slow
 def test_two_workers_register_exactly_one_version(project: Path, store_url: str) -> None:
     """On SQLite and on a PostgreSQL registry (the store several machines would share)."""
-    process = _lifelong(
+    code, out, err = _lifelong(
         project,
         small_settings(4),
         *("train", "--nproc", "2", "--json"),
         env={"LIFELONG_STORE_URL": store_url},
     )
-    out, err = process.communicate(timeout=300)
-    assert process.returncode == 0, err[-3000:]
+    assert code == 0, err[-3000:]
     summary = json.loads(out[out.index("{") :])  # rank 0 alone prints
     assert out.count('"version"') == 1
     assert summary["version"] == "1.0"
@@ -109,28 +127,26 @@ def _cpu_seconds(pid: int) -> float:
 def test_a_killed_worker_is_restarted_and_one_version_registered(project: Path) -> None:
     marker = uuid.uuid4().hex
     settings = small_settings(120, **{"training.patience": "120"})
-    process = _lifelong(
+    killed: list[int] = []
+
+    def kill_rank_1(process: subprocess.Popen[str]) -> None:
+        while process.poll() is None and not killed:
+            pid = _worker(marker, 1)
+            # past its imports and featurization: killed in the middle of training
+            if pid is not None and _cpu_seconds(pid) > 5:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.2)
+
+    code, out, err = _lifelong(
         project,
         settings,
-        "train",
-        "--nproc",
-        "2",
-        "--max-restarts",
-        "1",
-        "--json",
+        *("train", "--nproc", "2", "--max-restarts", "1", "--json"),
         env={"LIFELONG_TEST_MARKER": marker},
+        during=kill_rank_1,
     )
-    killed = False
-    while process.poll() is None and not killed:
-        pid = _worker(marker, 1)
-        # past its imports and featurization: killed in the middle of training
-        if pid is not None and _cpu_seconds(pid) > 5:
-            os.kill(pid, signal.SIGKILL)
-            killed = True
-        time.sleep(0.2)
-    out, err = process.communicate(timeout=600)
     assert killed, "the worker finished before it could be killed"
-    assert process.returncode == 0, err[-3000:]
+    assert code == 0, err[-3000:]
     assert "exitcode: -9" in err  # torchrun saw the killed worker, then restarted the group
     assert json.loads(out[out.index("{") :])["version"] == "1.0"
     assert _versions(project) == ["1.0"]
@@ -150,9 +166,8 @@ def test_a_tabular_project_trains_on_two_workers(tmp_path: Path) -> None:
     (root / "data" / "people.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     (root / "config.yml").write_text("task: tabular\ncolumns: {target: band}\n", encoding="utf-8")
     settings = ["--set", "training.epochs=3", "--set", "pipeline.hidden=16"]
-    process = _lifelong(root, settings, "train", "--nproc", "2", "--json")
-    out, err = process.communicate(timeout=300)
-    assert process.returncode == 0, err[-3000:]
+    code, out, err = _lifelong(root, settings, "train", "--nproc", "2", "--json")
+    assert code == 0, err[-3000:]
     summary = json.loads(out[out.index("{") :])
     assert summary["training"]["distributed"]["world_size"] == 2
     assert summary["metrics"]["accuracy"] > 0.8

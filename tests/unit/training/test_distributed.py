@@ -20,7 +20,12 @@ from lifelong.core.errors import ConfigError, DataError
 from lifelong.core.types import Example
 from lifelong.models.bundle import WEIGHTS_FILE
 from lifelong.testing.ddp_worker import run
-from lifelong.training.distributed import DistContext, check_distributable, shard_rows
+from lifelong.training.distributed import (
+    DataParallel,
+    DistContext,
+    check_distributable,
+    shard_rows,
+)
 
 MakeExamples = Callable[..., list[Example]]
 hex_hashes = st.lists(st.text("0123456789abcdef", min_size=1, max_size=8), max_size=60)
@@ -50,6 +55,8 @@ def test_context_is_read_from_torchrun_variables() -> None:
     assert (context.rank, context.world_size, context.local_rank) == (3, 4, 1)
     assert not context.is_main
     assert context.backend == ("nccl" if torch.cuda.is_available() else "gloo")
+    # the configured batch is split over the ranks: one step still averages about one batch
+    assert DataParallel(context).rank_batch(Training(batch_size=65)) == 17
     with pytest.raises(ConfigError, match="RANK / LOCAL_RANK"):
         DistContext.from_env({"WORLD_SIZE": "2"})
     with pytest.raises(ConfigError, match="not within"):
