@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -38,7 +39,9 @@ CONFIGS = {
 }
 
 
-def one_run(procs: int, threads: int, sparse: str | None, args: argparse.Namespace) -> dict:  # type: ignore[type-arg]
+def one_run(
+    procs: int, threads: int, sparse: str | None, args: argparse.Namespace
+) -> dict[str, Any]:
     """Train once; rank 0's figures plus the command's wall time."""
     pipeline = {"ngrams": {"buckets": args.buckets, "dim": args.dim}, "hidden": args.hidden}
     training = {"epochs": args.epochs, "patience": args.epochs}  # every run: the same steps
@@ -57,7 +60,7 @@ def one_run(procs: int, threads: int, sparse: str | None, args: argparse.Namespa
         started = time.perf_counter()
         subprocess.run(command, env=env, check=True, capture_output=True)
         wall = time.perf_counter() - started
-        figures: dict = json.loads((Path(tmp) / "rank0.json").read_text())  # type: ignore[type-arg]
+        figures: dict[str, Any] = json.loads((Path(tmp) / "rank0.json").read_text())
     return {**figures, "wall_s": wall}
 
 
@@ -69,7 +72,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=256)
     args = parser.parse_args()
-    runs: dict[str, list[dict]] = {name: [] for name in CONFIGS}  # type: ignore[type-arg]
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CONFIGS}
     for repeat in range(args.repeat):
         for name, config in CONFIGS.items():
             runs[name].append(one_run(*config, args))

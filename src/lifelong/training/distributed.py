@@ -28,10 +28,11 @@ parameter in its own bucket, indices and values gathered, then summed). NCCL can
 sparse tensors, so there the table is left out of DDP and its gradient is exchanged by hand:
 all ranks all-gather their (padded) indices and values, and each builds the same averaged sparse
 gradient (:meth:`DataParallel.reduce_sparse`). Both keep the weights bit-identical across ranks
-(tests check it); on 2 CPU cores DDP's own sparse all-reduce was the faster of the two
-(``bench/distributed.py``, figures in ``bench/RESULTS.md``), so gloo uses it and ``"gather"`` is
-the NCCL path. A dense all-reduce of the table was not an option: 262,144 x 128 floats (128 MiB)
-per step for a batch that touches a few thousand rows.
+(tests check it); on 2 CPU cores DDP's own sparse all-reduce was slightly the faster of the
+two (within the noise of a shared machine: ``bench/distributed.py``, figures in
+``bench/RESULTS.md``), so gloo uses it and ``"gather"`` is the NCCL path. A dense all-reduce
+of the table was not an option: 262,144 x 128 floats (128 MiB) per step for a batch that
+touches a few thousand rows.
 """
 
 from __future__ import annotations
