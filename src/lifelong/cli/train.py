@@ -25,7 +25,7 @@ from lifelong.evaluation import (
 from lifelong.pipelines import (
     Judgement,
     TrainOptions,
-    check_distributed,
+    check_launch,
     evaluate_version,
     judge,
     train_shard,
@@ -131,7 +131,7 @@ def train(
     if nproc is not None and distributed is None:
         from lifelong.cli.torchrun import launch, worker_args
 
-        check_distributed(project.config, finetune)  # bad input fails here, not in N workers
+        check_launch(project, finetune)  # bad input fails here, not in N workers
         command = ["train", *_train_args(epoch_fraction, strict_labels, promote, notes, as_json)]
         given = ctx.find_object(GlobalOptions) or GlobalOptions()
         raise typer.Exit(launch(nproc, max_restarts, worker_args(given, command)))

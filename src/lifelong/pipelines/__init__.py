@@ -6,7 +6,7 @@ from lifelong.pipelines.judge import Judgement, evaluate_version, judge
 from lifelong.pipelines.retrain import (
     TrainOptions,
     TrainResult,
-    check_distributed,
+    check_launch,
     train_shard,
     train_version,
 )
@@ -16,7 +16,7 @@ __all__ = [
     "Judgement",
     "TrainOptions",
     "TrainResult",
-    "check_distributed",
+    "check_launch",
     "evaluate_version",
     "judge",
     "load_bundle",

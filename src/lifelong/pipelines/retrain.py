@@ -138,7 +138,14 @@ def _data_diff(registry: Registry, dataset: Dataset, parent: _Parent | None) -> 
     return {**diff(base, dataset.pool).summary(), "against": against}
 
 
-def check_distributed(config: Config, finetune: str | None) -> None:
+def check_launch(project: Project, finetune: str | None) -> None:
+    """``--nproc``'s check before it starts any worker: what a data-parallel run cannot do, and
+    data that cannot be trained, fail once here instead of in every worker."""
+    _check_distributed(project.config, finetune)
+    check_trainable(load_dataset(project).splits, kind=project.config.columns.kind)
+
+
+def _check_distributed(config: Config, finetune: str | None) -> None:
     """Refuse what a data-parallel run cannot do yet, before any process starts training."""
     check_distributable(config.pipeline)
     if finetune is not None:
@@ -188,7 +195,7 @@ def _load_trainable(project: Project, options: TrainOptions) -> Dataset:
     distributed) before any work."""
     config = project.config
     if options.distributed is not None:
-        check_distributed(config, options.finetune)
+        _check_distributed(config, options.finetune)
     dataset = load_dataset(project)
     check_trainable(dataset.splits, kind=config.columns.kind)
     return dataset

@@ -101,6 +101,12 @@ def test_bad_nproc_input_is_refused_before_any_worker_starts(project: Path) -> N
     code, out = run_cli(project, transformer, "train", "--nproc", "2")
     assert code == 1
     assert "transformer cannot be trained with --nproc" in out
+    for data in (project / "data").iterdir():
+        data.unlink()
+    code, out = run_cli(project, small_settings(2), "train", "--nproc", "2")
+    assert code == 1
+    assert "no examples found" in out  # the data's own error, once, from the launcher
+    assert "torch" not in out  # not N workers' tracebacks
     assert _versions(project) == []
 
 
