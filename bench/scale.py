@@ -15,15 +15,20 @@ Both train the default fast pipeline (``--batch-size`` rows a step, ``--epochs``
 early stop: patience is raised so every run makes the same number of passes). Examples/s
 counts training examples times passes over the whole run: reading, checking, featurizing and
 stepping (and, for ``stream``, the scan). ``--big N`` also trains on ``N`` rows under an
-address-space cap (``RLIMIT_AS``) and writes its RSS curve as PNG. Run from the project root::
+address-space cap (``RLIMIT_AS``) and writes its RSS curve as PNG. ``--resume`` kills a
+streamed 1x run with SIGKILL at three points (a quarter, half and four fifths of its steps),
+resumes each from its last checkpoint and compares it with the uninterrupted run. Run from the
+project root::
 
     PYTHONPATH=src python bench/scale.py [--factors 1 4 16] [--big 5000000 --cap-mb 3000]
+    PYTHONPATH=src python bench/scale.py --factors --resume
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -32,8 +37,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from lifelong.core.crashpoint import CRASH_ENV
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 FILLER = ["please", "now", "quickly", "today", "so", "hey", "ok", "just", "kindly", "again"]
@@ -67,15 +75,19 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     from lifelong.data.split import split_examples
     from lifelong.data.stream import StreamSource
     from lifelong.training import train
+    from lifelong.training.checkpoint import Checkpointer
     from lifelong.training.stream import train_stream
 
     torch.set_num_threads(args.threads)
     training = Training(epochs=args.epochs, batch_size=args.batch_size, patience=args.epochs)
     pipeline, splits, path = Pipeline(), Splits(), Path(args.data)
     started = time.perf_counter()
+    checkpoint = Checkpointer(Path(args.checkpoint), args.every) if args.checkpoint else None
     if args.mode == "stream":
         source = StreamSource([path], Columns(), splits)
-        outcome = train_stream(source, pipeline=pipeline, training=training, progress=False)
+        outcome = train_stream(
+            source, pipeline=pipeline, training=training, progress=False, checkpoint=checkpoint
+        )
     else:
         data = split_examples(read_paths([path]).examples, splits)
         outcome = train(
@@ -90,7 +102,26 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         "examples_per_s": report["n_train"] * report["epochs_run"] / seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "valid_accuracy": report["valid_accuracy"],
+        "examples_trained": report["examples_trained"],
+        "resumed_from_step": report["resumed_from_step"],
     }
+
+
+def resume_check(data: Path, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+    """Streamed trainings killed by SIGKILL at three points, each resumed from its last
+    checkpoint, against the uninterrupted run."""
+    whole = run("stream", data, args)
+    steps = whole["examples_trained"] // args.batch_size
+    rows = [{"kill_at": None, **whole}]
+    for fraction in (0.25, 0.5, 0.8):
+        kill_at = int(steps * fraction) + 3  # a few steps past a checkpoint
+        folder = tmp / f"checkpoint-{kill_at}"
+        extra = ["--checkpoint", str(folder), "--every", str(args.every)]
+        killed = run("stream", data, args, extra=extra, env={CRASH_ENV: f"step:{kill_at}"})
+        assert killed.get("failed") == -9, killed
+        resumed = run("stream", data, args, extra=extra)
+        rows.append({"kill_at": kill_at, **resumed})
+    return rows
 
 
 def _rss_mb(pid: int) -> float | None:
@@ -104,18 +135,30 @@ def _rss_mb(pid: int) -> float | None:
 
 
 def run(
-    mode: str, data: Path, args: argparse.Namespace, cap_mb: int | None = None
+    mode: str,
+    data: Path,
+    args: argparse.Namespace,
+    cap_mb: int | None = None,
+    extra: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """One training in a fresh process (under ``cap_mb`` of address space), its RSS sampled."""
     command = [sys.executable, __file__, "--worker", mode, "--data", str(data)]
     command += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
-    command += ["--threads", str(args.threads)]
+    command += ["--threads", str(args.threads), *extra]
 
     def limit() -> None:
         if cap_mb is not None:
             resource.setrlimit(resource.RLIMIT_AS, (cap_mb << 20, cap_mb << 20))
 
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, preexec_fn=limit)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL if env else None,
+        text=True,
+        preexec_fn=limit,
+        env={**os.environ, **(env or {})},
+    )
     curve: list[tuple[float, float]] = []
     started = time.perf_counter()
 
@@ -157,7 +200,7 @@ def plot(curve: list[tuple[float, float]], cap_mb: int | None, title: str, out: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--factors", type=int, nargs="*", default=[1, 4, 16])
     parser.add_argument("--modes", nargs="+", default=["stream", "memory"])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -165,6 +208,11 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=0, help="rows of the capped run (0: none)")
     parser.add_argument("--cap-mb", type=int, default=3000)
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument(
+        "--resume", action="store_true", help="kill -9 a 1x streamed run at 3 points, resume"
+    )
+    parser.add_argument("--every", type=int, default=50, help="steps between checkpoints")
+    parser.add_argument("--checkpoint", help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=["stream", "memory"], help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -184,6 +232,10 @@ def main() -> None:
                 result["factor"] = factor
                 results.append(result)
                 print(_row(result), flush=True)
+        resumed = None
+        if args.resume:
+            data = grow(source, base_rows, Path(tmp) / "resume.jsonl")
+            resumed = resume_check(data, args, Path(tmp))
         big = None
         if args.big:
             data = grow(source, args.big, Path(tmp) / "big.jsonl")
@@ -206,9 +258,17 @@ def main() -> None:
                 f"RSS curve {big['plot']}"
             )
         )
+    if resumed is not None:
+        print(f"\nkill -9 and --resume (checkpoint every {args.every} steps)")
+        print("killed at step  resumed from  examples trained  valid acc")
+        for row in resumed:
+            print(
+                f"{row['kill_at'] or '(not killed)':>14}  {row['resumed_from_step'] or '-':>12}  "
+                f"{row['examples_trained']:>16,}  {row['valid_accuracy']:.4f}"
+            )
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (args.out / f"scale-{stamp}.json").write_text(
-        json.dumps({"results": results, "big": big}, default=str)
+        json.dumps({"results": results, "big": big, "resume": resumed}, default=str)
     )
 
 

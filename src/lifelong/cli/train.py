@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.cli.common import GlobalOptions, console, load_project, open_project_registry
 from lifelong.core.errors import LifelongError
 from lifelong.evaluation import (
     EvalReport,
@@ -25,13 +25,16 @@ from lifelong.evaluation import (
 from lifelong.pipelines import (
     Judgement,
     TrainOptions,
+    check_launch,
     evaluate_version,
     judge,
+    train_shard,
     train_version,
 )
 from lifelong.pipelines.lock import cycle_lock
 from lifelong.pipelines.loop import EXIT_REJECTED
 from lifelong.project import Project
+from lifelong.training.distributed import DistContext
 
 
 def verdict_lines(judgement: Judgement) -> list[str]:
@@ -117,9 +120,38 @@ def train(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    nproc: Annotated[
+        int | None,
+        typer.Option(
+            "--nproc",
+            min=1,
+            help="Train data-parallel in N local processes (torchrun); rank 0 registers.",
+        ),
+    ] = None,
+    max_restarts: Annotated[
+        int,
+        typer.Option("--max-restarts", min=0, help="With --nproc: torchrun restarts on failure."),
+    ] = 0,
 ) -> None:
     """Train a model from scratch, or fine-tune one, and register it."""
     project = load_project(ctx)
+    distributed = DistContext.from_env()
+    if nproc is not None and distributed is None:
+        from lifelong.cli.torchrun import launch, worker_args
+
+        check_launch(project, finetune)  # bad input fails here, not in N workers
+        command = ["train", *_train_args(epoch_fraction, strict_labels, promote, notes, as_json)]
+        given = ctx.find_object(GlobalOptions) or GlobalOptions()
+        raise typer.Exit(launch(nproc, max_restarts, worker_args(given, command)))
+    if distributed is not None and not distributed.is_main:  # trains only; rank 0 registers
+        shard = TrainOptions(
+            finetune=finetune,
+            epoch_fraction=epoch_fraction,
+            progress=False,
+            distributed=distributed,
+        )
+        train_shard(project, shard)
+        return
     with open_project_registry(project) as registry, cycle_lock(project, registry):
         # a first model is always judged (and ships if it clears the floor)
         gate = promote or "champion" not in registry.store.aliases()
@@ -131,6 +163,7 @@ def train(
             progress=not as_json,
             promote_after=gate,
             resume=resume,
+            distributed=distributed,
         )
         result = train_version(project, registry, options)
         summary = result.summary()
@@ -172,6 +205,16 @@ def train(
         hint = reject_hint(version.label, finetuned=version.parent is not None)
         console.print(f"[yellow]hint:[/] {hint}", highlight=False)
         raise typer.Exit(EXIT_REJECTED)
+
+
+def _train_args(
+    epoch_fraction: float | None, strict_labels: bool, promote: bool, notes: str, as_json: bool
+) -> list[str]:
+    """The ``train`` options a torchrun worker is given again (``--nproc`` is not)."""
+    args = [] if epoch_fraction is None else ["--epoch-fraction", str(epoch_fraction)]
+    args += ["--strict-labels"] * strict_labels + ["--promote"] * promote
+    args += ["--notes", notes] if notes else []
+    return args + ["--json"] * as_json
 
 
 def reject_hint(label: str, *, finetuned: bool) -> str:

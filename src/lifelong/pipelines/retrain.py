@@ -3,6 +3,11 @@
 Read top to bottom in :func:`train_version`. Everything that can fail on bad input (data
 validation, untrainable data, an incompatible parent) fails before anything is written; the
 registry is written last, in one registration, so a failed run leaves nothing half-registered.
+
+Data-parallel runs (``lifelong train --nproc N``, torchrun) split here: rank 0 runs
+:func:`train_version`, the others :func:`train_shard`, which reads the same data files, trains
+its shard in the same process group and returns, never opening the registry. Only rank 0
+evaluates and registers, so a run registers exactly one version.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lifelong.config import Finetune
-from lifelong.core.errors import NotFound
+from lifelong.core.errors import ConfigError, NotFound
 from lifelong.core.hashing import sha256_text
 from lifelong.core.types import Example, files_snapshot_id, snapshot_id
 from lifelong.data import Dataset, Snapshot, check_trainable, diff, load_dataset
@@ -29,6 +34,12 @@ from lifelong.project import Project
 from lifelong.registry import ModelVersion, Registry
 from lifelong.training import TrainOutcome, train
 from lifelong.training.checkpoint import Checkpointer
+from lifelong.training.distributed import (
+    DataParallel,
+    DistContext,
+    check_distributable,
+    process_group,
+)
 from lifelong.training.stream import train_stream
 
 LATEST = "latest"
@@ -44,7 +55,8 @@ class TrainOptions:
     when ``training.checkpoint_every`` left one. ``promote_after`` says the caller judges the
     version right after registering it and promotes it on a promote verdict; it is recorded
     (``training["promote_after"]``) so the next cycle can finish that work if the run is killed
-    in between (see ``pipelines/resume.py``).
+    in between (see ``pipelines/resume.py``). ``distributed`` is this process's place in a
+    torchrun job, ``None`` for one process.
     """
 
     finetune: str | None = None
@@ -54,6 +66,7 @@ class TrainOptions:
     notes: str = ""
     progress: bool = True
     resume: bool = False
+    distributed: DistContext | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,85 @@ def _data_diff(
     return {**diff(base, dataset.pool).summary(kind), "against": against}
 
 
+def check_launch(project: Project, finetune: str | None) -> None:
+    """``--nproc``'s check before it starts any worker: what a data-parallel run cannot do, and
+    data that cannot be trained, fail once here instead of in every worker."""
+    _check_distributed(project, finetune)
+    check_trainable(load_dataset(project).splits, kind=project.config.columns.kind)
+
+
+def _check_distributed(project: Project, finetune: str | None) -> None:
+    """Refuse what a data-parallel run cannot do yet, before any process starts training."""
+    check_distributable(project.config.pipeline)
+    if streams(project):
+        raise ConfigError(
+            "--nproc trains on data held in memory; a streamed training runs in one process",
+            hint="set training.stream: false, or train without --nproc",
+        )
+    if finetune is not None:
+        raise ConfigError(
+            "--finetune cannot run with --nproc yet: every process would need the parent "
+            "model, and only rank 0 reads the registry",
+            hint="fine-tune in one process: `lifelong train --finetune` without --nproc",
+        )
+
+
+def _fit(
+    project: Project,
+    dataset: Dataset,
+    options: TrainOptions,
+    parent: _Parent | None = None,
+    previous: list[Example] | None = None,
+) -> TrainOutcome:
+    """Step 3 of a run: train on the data, in this process or as one rank of a torchrun job."""
+    config = project.config
+    finetune = _finetune(project, options)
+    # checkpoints are one process's: under torchrun a resumed rank 0 would leave the others
+    checkpoint = None
+    if options.distributed is None:
+        data_id = snapshot_id(e.hash for e in dataset.pool.sorted_examples())
+        checkpoint = _checkpointer(project, options, data_id, parent)
+
+    def fit(distributed: DataParallel | None = None) -> TrainOutcome:
+        return train(
+            list(dataset.splits.train),
+            list(dataset.splits.valid),
+            pipeline=config.pipeline,
+            training=config.training,
+            finetune=finetune,
+            parent=None if parent is None else parent.bundle,
+            previous=previous,
+            cache_dir=embedding_cache(project),
+            strict_labels=options.strict_labels,
+            progress=options.progress,
+            checkpoint=checkpoint,
+            distributed=distributed,
+        )
+
+    if options.distributed is None:
+        return fit()
+    with process_group(options.distributed) as parallel:
+        return fit(parallel)
+
+
+def _load_trainable(project: Project, options: TrainOptions) -> Dataset:
+    """Step 1: read, validate, split; refuse untrainable data (or a run that cannot be
+    distributed) before any work."""
+    config = project.config
+    if options.distributed is not None:
+        _check_distributed(project, options.finetune)
+    dataset = load_dataset(project)
+    check_trainable(dataset.splits, kind=config.columns.kind)
+    return dataset
+
+
+def train_shard(project: Project, options: TrainOptions) -> None:
+    """A rank other than 0 of a torchrun job: train this process's shard, register nothing."""
+    assert options.distributed is not None, "train_shard runs in a torchrun job"
+    assert not options.distributed.is_main, "rank 0 runs train_version"
+    _fit(project, _load_trainable(project, options), options)
+
+
 def train_version(project: Project, registry: Registry, options: TrainOptions) -> TrainResult:
     """Train (cold or update), evaluate on the test split, and register the result.
 
@@ -152,32 +244,17 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
     if streams(project):
         return _train_streamed(project, registry, options)
     # 1. Data: read, validate, split; refuse untrainable data before any work.
-    dataset = load_dataset(project)
-    check_trainable(dataset.splits, kind=config.columns.kind)
+    dataset = _load_trainable(project, options)
     # 2. Parent: resolved and checked (sha256, format) before training.
     parent = (
         None if options.finetune is None else _resolve_parent(project, registry, options.finetune)
     )
-    finetune = _finetune(project, options)
     previous = None
     if parent is not None and parent.examples is not None and config.retain_data:
         parent_hashes = {e.hash for e in parent.examples}
         previous = [e for e in dataset.splits.train if e.hash in parent_hashes]
-    # 3. Train.
-    data_id = snapshot_id(e.hash for e in dataset.pool.sorted_examples())
-    outcome = train(
-        list(dataset.splits.train),
-        list(dataset.splits.valid),
-        pipeline=config.pipeline,
-        training=config.training,
-        finetune=finetune,
-        parent=None if parent is None else parent.bundle,
-        previous=previous,
-        cache_dir=embedding_cache(project),
-        strict_labels=options.strict_labels,
-        progress=options.progress,
-        checkpoint=_checkpointer(project, options, data_id, parent),
-    )
+    # 3. Train (with the other ranks, under torchrun).
+    outcome = _fit(project, dataset, options, parent, previous)
     # 4. Evaluate on the stable test split.
     started = time.perf_counter()
     scored = measure(outcome.bundle, list(dataset.splits.test))

@@ -46,6 +46,7 @@ from lifelong.models.objective import (
 )
 from lifelong.training.checkpoint import Checkpointer
 from lifelong.training.compat import LabelPlan, check_compatible, plan_labels
+from lifelong.training.distributed import DataParallel
 from lifelong.training.init import make_strategy
 from lifelong.training.regularizers import make_regularizers
 from lifelong.training.replay import replay_sample
@@ -203,6 +204,7 @@ def train(
     strict_labels: bool = False,
     progress: bool = True,
     checkpoint: Checkpointer | None = None,
+    distributed: DataParallel | None = None,
 ) -> TrainOutcome:
     """Train a model cold, or update ``parent`` on new data.
 
@@ -233,7 +235,12 @@ def train(
         Show progress bars.
     checkpoint
         Save the run's state every ``checkpoint.every`` steps, and resume from the latest
-        checkpoint there is (see :mod:`lifelong.training.checkpoint`).
+        checkpoint there is (see :mod:`lifelong.training.checkpoint`); not with
+        ``distributed``.
+    distributed
+        Train data-parallel under torchrun (see :mod:`lifelong.training.distributed`): this
+        process fits on its hash shard of the training examples; the returned model is the
+        same on every rank.
 
     Raises
     ------
@@ -286,6 +293,9 @@ def train(
 
     strategy_name, strategy_params = "cold", {}
     train_labels = objective.targets([e.label for e in examples], plan.labels).numpy()
+    if distributed is not None:  # this rank's disjoint part of the training examples
+        shard = distributed.shard([e.hash for e in examples])
+        train_features, train_labels = train_features.rows(shard), train_labels[shard]
     new_rows = [plan.labels.index(label) for label in plan.added] if parent is not None else []
     new_intents = finetune.new_intents
     factor = max(1, math.ceil(training.epochs / n_epochs)) if new_intents.oversample else 1
@@ -317,9 +327,14 @@ def train(
 
     # a cold-start update trains as a cold training does
     scale = 1.0 if parent is None or finetune.init == "cold" else finetune.lr_scale
+    batch = training.batch_size if distributed is None else distributed.rank_batch(training)
     trainer = Trainer(
         training.model_copy(
-            update={"lr": training.lr * scale, "sparse_lr": training.sparse_lr * scale}
+            update={
+                "lr": training.lr * scale,
+                "sparse_lr": training.sparse_lr * scale,
+                "batch_size": batch,
+            }
         ),
         objective=objective,
         dense_lr=pipeline.transformer.lr * scale if pipeline.name == "transformer" else None,
@@ -333,6 +348,7 @@ def train(
         epochs=n_epochs,
         penalties=penalties,
         checkpoint=checkpoint,
+        distributed=distributed,
     )
     model.eval()
     init = {"strategy": strategy_name, **strategy_params}
@@ -356,6 +372,7 @@ def train(
         **fit.to_dict(),
         "seed": training.seed,
         "weights_format": weights_format(model),
+        **({} if distributed is None else {"distributed": distributed.summary()}),
         "timings": {"featurize_s": round(featurize_s, 4), "train_s": round(fit.train_seconds, 4)},
     }
     spec = BundleSpec(

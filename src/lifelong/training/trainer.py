@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
@@ -29,6 +29,9 @@ from lifelong.core.crashpoint import crash_point
 from lifelong.features import Features
 from lifelong.models.objective import Classification, Objective
 from lifelong.training.checkpoint import Checkpointer
+
+if TYPE_CHECKING:
+    from lifelong.training.distributed import DataParallel
 
 Penalty = Callable[[nn.Module, NDArray[np.int64], Features, torch.Tensor], torch.Tensor]
 """``penalty(model, batch_rows, batch_features, batch_logits) -> scalar`` added to a batch's
@@ -162,11 +165,18 @@ class Trainer:
         epochs: int | None = None,
         penalties: Sequence[Penalty] = (),
         checkpoint: Checkpointer | None = None,
+        distributed: DataParallel | None = None,
     ) -> FitResult:
         """Train ``model`` in place on features held in memory (see :meth:`fit_batches`)."""
         batches = ArrayBatches(train, targets, self.training.batch_size)
         return self.fit_batches(
-            model, batches, valid, epochs=epochs, penalties=penalties, checkpoint=checkpoint
+            model,
+            batches,
+            valid,
+            epochs=epochs,
+            penalties=penalties,
+            checkpoint=checkpoint,
+            distributed=distributed,
         )
 
     def fit_batches(
@@ -178,6 +188,7 @@ class Trainer:
         epochs: int | None = None,
         penalties: Sequence[Penalty] = (),
         checkpoint: Checkpointer | None = None,
+        distributed: DataParallel | None = None,
     ) -> FitResult:
         """Train ``model`` in place for up to ``epochs`` (default ``training.epochs``) passes
         over ``batches``.
@@ -187,7 +198,10 @@ class Trainer:
         :mod:`lifelong.training.regularizers`) adds its term to every batch's loss; they need
         the batches' training rows, so a streamed source cannot take them. With a
         ``checkpoint``, the run starts from its latest checkpoint if there is one and saves
-        one every ``checkpoint.every`` steps (see :mod:`lifelong.training.checkpoint`).
+        one every ``checkpoint.every`` steps (see :mod:`lifelong.training.checkpoint`). With
+        ``distributed`` (see :mod:`lifelong.training.distributed`) ``batches`` are this rank's
+        shard, the forward pass runs under DDP and every step averages gradients across ranks;
+        ``valid`` is the full set on every rank, so all ranks stop at the same epoch.
         """
         cfg = self.training
         epochs = epochs or cfg.epochs
@@ -203,6 +217,7 @@ class Trainer:
             return max(0.0, (total - step) / max(total - warmup, 1))
 
         optimizers = self._optimizers(model)
+        forward = model if distributed is None else distributed.wrap(model)
         schedulers = [torch.optim.lr_scheduler.LambdaLR(o, schedule) for o in optimizers]
         objective = self.objective
         key = f"valid_{objective.metric}"
@@ -237,7 +252,7 @@ class Trainer:
                 losses: list[float] = resumed_losses if resuming else []
                 done = skip if resuming else 0
                 for index, inputs, batch_targets in batches.epoch(order, skip=done):
-                    logits = model(inputs)
+                    logits = forward(inputs)
                     loss = objective.loss(logits, batch_targets)
                     for penalty in penalties:
                         if index is None:
@@ -246,6 +261,8 @@ class Trainer:
                     for optimizer in optimizers:
                         optimizer.zero_grad()
                     loss.backward()  # type: ignore[no-untyped-call]
+                    if distributed is not None:
+                        distributed.reduce_sparse()
                     for optimizer, scheduler in zip(optimizers, schedulers, strict=True):
                         optimizer.step()
                         scheduler.step()
