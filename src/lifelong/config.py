@@ -68,12 +68,17 @@ class Splits(_Section):
 
 
 class NGrams(_Section):
-    """Hashed n-gram features of the ``fast`` pipeline."""
+    """Hashed n-gram features of the ``fast`` pipeline.
+
+    ``storage``: ``compact`` saves only the table rows training touched, in fp16 (unseen
+    buckets read as zero); ``full`` every row in fp32, as before (the 134 MB table).
+    """
 
     word: tuple[int, int] = (1, 2)
     char: tuple[int, int] = (2, 5)
     buckets: int = Field(262_144, ge=1024)
     dim: int = Field(128, ge=8)
+    storage: Literal["compact", "full"] = "compact"
 
 
 class TransformerSettings(_Section):

@@ -140,10 +140,11 @@ def onnx_encoder(
 ) -> Encoder:
     """MiniLM on ONNX Runtime: tokenized in length-sorted batches, mean-pooled, unit-norm."""
     try:
+        import onnx  # noqa: F401  (the exporter needs it)
         import onnxruntime
     except ImportError:
         raise LifelongError(
-            "pipeline.embeddings_runtime onnx / onnx-int8 needs ONNX Runtime",
+            "pipeline.embeddings_runtime onnx / onnx-int8 needs onnx and ONNX Runtime",
             hint="pip install 'lifelong[onnx]', or set pipeline.embeddings_runtime: torch",
         ) from None
     import torch

@@ -20,6 +20,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from lifelong.compression.storage import compact_table, trained_rows
 from lifelong.config import Finetune, Pipeline, Training
 from lifelong.core.errors import ConfigError, DataError, IncompatibleModel
 from lifelong.core.seed import set_seed
@@ -329,6 +330,10 @@ def train(
         penalties=penalties,
     )
     model.eval()
+    if pipeline.name == "fast" and pipeline.ngrams.storage == "compact":
+        kept = trained_rows(train_features, None if parent is None else parent.module)
+        if kept is not None:
+            model = compact_table(model, kept)
     init = {"strategy": strategy_name, **strategy_params}
     report: dict[str, Any] = {
         "kind": "train" if parent is None else "finetune",

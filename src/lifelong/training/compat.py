@@ -20,7 +20,13 @@ from lifelong.core.errors import IncompatibleModel
 from lifelong.models import READABLE_VERSIONS, BundleSpec
 
 MUTABLE_KEYS = frozenset(
-    {"dropout", "label_smoothing", "transformer.lr", "transformer.freeze_layers"}
+    {
+        "dropout",
+        "label_smoothing",
+        "transformer.lr",
+        "transformer.freeze_layers",
+        "ngrams.storage",  # how the table is saved, not its shape
+    }
 )
 COLD_HINT = "train a new model from scratch: `lifelong train` (without --finetune)"
 
