@@ -1,18 +1,19 @@
 """Benchmark: the compression methods of the fast pipeline, side by side, one table per data set.
 
 For CLINC150 and BANKING77 (read by path from ``../shared/datasets``) the default fast pipeline
-is trained on the train file (10% carved off for early stopping), then each method is applied to
-that parent and measured: file size of the saved bundle, peak RSS of a fresh process that loads
-it and scores the test texts, single-text p50/p99 latency, batch throughput (batches of 256),
-test accuracy and its delta from the parent. The sample project (``project_template``) gives the
-sizes of a small project.
+with its full fp32 table (``pipeline.ngrams.storage: full``) is trained on the train file (10%
+carved off for early stopping), then each method is applied to that parent and measured; the
+last row is the same training with the default compact storage. Figures: file size of the
+saved bundle, peak RSS of a fresh process that loads it and scores the test texts, single-text
+p50/p99 latency, batch throughput (batches of 256), test accuracy and its delta from the
+parent. The sample project (``project_template``) gives the sizes of a small project.
 
 ``--encoders`` adds a table per data set for the MiniLM runtimes of ``embeddings: minilm``
 (``pipeline.embeddings_runtime``): encoder throughput on 1,000 test texts (median of 3 rounds,
 the runtimes interleaved so machine load hits them alike; one thread each, since on a shared
-2-core machine two torch threads were ~3x slower than one), the ratio to
-fp32 PyTorch, the cosine of each vector to the fp32 one, and the test accuracy of the fast
-pipeline with MiniLM trained on that runtime's vectors. Run from the project root::
+2-core machine two torch threads were ~3x slower than one), the ratio to fp32 PyTorch, the
+cosine of each vector to the fp32 one, and the test accuracy of the fast pipeline with MiniLM
+trained on that runtime's vectors. Run from the project root::
 
     PYTHONPATH=src python bench/compress.py [--epochs 3] [--datasets clinc150 banking77 sample]
     PYTHONPATH=src python bench/compress.py --encoders --datasets clinc150 banking77
@@ -34,7 +35,7 @@ import numpy as np
 import torch
 
 from lifelong.compression import METHODS
-from lifelong.config import Pipeline, Training
+from lifelong.config import NGrams, Pipeline, Training
 from lifelong.core.types import Example, normalize_text
 from lifelong.data import read_paths
 from lifelong.features import minilm_path
@@ -119,21 +120,28 @@ def bench(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
     n_valid = len(train_examples) // 10
     valid, fit = train_examples[:n_valid], train_examples[n_valid:]
     started = time.perf_counter()
-    parent = train(
-        fit, valid, pipeline=Pipeline(), training=Training(epochs=epochs), progress=False
-    ).bundle
+    full = Pipeline(ngrams=NGrams(storage="full"))
+    parent = train(fit, valid, pipeline=full, training=Training(epochs=epochs), progress=False)
     print(f"{name}: trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    # the default: the same training (seed), stored compact by the training itself
+    default = train(fit, valid, pipeline=Pipeline(), training=Training(epochs=epochs),
+                    progress=False).bundle  # fmt: skip
     texts = [normalize_text(e.text) for e in fit]
     rows: list[dict[str, object]] = []
     for row, steps in PLAN.items():
-        bundle = parent
+        bundle = parent.bundle
         for step in steps:
             bundle = METHODS[step].apply(bundle, {}, texts)
-        folder = tmp / name / row.replace(" ", "_")
-        bundle.save(folder)
-        rows.append({"method": row, "format": bundle.spec.weights_format, **measure(
-            ModelBundle.load(folder), folder, test)})  # fmt: skip
+        rows.append(_row(row, bundle, tmp / name, test))
+    rows.append(_row("default (compact storage)", default, tmp / name, test))
     return rows
+
+
+def _row(row: str, bundle: ModelBundle, tmp: Path, test: list[Example]) -> dict[str, object]:
+    folder = tmp / row.replace(" ", "_")
+    bundle.save(folder)
+    loaded = ModelBundle.load(folder)
+    return {"method": row, "format": loaded.spec.weights_format, **measure(loaded, folder, test)}
 
 
 def bench_encoders(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:

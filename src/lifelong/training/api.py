@@ -32,6 +32,7 @@ from lifelong.models import (
     BundleSpec,
     ModelBundle,
     build_model,
+    described,
     head_inputs,
     imprint_rows,
     remap_head,
@@ -372,4 +373,4 @@ def train(
     replay = replay_sample(
         buffer_source, finetune.replay_size, training.seed, balanced=not regression
     )
-    return TrainOutcome(ModelBundle(spec, model, featurizer, replay), report)
+    return TrainOutcome(ModelBundle(described(spec, model), model, featurizer, replay), report)

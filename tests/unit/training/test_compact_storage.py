@@ -22,7 +22,6 @@ from lifelong.models import (
     build_model,
     stored_row_count,
     table,
-    weights_format,
 )
 from lifelong.training import check_compatible, train
 
@@ -80,7 +79,7 @@ def test_an_update_of_a_compact_parent_keeps_the_parent_rows(
     child_bag = table(child.module)
     assert isinstance(child_bag, CompactBag)
     assert set(bag.row_ids.tolist()) <= set(child_bag.row_ids.tolist())
-    assert weights_format(child.module) == "sparse-fp16"
+    assert child.spec.weights_format == "sparse-fp16"
 
 
 def test_an_update_of_a_full_parent_stays_full(
@@ -95,7 +94,7 @@ def test_an_update_of_a_full_parent_stays_full(
     parent = _train(full, small_training, make_examples(old_labels, 10, 0))
     child = _train(small_pipeline, small_training, make_examples(old_labels, 10, 1), parent)
     assert stored_row_count(child.module) == 1024  # the parent's trained rows are unknown
-    assert weights_format(child.module) == "fp32"
+    assert child.spec.weights_format == "fp32"
 
 
 @settings(max_examples=25, deadline=None)
