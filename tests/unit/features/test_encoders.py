@@ -10,10 +10,11 @@ import pytest
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from lifelong.config import Pipeline
+from lifelong.config import NGrams, Pipeline
 from lifelong.core.errors import LifelongError
 from lifelong.features import SentenceEmbeddings, encoders, make_featurizer, minilm_path
 from lifelong.features.encoders import RUNTIMES, encoder_id, make_encoder, onnx_graph
+from lifelong.models import BundleSpec, ModelBundle, build_model
 
 
 class Constant:
@@ -119,3 +120,18 @@ def test_onnx_vectors_agree_with_pytorch(
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # paraphrases stay closer
     assert list(tmp_path.glob("*.onnx"))
     assert list(tmp_path.glob("*.sha256"))
+
+
+def test_a_saved_bundle_predicts_with_the_runtime_it_was_trained_with(tmp_path: Path) -> None:
+    """Serving consistency: the loaded featurizer embeds with the recorded runtime."""
+    pipeline = Pipeline(
+        ngrams=NGrams(buckets=1024, dim=8), hidden=8, embeddings="minilm",
+        embeddings_runtime="onnx-int8",
+    )  # fmt: skip
+    spec = BundleSpec(pipeline.model_dump(mode="json"), ["a", "b"], {})
+    ModelBundle(spec, build_model(pipeline, 2), make_featurizer(pipeline)).save(tmp_path / "m")
+    loaded = ModelBundle.load(tmp_path / "m", cache_dir=tmp_path / "cache")
+    part = loaded.featurizer.featurizers[1]  # type: ignore[attr-defined]
+    assert isinstance(part, SentenceEmbeddings)
+    assert part.runtime == "onnx-int8"
+    assert part._cache_file().name == "all-MiniLM-L6-v2@onnx-int8.sqlite"
