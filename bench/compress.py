@@ -1,13 +1,22 @@
 """Benchmark: the compression methods of the fast pipeline, side by side, one table per data set.
 
 For CLINC150 and BANKING77 (read by path from ``../shared/datasets``) the default fast pipeline
-is trained on the train file (10% carved off for early stopping), then each method is applied to
-that parent and measured: file size of the saved bundle, peak RSS of a fresh process that loads
-it and scores the test texts, single-text p50/p99 latency, batch throughput (batches of 256),
-test accuracy and its delta from the parent. The sample project (``project_template``) gives the
-sizes of a small project. Run from the project root::
+with its full fp32 table (``pipeline.ngrams.storage: full``) is trained on the train file (10%
+carved off for early stopping), then each method is applied to that parent and measured; the
+last row is the same training with the default compact storage. Figures: file size of the
+saved bundle, peak RSS of a fresh process that loads it and scores the test texts, single-text
+p50/p99 latency, batch throughput (batches of 256), test accuracy and its delta from the
+parent. The sample project (``project_template``) gives the sizes of a small project.
+
+``--encoders`` adds a table per data set for the MiniLM runtimes of ``embeddings: minilm``
+(``pipeline.embeddings_runtime``): encoder throughput on 1,000 test texts (median of 3 rounds,
+the runtimes interleaved so machine load hits them alike; one thread each, since on a shared
+2-core machine two torch threads were ~3x slower than one), the ratio to fp32 PyTorch, the
+cosine of each vector to the fp32 one, and the test accuracy of the fast pipeline with MiniLM
+trained on that runtime's vectors. Run from the project root::
 
     PYTHONPATH=src python bench/compress.py [--epochs 3] [--datasets clinc150 banking77 sample]
+    PYTHONPATH=src python bench/compress.py --encoders --datasets clinc150 banking77
 """
 
 from __future__ import annotations
@@ -26,9 +35,11 @@ import numpy as np
 import torch
 
 from lifelong.compression import METHODS
-from lifelong.config import Pipeline, Training
+from lifelong.config import NGrams, Pipeline, Training
 from lifelong.core.types import Example, normalize_text
 from lifelong.data import read_paths
+from lifelong.features import minilm_path
+from lifelong.features.encoders import RUNTIMES, make_encoder
 from lifelong.models import ModelBundle, stored_row_count
 from lifelong.training import train
 
@@ -109,21 +120,78 @@ def bench(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
     n_valid = len(train_examples) // 10
     valid, fit = train_examples[:n_valid], train_examples[n_valid:]
     started = time.perf_counter()
-    parent = train(
-        fit, valid, pipeline=Pipeline(), training=Training(epochs=epochs), progress=False
-    ).bundle
+    full = Pipeline(ngrams=NGrams(storage="full"))
+    parent = train(fit, valid, pipeline=full, training=Training(epochs=epochs), progress=False)
     print(f"{name}: trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    # the default: the same training (seed), stored compact by the training itself
+    default = train(fit, valid, pipeline=Pipeline(), training=Training(epochs=epochs),
+                    progress=False).bundle  # fmt: skip
     texts = [normalize_text(e.text) for e in fit]
     rows: list[dict[str, object]] = []
     for row, steps in PLAN.items():
-        bundle = parent
+        bundle = parent.bundle
         for step in steps:
             bundle = METHODS[step].apply(bundle, {}, texts)
-        folder = tmp / name / row.replace(" ", "_")
-        bundle.save(folder)
-        rows.append({"method": row, "format": bundle.spec.weights_format, **measure(
-            ModelBundle.load(folder), folder, test)})  # fmt: skip
+        rows.append(_row(row, bundle, tmp / name, test))
+    rows.append(_row("default (compact storage)", default, tmp / name, test))
     return rows
+
+
+def _row(row: str, bundle: ModelBundle, tmp: Path, test: list[Example]) -> dict[str, object]:
+    folder = tmp / row.replace(" ", "_")
+    bundle.save(folder)
+    loaded = ModelBundle.load(folder)
+    return {"method": row, "format": loaded.spec.weights_format, **measure(loaded, folder, test)}
+
+
+def bench_encoders(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
+    """One row per MiniLM runtime: encoder speed and agreement, downstream accuracy."""
+    train_examples, test = load(name)
+    random.Random(1).shuffle(train_examples)
+    n_valid = len(train_examples) // 10
+    valid, fit = train_examples[:n_valid], train_examples[n_valid:]
+    sample = [normalize_text(e.text) for e in test[:1000]]
+    encoders = {rt: make_encoder(minilm_path(), rt, tmp / "encoders") for rt in RUNTIMES}
+    seconds: dict[str, list[float]] = {rt: [] for rt in RUNTIMES}
+    vectors = {}
+    for encode in encoders.values():
+        encode(sample[:64])  # warm-up
+    for _ in range(3):
+        for rt, encode in encoders.items():
+            started = time.perf_counter()
+            vectors[rt] = encode(sample)
+            seconds[rt].append(time.perf_counter() - started)
+    rows: list[dict[str, object]] = []
+    for rt in RUNTIMES:
+        cosine = (vectors[rt] * vectors["torch"]).sum(axis=1)
+        pipeline = Pipeline(embeddings="minilm", embeddings_runtime=rt)
+        bundle = train(fit, valid, pipeline=pipeline, training=Training(epochs=epochs),
+                       cache_dir=tmp / "cache", progress=False).bundle  # fmt: skip
+        predicted, _ = bundle.predict([e.text for e in test])
+        accuracy = float(np.mean([p == e.label for p, e in zip(predicted, test, strict=True)]))
+        rows.append({"runtime": rt, "texts_per_s": len(sample) / statistics.median(seconds[rt]),
+                     "cos_mean": float(cosine.mean()), "cos_min": float(cosine.min()),
+                     "accuracy": accuracy})  # fmt: skip
+        print(f"{name} {rt}: {rows[-1]}", file=sys.stderr, flush=True)
+    return rows
+
+
+def encoder_table(name: str, rows: list[dict[str, object]]) -> str:
+    base = rows[0]
+    lines = [
+        f"### {name}: MiniLM runtimes (fast pipeline + `embeddings: minilm`)",
+        "",
+        "| runtime | texts/s | x fp32 | cosine mean | cosine min | accuracy | delta pts |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['runtime']} | {r['texts_per_s']:,.0f} | "
+            f"{float(r['texts_per_s']) / float(base['texts_per_s']):.2f} | "
+            f"{r['cos_mean']:.4f} | {r['cos_min']:.4f} | {r['accuracy']:.4f} | "
+            f"{100 * (float(r['accuracy']) - float(base['accuracy'])):+.2f} |"
+        )
+    return "\n".join(lines)
 
 
 def table(name: str, rows: list[dict[str, object]]) -> str:
@@ -150,12 +218,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=10, help="training epochs (3: quick)")
     parser.add_argument("--datasets", nargs="+", default=["sample", "clinc150", "banking77"])
+    parser.add_argument("--encoders", action="store_true", help="the MiniLM runtime tables")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print(f"torch threads 1, epochs {args.epochs}", file=sys.stderr)
+    print(f"torch threads {torch.get_num_threads()}, epochs {args.epochs}", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.datasets:
-            print(table(name, bench(name, args.epochs, Path(tmp))) + "\n", flush=True)
+            if args.encoders:
+                rows = bench_encoders(name, args.epochs, Path(tmp) / name)
+                print(encoder_table(name, rows) + "\n", flush=True)
+            else:
+                print(table(name, bench(name, args.epochs, Path(tmp))) + "\n", flush=True)
 
 
 if __name__ == "__main__":

@@ -68,12 +68,17 @@ class Splits(_Section):
 
 
 class NGrams(_Section):
-    """Hashed n-gram features of the ``fast`` pipeline."""
+    """Hashed n-gram features of the ``fast`` pipeline.
+
+    ``storage``: ``compact`` saves only the table rows training touched, in fp16 (unseen
+    buckets read as zero); ``full`` every row in fp32, as before (the 134 MB table).
+    """
 
     word: tuple[int, int] = (1, 2)
     char: tuple[int, int] = (2, 5)
     buckets: int = Field(262_144, ge=1024)
     dim: int = Field(128, ge=8)
+    storage: Literal["compact", "full"] = "compact"
 
 
 class TransformerSettings(_Section):
@@ -95,17 +100,31 @@ class TabularSettings(_Section):
     it outputs classes or a number."""
 
 
+EmbeddingsRuntime = Literal["torch", "torch-int8", "onnx", "onnx-int8"]
+"""How MiniLM runs (``lifelong.features.encoders``): PyTorch or ONNX Runtime, fp32 or int8."""
+
+
 class Pipeline(_Section):
     """What turns text into predictions. Changing it means a cold training."""
 
     name: Literal["fast", "transformer", "tabular"] = "fast"
     ngrams: NGrams = NGrams()
     embeddings: Literal["minilm"] | None = None
+    embeddings_runtime: EmbeddingsRuntime = "torch"
     hidden: int = Field(512, ge=8)
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
     label_smoothing: float = Field(0.1, ge=0.0, lt=1.0)
     transformer: TransformerSettings = TransformerSettings()
     tabular: TabularSettings = TabularSettings()
+
+    @model_validator(mode="after")
+    def _runtime_needs_embeddings(self) -> Pipeline:
+        if self.embeddings_runtime != "torch" and self.embeddings is None:
+            raise ValueError(
+                "pipeline.embeddings_runtime only applies to pipeline.embeddings: minilm; "
+                "set embeddings: minilm or drop embeddings_runtime"
+            )
+        return self
 
 
 class Training(_Section):

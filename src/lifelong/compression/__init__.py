@@ -9,6 +9,7 @@ and gates the result is :mod:`lifelong.pipelines.compress`.
 from lifelong.compression.methods import METHODS, Method, Prune, Quantize, applied
 from lifelong.compression.prune import by_magnitude, prune_bag, touched_buckets
 from lifelong.compression.quantize import quantize_bag, quantize_rows, stored_rows
+from lifelong.compression.storage import compact_table, trained_rows
 
 __all__ = [
     "METHODS",
@@ -17,9 +18,11 @@ __all__ = [
     "Quantize",
     "applied",
     "by_magnitude",
+    "compact_table",
     "prune_bag",
     "quantize_bag",
     "quantize_rows",
     "stored_rows",
     "touched_buckets",
+    "trained_rows",
 ]

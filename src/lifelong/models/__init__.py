@@ -6,6 +6,7 @@ from lifelong.models.bundle import (
     READABLE_VERSIONS,
     BundleSpec,
     ModelBundle,
+    described,
     read_spec,
 )
 from lifelong.models.classifier import IntentClassifier
@@ -37,6 +38,7 @@ __all__ = [
     "TransformerClassifier",
     "WeightsFormat",
     "build_model",
+    "described",
     "head_inputs",
     "imprint_rows",
     "pack_int4",

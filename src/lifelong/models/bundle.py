@@ -67,6 +67,13 @@ class BundleSpec:
     weights_format: str = DENSE
 
 
+def described(spec: BundleSpec, module: nn.Module) -> BundleSpec:
+    """``spec`` naming the weights format ``module`` stores (and the bundle version for it)."""
+    written = weights_format(module)
+    version = DENSE_VERSION if written == DENSE else FORMAT_VERSION
+    return replace(spec, weights_format=written, format_version=version)
+
+
 class ModelBundle:
     """A trained network with its featurizer, labels and spec.
 
@@ -168,9 +175,7 @@ class ModelBundle:
                 lines = "".join(json.dumps(e.to_record()) + "\n" for e in self.replay)
                 atomic_write_text(tmp / REPLAY_FILE, lines)
                 files[REPLAY_FILE] = sha256_file(tmp / REPLAY_FILE)
-            written = weights_format(self.module)
-            version = DENSE_VERSION if written == DENSE else FORMAT_VERSION
-            spec = replace(self.spec, weights_format=written, format_version=version)
+            spec = described(self.spec, self.module)
             document = {**asdict(spec), "format": FORMAT}
             document["files"] = files
             atomic_write_text(tmp / SPEC_FILE, json.dumps(document, indent=2, sort_keys=True))

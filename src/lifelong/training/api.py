@@ -20,6 +20,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from lifelong.compression.storage import compact_table, trained_rows
 from lifelong.config import Finetune, Pipeline, Training
 from lifelong.core.errors import ConfigError, DataError, IncompatibleModel
 from lifelong.core.seed import set_seed
@@ -31,6 +32,7 @@ from lifelong.models import (
     BundleSpec,
     ModelBundle,
     build_model,
+    described,
     head_inputs,
     imprint_rows,
     remap_head,
@@ -351,6 +353,10 @@ def train(
         distributed=distributed,
     )
     model.eval()
+    if pipeline.name == "fast" and pipeline.ngrams.storage == "compact":
+        kept = trained_rows(train_features, None if parent is None else parent.module)
+        if kept is not None:
+            model = compact_table(model, kept)
     init = {"strategy": strategy_name, **strategy_params}
     report: dict[str, Any] = {
         "kind": "train" if parent is None else "finetune",
@@ -390,4 +396,4 @@ def train(
     replay = replay_sample(
         buffer_source, finetune.replay_size, training.seed, balanced=not regression
     )
-    return TrainOutcome(ModelBundle(spec, model, featurizer, replay), report)
+    return TrainOutcome(ModelBundle(described(spec, model), model, featurizer, replay), report)

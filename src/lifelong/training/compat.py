@@ -13,12 +13,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from lifelong.config import Pipeline
 from lifelong.core.errors import IncompatibleModel
 from lifelong.models import READABLE_VERSIONS, BundleSpec
 
 MUTABLE_KEYS = frozenset(
-    {"dropout", "label_smoothing", "transformer.lr", "transformer.freeze_layers"}
+    {
+        "dropout",
+        "label_smoothing",
+        "transformer.lr",
+        "transformer.freeze_layers",
+        "ngrams.storage",  # how the table is saved, not its shape
+    }
 )
 COLD_HINT = "train a new model from scratch: `lifelong train` (without --finetune)"
 
@@ -54,6 +62,19 @@ def differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> l
     ]
 
 
+def _with_defaults(recorded: dict[str, Any]) -> dict[str, Any]:
+    """A parent's recorded pipeline with the keys added since it was written at their defaults.
+
+    A bundle written before a key existed ran with that key's default (e.g. the fp32
+    ``embeddings_runtime``), so it is compared as such; a record this lifelong cannot read is
+    compared as written.
+    """
+    try:
+        return Pipeline.model_validate(recorded).model_dump(mode="json")
+    except ValidationError:
+        return recorded
+
+
 def check_compatible(
     parent: BundleSpec, pipeline: Pipeline, featurizer_spec: dict[str, Any]
 ) -> None:
@@ -64,7 +85,9 @@ def check_compatible(
             f"fine-tunes formats {' and '.join(map(str, READABLE_VERSIONS))} only",
             hint=COLD_HINT,
         )
-    changed = differences(parent.pipeline, pipeline.model_dump(mode="json"), "pipeline.")
+    changed = differences(
+        _with_defaults(parent.pipeline), pipeline.model_dump(mode="json"), "pipeline."
+    )
     changed += differences(parent.featurizer, featurizer_spec, "featurizer.")
     if changed:
         raise IncompatibleModel(

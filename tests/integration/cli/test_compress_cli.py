@@ -17,7 +17,8 @@ from lifelong.testing.cli import run_cli, small_settings
 
 pytestmark = pytest.mark.integration
 
-SMALL = small_settings(2, **{"compress.latency_texts": "20"})
+# a full-table parent (the form versions had before compact storage became the default)
+SMALL = small_settings(2, **{"compress.latency_texts": "20", "pipeline.ngrams.storage": "full"})
 
 
 def run(project: Path, *args: str) -> tuple[int, str]:
@@ -138,3 +139,29 @@ def test_a_removed_version_cannot_be_compressed(project: Path) -> None:
     assert code == 1
     assert "1.1 is deleted" in out
     assert "artifact was dropped" in out
+
+
+def test_a_default_version_is_compact_fine_tunes_compresses_and_serves(tmp_path: Path) -> None:
+    assert CliRunner().invoke(app, ["init", str(tmp_path / "demo")]).exit_code == 0
+    project, settings = tmp_path / "demo", small_settings(2)
+    code, out = run_cli(project, settings, "train", "--json")
+    assert code == 0, out
+    assert _json(out)["training"]["weights_format"] == "sparse-fp16"  # type: ignore[index]
+    code, out = run_cli(project, settings, "train", "--finetune", "--json")
+    assert code == 0, out
+    child = _json(out)
+    assert (child["parent"], child["training"]["weights_format"]) == ("1.0", "sparse-fp16")  # type: ignore[index]
+    code, out = run_cli(project, settings, "compress", "1.1", "--method", "int8", "--json")
+    assert code == 0, out
+    assert _json(out)["after"]["weights_format"] == "sparse-int8"  # type: ignore[index]
+    code, out = run_cli(project, settings, "compress", "1.1", "--method", "fp16")
+    assert code == 1
+    assert "fp16 already" in out
+    loaded = Project.load(project)
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        versions = [registry.resolve(label) for label in ("1.0", "1.1")]
+        sizes = [sum(f.size for f in v.artifact_files.values()) for v in versions]
+        served = ModelHolder(registry, "1.1").sync()
+    assert all(0 < size < 1_000_000 for size in sizes)  # 16,384-bucket table: 2 MB full
+    assert served is not None
+    assert served.bundle.predict(["where is my order"])[0][0] in served.bundle.labels

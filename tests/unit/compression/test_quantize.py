@@ -77,7 +77,7 @@ def trained(make_examples: MakeExamples) -> tuple[ModelBundle, list[str], list[s
     outcome = train(
         examples,
         make_examples(LABELS, 5, 100),
-        pipeline=Pipeline(ngrams=NGrams(buckets=4096, dim=16), hidden=32),
+        pipeline=Pipeline(ngrams=NGrams(buckets=4096, dim=16, storage="full"), hidden=32),
         training=Training(epochs=2, batch_size=16, lr=0.01, sparse_lr=0.1, seed=0),
         progress=False,
     )

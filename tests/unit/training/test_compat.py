@@ -49,3 +49,23 @@ def test_label_plan() -> None:
     assert plan_labels(["a"], ["a"], strict=True).labels == ["a"]
     with pytest.raises(IncompatibleModel, match=r"added \['d'\]"):
         plan_labels(["a"], ["a", "d"], strict=True)
+
+
+def test_a_changed_embeddings_runtime_is_named() -> None:
+    """A model trained on fp32 vectors cannot be fine-tuned on int8 ones: they differ."""
+    old = Pipeline(ngrams=NGrams(buckets=1024, dim=16), embeddings="minilm")
+    new = old.model_copy(update={"embeddings_runtime": "onnx-int8"})
+    expected = r"pipeline\.embeddings_runtime: 'torch' -> 'onnx-int8'"
+    with pytest.raises(IncompatibleModel, match=expected):
+        check_compatible(_spec(old), new, make_featurizer(new).spec())
+
+
+def test_a_parent_recorded_before_a_key_existed_compares_at_its_default() -> None:
+    pipeline = Pipeline(ngrams=NGrams(buckets=1024, dim=16), embeddings="minilm")
+    recorded = pipeline.model_dump(mode="json")
+    del recorded["embeddings_runtime"]
+    parent = BundleSpec(recorded, ["a", "b"], make_featurizer(pipeline).spec())
+    check_compatible(parent, pipeline, make_featurizer(pipeline).spec())
+    int8 = pipeline.model_copy(update={"embeddings_runtime": "torch-int8"})
+    with pytest.raises(IncompatibleModel, match="embeddings_runtime"):
+        check_compatible(parent, int8, make_featurizer(int8).spec())

