@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import nn
 
 from lifelong.compression.prune import prune_bag
@@ -29,6 +30,12 @@ def trained_rows(features: Features, parent: nn.Module | None) -> torch.Tensor |
     touched = np.zeros(0, dtype=np.int64)
     if features.sparse is not None:
         touched = np.unique(features.sparse.indices).astype(np.int64)
+    return kept_rows(touched, parent)
+
+
+def kept_rows(touched: NDArray[np.int64], parent: nn.Module | None) -> torch.Tensor | None:
+    """:func:`trained_rows` from the sorted buckets a training touched (a streamed training
+    collects them batch by batch)."""
     if parent is None:
         return torch.from_numpy(touched)
     bag = table(parent)

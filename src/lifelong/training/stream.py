@@ -23,9 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
+from numpy.typing import NDArray
 from torch import nn
 
+from lifelong.compression.storage import compact_table, kept_rows
 from lifelong.config import Finetune, Pipeline, Training
 from lifelong.core.errors import ConfigError, DataError
 from lifelong.core.seed import set_seed
@@ -62,6 +65,9 @@ class StreamBatches:
     n_train: int
     batch_size: int
     buffer_size: int
+    touched: NDArray[np.bool_] | None = None
+    """Which buckets of the n-gram table the batches touched (the rows compact storage
+    keeps): one flag per bucket, so bounded by the table, not the data."""
 
     def steps(self) -> int:
         return math.ceil(self.n_train / self.batch_size)
@@ -73,10 +79,20 @@ class StreamBatches:
         order = itertools.islice(order, skip * self.batch_size, None)
         for block in chunked(order, self.batch_size * BLOCK_BATCHES):
             features = self.featurizer.transform([e.text for e in block])
+            if features.sparse is not None:
+                self.touched = _mark(self.touched, features.sparse)
             targets = self.objective.targets([e.label for e in block], self.classes)
             for start in range(0, len(block), self.batch_size):
                 index = np.arange(start, min(start + self.batch_size, len(block)))
                 yield None, features.rows(index), targets[start : start + self.batch_size]
+
+
+def _mark(touched: NDArray[np.bool_] | None, sparse: sp.csr_matrix) -> NDArray[np.bool_]:
+    """``touched`` with the buckets of ``sparse``'s n-grams set (created at the first call)."""
+    if touched is None:
+        touched = np.zeros(sparse.shape[1], dtype=bool)
+    touched[sparse.indices] = True
+    return touched
 
 
 def _refuse_unsupported(pipeline: Pipeline, finetune: Finetune, update: bool) -> None:
@@ -188,6 +204,17 @@ def train_stream(
     )
     fit = trainer.fit_batches(model, batches, valid, epochs=n_epochs, checkpoint=checkpoint)
     model.eval()
+    if pipeline.name == "fast" and pipeline.ngrams.storage == "compact":
+        touched = batches.touched
+        if fit.resumed_from_step is not None:
+            # the batches trained before the resume were not featurized again: ask the data
+            for block in chunked(source.train_examples(), 4096):
+                sparse = featurizer.transform([e.text for e in block]).sparse
+                touched = touched if sparse is None else _mark(touched, sparse)
+        rows = np.zeros(0, dtype=np.int64) if touched is None else np.flatnonzero(touched)
+        kept = kept_rows(rows, None if parent is None else parent.module)
+        if kept is not None:
+            model = compact_table(model, kept)
     report: dict[str, Any] = {
         "kind": "train" if parent is None else "finetune",
         "init": init,

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from lifelong.config import Columns, Ewc, Finetune, Pipeline, Splits, Training
 from lifelong.core import Example
 from lifelong.core.errors import ConfigError, IncompatibleModel, ValidationFailed
 from lifelong.data.split import split_examples
 from lifelong.data.stream import StreamSource
-from lifelong.models import ModelBundle
+from lifelong.models import CompactBag, ModelBundle, table
 from lifelong.training import train
 from lifelong.training.stream import train_stream
 
@@ -66,6 +67,11 @@ def test_streamed_training_matches_in_memory_training(
     assert report["data"] == "stream"
     assert len(report["files"]) == 1
     assert streamed.bundle.labels == sorted(old_labels)
+    # compact storage keeps the rows the training touched, as in memory
+    streamed_table, held_table = table(streamed.bundle.module), table(held.bundle.module)
+    assert isinstance(streamed_table, CompactBag)
+    assert isinstance(held_table, CompactBag)
+    assert torch.equal(streamed_table.row_ids, held_table.row_ids)
 
 
 def test_the_same_seed_trains_the_same_weights(
