@@ -34,7 +34,11 @@ def split_of(text: str, splits: Splits) -> SplitName:
     >>> split_of("where is my order", Splits(valid=0.1, test=0.1, salt="demo"))
     'train'
     """
-    unit = split_unit(text, splits)
+    return split_at(split_unit(text, splits), splits)
+
+
+def split_at(unit: float, splits: Splits) -> SplitName:
+    """The split of a text whose :func:`split_unit` is ``unit``."""
     if unit < splits.test:
         return "test"
     if unit < splits.test + splits.valid:

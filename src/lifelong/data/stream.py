@@ -40,7 +40,7 @@ from lifelong.data.jsonl import jsonl_object
 from lifelong.data.read import data_files
 from lifelong.data.result import ReadResult
 from lifelong.data.snapshot import Snapshot
-from lifelong.data.split import SplitName, split_unit
+from lifelong.data.split import SplitName, split_at, split_unit
 from lifelong.data.tabular import csv_rows, table_rows, text_header_check
 from lifelong.data.trainable import check_trainable_counts
 from lifelong.project import Project
@@ -214,11 +214,8 @@ class StreamSource:
     def split(self, example: Example) -> tuple[SplitName, float]:
         """The example's split and its unit (see :func:`~lifelong.data.split.split_unit`)."""
         unit = split_unit(example.text, self.splits)
-        if unit < self.splits.test:
-            return ("train" if self.explicit_test else "test"), unit
-        if unit < self.splits.test + self.splits.valid:
-            return "valid", unit
-        return "train", unit
+        name = split_at(unit, self.splits)
+        return ("train" if name == "test" and self.explicit_test else name), unit
 
     def chunks(self, path: Path) -> Iterator[list[Example]]:
         """The checked examples of one file, ``chunk_rows`` at a time.
