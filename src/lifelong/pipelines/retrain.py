@@ -303,12 +303,12 @@ def _train_streamed(project: Project, registry: Registry, options: TrainOptions)
     manifest instead of its rows, the test split is the scan's bounded sample (or the
     ``test:`` files)."""
     config = project.config
+    parent = (  # resolved and checked before the long first pass
+        None if options.finetune is None else _resolve_parent(project, registry, options.finetune)
+    )
     source, test_files = project_source(project)
     finetune = _finetune(project, options)
     scan = scan_trainable(project, source, finetune.replay_size)
-    parent = (
-        None if options.finetune is None else _resolve_parent(project, registry, options.finetune)
-    )
     outcome = train_stream(
         source,
         pipeline=config.pipeline,
@@ -318,6 +318,7 @@ def _train_streamed(project: Project, registry: Registry, options: TrainOptions)
         scan=scan,
         buffer_size=config.training.stream_buffer,
         cache_dir=embedding_cache(project),
+        strict_labels=options.strict_labels,
         progress=options.progress,
         checkpoint=_checkpointer(project, options, files_snapshot_id(scan.files), parent),
     )

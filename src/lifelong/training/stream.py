@@ -127,6 +127,7 @@ def train_stream(
     buffer_size: int = 50_000,
     epochs: int | None = None,
     cache_dir: Path | None = None,
+    strict_labels: bool = False,
     progress: bool = True,
     checkpoint: Checkpointer | None = None,
 ) -> TrainOutcome:
@@ -146,7 +147,8 @@ def train_stream(
         A regression or tabular pipeline, ``finetune.distill`` / ``finetune.ewc`` set, or an
         update with ``finetune.data: new+replay``.
     IncompatibleModel
-        The parent's featurizer or architecture differs from ``pipeline``.
+        The parent's featurizer or architecture differs from ``pipeline``, or (with
+        ``strict_labels``) the intents differ from the parent's.
     DataError
         No training examples.
     ValidationFailed
@@ -162,7 +164,9 @@ def train_stream(
     scan_s = time.perf_counter() - scan_started
     if scan.n_train == 0:
         raise DataError("no training examples", hint="add labeled data, then train again")
-    plan = plan_labels(parent.labels if parent else [], sorted(scan.train_labels), strict=False)
+    plan = plan_labels(
+        parent.labels if parent else [], sorted(scan.train_labels), strict=strict_labels
+    )
     objective = Classification(pipeline.label_smoothing)
 
     def fresh() -> nn.Module:

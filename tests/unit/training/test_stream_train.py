@@ -109,6 +109,15 @@ def test_a_streamed_update_grows_the_parents_head(
     assert outcome.report["init"]["strategy"] == Finetune().init
     assert outcome.report["epochs"] < small_training.epochs  # an update's epoch fraction
     assert _accuracy(outcome.bundle, make_examples(["balance"], 10, 9)) >= 0.8
+    with pytest.raises(IncompatibleModel):
+        train_stream(
+            source,
+            pipeline=small_pipeline,
+            training=small_training,
+            parent=parent,
+            strict_labels=True,
+            progress=False,
+        )
 
 
 def test_bad_rows_and_unsupported_settings_fail_before_training(
