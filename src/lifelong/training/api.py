@@ -287,6 +287,7 @@ def train(
     featurize_s = time.perf_counter() - started
     n = len(examples)
     train_features = features.rows(np.arange(n))
+    every_train_feature = train_features  # all ranks' rows: what compact storage keeps
     valid_features = features.rows(np.arange(n, n + len(valid)))
 
     def fresh() -> nn.Module:
@@ -354,7 +355,7 @@ def train(
     )
     model.eval()
     if pipeline.name == "fast" and pipeline.ngrams.storage == "compact":
-        kept = trained_rows(train_features, None if parent is None else parent.module)
+        kept = trained_rows(every_train_feature, None if parent is None else parent.module)
         if kept is not None:
             model = compact_table(model, kept)
     init = {"strategy": strategy_name, **strategy_params}
