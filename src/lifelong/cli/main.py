@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from lifelong import __version__
 from lifelong.cli.commands import OPTIONAL_VALUES
@@ -48,9 +49,11 @@ class _Root(LazyGroup):
             return super().invoke(ctx)
         except LifelongError as error:
             # soft_wrap: no line breaks inside paths, so file:line stays copyable.
-            message = f"[bold red]error:[/] {error.message}"
+            # escape: a message quoting data or a hint naming an extra ('lifelong[onnx]') holds
+            # brackets that rich would otherwise take for markup and drop.
+            message = f"[bold red]error:[/] {escape(error.message)}"
             if error.hint:
-                message += f"\n[yellow]hint:[/] {error.hint}"
+                message += f"\n[yellow]hint:[/] {escape(error.hint)}"
             err_console.print(message, highlight=False, soft_wrap=True)
             ctx.exit(error.exit_code)
 
