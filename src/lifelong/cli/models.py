@@ -134,6 +134,15 @@ def _facts(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
+def _calibration(recorded: object) -> str:
+    """The fitted temperature and what it did to the valid split's ECE; empty when none."""
+    if not isinstance(recorded, dict) or "temperature" not in recorded:
+        return ""
+    before, after = recorded.get("valid_ece_before"), recorded.get("valid_ece_after")
+    ece = "" if before is None or after is None else f" (valid ECE {before:.3f} -> {after:.3f})"
+    return f"temperature {recorded['temperature']:.3f}{ece}"
+
+
 def _names(value: object) -> str:
     """A recorded list of intents as words (``gift_card, loyalty``), ``-`` when empty."""
     if isinstance(value, list | tuple):
@@ -225,6 +234,7 @@ def describe(version: ModelVersion, aliases: list[str]) -> list[RenderableType]:
                     f"({training.get('data', '-')}, {training.get('n_replay', 0)} replayed)",
                 ),
                 *_changes(version),
+                ("calibration", _calibration(training.get("calibration"))),
                 (
                     "metrics",
                     ", ".join(

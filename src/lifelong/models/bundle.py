@@ -31,7 +31,7 @@ from lifelong.core.types import Example, normalize_text
 from lifelong.features import Featurizer, make_featurizer
 from lifelong.models.compact import DENSE, WeightsFormat, compact_bag, weights_format
 from lifelong.models.factory import build_model
-from lifelong.models.objective import TARGET_STATS, Regression
+from lifelong.models.objective import TARGET_STATS, TEMPERATURE, Regression
 
 FORMAT = "lifelong-bundle"
 FORMAT_VERSION = 2
@@ -124,10 +124,11 @@ class ModelBundle:
         """
         self.module.eval()
         chunks = [np.zeros((0, len(self.labels)), dtype=np.float32)]
+        temperature = float(self.spec.meta.get(TEMPERATURE, 1.0))
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 logits = self.module(self.featurizer.transform(texts[start : start + batch_size]))
-                chunks.append(torch.softmax(logits, dim=1).numpy())
+                chunks.append(torch.softmax(logits / temperature, dim=1).numpy())
         return np.concatenate(chunks)
 
     @property

@@ -30,6 +30,9 @@ REGRESSION_OUTPUT = "value"
 
 TARGET_STATS = "target_stats"
 """Key of ``BundleSpec.meta`` holding a regression target's ``mean`` and ``std``."""
+TEMPERATURE = "temperature"
+"""Key of ``BundleSpec.meta`` holding a classifier's fitted temperature (absent: 1): the
+bundle's probabilities are ``softmax(logits / T)`` (see :mod:`lifelong.training.calibrate`)."""
 
 
 class Objective(Protocol):
@@ -59,7 +62,8 @@ class Objective(Protocol):
         ...
 
 
-def _outputs(model: nn.Module, features: Features, batch: int = 1024) -> torch.Tensor:
+def model_outputs(model: nn.Module, features: Features, batch: int = 1024) -> torch.Tensor:
+    """``model``'s outputs on ``features`` in eval mode, a batch at a time."""
     model.eval()
     with torch.inference_mode():
         parts = [
@@ -86,7 +90,7 @@ class Classification:
         return F.cross_entropy(outputs, targets, label_smoothing=self.label_smoothing)
 
     def score(self, model: nn.Module, features: Features, targets: torch.Tensor) -> float:
-        predicted = _outputs(model, features).argmax(dim=1)
+        predicted = model_outputs(model, features).argmax(dim=1)
         return float((predicted == targets).float().mean()) if len(targets) else 0.0
 
     def better(self, score: float, best: float | None) -> bool:
@@ -117,7 +121,7 @@ class Regression:
         return F.mse_loss(outputs[:, 0], targets)
 
     def score(self, model: nn.Module, features: Features, targets: torch.Tensor) -> float:
-        errors = (_outputs(model, features)[:, 0] - targets) * self.std
+        errors = (model_outputs(model, features)[:, 0] - targets) * self.std
         return float(errors.pow(2).mean().sqrt()) if len(targets) else 0.0
 
     def better(self, score: float, best: float | None) -> bool:

@@ -42,10 +42,12 @@ from lifelong.models import (
 from lifelong.models.objective import (
     REGRESSION_OUTPUT,
     TARGET_STATS,
+    TEMPERATURE,
     Classification,
     Regression,
     is_regression,
 )
+from lifelong.training.calibrate import calibrated
 from lifelong.training.checkpoint import Checkpointer
 from lifelong.training.compat import LabelPlan, check_compatible, plan_labels
 from lifelong.training.distributed import DataParallel
@@ -343,11 +345,12 @@ def train(
         dense_lr=pipeline.transformer.lr * scale if pipeline.name == "transformer" else None,
         progress=progress,
     )
+    valid_targets = objective.targets([e.label for e in valid], plan.labels)
     fit = trainer.fit(
         model,
         train_features,
         torch.from_numpy(train_labels),
-        (valid_features, objective.targets([e.label for e in valid], plan.labels)),
+        (valid_features, valid_targets),
         epochs=n_epochs,
         penalties=penalties,
         checkpoint=checkpoint,
@@ -358,6 +361,7 @@ def train(
         kept = trained_rows(every_train_feature, None if parent is None else parent.module)
         if kept is not None:
             model = compact_table(model, kept)
+    temperature = calibrated(model, objective, training, valid_features, valid_targets)
     init = {"strategy": strategy_name, **strategy_params}
     report: dict[str, Any] = {
         "kind": "train" if parent is None else "finetune",
@@ -379,6 +383,7 @@ def train(
         **fit.to_dict(),
         "seed": training.seed,
         "weights_format": weights_format(model),
+        **({} if temperature is None else {"calibration": temperature.to_dict()}),
         **({} if distributed is None else {"distributed": distributed.summary()}),
         "timings": {"featurize_s": round(featurize_s, 4), "train_s": round(fit.train_seconds, 4)},
     }
@@ -392,6 +397,7 @@ def train(
             "seed": training.seed,
             **_featurizer_state(featurizer),
             **({TARGET_STATS: objective.to_dict()} if isinstance(objective, Regression) else {}),
+            **({} if temperature is None else {TEMPERATURE: temperature.value}),
         },
     )
     replay = replay_sample(

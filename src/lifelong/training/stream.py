@@ -42,8 +42,9 @@ from lifelong.models import (
     trainable_copy,
     weights_format,
 )
-from lifelong.models.objective import Classification, is_regression
+from lifelong.models.objective import TEMPERATURE, Classification, is_regression
 from lifelong.training.api import TrainOutcome, update_epochs
+from lifelong.training.calibrate import calibrated
 from lifelong.training.checkpoint import Checkpointer
 from lifelong.training.compat import check_compatible, plan_labels
 from lifelong.training.init import make_strategy
@@ -219,6 +220,7 @@ def train_stream(
         kept = kept_rows(rows, None if parent is None else parent.module)
         if kept is not None:
             model = compact_table(model, kept)
+    temperature = calibrated(model, objective, training, *valid)
     report: dict[str, Any] = {
         "kind": "train" if parent is None else "finetune",
         "init": init,
@@ -234,12 +236,18 @@ def train_stream(
         **fit.to_dict(),
         "seed": training.seed,
         "weights_format": weights_format(model),
+        **({} if temperature is None else {"calibration": temperature.to_dict()}),
         "timings": {"scan_s": round(scan_s, 4), "train_s": round(fit.train_seconds, 4)},
     }
     spec = BundleSpec(
         pipeline=pipeline.model_dump(mode="json"),
         labels=plan.labels,
         featurizer=featurizer.spec(),
-        meta={"init": init, "epochs_run": fit.epochs_run, "seed": training.seed},
+        meta={
+            "init": init,
+            "epochs_run": fit.epochs_run,
+            "seed": training.seed,
+            **({} if temperature is None else {TEMPERATURE: temperature.value}),
+        },
     )
     return TrainOutcome(ModelBundle(spec, model, featurizer, scan.replay), report)

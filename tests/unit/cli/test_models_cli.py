@@ -223,3 +223,20 @@ def test_a_version_the_gate_rejected_shows_as_rejected(populated: Path) -> None:
     tree = run(populated, "lineage")
     assert "1.3 [rejected]" in tree.output
     assert "1.1 [rejected]" not in tree.output
+
+
+def test_show_text_names_the_calibration(project: Path, make_bundle: Callable[..., Path]) -> None:
+    loaded = Project.load(project)
+    calibration = {"temperature": 0.6213, "valid_ece_before": 0.1512, "valid_ece_after": 0.0208}
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        snap = registry.put_snapshot([Example.make("hi", "greet")]).id
+        registry.register(
+            make_bundle(0), snapshot_id=snap, config={}, training={"calibration": calibration}
+        )
+        registry.register(make_bundle(1), snapshot_id=snap, config={}, training={})
+    shown = run(project, "models", "show", "1.0")
+    assert shown.exit_code == 0, shown.output
+    assert "temperature 0.621 (valid ECE 0.151 -> 0.021)" in shown.output
+    older = run(project, "models", "show", "2.0")  # recorded before calibration existed
+    assert older.exit_code == 0, older.output
+    assert "temperature" not in older.output
