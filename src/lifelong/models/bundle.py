@@ -109,14 +109,22 @@ class ModelBundle:
     def pipeline(self) -> Pipeline:
         return Pipeline.model_validate(self.spec.pipeline)
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> NDArray[np.float32]:
+    def predict_proba(
+        self, texts: Sequence[str], batch_size: int = 256, *, calibrated: bool = True
+    ) -> NDArray[np.float32]:
         """Class probabilities, shape ``(len(texts), len(labels))``, columns in label order.
 
-        Texts are normalized here, so raw user input can be passed as is.
+        Texts are normalized here, so raw user input can be passed as is. ``calibrated``
+        applies the temperature fitted at training (see :mod:`lifelong.training.calibrate`);
+        ``False`` gives the network's plain softmax, for checks whose thresholds were set on it.
         """
-        return self.proba_normalized([normalize_text(t) for t in texts], batch_size)
+        return self.proba_normalized(
+            [normalize_text(t) for t in texts], batch_size, calibrated=calibrated
+        )
 
-    def proba_normalized(self, texts: Sequence[str], batch_size: int = 256) -> NDArray[np.float32]:
+    def proba_normalized(
+        self, texts: Sequence[str], batch_size: int = 256, *, calibrated: bool = True
+    ) -> NDArray[np.float32]:
         """:meth:`predict_proba` of texts already normalized (``core.normalize_text``).
 
         For callers that need the normalized texts themselves too (the server hashes them for
@@ -124,7 +132,7 @@ class ModelBundle:
         """
         self.module.eval()
         chunks = [np.zeros((0, len(self.labels)), dtype=np.float32)]
-        temperature = float(self.spec.meta.get(TEMPERATURE, 1.0))
+        temperature = float(self.spec.meta.get(TEMPERATURE, 1.0)) if calibrated else 1.0
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 logits = self.module(self.featurizer.transform(texts[start : start + batch_size]))

@@ -36,12 +36,14 @@ def hold_suspicious(
     bundle = load_bundle(project, registry, champion.label)
     reference = list(before.splits.test)
     labels = [e.label for e in found.new]
+    # The plain softmax, not the calibrated one: policy.screen's ratios were set and measured
+    # (bench/poison.py) on it, and a temperature below 1 would turn its 0.05 into ~0.25.
     screening = screen_batch(
         bundle.labels,
         labels,
-        bundle.predict_proba([e.text for e in found.new]),
+        bundle.predict_proba([e.text for e in found.new], calibrated=False),
         [e.label for e in reference],
-        bundle.predict_proba([e.text for e in reference]),
+        bundle.predict_proba([e.text for e in reference], calibrated=False),
         policy,
     )
     why = screening.held(labels)

@@ -34,7 +34,8 @@ def test_fit_recovers_the_scale_and_lowers_ece(scale: float) -> None:
     logits, labels = _sampled(scale)
     fitted = fit_temperature(logits, labels)
     assert fitted.value == pytest.approx(scale, rel=0.1)
-    assert fitted.ece_before is not None and fitted.ece_after is not None
+    assert fitted.ece_before is not None
+    assert fitted.ece_after is not None
     assert fitted.ece_after < fitted.ece_before / 2
 
 
@@ -98,6 +99,8 @@ def test_a_trained_bundle_applies_its_temperature_and_keeps_its_predictions(
     logits = np.log(plain_proba)  # softmax is shift-invariant, so log-probabilities do
     expected = torch.softmax(torch.from_numpy(logits) / temperature, dim=1).numpy()
     np.testing.assert_allclose(proba, expected, rtol=1e-4, atol=1e-6)
+    raw = calibrated.predict_proba(texts, calibrated=False)  # what the intake screen reads
+    np.testing.assert_allclose(raw, plain_proba, rtol=1e-5, atol=1e-6)
     calibrated.save(tmp_path / "model")
     loaded = ModelBundle.load(tmp_path / "model")
     np.testing.assert_allclose(loaded.predict_proba(texts), proba, rtol=1e-5, atol=1e-6)
