@@ -35,6 +35,16 @@ from lifelong.testing.transports import (
     Transport,
 )
 
+
+@pytest.fixture(autouse=True)
+def _ngram_projects(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``lifelong init`` adds MiniLM when the encoder is installed; the suite's projects train
+    hashed n-grams alone (MiniLM costs seconds a project), except in tests marked ``encoder``
+    and in subprocesses that run ``lifelong init`` themselves (the quickstart's test)."""
+    if request.node.get_closest_marker("encoder") is None:
+        monkeypatch.setattr("lifelong.scaffold.minilm_installed", lambda: False)
+
+
 PG_ADMIN_URL = os.environ.get(
     "LIFELONG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

