@@ -85,6 +85,11 @@ def init_project(
     is ``None``, whenever the encoder is installed; asking for them without the encoder is a
     :class:`ConfigError` naming the extra to install.
     """
+    if embeddings and task == "tabular":
+        raise ConfigError(
+            "sentence embeddings are for text projects; a tabular project has no text to embed",
+            hint="drop --embeddings, or init a text project",
+        )
     if embeddings and not minilm_installed():
         raise ConfigError(
             "MiniLM embeddings need the encoder, which is not installed; nothing written",

@@ -78,6 +78,10 @@ def test_init_without_the_encoder_gives_n_grams_and_refuses_embeddings(tmp_path:
     assert "not installed" in out
     assert "lifelong[embeddings]" in out
     assert not (tmp_path / "asked").exists()
+    code, out = run("init", str(tmp_path / "rows"), "--task", "tabular", "--embeddings")
+    assert code != 0
+    assert "text projects" in out
+    assert not (tmp_path / "rows").exists()
 
 
 def test_init_tabular_creates_a_table_project_whose_batch_previews_a_new_category(
