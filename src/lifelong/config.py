@@ -144,7 +144,7 @@ class Training(_Section):
     stream_above_mb: float = Field(512.0, gt=0)
     stream_buffer: int = Field(50_000, ge=1)
     """Examples in a streamed training's shuffle buffer (an example moves at most this far)."""
-    calibrate: bool = True
+    calibrate_confidence: bool = True
     """Fit a temperature on the valid split after training, so a classifier's confidences
     are calibrated (:mod:`lifelong.training.calibrate`); predictions do not change."""
     checkpoint_every: int = Field(0, ge=0)

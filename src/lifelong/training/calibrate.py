@@ -88,7 +88,7 @@ def calibrated(
     targets: torch.Tensor,
 ) -> Temperature | None:
     """The temperature of a freshly trained classifier on its valid split (features and class
-    indices); ``None`` for a regression model or with ``training.calibrate`` off."""
-    if not isinstance(objective, Classification) or not training.calibrate:
+    indices); ``None`` for a regression model or with ``training.calibrate_confidence`` off."""
+    if not isinstance(objective, Classification) or not training.calibrate_confidence:
         return None
     return fit_temperature(model_outputs(model, features), targets)

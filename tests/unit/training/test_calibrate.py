@@ -87,7 +87,7 @@ def test_a_trained_bundle_applies_its_temperature_and_keeps_its_predictions(
         make_examples,
         old_labels,
         small_pipeline,
-        small_training.model_copy(update={"calibrate": False}),
+        small_training.model_copy(update={"calibrate_confidence": False}),
     )
     assert TEMPERATURE not in plain.spec.meta
     temperature = calibrated.spec.meta[TEMPERATURE]
