@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -222,6 +223,21 @@ def test_examples_are_stored_once_across_snapshots(
     assert isinstance(store, SqlAlchemyStore)
     with store.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(ExampleRow)) == 5
+
+
+def test_an_example_stored_before_keeps_its_first_record(
+    registry: Registry, examples: list[Example]
+) -> None:
+    """The stored examples of a new snapshot are not written again (an update's snapshot is
+    mostly its parent's): the same content read from another file keeps its first source."""
+    old = registry.put_snapshot(examples[:3])
+    moved = [dataclasses.replace(e, source="moved.jsonl", line=None) for e in examples]
+    new = registry.put_snapshot(moved, parent=old.id)
+    got = {e.hash: e.source for e in registry.get_snapshot_examples(new.id)}
+    assert got == {
+        **{e.hash: "moved.jsonl" for e in examples[3:]},
+        **{e.hash: e.source for e in examples[:3]},
+    }
 
 
 def test_snapshot_examples_round_trip(registry: Registry, examples: list[Example]) -> None:

@@ -6,6 +6,7 @@ registry code only inside the functions that need them.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -42,6 +43,19 @@ def make_console(stream: TextIO | None = None, *, stderr: bool = False) -> Conso
 
 console = make_console()
 err_console = make_console(stderr=True)
+
+
+def print_json(data: object) -> None:
+    """``data`` as indented JSON on stdout (``str`` for what JSON has no type for).
+
+    On a terminal rich colours it; to a pipe or a file the text is the same, written
+    directly: rich's highlighter took 0.3 s over the 55 kB summary of ``train --json``.
+    """
+    if console.is_terminal:
+        console.print_json(json.dumps(data, default=str))
+        return
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    console.file.write(text + "\n")
 
 
 @dataclass

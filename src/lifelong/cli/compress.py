@@ -6,12 +6,11 @@ command runs so the CLI starts without loading torch.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
-from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.cli.common import console, load_project, open_project_registry, print_json
 
 
 def _size(n: int) -> str:
@@ -44,7 +43,7 @@ def compress(
     with open_project_registry(project) as registry, cycle_lock(project, registry):
         result = compress_version(project, registry, version, options)
     if as_json:
-        console.print_json(json.dumps(result.summary(), default=str))
+        print_json(result.summary())
         return
     before, after = result.before, result.after
     console.print(

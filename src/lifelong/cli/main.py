@@ -7,6 +7,8 @@ traceback. Commands are listed in :mod:`lifelong.cli.commands` and imported only
 
 from __future__ import annotations
 
+import atexit
+import gc
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -101,7 +103,15 @@ def root(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    At exit the objects still alive are frozen out of the garbage collector: the collections
+    of interpreter shutdown would walk all of them (some 400,000 after a ``lifelong train``,
+    most made by importing torch) several times, 2 s of every training, to free memory that
+    the operating system takes back with the process anyway. The other atexit handlers still
+    run, and objects freed by reference counting are still finalized.
+    """
+    atexit.register(gc.freeze)
     app()
 
 

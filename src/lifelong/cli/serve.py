@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import errno
-import json
 import socket
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from lifelong.cli.common import console, load_project, open_project_registry
+from lifelong.cli.common import console, load_project, open_project_registry, print_json
 from lifelong.core.errors import NoChampion, PortInUse
 from lifelong.core.private import private_dir
 from lifelong.project import Project
@@ -102,7 +101,7 @@ def shadow_report_cmd(
         rows = registry.store.recent_predictions(limit=limit)
     report = shadow_report(rows, read_feedback(settings.feedback_log))
     if as_json:
-        console.print_json(json.dumps(report.to_dict()))
+        print_json(report.to_dict())
         return
     if not report.pairs:
         console.print("no shadow predictions logged: run `lifelong serve --shadow challenger`")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from lifelong.cli.common import GlobalOptions, console, load_project, open_project_registry
+from lifelong.cli.common import (
+    GlobalOptions,
+    console,
+    load_project,
+    open_project_registry,
+    print_json,
+)
 from lifelong.core.errors import LifelongError
 from lifelong.evaluation import (
     EvalReport,
@@ -176,7 +181,7 @@ def train(
             summary["promoted"] = judgement.promoted
     rejected = promote and judgement is not None and not judgement.promoted
     if as_json:
-        console.print_json(json.dumps(summary, default=str))
+        print_json(summary)
         if rejected:
             raise typer.Exit(EXIT_REJECTED)
         return
@@ -317,7 +322,7 @@ def evaluate(
         )
         console.print(f"report: {written}")
     if as_json:
-        console.print_json(json.dumps(report.to_dict()))
+        print_json(report.to_dict())
         return
     console.print(_report_table(report, f"{label} on {where}"))
     if report.oos is not None:
@@ -345,7 +350,7 @@ def _prequential(
     result = prequential_file(project, path, batch_size=batch, forget=forget, window=window)
     written = plot_prequential({"lifelong online": result}, project.path(plot), str(path))
     if as_json:
-        console.print_json(json.dumps({**result.to_dict(), "plot": str(written)}))
+        print_json({**result.to_dict(), "plot": str(written)})
         return
     score = result.score
     if isinstance(score, PrequentialRegressionScore):
@@ -379,7 +384,7 @@ def _print_regression(
             hint="`lifelong evaluate --json` prints its figures",
         )
     if as_json:
-        console.print_json(json.dumps(report.to_dict()))
+        print_json(report.to_dict())
         return
     table = regression_table(report)
     table.title = f"{label} on {where}"

@@ -21,6 +21,7 @@ from lifelong.evaluation.metrics import (
     as_labels,
     calibration,
     check_same_length,
+    class_scores,
     confusions,
 )
 from lifelong.evaluation.oos import OosMetrics, apply_threshold, oos_metrics
@@ -125,10 +126,6 @@ def evaluate_predictions(
     >>> round(report.accuracy, 3), report.intent("a").recall, report.confused_pairs[0].count
     (0.667, 0.5, 1)
     """
-    # Imported here: scikit-learn takes about a second to import, and reading a stored report
-    # (the CLI's ``show``, the server) should not pay for it.
-    from sklearn.metrics import f1_score, precision_recall_fscore_support
-
     n = check_same_length(y_true=y_true, y_pred=y_pred)
     if latency_ms_per_example is not None and not 0.0 <= latency_ms_per_example < float("inf"):
         raise EvaluationError(
@@ -146,17 +143,15 @@ def evaluate_predictions(
     seen = set(truth.tolist()) | set(pred.tolist())
     extra = sorted(seen - set(labels))
     all_labels = [*labels, *extra]
-    precision, recall, f1, support = precision_recall_fscore_support(
-        truth, pred, labels=all_labels, zero_division=0.0
-    )
-    present = [label for label in all_labels if label in seen]
+    precision, recall, f1, support = class_scores(truth, pred, all_labels)
+    present = np.array([label in seen for label in all_labels])
     pairs, confusion = confusions(truth, pred, all_labels, top_k_confusions)
     correct = truth == pred
     return EvalReport(
         n_examples=n,
         labels=tuple(all_labels),
         accuracy=float(correct.mean()),
-        macro_f1=float(f1_score(truth, pred, labels=present, average="macro", zero_division=0.0)),
+        macro_f1=float(f1[present].mean()),
         per_intent=tuple(
             IntentMetrics(label, float(p), float(r), float(f), int(s))
             for label, p, r, f, s in zip(all_labels, precision, recall, f1, support, strict=True)

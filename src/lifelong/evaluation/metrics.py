@@ -131,6 +131,43 @@ class Confusion(Record):
     counts: tuple[tuple[int, ...], ...]
 
 
+def class_scores(
+    y_true: Labels, y_pred: Labels, labels: Sequence[str]
+) -> tuple[npt.NDArray[np.float64], ...]:
+    """Precision, recall, F1 and support of each of ``labels``, as float64 arrays in order.
+
+    The arithmetic of scikit-learn's ``precision_recall_fscore_support(..., labels=labels,
+    zero_division=0.0)``, to the bit (F1 is ``2 tp / (true + predicted)``, an empty
+    denominator gives 0): importing ``sklearn.metrics`` took a second of every
+    ``lifelong train``, for three counts per label. Every label of ``y_true`` and ``y_pred``
+    must be in ``labels``.
+
+    >>> precision, recall, f1, support = class_scores(["a", "a", "b"], ["a", "b", "b"], "abc")
+    >>> precision.tolist(), recall.tolist(), support.tolist()
+    ([1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [2.0, 1.0, 0.0])
+    """
+    index = {label: i for i, label in enumerate(labels)}
+    truth = np.fromiter(map(index.__getitem__, y_true), dtype=np.int64, count=len(y_true))
+    pred = np.fromiter(map(index.__getitem__, y_pred), dtype=np.int64, count=len(y_pred))
+    size = len(labels)
+    true_sum = np.bincount(truth, minlength=size).astype(np.float64)
+    pred_sum = np.bincount(pred, minlength=size).astype(np.float64)
+    tp = np.bincount(truth[truth == pred], minlength=size).astype(np.float64)
+    return (
+        _divide(tp, pred_sum),
+        _divide(tp, true_sum),
+        _divide(2.0 * tp, true_sum + pred_sum),
+        true_sum,
+    )
+
+
+def _divide(
+    numerator: npt.NDArray[np.float64], denominator: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """``numerator / denominator``, 0 where the denominator is 0."""
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
+
+
 def confusions(
     y_true: Labels, y_pred: Labels, labels: Sequence[str], k: int
 ) -> tuple[tuple[ConfusedPair, ...], Confusion]:

@@ -17,6 +17,18 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 
+def murmur_bucket(key: str, buckets: int) -> int:
+    """``abs(murmurhash3_32(key, seed=0)) % buckets``, scikit-learn's signed 32-bit hash.
+
+    scikit-learn (and scipy.stats with it) is imported on the first call, not with this
+    module: it took a second of every ``lifelong train``, whose n-grams the compiled core
+    hashes itself. Only the Python n-gram path and tabular categories call this.
+    """
+    from sklearn.utils import murmurhash3_32
+
+    return abs(int(murmurhash3_32(key, seed=0))) % buckets
+
+
 @dataclass(frozen=True)
 class Features:
     """Model inputs of ``n`` texts; every part present has ``n`` rows.

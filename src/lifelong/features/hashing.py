@@ -15,9 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
-from sklearn.utils import murmurhash3_32
 
-from lifelong.features.base import Features
+from lifelong.features.base import Features, murmur_bucket
 
 _HashedRows = Callable[..., tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]] | None]
 _hashed_rows: _HashedRows | None
@@ -145,7 +144,7 @@ class HashedNGrams:
         return Features(sparse=matrix)
 
     def _bucket(self, gram: str) -> int:
-        return abs(int(murmurhash3_32(gram, seed=0))) % self.buckets
+        return murmur_bucket(gram, self.buckets)
 
     def _word_columns(self, texts: Sequence[str]) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
         """Buckets of the word n-grams of the texts (tokens of two or more word characters),

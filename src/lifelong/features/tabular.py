@@ -23,11 +23,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import murmurhash3_32
 
 from lifelong.core.errors import ConfigError, IncompatibleModel
 from lifelong.data.schema import CATEGORICAL, NUMERIC, ColumnType
-from lifelong.features.base import Features
+from lifelong.features.base import Features, murmur_bucket
 
 CLIP = 6.0
 """Standardized values are clipped to this many standard deviations: an outlier still reads as
@@ -292,7 +291,7 @@ class TabularFeaturizer:
         if bucket is None:
             if len(self._hash_cache) >= 1 << 16:
                 self._hash_cache.clear()
-            bucket = abs(int(murmurhash3_32(f"{pair[0]}\x1f{pair[1]}", seed=0))) % span
+            bucket = murmur_bucket(f"{pair[0]}\x1f{pair[1]}", span)
             self._hash_cache[pair] = bucket
         return bucket
 

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 PSI_EPSILON = 1e-4
 
@@ -91,6 +90,8 @@ def ks_test(
     Sensitive to any change of shape, and with thousands of predictions to tiny ones: pair it
     with PSI, which measures how large the change is.
     """
+    from scipy import stats  # slow to import (0.6 s); ``lifelong train`` imports this module
+
     ref = _sample(reference, "reference")
     cur = _sample(current, "current")
     result = stats.ks_2samp(ref, cur)
@@ -125,6 +126,8 @@ def chi_square_labels(
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2:
         return DriftResult("chi2", 0.0, 1.0, alpha, False, n_reference, n_current)
+    from scipy import stats  # see ks_test
+
     result = stats.chi2_contingency(table, correction=False)
     p_value = float(result.pvalue)
     return DriftResult(

@@ -31,6 +31,7 @@ from lifelong.registry.dbmodels import (
 from lifelong.registry.entities import SnapshotInfo
 
 _BATCH = 5000
+_LOOKUP_BATCH = 900  # bound parameters per query: under the 999 of SQLite before 3.32
 
 
 def put_snapshot(session: Session, examples: Sequence[Example], parent: str | None) -> SnapshotInfo:
@@ -43,8 +44,11 @@ def put_snapshot(session: Session, examples: Sequence[Example], parent: str | No
     if existing is not None:
         return existing.to_entity()
     _check_parent(session, parent)
+    stored = _stored_hashes(session, list(by_hash))
     _insert_ignoring_duplicates(
-        session, "examples", [_example_values(h, e) for h, e in by_hash.items()]
+        session,
+        "examples",
+        [_example_values(h, e) for h, e in by_hash.items() if h not in stored],
     )
     counts = Counter(example.label for example in by_hash.values())
     _insert_snapshot(session, sid, "examples", len(by_hash), counts, parent)
@@ -199,6 +203,20 @@ def _insert_ignoring_duplicates(session: Session, table: str, rows: list[dict[st
     statement = dialect.insert(Base.metadata.tables[table]).on_conflict_do_nothing()
     for start in range(0, len(rows), _BATCH):
         session.execute(statement, rows[start : start + _BATCH])
+
+
+def _stored_hashes(session: Session, hashes: list[str]) -> set[str]:
+    """Which of ``hashes`` the examples table already holds.
+
+    An update's snapshot is mostly its parent's examples: building and sending their rows for
+    the insert to ignore was most of its 0.9 s on 15,000 examples, asking which are stored
+    a few hundredths. Examples are never deleted, so the ones found stay stored.
+    """
+    found: set[str] = set()
+    for start in range(0, len(hashes), _LOOKUP_BATCH):
+        batch = hashes[start : start + _LOOKUP_BATCH]
+        found.update(session.scalars(select(ExampleRow.hash).where(ExampleRow.hash.in_(batch))))
+    return found
 
 
 def _example_values(example_hash: str, example: Example) -> dict[str, Any]:

@@ -65,7 +65,8 @@ class TrainOutcome:
     ``labels_added``, ``labels_removed``, ``n_labels``, ``data``, ``n_train``, ``n_valid``,
     ``n_replay``, ``regularizers`` (name -> params), ``epochs``, ``lr_scale``, ``epochs_run``,
     ``best_epoch``, ``valid_accuracy``, ``history``, ``seed``, ``timings`` (``featurize_s``,
-    ``train_s``).
+    ``train_s``, and ``setup_s``: the part of ``train_s`` spent building the optimizers, which
+    in a fresh process imports torch._dynamo).
     """
 
     bundle: ModelBundle
@@ -385,7 +386,11 @@ def train(
         "weights_format": weights_format(model),
         **({} if temperature is None else {"calibration": temperature.to_dict()}),
         **({} if distributed is None else {"distributed": distributed.summary()}),
-        "timings": {"featurize_s": round(featurize_s, 4), "train_s": round(fit.train_seconds, 4)},
+        "timings": {
+            "featurize_s": round(featurize_s, 4),
+            "train_s": round(fit.train_seconds, 4),
+            "setup_s": round(fit.setup_seconds, 4),
+        },
     }
     spec = BundleSpec(
         pipeline=pipeline.model_dump(mode="json"),

@@ -237,7 +237,11 @@ def train_stream(
         "seed": training.seed,
         "weights_format": weights_format(model),
         **({} if temperature is None else {"calibration": temperature.to_dict()}),
-        "timings": {"scan_s": round(scan_s, 4), "train_s": round(fit.train_seconds, 4)},
+        "timings": {
+            "scan_s": round(scan_s, 4),
+            "train_s": round(fit.train_seconds, 4),
+            "setup_s": round(fit.setup_seconds, 4),
+        },
     }
     spec = BundleSpec(
         pipeline=pipeline.model_dump(mode="json"),

@@ -173,3 +173,37 @@ def test_a_mistyped_command_suggests_the_right_one() -> None:
     result = CliRunner().invoke(app, ["models", "lsit"])
     assert result.exit_code == 2
     assert "Did you mean 'list'?" in result.output
+
+
+def test_a_training_imports_neither_scikit_learn_nor_scipy_stats(project: Path) -> None:
+    """A cold ``train`` (not gated: the project has a champion) and an update: the compiled
+    core hashes the n-grams and the report counts its own scores, so neither import (about
+    1.5 s of each run) is left on the path; the gate's tests import scipy.stats when they run."""
+    small = ["--set", "pipeline.ngrams.buckets=1024", "--set", "pipeline.ngrams.dim=8"]
+    small += ["--set", "pipeline.hidden=16", "--set", "training.epochs=1"]
+    found = probe(project, [[*small, "train", "--json"], [*small, "train", "--finetune"]])
+    assert found["codes"] == [0, 0]
+    modules = {str(m) for m in found["modules"]}
+    assert "torch" in modules
+    assert {"sklearn", "scipy.stats"} & modules == set()
+
+
+def test_the_entry_point_freezes_the_collector_at_exit(tmp_path: Path) -> None:
+    """Shutdown then skips collecting what the command left alive (2 s after a training): the
+    hook registered before ``main`` runs after its own (atexit is last in, first out)."""
+    code = (
+        "import atexit, gc, sys\n"
+        "from lifelong.cli.main import main\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "print('before', gc.get_freeze_count() > 0)\n"
+        "sys.argv = ['lifelong', '--version']\n"
+        "main()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "before False"
+    assert lines[-1] == "frozen True"

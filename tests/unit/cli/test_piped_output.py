@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
 import pytest
+from rich.console import Console
 from rich.table import Table
 
 from lifelong.cli.common import make_console
@@ -31,3 +34,22 @@ def test_columns_still_sets_the_width(monkeypatch: pytest.MonkeyPatch) -> None:
     stream = io.StringIO()
     make_console(stream).print(LONG_PATH)
     assert max(len(line) for line in stream.getvalue().splitlines()) <= 60
+
+
+def test_json_to_a_pipe_is_the_text_rich_printed_and_coloured_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lifelong.cli import common
+
+    data = {"path": Path("/srv/a.jsonl"), "accuracy": 0.9573529362678528, "é": ["ü", None, 3]}
+    richly = io.StringIO()
+    make_console(richly).print_json(json.dumps(data, default=str))
+    piped = io.StringIO()
+    monkeypatch.setattr(common, "console", make_console(piped))
+    common.print_json(data)
+    assert piped.getvalue() == richly.getvalue()
+    assert json.loads(piped.getvalue())["path"] == "/srv/a.jsonl"
+    terminal = io.StringIO()
+    monkeypatch.setattr(common, "console", Console(file=terminal, force_terminal=True))
+    common.print_json(data)
+    assert "\x1b[" in terminal.getvalue()

@@ -121,6 +121,7 @@ def test_prune_keeps_exactly_the_touched_rows_and_zeroes_the_rest(
     assert np.allclose(pruned.predict_proba(texts), bundle.predict_proba(texts), atol=1e-6)
     dense = trainable_copy(pruned.module).bag
     assert isinstance(dense, torch.nn.EmbeddingBag)
+    assert (dense.mode, dense.sparse, dense.weight.requires_grad) == ("sum", True, True)
     untouched = torch.ones(dense.num_embeddings, dtype=torch.bool)
     untouched[touched] = False
     assert torch.count_nonzero(dense.weight[untouched]) == 0

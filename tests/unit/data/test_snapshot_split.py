@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lifelong.config import Splits
+from lifelong.core import types
 from lifelong.core.types import Example, content_hash, normalize_text
 from lifelong.data import Snapshot, apply_diff, diff, read_file, split_examples, split_of
 
@@ -37,6 +40,27 @@ def test_hash_is_a_known_value() -> None:
     example = Example.make("Hello  World", "greet")
     assert example.text == "hello world"
     assert example.hash == "0503fcd1088500b7223e0770adbec8a34cc12e9413f1c5f355c2b14fd4394479"
+
+
+def test_hash_is_computed_once_and_a_changed_copy_has_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+
+    def counted(text: str, label: str) -> str:
+        calls.append(text)
+        return content_hash(text, label)
+
+    monkeypatch.setattr(types, "content_hash", counted)
+    example = Example.make("Book a table", "restaurant")
+    assert {example.hash, example.hash, example.hash} == {
+        content_hash("book a table", "restaurant")
+    }
+    assert len(calls) == 1
+    relabeled = dataclasses.replace(example, label="booking")
+    assert relabeled.hash == content_hash("book a table", "booking") != example.hash
+    assert relabeled != example
+    assert example == Example.make("book a TABLE", "restaurant")
 
 
 @given(example_lists, example_lists)

@@ -171,3 +171,31 @@ def test_from_dict_names_unknown_keys() -> None:
     data = report.to_dict() | {"surprise": 1}
     with pytest.raises(EvaluationError, match=r"EvalReport: unknown keys \['surprise'\]"):
         EvalReport.from_dict(data)
+
+
+label_pairs = st.integers(1, 60).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.sampled_from("abcdef"), min_size=n, max_size=n),
+        st.lists(st.sampled_from("abcdefg"), min_size=n, max_size=n),
+    )
+)
+
+
+@settings(deadline=None)  # the first example imports scikit-learn
+@given(label_pairs, st.sampled_from([["a"], ["a", "b", "c", "x"], list("fedcba")]))
+def test_per_intent_scores_and_macro_f1_are_scikit_learns_to_the_bit(
+    pair: tuple[list[str], list[str]], model_labels: list[str]
+) -> None:
+    # the report computes them without importing scikit-learn; the figures must not move
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+    truth, pred = pair
+    report = evaluate_predictions(truth, pred, None, model_labels)
+    labels = list(report.labels)
+    expected = precision_recall_fscore_support(truth, pred, labels=labels, zero_division=0.0)
+    got = [[getattr(m, k) for m in report.per_intent] for k in ("precision", "recall", "f1")]
+    assert got == [e.tolist() for e in expected[:3]]
+    assert [m.support for m in report.per_intent] == expected[3].tolist()
+    present = sorted(set(truth) | set(pred), key=labels.index)
+    macro = f1_score(truth, pred, labels=present, average="macro", zero_division=0.0)
+    assert report.macro_f1 == macro

@@ -3,12 +3,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 import torch
 
 from lifelong.config import Pipeline, Training
 from lifelong.core import Example
 from lifelong.training import train
-from lifelong.training.trainer import sparse_parameters
+from lifelong.training.trainer import _keep, sparse_parameters
 
 
 def test_cold_model_learns_an_easy_set(
@@ -74,6 +75,25 @@ def test_early_stopping_restores_the_best_epoch(
     best = max(h["valid_accuracy"] for h in report["history"])
     assert report["valid_accuracy"] == best
     assert report["history"][report["best_epoch"] - 1]["valid_accuracy"] == best
+    # the weights returned are the best epoch's (kept in place across better epochs)
+    predicted, _ = outcome.bundle.predict([e.text for e in noisy])
+    restored = np.mean([p == e.label for p, e in zip(predicted, noisy, strict=True)])
+    assert restored == pytest.approx(best, abs=1e-6)
+    assert 0 < report["timings"]["setup_s"] <= report["timings"]["train_s"]
+
+
+def test_the_best_state_is_a_copy_reused_across_better_epochs() -> None:
+    model = torch.nn.Linear(3, 2)
+    first = _keep(model, None)
+    assert all(first[k].data_ptr() != v.data_ptr() for k, v in model.state_dict().items())
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    second = _keep(model, first)
+    assert second is first
+    assert torch.equal(second["weight"], torch.ones(2, 3))
+    with torch.no_grad():
+        model.weight.fill_(2.0)  # a later, worse epoch does not reach the kept copy
+    assert torch.equal(second["weight"], torch.ones(2, 3))
 
 
 def test_the_hashed_table_is_trained_sparsely(small_pipeline: Pipeline) -> None:
