@@ -138,6 +138,11 @@ class Training(_Section):
     warmup: float = Field(0.05, ge=0.0, lt=1.0)
     seed: int = 0
     patience: int = Field(2, ge=0)
+    keep: Literal["best", "last"] = "best"
+    """Which weights a training keeps: ``best``, the best epoch on the valid split, stopping
+    ``patience`` epochs after it (early stopping); ``last``, the whole schedule's final weights
+    (the valid split then only reports, calibrates and sets the OOS threshold). ``lifelong
+    init`` writes ``last`` with MiniLM, where it measured better (``bench/pipelines.py``)."""
     stream: bool | Literal["auto"] = "auto"
     """Train on data read in chunks, in bounded memory (:mod:`lifelong.training.stream`):
     ``auto`` when the ``data:`` files of a text project hold more than ``stream_above_mb``."""

@@ -23,11 +23,13 @@ SAMPLE_FOLDERS = ("data", "batches")
 
 MINILM_RECIPE: dict[str, dict[str, Any]] = {
     "pipeline": {"embeddings": "minilm", "ngrams": {"dim": 32}},
-    "training": {"epochs": 10, "lr": 0.005, "sparse_lr": 0.005},
+    "training": {"epochs": 10, "lr": 0.005, "sparse_lr": 0.005, "keep": "last"},
 }
 """The settings a new text project gets when the encoder is installed (``bench/pipelines.py``
 measured them): the sentence vector carries most of the signal, so the n-gram bag is narrow and
-both learning rates gentle. Without the encoder a project gets the package defaults."""
+both learning rates gentle; the whole schedule's last weights beat the best valid epoch's (by
+1.5 points on the sample's small valid split, 0.05-0.2 on CLINC150 and BANKING77). Without the
+encoder a project gets the package defaults."""
 
 
 def _copy_tree(source: resources.abc.Traversable, target: Path) -> int:
@@ -63,6 +65,7 @@ def pipeline_values(embeddings: bool) -> dict[str, str]:
             "ngrams_dim": str(pipeline["ngrams"]["dim"]),
             "lr": str(training["lr"]),
             "sparse_lr": str(training["sparse_lr"]),
+            "keep": training["keep"],
         }
     defaults = Pipeline(), Training()
     return {
@@ -70,6 +73,7 @@ def pipeline_values(embeddings: bool) -> dict[str, str]:
         "ngrams_dim": str(defaults[0].ngrams.dim),
         "lr": str(defaults[1].lr),
         "sparse_lr": str(defaults[1].sparse_lr),
+        "keep": defaults[1].keep,
     }
 
 

@@ -303,8 +303,9 @@ class Trainer:
                 bar.update(
                     task, description=f"epoch {epoch} loss {record['loss']:.4f} valid {shown}"
                 )
-                if valid is None:  # nothing to select on: the last weights are the result
+                if valid is None or cfg.keep == "last":  # the last weights are the result
                     result.best_epoch = epoch
+                    best = None if valid is None else record[key]
                 elif objective.better(record[key], best):
                     best, result.best_epoch = record[key], epoch
                     best_state = _keep(model, best_state)

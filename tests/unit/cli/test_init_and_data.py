@@ -61,6 +61,7 @@ def test_init_gives_a_text_project_minilm_when_the_encoder_is_installed(tmp_path
     assert config.pipeline.ngrams.dim == scaffold.MINILM_RECIPE["pipeline"]["ngrams"]["dim"]
     recipe = scaffold.MINILM_RECIPE["training"]
     assert (config.training.lr, config.training.sparse_lr) == (recipe["lr"], recipe["sparse_lr"])
+    assert config.training.keep == "last"
     assert "MiniLM sentence embeddings (`--no-embeddings`" in " ".join(out.split())
     code, out = run("init", str(tmp_path / "plain"), "--no-embeddings")
     assert code == 0, out

@@ -82,6 +82,32 @@ def test_early_stopping_restores_the_best_epoch(
     assert 0 < report["timings"]["setup_s"] <= report["timings"]["train_s"]
 
 
+def test_keep_last_trains_every_epoch_and_returns_the_final_weights(
+    small_pipeline: Pipeline,
+    small_training: Training,
+    make_examples: Callable[..., list[Example]],
+    old_labels: list[str],
+) -> None:
+    data = make_examples(old_labels, 10, 0)
+    rng = np.random.default_rng(0)  # a valid split that peaks early, as above
+    labels = rng.permutation([e.label for e in data])
+    noisy = [Example.make(e.text, str(label)) for e, label in zip(data, labels, strict=True)]
+    training = small_training.model_copy(update={"epochs": 6, "patience": 0, "keep": "last"})
+    outcome = train(data, noisy, pipeline=small_pipeline, training=training, progress=False)
+    report = outcome.report
+    assert report["epochs_run"] == report["best_epoch"] == 6  # no early stop despite patience 0
+    assert report["valid_accuracy"] == report["history"][-1]["valid_accuracy"]
+    full = train(
+        data,
+        [],
+        pipeline=small_pipeline,
+        training=training.model_copy(update={"keep": "best"}),
+        progress=False,
+    )  # no valid split: the last weights too, the same run
+    for name, tensor in full.bundle.module.state_dict().items():
+        assert torch.equal(outcome.bundle.module.state_dict()[name], tensor), name
+
+
 def test_the_best_state_is_a_copy_reused_across_better_epochs() -> None:
     model = torch.nn.Linear(3, 2)
     first = _keep(model, None)
