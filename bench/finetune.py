@@ -471,6 +471,8 @@ def end_to_end(name: str, args: argparse.Namespace) -> dict[str, Any]:
             for kind in order:
                 extra = ("--finetune", base["version"]) if kind == "update" else ()
                 run_ = train_run(project, kind, *extra) | {"pair": pair}
+                if run_["n_train"] <= base["n_train"]:
+                    raise SystemExit(f"{kind} trained on {run_['n_train']} examples: no new 10%")
                 runs.append(run_)
                 print(
                     f"{name} pair {pair} {kind}: wall {run_['wall_s']:.1f} s, "
