@@ -346,6 +346,7 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     grouped = groups(rows)
     figure, axes = plt.subplots(2, len(grouped), figsize=(6 * len(grouped), 8), squeeze=False)
@@ -367,6 +368,8 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
             title=f"{name} ({recipe}): featurize + train (s)", xlabel="chunk", yscale="log"
         )
         axes[0][column].legend()
+        for axis in axes[:, column]:
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # chunks are whole
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
