@@ -52,7 +52,17 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import make_pipeline, make_union
 
-from lifelong.config import Distill, Ewc, Finetune, NGrams, Pipeline, Training
+from lifelong.config import (
+    Distill,
+    Ewc,
+    Finetune,
+    NGrams,
+    Pipeline,
+    Training,
+    apply_overrides,
+    parse_config,
+    read_config_mapping,
+)
 from lifelong.core import atomic_write_text
 from lifelong.core.types import Example
 from lifelong.features import make_featurizer
@@ -380,6 +390,7 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
 CLI = [sys.executable, "-m", "lifelong.cli.main"]
 # what `lifelong train` imports before it trains: the CLI and the training stack (torch)
 IMPORTS = "import lifelong.cli.main, lifelong.cli.train, lifelong.training"
+SALT = "finetune-e2e"
 
 
 def lifelong(project: Path, *args: str) -> tuple[str, float]:
@@ -416,21 +427,11 @@ def train_run(project: Path, kind: str, *args: str) -> dict[str, Any]:
 
 
 def config_set(path: Path, assignments: Sequence[str]) -> None:
-    """Apply ``KEY=VALUE`` edits (dotted keys, YAML values) to a project's config.yml; the
-    project's own loader validates the result when ``lifelong`` next reads it."""
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for assignment in assignments:
-        key, sep, value = assignment.partition("=")
-        if not sep:
-            raise SystemExit(f"--config-set {assignment!r}: expected KEY=VALUE")
-        *parents, leaf = key.split(".")
-        node = config
-        for part in parents:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        node[leaf] = yaml.safe_load(value)
-    atomic_write_text(path, yaml.safe_dump(config, sort_keys=False))
+    """Apply ``KEY=VALUE`` edits (dotted keys, YAML values: the package's own ``--set``
+    parser) to a project's config.yml, validated before the file is replaced."""
+    raw = apply_overrides(read_config_mapping(path), list(assignments))
+    parse_config(raw, where=str(path), overrides=list(assignments))
+    atomic_write_text(path, yaml.safe_dump(raw, sort_keys=False))
 
 
 def startup(repeats: int = 5) -> dict[str, float]:
@@ -452,7 +453,8 @@ def end_to_end(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """Cold ``lifelong train`` on all data against ``lifelong train --finetune V`` from the
     model V of the first 90%, in ``args.pairs`` alternating pairs on one temporary project.
 
-    The project holds 90% of the train split (seeded shuffle) as data/part0.jsonl; V is trained
+    The project's split salt is fixed, so every run, config and variant tests on the same
+    examples. It holds 90% of the train split (seeded shuffle) as data/part0.jsonl; V is trained
     on it, then the last 10% lands as data/part1.jsonl. Every update names V, so each one
     really has the new 10% (an update from the newest version, a cold model on all data, would
     have nothing new). A cold train with a champion registered is still a cold train. Pairs
@@ -465,8 +467,8 @@ def end_to_end(name: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         project = Path(folder) / "project"
         lifelong(Path(folder), "init", "--no-sample", str(project))
-        if args.config_set:
-            config_set(project / "config.yml", args.config_set)
+        # init draws a random salt: a fixed one keeps the valid/test split across runs
+        config_set(project / "config.yml", [f"splits.salt={SALT}", *args.config_set])
         write_jsonl(project / "data" / "part0.jsonl", shuffled[:split])
         base = train_run(project, "base")
         write_jsonl(project / "data" / "part1.jsonl", shuffled[split:])

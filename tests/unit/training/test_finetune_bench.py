@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lifelong.config import NGrams, Pipeline, Training
+from lifelong.config import NGrams, Pipeline, Training, load_config
+from lifelong.core.errors import ConfigError
 from lifelong.core.types import Example
 from lifelong.training import train
 
@@ -186,3 +187,20 @@ def test_a_seed_repeats_and_two_seeds_differ(
     ]  # warm from step 1 on, TF-IDF + LR only at the last step with --baselines last
     assert accuracies(0) == first
     assert accuracies(1) != first
+
+
+def test_config_set_edits_keys_and_refuses_an_invalid_value(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text("training: {epochs: 7}\nfinetune: {data: all}\n")
+    bench.config_set(path, ["finetune.data=new+replay", "finetune.lr_scale=0.25", "splits.salt=s"])
+    config = load_config(path)
+    assert config.finetune.data == "new+replay"
+    assert config.finetune.lr_scale == 0.25
+    assert config.splits.salt == "s"
+    assert config.training.epochs == 7  # untouched keys survive the rewrite
+    before = path.read_text()
+    with pytest.raises(ConfigError):
+        bench.config_set(path, ["finetune.lr_scale=fast"])
+    assert path.read_text() == before
