@@ -56,7 +56,6 @@ from lifelong.config import (
     Distill,
     Ewc,
     Finetune,
-    NGrams,
     Pipeline,
     Training,
     apply_overrides,
@@ -67,6 +66,7 @@ from lifelong.core import atomic_write_text
 from lifelong.core.types import Example
 from lifelong.features import make_featurizer
 from lifelong.models import ModelBundle
+from lifelong.scaffold import MINILM_RECIPE
 from lifelong.training import train
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -86,10 +86,10 @@ METHODS = ["cold", *FINETUNES, "tfidf+lr", "sgd"]
 PIPELINES = {
     # the package defaults are tuned for hashed n-grams alone
     "ngrams": (Pipeline(), Training()),
-    # with MiniLM the sentence vector carries most signal: a narrow bag, gentle rates
+    # what `lifelong init` writes with the encoder: a narrow bag, gentle rates, the last epoch
     "minilm": (
-        Pipeline(embeddings="minilm", ngrams=NGrams(dim=32)),
-        Training(epochs=10, lr=0.005, sparse_lr=0.005),
+        Pipeline.model_validate(MINILM_RECIPE["pipeline"]),
+        Training.model_validate(MINILM_RECIPE["training"]),
     ),
 }
 BAND = 0.2
