@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from lifelong import scaffold
 from lifelong.config import NGrams, Pipeline, Training
 from lifelong.core.types import Example
 from lifelong.registry import Registry, open_registry
@@ -35,14 +36,24 @@ from lifelong.testing.transports import (
     Transport,
 )
 
+_MINILM_INSTALLED = scaffold.minilm_installed
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ngram_projects() -> Iterator[None]:
+    """``lifelong init`` adds MiniLM when the encoder is installed; the suite's projects train
+    hashed n-grams alone (MiniLM costs seconds a project). Session-wide, so module fixtures
+    that init a project see it too; tests marked ``encoder`` get the real check back, and a
+    subprocess that runs ``lifelong init`` itself (the quickstart's test) is not patched."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scaffold, "minilm_installed", lambda: False)
+        yield
+
 
 @pytest.fixture(autouse=True)
-def _ngram_projects(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``lifelong init`` adds MiniLM when the encoder is installed; the suite's projects train
-    hashed n-grams alone (MiniLM costs seconds a project), except in tests marked ``encoder``
-    and in subprocesses that run ``lifelong init`` themselves (the quickstart's test)."""
-    if request.node.get_closest_marker("encoder") is None:
-        monkeypatch.setattr("lifelong.scaffold.minilm_installed", lambda: False)
+def _encoder_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("encoder") is not None:
+        monkeypatch.setattr(scaffold, "minilm_installed", _MINILM_INSTALLED)
 
 
 PG_ADMIN_URL = os.environ.get(
