@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, get_args
 
@@ -45,6 +46,21 @@ def encoder_id(name: str, runtime: str) -> str:
     return name if runtime == DEFAULT_RUNTIME else f"{name}@{runtime}"
 
 
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """transformers without its "Loading weights" progress bar, which every command that loads
+    MiniLM would otherwise print (to a log, a pipe, the quickstart); restored after."""
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
 def _unit(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
@@ -56,7 +72,8 @@ def torch_encoder(model_path: Path, *, int8: bool, batch_size: int = 64) -> Enco
     import torch
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(model_path), device="cpu")
+    with quiet_loading():
+        model = SentenceTransformer(str(model_path), device="cpu")
     if int8:
         quantize = torch.ao.quantization.quantize_dynamic
         model = quantize(model, {torch.nn.Linear}, torch.qint8)  # type: ignore[no-untyped-call]
@@ -80,7 +97,8 @@ def _build_onnx(model_path: Path, int8: bool) -> bytes:
 
         def __init__(self) -> None:
             super().__init__()
-            self.bert = AutoModel.from_pretrained(str(model_path)).eval()
+            with quiet_loading():
+                self.bert = AutoModel.from_pretrained(str(model_path)).eval()
 
         def forward(self, ids: Any, mask: Any, types: Any) -> Any:
             out = self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from lifelong.features import Features
+from lifelong.features.encoders import quiet_loading
 
 
 class TransformerClassifier(nn.Module):
@@ -35,7 +36,8 @@ class TransformerClassifier(nn.Module):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModel
 
-        self.encoder = AutoModel.from_pretrained(str(model_path))
+        with quiet_loading():
+            self.encoder = AutoModel.from_pretrained(str(model_path))
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(int(self.encoder.config.hidden_size), n_classes)
         if freeze_layers > 0:

