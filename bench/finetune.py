@@ -129,14 +129,19 @@ def timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
     return result, time.perf_counter() - started
 
 
-def tfidf_lr(data: list[Example]) -> Callable[[list[str]], list[str]]:
-    model = make_pipeline(
+def tfidf_lr_model() -> Any:
+    """The TF-IDF + LogisticRegression baseline, unfitted (also ``bench/pipelines.py``'s)."""
+    return make_pipeline(
         make_union(
             TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
             TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
         ),
         LogisticRegression(C=10, max_iter=300),
     )
+
+
+def tfidf_lr(data: list[Example]) -> Callable[[list[str]], list[str]]:
+    model = tfidf_lr_model()
     model.fit([e.text for e in data], [e.label for e in data])
     return lambda texts: list(model.predict(texts))
 

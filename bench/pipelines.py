@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
-from sklearn.pipeline import make_pipeline, make_union
 
+from finetune import load as load_public  # the sibling script (bench/ is sys.path[0])
+from finetune import tfidf_lr_model
 from lifelong.config import Pipeline, Splits, Training
 from lifelong.core.types import Example
 from lifelong.data.read import read_paths
@@ -54,26 +54,16 @@ Split = tuple[list[Example], list[Example], list[Example]]
 Scored = tuple[list[str], np.ndarray]
 
 
-def read_jsonl(path: Path) -> list[Example]:
-    with path.open(encoding="utf-8") as handle:
-        return [Example.make(r["text"], r["intent"]) for r in map(json.loads, handle)]
-
-
 def load(name: str, root: Path, seed: int) -> Split:
-    """Train, valid and test examples. The sample project is split the way a project splits
-    (stable hash of the text, valid 0.1 and test 0.15 as ``lifelong init`` writes), with a
-    salt per seed; BANKING77 has no valid split, so 10% of train (by content hash) is one."""
-    if name == "sample":
-        data = split_examples(
-            read_paths([SAMPLE]).examples, Splits(valid=0.1, test=0.15, salt=f"bench-{seed}")
-        )
-        return list(data.train), list(data.valid), list(data.test)
-    folder = root / name
-    train_set, test = read_jsonl(folder / "train.jsonl"), read_jsonl(folder / "test.jsonl")
-    if (folder / "valid.jsonl").is_file():
-        return train_set, read_jsonl(folder / "valid.jsonl"), test
-    valid = [e for e in train_set if int(e.hash[:8], 16) % 10 == 0]
-    return [e for e in train_set if int(e.hash[:8], 16) % 10 != 0], valid, test
+    """Train, valid and test examples: a public data set as ``bench/finetune.py`` splits it,
+    or the sample project split the way a project splits (stable hash of the text, valid 0.1
+    and test 0.15 as ``lifelong init`` writes), with a salt per seed."""
+    if name != "sample":
+        return load_public(name, root)
+    data = split_examples(
+        read_paths([SAMPLE]).examples, Splits(valid=0.1, test=0.15, salt=f"bench-{seed}")
+    )
+    return list(data.train), list(data.valid), list(data.test)
 
 
 def settings(candidate: str) -> tuple[Pipeline, Training]:
@@ -100,15 +90,9 @@ def fast(candidate: str, split: Split, seed: int, cache: Path) -> tuple[Scored, 
     return (labels, proba.max(axis=1)), timings["featurize_s"] + timings["train_s"]
 
 
-def tfidf_lr(split: Split, seed: int) -> Scored:
+def tfidf_lr(split: Split) -> Scored:
     train_set, _, test = split
-    model = make_pipeline(
-        make_union(
-            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
-        ),
-        LogisticRegression(C=10, max_iter=300, random_state=seed),
-    )
+    model = tfidf_lr_model()  # lbfgs: deterministic, the same fit for every seed
     model.fit([e.text for e in train_set], [e.label for e in train_set])
     proba = model.predict_proba([e.text for e in test])
     return [str(c) for c in model.classes_[proba.argmax(axis=1)]], proba.max(axis=1)
@@ -151,7 +135,7 @@ def run_one(candidate: str, split: Split, seed: int, cache: Path) -> dict[str, f
     if candidate in ("ngrams", "minilm"):
         scored, seconds = fast(candidate, split, seed, cache)
     elif candidate == "tfidf+lr":
-        scored, seconds = timed(lambda: tfidf_lr(split, seed))
+        scored, seconds = timed(lambda: tfidf_lr(split))
     else:
         scored, seconds = timed(lambda: minilm_lr(split, seed, cache))
     return score(scored, split[2], seconds)
