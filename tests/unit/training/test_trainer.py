@@ -57,6 +57,13 @@ def test_same_seed_gives_identical_weights(
     assert not torch.equal(first["hidden.weight"], other["hidden.weight"])
 
 
+def _shuffled_labels(data: list[Example]) -> list[Example]:
+    """``data`` with its labels permuted: as a valid split, accuracy stays near chance, so it
+    peaks early (early stopping stops soon)."""
+    labels = np.random.default_rng(0).permutation([e.label for e in data])
+    return [Example.make(e.text, str(label)) for e, label in zip(data, labels, strict=True)]
+
+
 def test_early_stopping_restores_the_best_epoch(
     small_pipeline: Pipeline,
     small_training: Training,
@@ -64,10 +71,7 @@ def test_early_stopping_restores_the_best_epoch(
     old_labels: list[str],
 ) -> None:
     data = make_examples(old_labels, 10, 0)
-    # validation labels shuffled: accuracy stays near chance, so it peaks early and stops
-    rng = np.random.default_rng(0)
-    labels = rng.permutation([e.label for e in data])
-    noisy = [Example.make(e.text, str(label)) for e, label in zip(data, labels, strict=True)]
+    noisy = _shuffled_labels(data)
     training = small_training.model_copy(update={"epochs": 20, "patience": 1})
     outcome = train(data, noisy, pipeline=small_pipeline, training=training, progress=False)
     report = outcome.report
@@ -89,9 +93,7 @@ def test_keep_last_trains_every_epoch_and_returns_the_final_weights(
     old_labels: list[str],
 ) -> None:
     data = make_examples(old_labels, 10, 0)
-    rng = np.random.default_rng(0)  # a valid split that peaks early, as above
-    labels = rng.permutation([e.label for e in data])
-    noisy = [Example.make(e.text, str(label)) for e, label in zip(data, labels, strict=True)]
+    noisy = _shuffled_labels(data)
     training = small_training.model_copy(update={"epochs": 6, "patience": 0, "keep": "last"})
     outcome = train(data, noisy, pipeline=small_pipeline, training=training, progress=False)
     report = outcome.report
