@@ -4,11 +4,9 @@ data set (never the shared ones)."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import random
 import statistics
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -20,6 +18,7 @@ from hypothesis import strategies as st
 from lifelong.config import NGrams, Pipeline, Training, load_config
 from lifelong.core.errors import ConfigError
 from lifelong.core.types import Example
+from lifelong.testing.scripts import load_script
 from lifelong.training import train
 
 BENCH = Path(__file__).resolve().parents[3] / "bench" / "finetune.py"
@@ -27,13 +26,7 @@ BENCH = Path(__file__).resolve().parents[3] / "bench" / "finetune.py"
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("finetune_bench", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(BENCH, "finetune_bench")
 
 
 def synthetic(deltas: list[float], ratio: float = 0.1) -> list[dict[str, Any]]:

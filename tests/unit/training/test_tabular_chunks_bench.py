@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -12,6 +10,7 @@ import pytest
 
 from lifelong.config import Pipeline, TabularSettings, Training
 from lifelong.models import ModelBundle
+from lifelong.testing.scripts import load_script
 
 BENCH = Path(__file__).resolve().parents[3] / "bench" / "tabular_chunks.py"
 TRAINING = Training(epochs=2, batch_size=64, seed=0)
@@ -19,13 +18,7 @@ TRAINING = Training(epochs=2, batch_size=64, seed=0)
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tabular_chunks", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(BENCH, "tabular_chunks")
 
 
 def test_chunks_keep_stream_order_and_cover_every_row(bench: ModuleType, tmp_path: Path) -> None:
