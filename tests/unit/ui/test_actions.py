@@ -76,7 +76,8 @@ def test_unauthorised_actions_are_refused(
     assert "log in" in no_session.text
     assert client.post("/ui/login", data={"token": "wrong"}).status_code == 403
     csrf = log_in(client)
-    wrong_csrf = client.post(f"/ui/versions/{target}/promote", data={"csrf": csrf[:-1] + "0"})
+    wrong = csrf[:-1] + ("1" if csrf.endswith("0") else "0")  # never the token itself
+    wrong_csrf = client.post(f"/ui/versions/{target}/promote", data={"csrf": wrong})
     assert wrong_csrf.status_code == 403
     assert "CSRF" in wrong_csrf.text
     missing = client.post("/ui/rollback", data={})
