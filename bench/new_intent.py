@@ -3,7 +3,9 @@
 The sample project (``lifelong init``) trains 1.0 cold; then 14 examples of a new intent
 (``loyalty``, from :mod:`lifelong.testing.new_intent`: 3 in the test split, 1 in valid, 10 in
 train, as a user's file would split) are added and 1.0 is updated with the default update
-(warm start, ``epoch_fraction`` 0.2: 2 of 10 epochs) and each candidate for the new intent:
+(warm start, ``epoch_fraction`` 0.2: 2 of 10 epochs; with ``--update new+replay``,
+``bench/finetune.py``'s new+replay update instead: the new examples and a replay sample of the
+old at a quarter of the learning rate) and each candidate for the new intent:
 
 - ``none``: neither oversampling nor imprinting (the behaviour before ``finetune.new_intents``);
 - ``epochs``: the update trains all 10 epochs when it adds intents (``epoch_fraction: 1.0``);
@@ -18,7 +20,7 @@ on its 3 test examples and on the 46 pool texts never trained on, the accuracy o
 intents' test examples, and the update's train time; then the medians over seeds. Run from the
 project root::
 
-    PYTHONPATH=src python bench/new_intent.py [--seeds 3]
+    PYTHONPATH=src python bench/new_intent.py [--seeds 3] [--update warm|new+replay]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from finetune import REPLAY  # the sibling script (bench/ is sys.path[0])
 from lifelong.config import Finetune, NewIntents
 from lifelong.core.types import Example
 from lifelong.data import load_dataset, split_examples
@@ -58,8 +61,12 @@ def _accuracy(bundle: ModelBundle, examples: list[Example]) -> float:
     return sum(p == e.label for p, e in zip(predicted, examples, strict=True)) / len(examples)
 
 
-def run_seed(seed: int, root: Path) -> list[dict[str, Any]]:
-    """Train 1.0 cold and every candidate update for one seed (salt and training seed)."""
+UPDATES = {"warm": Finetune(), "new+replay": REPLAY}
+
+
+def run_seed(seed: int, root: Path, update: Finetune) -> list[dict[str, Any]]:
+    """Train 1.0 cold and every candidate update (``update`` with each candidate's
+    ``new_intents``) for one seed (salt and training seed)."""
     init_project(root)
     overrides = [f"splits.salt=bench-{seed}", f"training.seed={seed}"]
     project = Project.load(root, overrides)
@@ -83,8 +90,9 @@ def run_seed(seed: int, root: Path) -> list[dict[str, Any]]:
                 list(splits.train),
                 list(splits.valid),
                 training=training,
-                finetune=Finetune(new_intents=new_intents),
+                finetune=update.model_copy(update={"new_intents": new_intents}),
                 parent=parent.bundle,
+                previous=list(base.splits.train),
                 **common,
             )
         results.append(
@@ -115,11 +123,12 @@ def run_seed(seed: int, root: Path) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3, help="seeds (salt and training seed)")
+    parser.add_argument("--update", choices=sorted(UPDATES), default="warm", help="the update")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     for seed in range(args.seeds):
         with tempfile.TemporaryDirectory() as tmp:
-            rows.extend(run_seed(seed, Path(tmp) / "demo"))
+            rows.extend(run_seed(seed, Path(tmp) / "demo", UPDATES[args.update]))
     header = f"{'method':<20} {'seed':>4} {'epochs':>6} {'new 3 test':>10} "
     header += f"{'new 46 unseen':>13} {'old acc':>8} {'train s':>8}"
     print(header)
