@@ -70,11 +70,10 @@ from lifelong.scaffold import MINILM_RECIPE
 from lifelong.training import train
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-# A quarter of the cold learning rates: hundreds of steps of fresh Adam moments at the full rate
-# jolt a converged parent (-0.9 points from cold on BANKING77 at 1.0, -0.1 at 0.25).
-REPLAY = Finetune(
-    init="warm", data="new+replay", epoch_fraction=0.2, replay_size=3000, lr_scale=0.25
-)
+# The update `lifelong init` writes with MiniLM: a quarter of the cold learning rates, since
+# hundreds of steps of fresh Adam moments at the full rate jolt a converged parent (-0.9 points
+# from cold on BANKING77 at 1.0, -0.1 at 0.25).
+REPLAY = Finetune(init="warm", epoch_fraction=0.2, **MINILM_RECIPE["finetune"])
 FINETUNES = {
     "warm": Finetune(init="warm", epoch_fraction=0.2),
     "shrink_perturb": Finetune(init="shrink_perturb", shrink=0.8, perturb=0.01),

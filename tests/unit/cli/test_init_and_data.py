@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from lifelong import scaffold
 from lifelong.cli.main import app
-from lifelong.config import CONFIG_FILE, Pipeline, Training, load_config
+from lifelong.config import CONFIG_FILE, Finetune, Pipeline, Training, load_config
 
 runner = CliRunner()
 
@@ -62,10 +62,13 @@ def test_init_gives_a_text_project_minilm_when_the_encoder_is_installed(tmp_path
     recipe = scaffold.MINILM_RECIPE["training"]
     assert (config.training.lr, config.training.sparse_lr) == (recipe["lr"], recipe["sparse_lr"])
     assert config.training.keep == "last"
+    assert config.finetune == Finetune.model_validate(scaffold.MINILM_RECIPE["finetune"])
+    assert config.finetune.data == "new+replay"
     assert "MiniLM sentence embeddings (`--no-embeddings`" in " ".join(out.split())
     code, out = run("init", str(tmp_path / "plain"), "--no-embeddings")
     assert code == 0, out
-    assert load_config(tmp_path / "plain" / CONFIG_FILE).pipeline == Pipeline()
+    plain = load_config(tmp_path / "plain" / CONFIG_FILE)
+    assert (plain.pipeline, plain.finetune) == (Pipeline(), Finetune())
 
 
 def test_init_without_the_encoder_gives_n_grams_and_refuses_embeddings(tmp_path: Path) -> None:
