@@ -8,6 +8,13 @@ saved bundle, peak RSS of a fresh process that loads it and scores the test text
 p50/p99 latency, batch throughput (batches of 256), test accuracy and its delta from the
 parent. The sample project (``project_template``) gives the sizes of a small project.
 
+``--server`` adds what a user of ``lifelong serve`` sees, per row: each form is registered as
+the champion of a scratch project, ``lifelong serve`` is started on it, and one client sends
+single-text ``POST /predict`` requests (CLINC150's test texts in turn, ``bench/serve.py``'s raw
+HTTP client in a second process) for ``--server-seconds``; the table then gets the server's
+p50/p99 and the peak RSS of the server process (``VmHWM``), model, FastAPI and prediction log
+included.
+
 ``--encoders`` adds a table per data set for the MiniLM runtimes of ``embeddings: minilm``
 (``pipeline.embeddings_runtime``): encoder throughput on 1,000 test texts (median of 3 rounds,
 the runtimes interleaved so machine load hits them alike; one thread each, since on a shared
@@ -16,6 +23,7 @@ cosine of each vector to the fp32 one, and the test accuracy of the fast pipelin
 trained on that runtime's vectors. Run from the project root::
 
     PYTHONPATH=src python bench/compress.py [--epochs 3] [--datasets clinc150 banking77 sample]
+        [--server [--server-seconds 8]]
     PYTHONPATH=src python bench/compress.py --encoders --datasets clinc150 banking77
 """
 
@@ -42,6 +50,7 @@ from lifelong.features import minilm_path
 from lifelong.features.encoders import RUNTIMES, make_encoder
 from lifelong.models import ModelBundle, stored_row_count
 from lifelong.training import train
+from serve import Load, make_project, start_server  # the sibling script (bench/ is sys.path[0])
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 TEMPLATE = Path(__file__).resolve().parents[1] / "src" / "lifelong" / "project_template"
@@ -114,7 +123,30 @@ def measure(bundle: ModelBundle, folder: Path, test: list[Example]) -> dict[str,
     }
 
 
-def bench(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
+def measure_server(folder: Path, seconds: float) -> dict[str, float]:
+    """Single-text latency through ``lifelong serve`` holding the bundle in ``folder``, and the
+    server process's peak RSS."""
+    project = folder.with_name(folder.name + "-project")
+    project.mkdir()
+    make_project(project, folder)
+    server = start_server(project, token="bench")
+    try:
+        assert server.process is not None
+        pid = server.process.pid
+        load = Load(server.url, concurrency=1, duration=seconds, batch=0, client="raw",
+                    server_pid=pid)  # fmt: skip
+        figures = load.run()
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+    finally:
+        server.stop()
+    if figures["failed"]:
+        raise SystemExit(f"{folder.name}: {figures['failed']} requests failed")
+    return {"server_rss_mb": peak_kb / 1024, "server_p50_ms": figures["p50_ms"],
+            "server_p99_ms": figures["p99_ms"]}  # fmt: skip
+
+
+def bench(name: str, epochs: int, tmp: Path, server: float | None) -> list[dict[str, object]]:
     train_examples, test = load(name)
     random.Random(1).shuffle(train_examples)
     n_valid = len(train_examples) // 10
@@ -132,16 +164,23 @@ def bench(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
         bundle = parent.bundle
         for step in steps:
             bundle = METHODS[step].apply(bundle, {}, texts)
-        rows.append(_row(row, bundle, tmp / name, test))
-    rows.append(_row("default (compact storage)", default, tmp / name, test))
+        rows.append(_row(row, bundle, tmp / name, test, server))
+    rows.append(_row("default (compact storage)", default, tmp / name, test, server))
     return rows
 
 
-def _row(row: str, bundle: ModelBundle, tmp: Path, test: list[Example]) -> dict[str, object]:
-    folder = tmp / row.replace(" ", "_")
+def _row(
+    row: str, bundle: ModelBundle, tmp: Path, test: list[Example], server: float | None
+) -> dict[str, object]:
+    folder = tmp / row.replace(" ", "_").replace("+", "plus").replace("(", "").replace(")", "")
     bundle.save(folder)
     loaded = ModelBundle.load(folder)
-    return {"method": row, "format": loaded.spec.weights_format, **measure(loaded, folder, test)}
+    figures: dict[str, object] = {"method": row, "format": loaded.spec.weights_format}
+    figures |= measure(loaded, folder, test)
+    if server is not None:
+        figures |= measure_server(folder, server)
+        print(f"{row}: served {figures}", file=sys.stderr, flush=True)
+    return figures
 
 
 def bench_encoders(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
@@ -196,21 +235,25 @@ def encoder_table(name: str, rows: list[dict[str, object]]) -> str:
 
 def table(name: str, rows: list[dict[str, object]]) -> str:
     base = rows[0]
-    lines = [
-        f"### {name}",
-        "",
-        "| method | format | file MB | x smaller | stored rows | peak RSS MB | p50 ms | p99 ms "
-        "| batch texts/s | accuracy | delta pts |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
+    served = "server_rss_mb" in base
+    head = "| method | format | file MB | x smaller | stored rows | peak RSS MB | p50 ms | p99 ms "
+    head += "| batch texts/s | accuracy | delta pts |"
+    if served:
+        head += " server peak RSS MB | server p50 ms | server p99 ms |"
+    lines = [f"### {name}", "", head, "| --- | --- |" + " ---: |" * (head.count("|") - 3)]
     for r in rows:
-        lines.append(
+        line = (
             f"| {r['method']} | {r['format']} | {r['size_mb']:.1f} | "
             f"{float(base['size_mb']) / float(r['size_mb']):.1f} | {r['rows']:,} | "
             f"{r['rss_mb']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | "
             f"{r['batch_per_s']:,.0f} | {r['accuracy']:.4f} | "
             f"{100 * (float(r['accuracy']) - float(base['accuracy'])):+.2f} |"
         )
+        if served:
+            line += (
+                f" {r['server_rss_mb']:.0f} | {r['server_p50_ms']:.2f} | {r['server_p99_ms']:.2f} |"
+            )
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -219,6 +262,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10, help="training epochs (3: quick)")
     parser.add_argument("--datasets", nargs="+", default=["sample", "clinc150", "banking77"])
     parser.add_argument("--encoders", action="store_true", help="the MiniLM runtime tables")
+    parser.add_argument("--server", action="store_true", help="also measure each form served")
+    parser.add_argument("--server-seconds", type=float, default=8.0, help="load per served form")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"torch threads {torch.get_num_threads()}, epochs {args.epochs}", file=sys.stderr)
@@ -228,7 +273,8 @@ def main() -> None:
                 rows = bench_encoders(name, args.epochs, Path(tmp) / name)
                 print(encoder_table(name, rows) + "\n", flush=True)
             else:
-                print(table(name, bench(name, args.epochs, Path(tmp))) + "\n", flush=True)
+                server = args.server_seconds if args.server else None
+                print(table(name, bench(name, args.epochs, Path(tmp), server)) + "\n", flush=True)
 
 
 if __name__ == "__main__":
