@@ -306,12 +306,15 @@ class VolumeTrigger(_Section):
 
 
 class PerformanceTrigger(_Section):
-    """Train when accuracy on recent feedback falls below a floor, or ADWIN sees it fall."""
+    """Train when accuracy on recent feedback falls below a floor, or ADWIN sees it fall; a
+    regression model: when its MAE on recent feedback exceeds ``max_mae_ratio`` times its test
+    MAE (why 1.25: :class:`lifelong.monitoring.PerformanceTrigger`)."""
 
     floor: float = Field(0.8, ge=0.0, le=1.0)
     min_feedback: int = Field(30, ge=1)
     window: int = Field(200, ge=1)
     delta: float | None = Field(0.002, gt=0.0, lt=1.0)
+    max_mae_ratio: float = Field(1.25, gt=0.0)
 
 
 class DriftTrigger(_Section):

@@ -46,6 +46,15 @@ def test_filter_by_version_and_shadow_rows_keep_their_primary(registry: Registry
     assert registry.store.recent_predictions(limit=2)[0].shadow_of == primary.prediction_id
 
 
+def test_a_regression_rows_value_reads_back_and_a_classifiers_is_none(
+    registry: Registry,
+) -> None:
+    valued = row(1)._replace(intent="value", confidence=1.0, value=-12.375)
+    registry.store.log_predictions([valued, row(2)])
+    assert [r.value for r in registry.store.recent_predictions()] == [-12.375, None]
+    assert registry.store.prediction(valued.prediction_id) == valued
+
+
 def test_a_prediction_is_found_by_its_id(registry: Registry) -> None:
     rows = [row(n) for n in range(5)]
     registry.store.log_predictions(rows)

@@ -27,7 +27,11 @@ def build_trigger(settings: config.Triggers) -> Combined:
     if (performance := settings.performance) is not None:
         triggers.append(
             PerformanceTrigger(
-                performance.floor, performance.min_feedback, performance.window, performance.delta
+                performance.floor,
+                performance.min_feedback,
+                performance.window,
+                performance.delta,
+                performance.max_mae_ratio,
             )
         )
     if (drift := settings.drift) is not None:

@@ -161,7 +161,7 @@ def feature_drift(
     pairs = list(columns.items()) if isinstance(columns, Mapping) else list(columns)
     level = None if alpha is None else alpha / max(len(pairs), 1)
     results = tuple(
-        _column(
+        column_drift(
             name,
             kind,
             [row.get(name) for row in reference_rows],
@@ -178,11 +178,11 @@ def feature_drift(
     return FeatureDriftReport(results, len(reference_rows), len(recent_rows))
 
 
-def _column(
+def column_drift(
     name: str,
     kind: ColumnKind,
-    reference: list[float | str | None],
-    current: list[float | str | None],
+    reference: Sequence[float | str | None],
+    current: Sequence[float | str | None],
     *,
     psi_threshold: float | None,
     alpha: float | None,
@@ -191,6 +191,9 @@ def _column(
     value_range: tuple[float, float] | None,
     known: Collection[str] | None,
 ) -> ColumnDrift:
+    """The drift of one column's values (``alpha`` is this column's level, not the table's):
+    the tests of :func:`feature_drift`, also for a sample of numbers that is no feature, such
+    as a regression model's predicted values."""
     numeric = kind == "numeric"
     ref = [v for v in reference if _present(v, numeric)]
     cur = [v for v in current if _present(v, numeric)]

@@ -1,9 +1,9 @@
 """Triggers: rules that say whether a cycle should train now, and why.
 
 A trigger is a pure function of a :class:`TriggerContext` the pipeline fills from the registry
-(last training, training-set size), the sources (new examples), the feedback log and the
-prediction log. Every evaluation returns its figures, fired or not, so the loop can log which
-trigger fired and on what numbers.
+(last training, training-set size, the champion's test MAE and reference window), the sources
+(new examples), the feedback log and the prediction log. Every evaluation returns its
+figures, fired or not, so the loop can log which trigger fired and on what numbers.
 """
 
 from __future__ import annotations
@@ -13,9 +13,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+import numpy as np
+
 from lifelong.monitoring.detectors import AdwinDetector, RollingAccuracy
 from lifelong.monitoring.drift import DriftResult, chi_square_labels, ks_test, psi
-from lifelong.monitoring.feature_drift import ColumnKind, FeatureDriftReport, Row, feature_drift
+from lifelong.monitoring.feature_drift import (
+    ColumnDrift,
+    ColumnKind,
+    FeatureDriftReport,
+    Row,
+    column_drift,
+    feature_drift,
+)
 
 Figure = float | int | bool | str | None
 
@@ -37,10 +46,15 @@ class TriggerContext:
     feedback
         Right (True) / wrong (False) outcomes of feedback on the champion's predictions,
         oldest first.
+    feedback_errors, test_mae
+        A regression champion's absolute errors on feedback (predicted vs true number), oldest
+        first, and its MAE on its test split; ``test_mae`` is ``None`` for a classifier.
     reference_confidences, current_confidences
         Top-class confidences of the champion's reference window and of recent predictions.
     reference_label_counts, current_label_counts
         Predicted-intent counts of the same two windows.
+    reference_values, current_values
+        A regression champion's predicted values on its test split and in recent predictions.
     feature_columns, reference_rows, current_rows
         A tabular champion's feature columns, a sample of the rows it trained on, and the rows
         it was recently asked about (typed values, see :mod:`lifelong.monitoring.feature_drift`);
@@ -52,10 +66,14 @@ class TriggerContext:
     n_new_examples: int = 0
     n_train_examples: int = 0
     feedback: Sequence[bool] = ()
+    feedback_errors: Sequence[float] = ()
+    test_mae: float | None = None
     reference_confidences: Sequence[float] = ()
     current_confidences: Sequence[float] = ()
     reference_label_counts: Mapping[str, int] = field(default_factory=dict)
     current_label_counts: Mapping[str, int] = field(default_factory=dict)
+    reference_values: Sequence[float] = ()
+    current_values: Sequence[float] = ()
     feature_columns: Sequence[tuple[str, ColumnKind]] = ()
     reference_rows: Sequence[Row] = ()
     current_rows: Sequence[Row] = ()
@@ -155,18 +173,31 @@ class VolumeTrigger:
 
 
 class PerformanceTrigger:
-    """Fires when accuracy on recent feedback is below ``floor``, or ADWIN sees it fall.
+    """Fires when a classifier's accuracy on recent feedback is below ``floor``, or ADWIN sees
+    it fall; for a regression champion (``context.test_mae`` set), when its MAE on recent
+    feedback exceeds ``max_mae_ratio`` times its test MAE.
+
+    A regression model's feedback is scored by its absolute errors, not as right/wrong (numbers
+    almost never match exactly). Its own test MAE is the yardstick: feedback on the traffic it
+    was trained for should show about that error, and a clear excess says the world moved
+    away from its training data. The default ratio 1.25 sits well above the noise of a
+    window's MAE (absolute errors spread about as widely as their mean, so over the 200
+    errors of a full window the MAE wanders some 5-7% around the true one; over the 30 of
+    ``min_feedback`` some 15-20%), yet fires on an error a quarter larger, which a user
+    notices.
 
     Parameters
     ----------
     floor
         Rolling accuracy (over the last ``window`` outcomes) below which the model must improve.
     min_feedback
-        Outcomes needed before judging; with fewer the trigger never fires.
+        Outcomes (or errors) needed before judging; with fewer the trigger never fires.
     window
-        Outcomes in the rolling accuracy.
+        Outcomes in the rolling accuracy; errors in the feedback MAE.
     delta
         ADWIN's confidence; ``None`` disables the fall detector (floor only).
+    max_mae_ratio
+        Feedback MAE over test MAE above which a regression model must improve.
     """
 
     name = "performance"
@@ -177,13 +208,17 @@ class PerformanceTrigger:
         min_feedback: int = 30,
         window: int = 200,
         delta: float | None = 0.002,
+        max_mae_ratio: float = 1.25,
     ) -> None:
         self.floor = floor
         self.min_feedback = min_feedback
         self.window = window
         self.delta = delta
+        self.max_mae_ratio = max_mae_ratio
 
     def evaluate(self, context: TriggerContext) -> TriggerResult:
+        if context.test_mae is not None:
+            return self._errors(context.feedback_errors, context.test_mae)
         rolling = RollingAccuracy(self.floor, self.window, self.min_feedback)
         adwin = None if self.delta is None else AdwinDetector(self.delta, direction="down")
         fall_at = None
@@ -213,12 +248,41 @@ class PerformanceTrigger:
         reason = f"accuracy {accuracy:.3f} >= floor {self.floor}, no fall detected"
         return TriggerResult(False, self.name, reason, figures)
 
+    def _errors(self, errors: Sequence[float], test_mae: float) -> TriggerResult:
+        """A regression champion: MAE over the last ``window`` feedback errors vs test MAE."""
+        recent = errors[-self.window :]
+        mae = float(np.mean(recent)) if recent else None
+        figures: dict[str, Figure] = {
+            "n_feedback": len(errors),
+            "feedback_mae": mae,
+            "test_mae": test_mae,
+            "window": len(recent),
+            "max_mae_ratio": self.max_mae_ratio,
+            "mae_ratio": None if mae is None or test_mae <= 0 else mae / test_mae,
+        }
+        if len(errors) < self.min_feedback or mae is None:
+            reason = f"{len(errors)} feedback errors < {self.min_feedback} needed"
+            return TriggerResult(False, self.name, reason, figures)
+        limit = self.max_mae_ratio * test_mae
+        fired = mae > limit
+        relation = ">" if fired else "<="
+        reason = (
+            f"feedback MAE {mae:.4g} vs test MAE {test_mae:.4g} on the last {len(recent)}: "
+            f"{relation} {self.max_mae_ratio}x"
+        )
+        return TriggerResult(fired, self.name, reason, figures)
+
 
 class DriftTrigger:
     """Fires when recent predictions drift from the reference window by any enabled test, or,
     for a tabular model, when a feature column drifts from the rows it trained on
     (:func:`~lifelong.monitoring.feature_drift.feature_drift`, with the same PSI threshold and
     ``ks_alpha`` as the level of its tests over all columns; ``None`` disables them there too).
+
+    A regression model has no confidences or intents worth testing (one output, confidence 1):
+    its recent predicted values are compared with its values on the test split instead, by
+    the numeric column tests of feature drift (PSI, KS at ``ks_alpha``, out-of-range count),
+    under the name ``predicted_value``.
 
     Parameters
     ----------
@@ -252,11 +316,16 @@ class DriftTrigger:
 
     def evaluate(self, context: TriggerContext) -> TriggerResult:
         results = self._tests(context)
+        values = self._values(context)
         features = self._features(context)
         figures: dict[str, Figure] = {"min_samples": self.min_samples}
         for result in results:
             figures |= result.figures()
         reasons = [_describe(r) for r in results if r.drifted]
+        if values is not None:
+            figures |= values.figures()
+            if values.drifted:
+                reasons.append(values.describe())
         if context.feature_columns:  # 0 rows: the server does not log them (server.log_text)
             figures["feature_rows"] = len(context.current_rows)
         if features is not None:
@@ -264,7 +333,7 @@ class DriftTrigger:
             reasons += [c.describe() for c in features.columns if c.drifted]
         if reasons:
             return TriggerResult(True, self.name, "; ".join(reasons), figures)
-        if not results and features is None:
+        if not results and values is None and features is None:
             reason = f"fewer than {self.min_samples} predictions in a window: not tested"
             return TriggerResult(False, self.name, reason, figures)
         return TriggerResult(False, self.name, "no test found drift", figures)
@@ -282,6 +351,23 @@ class DriftTrigger:
         if self.chi2_alpha is not None and enough:
             results.append(chi_square_labels(ref_counts, cur_counts, self.chi2_alpha))
         return results
+
+    def _values(self, context: TriggerContext) -> ColumnDrift | None:
+        ref, cur = context.reference_values, context.current_values
+        if min(len(ref), len(cur)) < self.min_samples:
+            return None
+        return column_drift(
+            "predicted_value",
+            "numeric",
+            ref,
+            cur,
+            psi_threshold=self.psi_threshold,
+            alpha=self.ks_alpha,
+            bins=self.bins,
+            min_samples=self.min_samples,
+            value_range=None,
+            known=None,
+        )
 
     def _features(self, context: TriggerContext) -> FeatureDriftReport | None:
         ref, cur = context.reference_rows, context.current_rows

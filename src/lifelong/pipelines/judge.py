@@ -69,6 +69,12 @@ class ScoredValues:
     values: list[float]
     report: RegressionReport
 
+    def reference_window(self) -> dict[str, object]:
+        """What the drift trigger compares live traffic with: this model's predicted values on
+        the test split (6 significant digits: a drift test needs no more, the metrics stay
+        small)."""
+        return {"values": [float(f"{v:.6g}") for v in self.values]}
+
     def headline(self) -> dict[str, float]:
         """The figures stored at the top of a version's metrics."""
         return {"mae": self.report.mae, "rmse": self.report.rmse, "r2": self.report.r2}
@@ -182,7 +188,7 @@ def _forgetting(
 @dataclass(frozen=True)
 class _Gated:
     """What the gate found: the verdict, forgetting against the parent (classes only) and the
-    drift trigger's reference window (classes only)."""
+    drift trigger's reference window (confidences and intents, or predicted values)."""
 
     verdict: AnyVerdict
     forgetting: ForgettingReport | None
@@ -269,7 +275,7 @@ def _gate_values(
     scored = score_values(bundle, test)
     if champion is None:
         first = first_regression_verdict(scored.report, policy, version=challenger.label)
-        return _Gated(first, None, None)
+        return _Gated(first, None, scored.reference_window())
     trusted = _trusted(dataset)
     champion_bundle = load_bundle(project, registry, champion)
     if champion_bundle.regression is None:
@@ -292,7 +298,7 @@ def _gate_values(
         champion_latency_ms=theirs.report.latency_ms_per_example,
         challenger_latency_ms=scored.report.latency_ms_per_example,
     )
-    return _Gated(verdict, None, None)
+    return _Gated(verdict, None, scored.reference_window())
 
 
 def judge(

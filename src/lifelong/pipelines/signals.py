@@ -8,19 +8,26 @@ rows it was asked about (logged when ``server.log_text`` is on: a tabular model 
 rows) with up to ``REFERENCE_ROWS`` of the rows it trained on, the first by example hash (a
 stable sample spread over the whole snapshot, read from the registry: nothing more is stored).
 
+A regression champion's served rows also carry its predicted values (``PredictionRecord.value``),
+compared with its predicted values on the test split (``reference.values``, recorded by the
+gate); rows logged before the log kept values have none and are left out.
+
 Feedback outcomes are right/wrong answers of a classifier. A regression champion's feedback is
-not scored: its predicted and true targets are numbers that almost never match exactly, so
-counting them as right/wrong would read as an accuracy near 0 and fire the performance trigger
-on every cycle; a regression project relies on the other triggers (its feedback still arrives
-as training rows).
+scored by its absolute error instead: its predicted and true targets are numbers that almost
+never match exactly, so counting them as right/wrong would read as an accuracy near 0. The
+predicted number is the record's ``predicted``, as for a classifier: the server fills it from
+the prediction log by the feedback's prediction id when it appends the record, so the trigger
+reads one file and no join (and a row pruned from the log since is still scored). The
+performance trigger compares the errors' MAE with the champion's test MAE.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from lifelong.data import Snapshot, diff
 from lifelong.data.schema import parse_row
@@ -33,6 +40,8 @@ from lifelong.registry import CHAMPION, ModelVersion, Registry
 
 DRIFT_WINDOW = 1000
 REFERENCE_ROWS = 5000
+
+Score = TypeVar("Score", bool, float)
 
 
 def champion_since(registry: Registry) -> datetime | None:
@@ -47,16 +56,33 @@ def feedback_outcomes(path: Path | None, since: datetime | None, limit: int = 20
     Only records that say what was predicted count; malformed lines are skipped here (the
     feedback source reports them when it ingests the file).
     """
+    return _scored_feedback(path, since, limit, lambda record: record.correct)
+
+
+def feedback_errors(path: Path | None, since: datetime | None, limit: int = 2000) -> list[float]:
+    """Absolute errors of regression feedback on predictions made since ``since``, oldest
+    first; records without a predicted and a true number are skipped (as in
+    :func:`feedback_outcomes`)."""
+    return _scored_feedback(path, since, limit, lambda record: record.absolute_error)
+
+
+def _scored_feedback(
+    path: Path | None,
+    since: datetime | None,
+    limit: int,
+    scored: Callable[[FeedbackRecord], Score | None],
+) -> list[Score]:
+    """The newest ``limit`` scores of the feedback since ``since`` that ``scored`` can score."""
     if path is None or not path.is_file():
         return []
-    outcomes: list[bool] = []
+    scores: list[Score] = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             record = FeedbackRecord.from_mapping(json.loads(line))
         except (ValueError, TypeError, KeyError):
             continue
-        correct = record.correct
-        if correct is None:
+        score = scored(record)
+        if score is None:
             continue
         if since is not None and record.timestamp is not None:
             try:
@@ -64,8 +90,8 @@ def feedback_outcomes(path: Path | None, since: datetime | None, limit: int = 20
                     continue
             except ValueError:
                 continue
-        outcomes.append(correct)
-    return outcomes[-limit:]
+        scores.append(score)
+    return scores[-limit:]
 
 
 def trigger_context(
@@ -114,20 +140,23 @@ def trigger_context(
             e.text for e in change.added[-DRIFT_WINDOW:]
         )
     columns = [(key, kind) for key, kind in infer_columns(reference_rows) if kind is not None]
+    regression = project.config.columns.kind == "regression"
+    feedback_path, promoted_at = feedback_log(project), champion_since(registry)
+    test_mae = champion.metrics.get("mae") if regression else None
     return TriggerContext(
         now=now,
         last_trained_at=last_trained,
         n_new_examples=len(change.added) + len(change.relabeled),
         n_train_examples=len(trained_on),
-        feedback=(
-            []
-            if project.config.columns.kind == "regression"
-            else feedback_outcomes(feedback_log(project), champion_since(registry))
-        ),
+        feedback=[] if regression else feedback_outcomes(feedback_path, promoted_at),
+        feedback_errors=feedback_errors(feedback_path, promoted_at) if regression else [],
+        test_mae=float(test_mae) if isinstance(test_mae, int | float) else None,
         reference_confidences=reference.get("confidences", []),
         current_confidences=[p.confidence for p in served],
         reference_label_counts=reference.get("label_counts", {}),
         current_label_counts=served_counts,
+        reference_values=reference.get("values", []),
+        current_values=[p.value for p in served if p.value is not None],
         feature_columns=columns,
         reference_rows=reference_rows,
         current_rows=current_rows,

@@ -189,6 +189,7 @@ class PredictionRow(Base):
     confidence: Mapped[float] = mapped_column(Float)
     latency_ms: Mapped[float] = mapped_column(Float)
     shadow_of: Mapped[str | None] = mapped_column(String(36))
+    value: Mapped[float | None] = mapped_column(Float)
 
     def to_entity(self) -> PredictionRecord:
         return PredictionRecord(
@@ -201,6 +202,7 @@ class PredictionRow(Base):
             latency_ms=self.latency_ms,
             text=self.text,
             shadow_of=self.shadow_of,
+            value=self.value,
         )
 
 

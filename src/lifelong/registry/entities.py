@@ -223,6 +223,9 @@ class PredictionRecord(NamedTuple):
     predictions can be joined without the text. Rows logged before the key existed hold a
     plain sha256, which matches no keyed hash.
     A shadow model's row names the primary prediction it shadows in ``shadow_of``.
+    A regression model's row holds its predicted number in ``value`` (its ``intent`` is the
+    one output's name and its confidence 1); a classifier's, and rows logged before the log
+    kept values, have ``None``.
 
     A named tuple rather than a frozen dataclass: the server makes one for every text it
     answers, on the event loop, and a frozen dataclass costs twice as much to build (each
@@ -238,6 +241,7 @@ class PredictionRecord(NamedTuple):
     latency_ms: float
     text: str | None = None
     shadow_of: str | None = None
+    value: float | None = None
 
 
 @dataclass(frozen=True)

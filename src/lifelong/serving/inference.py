@@ -181,8 +181,9 @@ def log_rows(
 ) -> list[PredictionRecord]:
     """Prediction-log rows of ``served``; ``shadow_of`` names the primary ids a shadow mirrors.
 
-    The latency of a batch is split evenly among its texts. The rows are zipped from the
-    columns, so no Python code runs per text but the record's constructor.
+    The latency of a batch is split evenly among its texts. A regression model's rows carry
+    its predicted numbers (what the drift trigger compares with its test split's). The rows
+    are zipped from the columns, so no Python code runs per text but the record's constructor.
     """
     n = len(served)
     columns = zip(
@@ -195,6 +196,7 @@ def log_rows(
         repeat(served.latency_ms / max(1, n), n),
         texts if keep_text else repeat(None, n),
         repeat(None, n) if shadow_of is None else shadow_of,
+        repeat(None, n) if served.values is None else served.values.tolist(),
         strict=True,
     )
     return list(map(PredictionRecord._make, columns))

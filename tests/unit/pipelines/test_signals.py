@@ -211,18 +211,21 @@ def test_without_served_rows_the_rows_arrived_since_training_are_compared(
     assert result.children[0].reason.startswith("age: ")
 
 
-def test_a_regression_champions_feedback_is_not_scored_as_right_or_wrong(
+def test_a_regression_champions_feedback_is_scored_by_its_errors(
     registry: Registry,
     make_bundle,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    """Numbers almost never match exactly: scored as labels, every outcome would be wrong."""
+    """Numbers almost never match exactly: scored as labels, every outcome would be wrong; a
+    regression champion's feedback gives absolute errors, set against its test MAE."""
     log = tmp_path / "feedback.jsonl"
-    rows = [{"text": f"r{i}", "intent": f"{i}.5", "predicted": f"{i}.4"} for i in range(40)]
+    rows = [{"text": f"r{i}", "intent": f"{i}.5", "predicted": f"{i}.25"} for i in range(40)]
+    rows.append({"text": "old server", "intent": "3.5", "predicted": "value"})  # no number
     log.write_text("".join(json.dumps(r) + "\n" for r in rows))
     _champion(registry, make_bundle, [0.9])
+    registry.update_metrics("1.0", {"mae": 0.15})
     pool = Snapshot.of([Example.make(f"hello {i}", "greet") for i in range(10)])
-    for kind, expected in (("classification", [False] * 40), ("regression", [])):
+    for kind in ("classification", "regression"):
         config = {
             "task": "tabular",
             "columns": {"target": "y", "kind": kind},
@@ -231,4 +234,56 @@ def test_a_regression_champions_feedback_is_not_scored_as_right_or_wrong(
         (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
         project = Project.load(tmp_path)
         context = trigger_context(project, registry, pool, registry.resolve("1.0"), NOW)
-        assert list(context.feedback) == expected
+        if kind == "classification":
+            assert list(context.feedback) == [False] * 41
+            assert (list(context.feedback_errors), context.test_mae) == ([], None)
+        else:
+            assert list(context.feedback) == []
+            assert list(context.feedback_errors) == [0.25] * 40
+            assert context.test_mae == 0.15
+    result = build_trigger(Triggers(time=None, volume=None, drift=None)).evaluate(context)
+    assert result.fired
+    assert result.children[0].reason.startswith("feedback MAE 0.25 vs test MAE 0.15 ")
+
+
+def test_a_regression_champions_served_values_drift_from_its_test_values(
+    registry: Registry,
+    make_bundle,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    config = {"task": "tabular", "columns": {"target": "y", "kind": "regression"}}
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
+    project = Project.load(tmp_path)
+    _champion(registry, make_bundle, [])
+    reference = [round(float(v), 4) for v in rng.normal(20.0, 4.0, 300)]
+    registry.update_metrics("1.0", {"reference": {"values": reference}, "mae": 1.0})
+
+    def serve(values: list[float | None]) -> None:
+        registry.store.log_predictions(
+            [
+                PredictionRecord(
+                    str(uuid.uuid4()), NOW, "0" * 64, "1.0", "value", 1.0, 1.0
+                )._replace(value=v)
+                for v in values
+            ]
+        )
+
+    serve([None] * 300)  # logged before the log kept values: left out
+    serve([float(v) for v in rng.normal(20.0, 4.0, 250)])
+    pool = Snapshot.of([Example.make(f"hello {i}", "greet") for i in range(10)])
+    trigger = build_trigger(
+        Triggers(time=None, volume=None, performance=None, drift=DriftTrigger(min_samples=200))
+    )
+    calm = trigger_context(project, registry, pool, registry.resolve("1.0"), NOW)
+    assert (len(calm.reference_values), len(calm.current_values)) == (300, 250)
+    assert not trigger.evaluate(calm).fired
+    serve([float(v) for v in rng.normal(28.0, 4.0, 600)])
+    result = trigger.evaluate(
+        trigger_context(project, registry, pool, registry.resolve("1.0"), NOW)
+    )
+    assert result.fired
+    assert result.children[0].reason.startswith("predicted_value: psi")
+    assert result.children[0].figures["predicted_value.out_of_range"] > 0

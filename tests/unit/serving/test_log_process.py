@@ -38,6 +38,7 @@ def _rows(start: int, count: int) -> list[PredictionRecord]:
             latency_ms=0.1 + n,
             text=None if n % 3 else f"text {n} ünïcode",
             shadow_of=None if n % 4 else str(uuid.UUID(int=n + 10_000)),
+            value=None if n % 5 else n / 7 - 2.5,  # a regression model's number, or none
         )
         for n in range(start, start + count)
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -52,6 +53,7 @@ def served(
         artifacts_dir=tmp_path / "artifacts",
         server=Server(poll_interval=0.05, log_flush_ms=10, log_process=False),
         feedback_log=tmp_path / "feedback.jsonl",
+        feedback_token="feedback-token",
         task="tabular",
     )
     client = TestClient(create_app(settings))
@@ -61,6 +63,8 @@ def served(
         assert time.monotonic() < deadline, client.get("/health").json()
         time.sleep(0.02)
     client.kind = kind  # type: ignore[attr-defined]
+    client.registry_url = url  # type: ignore[attr-defined]
+    client.feedback_log = settings.feedback_log  # type: ignore[attr-defined]
     yield client
     client.__exit__(None, None, None)
 
@@ -95,3 +99,35 @@ def test_bad_rows_are_a_422_naming_the_problem(
     answer = served.post("/predict", json=body)
     assert answer.status_code == 422
     assert says in answer.text
+
+
+def test_a_prediction_is_logged_with_its_value_and_feedback_scores_that_value(
+    served: TestClient,
+) -> None:
+    """A regression model logs its number (a classifier none); feedback on the prediction id
+    records the logged number as ``predicted``, whatever the client claims."""
+    answer = served.post("/predict", json={"row": {"city": "a", "x": 0.5}}).json()
+    pid = answer["prediction_id"]
+    regression = served.kind == "regression"  # type: ignore[attr-defined]
+    body = {
+        "text": canonical_row({"city": "a", "x": 0.5}),
+        "intent": "1.0" if regression else "low",
+    }
+    body |= {"prediction_id": pid, "predicted": "99"}
+    stored = served.post("/feedback", json=body, headers={"Authorization": "Bearer feedback-token"})
+    assert stored.status_code == 200, stored.text
+    deadline = time.monotonic() + 30
+    registry = open_registry(served.registry_url, served.feedback_log.parent / "artifacts")  # type: ignore[attr-defined]
+    try:
+        while (logged := registry.store.prediction(pid)) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        registry.close()
+    record = json.loads(served.feedback_log.read_text().splitlines()[-1])  # type: ignore[attr-defined]
+    if regression:
+        assert logged.value == answer["value"]
+        assert record["predicted"] == repr(answer["value"])
+    else:
+        assert logged.value is None
+        assert record["predicted"] == answer["intent"]

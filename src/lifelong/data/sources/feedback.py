@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import threading
 from collections.abc import Iterable, Mapping
@@ -50,6 +51,21 @@ class FeedbackRecord:
     def correct(self) -> bool | None:
         """Whether the prediction was right; ``None`` when the prediction is unknown."""
         return None if self.predicted is None else self.predicted == self.intent
+
+    @property
+    def absolute_error(self) -> float | None:
+        """A regression prediction's error, ``|predicted - intent|`` read as numbers; ``None``
+        when either is unknown or not a finite number (a classifier's record, or one a server
+        logged before it kept predicted values: ``predicted`` is then ``"value"``).
+
+        >>> FeedbackRecord("r", "23.5", predicted="21.0").absolute_error
+        2.5
+        """
+        try:
+            error = abs(float(self.predicted or "nan") - float(self.intent))
+        except ValueError:
+            return None
+        return error if math.isfinite(error) else None
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> FeedbackRecord:

@@ -33,7 +33,9 @@ async def feedback(body: FeedbackRequest, services: ServicesDep) -> FeedbackResp
     With a ``prediction_id`` found in the prediction log (also after a restart, as long as
     retention keeps the row), ``predicted`` is what the server logged, whatever the client
     claims: a client must not be able to make the performance trigger see errors that never
-    happened. The client's ``predicted`` is kept only when the log cannot answer.
+    happened. The client's ``predicted`` is kept only when the log cannot answer. For a
+    regression model's prediction ``predicted`` is the logged number (``repr``: it reads back
+    exactly), which the performance trigger scores against ``intent``, the true number.
     """
     path = services.settings.feedback_log
     assert path is not None, "require_feedback_client refuses requests while feedback is off"
@@ -42,7 +44,7 @@ async def feedback(body: FeedbackRequest, services: ServicesDep) -> FeedbackResp
     if body.prediction_id is not None:
         logged = await run_in_threadpool(services.prediction_log.find, body.prediction_id)
         if logged is not None:
-            predicted = logged.intent
+            predicted = logged.intent if logged.value is None else repr(logged.value)
     record = FeedbackRecord(
         text=body.text, intent=body.intent, prediction_id=body.prediction_id, predicted=predicted
     )
