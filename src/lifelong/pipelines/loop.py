@@ -24,6 +24,7 @@ from lifelong.core.crashpoint import crash_point
 from lifelong.core.errors import IncompatibleModel, LifelongError
 from lifelong.data import load_dataset
 from lifelong.data.sources import build_sources, closing_all
+from lifelong.data.stream import file_manifests, streams
 from lifelong.monitoring import TriggerResult, build_trigger
 from lifelong.pipelines.ingest import (
     collect,
@@ -247,16 +248,21 @@ def _cycle(
             write_ingested(project, found, now)
             crash_point("written")
             result.data = {**found.summary(), "screen": screen}  # now with the file written
-        # 2. Snapshot the grown data, then acknowledge the sources (exactly once).
+        # 2. Snapshot the grown data, then acknowledge the sources (exactly once). A streamed
+        #    project's snapshot lists its files (one bounded pass), not millions of examples.
         dataset = load_dataset(project) if found.new and not dry_run else before
+        files = file_manifests(project) if streams(project) else None
         if not dry_run:
-            registry.put_snapshot(dataset.pool.sorted_examples())
+            if files is None:
+                registry.put_snapshot(dataset.pool.sorted_examples())
+            else:
+                registry.put_file_snapshot(files)
             crash_point("snapshot")
             commit_sources(sources, found)
             crash_point("committed")
     clock.lap("snapshot")
     # 3. Triggers.
-    context = trigger_context(project, registry, dataset.pool, champion, now)
+    context = trigger_context(project, registry, dataset.pool, champion, now, files)
     if dry_run and found.new:
         context = type(context)(
             **{**context.__dict__, "n_new_examples": context.n_new_examples + len(found.new)}
