@@ -5,6 +5,9 @@ stream's test sample of unchanged files, the parent's training texts streamed ag
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,3 +187,39 @@ def test_an_allocation_failure_names_the_keys_and_registers_nothing(
     assert "training.batch_size" in message
     assert "training.stream_buffer" in message
     assert f"training.batch_size is {streamed.config.training.batch_size}" in message
+
+
+CAPPED_TRAIN = """
+import resource, sys
+import torch  # counted in the address space before the cap, as in a real run
+from lifelong.cli.main import app
+
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+cap = int(status["VmSize"].split()[0]) * 1024 + (400 << 20)
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+app(["--project", sys.argv[1], "--set", "pipeline.ngrams.buckets=16777216",
+     "--set", "pipeline.ngrams.dim=64", "train"], prog_name="lifelong")
+"""
+
+
+def test_a_real_memory_cap_too_small_is_a_clear_error_and_registers_nothing(
+    streamed: Project,
+) -> None:
+    # 400 MB above what the imports take, and a 16M x 64 table (4 GB): torch's own
+    # allocation error, turned into one that names the keys
+    run = subprocess.run(
+        [sys.executable, "-c", CAPPED_TRAIN, str(streamed.root)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+        check=False,
+    )
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode == 1, output
+    assert "out of memory" in output
+    assert "training.batch_size" in output
+    assert "training.stream_buffer" in output
+    assert "Traceback" not in output
+    with _registry(streamed) as registry:
+        assert registry.versions() == []
