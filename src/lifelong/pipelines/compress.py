@@ -26,7 +26,7 @@ from lifelong.core.errors import ConfigError, IncompatibleModel
 from lifelong.core.types import Example, normalize_text
 from lifelong.evaluation import EvalReport
 from lifelong.models import ModelBundle, stored_row_count, weights_format
-from lifelong.pipelines.gate_data import gate_data, trained_examples
+from lifelong.pipelines.data_view import data_view, trained_examples
 from lifelong.pipelines.judge import Judgement, judge, score
 from lifelong.pipelines.session import load_bundle
 from lifelong.project import Project
@@ -205,8 +205,8 @@ def compress_version(
     if why is not None:
         _refuse(registry, parent, method, why)
     # 2. Data: the current test split; the parent's training texts still in the data (for a
-    #    streamed project, read again from its files as a stream: see pipelines/gate_data.py).
-    data = gate_data(project)
+    #    streamed project, read again from its files as a stream: see pipelines/data_view.py).
+    data = data_view(project)
     test = data.test
     texts = (
         _Counted(normalize_text(e.text) for e in trained_examples(registry, data, parent))

@@ -32,7 +32,7 @@ from lifelong.evaluation import (
     rank_challengers,
 )
 from lifelong.models import ModelBundle
-from lifelong.pipelines.gate_data import GateData, gate_data, judged_test_hashes
+from lifelong.pipelines.data_view import DataView, data_view, judged_test_hashes
 from lifelong.pipelines.session import load_bundle, resolve_model
 from lifelong.project import Project
 from lifelong.registry import CHALLENGER, CHAMPION, ModelVersion, Registry
@@ -140,7 +140,7 @@ class Judgement:
 def _forgetting(
     project: Project,
     registry: Registry,
-    data: GateData,
+    data: DataView,
     challenger: ModelVersion,
     scored: Scored,
     cache: dict[str, Scored],
@@ -178,7 +178,7 @@ class _Gated:
 def _gate(
     project: Project,
     registry: Registry,
-    data: GateData,
+    data: DataView,
     challenger: ModelVersion,
     bundle: ModelBundle,
     champion: str | None,
@@ -190,7 +190,7 @@ def _gate(
 
 
 def _slices(
-    registry: Registry, project: Project, data: GateData, champion: str, trusted: int
+    registry: Registry, project: Project, data: DataView, champion: str, trusted: int
 ) -> list[SliceName]:
     """Each judged example's slice: the test split (``old`` when the champion was judged on it,
     else ``new``), then ``trusted`` ones."""
@@ -199,7 +199,7 @@ def _slices(
     return old + ["trusted"] * trusted
 
 
-def _trusted(data: GateData) -> list[Example]:
+def _trusted(data: DataView) -> list[Example]:
     trusted = data.dataset.trusted
     return [] if trusted is None else trusted.sorted_examples()
 
@@ -207,7 +207,7 @@ def _trusted(data: GateData) -> list[Example]:
 def _gate_classes(
     project: Project,
     registry: Registry,
-    data: GateData,
+    data: DataView,
     challenger: ModelVersion,
     bundle: ModelBundle,
     champion: str | None,
@@ -244,7 +244,7 @@ def _gate_classes(
 def _gate_values(
     project: Project,
     registry: Registry,
-    data: GateData,
+    data: DataView,
     challenger: ModelVersion,
     bundle: ModelBundle,
     champion: str | None,
@@ -306,7 +306,7 @@ def judge(
             f"version {challenger.label} is the champion already; nothing to compare it with",
             hint="name a challenger: `lifelong challenge VERSION`",
         )
-    data = gate_data(project)
+    data = data_view(project)
     challenger_bundle = load_bundle(project, registry, challenger.label)
     gated = _gate(project, registry, data, challenger, challenger_bundle, champion)
     verdict, forgetting = gated.verdict, gated.forgetting

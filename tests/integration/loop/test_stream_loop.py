@@ -18,7 +18,7 @@ from lifelong.core.errors import ConfigError
 from lifelong.data import load_dataset
 from lifelong.data.read import read_paths
 from lifelong.monitoring import TriggerResult
-from lifelong.pipelines import retrain
+from lifelong.pipelines import data_view, loop, retrain
 from lifelong.pipelines.compress import CompressOptions, compress_version
 from lifelong.pipelines.loop import run_cycle
 from lifelong.pipelines.retrain import TrainOptions, train_version
@@ -101,6 +101,27 @@ def test_the_volume_trigger_counts_rows_of_new_files_and_stays_quiet_without(
         assert {s.kind for s in registry.store.list_snapshots()} == {"files"}
         after = run_cycle(streamed, registry)
         assert after.outcome == "nothing", after.trigger
+
+
+def test_ingestion_recognises_repeats_and_relabels_without_reading_the_data_whole(
+    streamed: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _registry(streamed) as registry:
+        assert run_cycle(streamed, registry).outcome == "promoted"
+
+        def whole(*args: object, **kwargs: object) -> None:
+            raise AssertionError("a streamed project's loop read its data whole")
+
+        monkeypatch.setattr(loop, "load_dataset", whole)
+        monkeypatch.setattr(data_view, "load_dataset", whole)
+        known = {"text": "hellooo anyone", "intent": "greet"}  # in data/extra.jsonl
+        relabel = {"text": "hellooo anyone", "intent": "thank_you"}
+        fresh = {"text": "good evening to the whole support team", "intent": "greet"}
+        _inbox(streamed, "batch.jsonl", [known, relabel, fresh])
+        result = run_cycle(streamed, registry, force=True)
+        assert result.outcome in ("promoted", "rejected"), result.error
+        assert (result.data["new"], result.data["already_present"]) == (1, 1)
+        assert result.data["held_reasons"] == {"relabel": 1}
 
 
 def test_the_gate_checks_old_examples_of_a_streamed_update_and_rejects_forgetting(

@@ -1,4 +1,9 @@
-"""What the gate judges on, and which of it a version saw: in memory or by file.
+"""The project's data as the loop, the gate and compress need it: in memory, or by file.
+
+For data held in memory this is the whole :class:`~lifelong.data.Dataset`. A streamed project
+(``training.stream``) is never read whole: one bounded pass keeps its files' hashes, its
+intents, the stream's valid and test samples and, for ingestion, the data's examples whose
+texts a new batch brings (to recognise repeats and relabels).
 
 The gate scores champion and challenger on the current test split and lets only the ``old``
 examples (and the trusted ones) veto: those whose labels the data being judged cannot have
@@ -20,10 +25,11 @@ a streamed version's are the training rows of its unchanged files, read again as
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from lifelong.core.types import Example
+from lifelong.core.types import Example, FileManifest
 from lifelong.data import Dataset, Snapshot, load_dataset, split_of
 from lifelong.data.dataset import read_checked
 from lifelong.data.split import SplitData
@@ -33,50 +39,64 @@ from lifelong.registry import ModelVersion, Registry
 
 
 @dataclass(frozen=True)
-class GateData:
+class DataView:
     """The data the gate judges on.
 
-    ``dataset`` holds the test split (and valid, trusted, explicit test files). For a streamed
-    project, ``source`` is its stream, ``files`` maps each data file's manifest path to its
-    sha256 and ``file_of`` maps an example's ``source`` to that path; ``None`` and empty for
+    ``dataset`` holds the test split (and valid, trusted, explicit test files; for a streamed
+    project its pool holds only the examples looked up by text). ``intents`` are every intent
+    of the data. For a streamed project, ``source`` is its stream, ``manifests`` its files'
+    and ``file_of`` maps an example's ``source`` to its manifest path; ``None`` and empty for
     data held in memory.
     """
 
     dataset: Dataset
     source: StreamSource | None = None
-    files: Mapping[str, str] = field(default_factory=dict)
+    manifests: tuple[FileManifest, ...] = ()
     file_of: Mapping[str, str] = field(default_factory=dict)
+    intents: frozenset[str] = frozenset()
+
+    @cached_property
+    def files(self) -> dict[str, str]:
+        """Each data file's manifest path -> sha256 (streamed projects)."""
+        return {f.path: f.sha256 for f in self.manifests}
 
     @property
     def test(self) -> list[Example]:
         return list(self.dataset.splits.test)
 
 
-def gate_data(project: Project) -> GateData:
-    """The project's data as the gate needs it: read whole, or, for a streamed project, one
-    bounded pass (every row checked) keeping the valid and test samples and the file hashes."""
+def data_view(project: Project, texts: Collection[str] = ()) -> DataView:
+    """The project's data: read whole, or, for a streamed project, one bounded pass (every
+    row checked) keeping the valid and test samples, the file hashes and the intents, and a
+    second one, when ``texts`` (normalized) are given, for the examples that have them: the
+    view's ``dataset.pool`` (for data in memory, the whole pool)."""
     if not streams(project):
-        return GateData(load_dataset(project))
+        dataset = load_dataset(project)
+        return DataView(dataset, intents=frozenset(dataset.pool.label_counts))
     source, test_files = project_source(project)
     scan = source.scan()
     _, trusted = read_checked(project.trusted_paths, project)
     test = test_files.sorted_examples() if test_files is not None else scan.test
+    wanted = set(texts)
+    chunks = (chunk for path in source.files for chunk in source.chunks(path)) if wanted else ()
+    matching = [e for chunk in chunks for e in chunk if e.text in wanted]
     dataset = Dataset(
-        pool=Snapshot.of([*scan.valid, *test]),
+        pool=Snapshot.of(matching),
         test=test_files,
         splits=SplitData((), tuple(scan.valid), tuple(test)),
         trusted=trusted,
     )
-    return GateData(
+    return DataView(
         dataset,
         source,
-        files={f.path: f.sha256 for f in scan.files},
+        manifests=tuple(scan.files),
         file_of={str(path): source.name(path) for path in source.files},
+        intents=frozenset(label for f in scan.files for label in f.labels),
     )
 
 
 def judged_test_hashes(
-    registry: Registry, project: Project, data: GateData, judged: ModelVersion
+    registry: Registry, project: Project, data: DataView, judged: ModelVersion
 ) -> set[str]:
     """Hashes of the current test examples ``judged`` was judged on too: its snapshot's test
     split, the explicit test files (which new data never enters), or, for a snapshot of files,
@@ -96,14 +116,14 @@ def judged_test_hashes(
     }
 
 
-def _unchanged(data: GateData, theirs: Mapping[str, str], path: str | None) -> bool:
+def _unchanged(data: DataView, theirs: Mapping[str, str], path: str | None) -> bool:
     """Whether the data file ``path`` (a manifest path) is in a version's snapshot files
     ``theirs`` (path -> sha256) unchanged."""
     return path is not None and path in theirs and theirs[path] == data.files.get(path)
 
 
 def trained_examples(
-    registry: Registry, data: GateData, version: ModelVersion
+    registry: Registry, data: DataView, version: ModelVersion
 ) -> Iterator[Example]:
     """The training examples of the current data that ``version`` trained on too: those of its
     snapshot of examples, or, for a snapshot of files, the training rows of the files it holds
