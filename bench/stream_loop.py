@@ -22,7 +22,6 @@ Run from the project root::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -34,17 +33,10 @@ from typing import Any
 
 import yaml
 
+from lifelong.testing.scripts import load_script
+
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 BATCH = 100
-
-
-def _grow() -> Any:
-    """``bench/scale.py``'s ``grow`` (the benches are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("scale", Path(__file__).with_name("scale.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.grow
 
 
 def make_project(root: Path, mode: str) -> Path:
@@ -110,7 +102,7 @@ def measure(template: Path, mode: str, factor: int, tmp: Path) -> dict[str, Any]
     shutil.copytree(template, root)
     base = DATASETS / "clinc150" / "train.jsonl"
     n_base = sum(1 for line in base.read_text().splitlines() if line.strip())
-    grow = _grow()
+    grow = load_script(Path(__file__).with_name("scale.py"), "scale").grow
     if factor > 1:
         grown = tmp / f"grown-{factor}.jsonl"
         if not grown.exists():

@@ -40,7 +40,7 @@ from lifelong.registry import ModelVersion, Registry
 
 @dataclass(frozen=True)
 class DataView:
-    """The data the gate judges on.
+    """The project's data as the loop, the gate and compress read it.
 
     ``dataset`` holds the test split (and valid, trusted, explicit test files; for a streamed
     project its pool holds only the examples looked up by text). ``intents`` are every intent

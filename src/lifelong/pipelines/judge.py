@@ -13,8 +13,7 @@ import time
 from dataclasses import dataclass
 
 from lifelong.core.errors import LifelongError
-from lifelong.core.types import Example
-from lifelong.data import Dataset, load_dataset
+from lifelong.core.types import Example, files_snapshot_id
 from lifelong.evaluation import (
     AnyVerdict,
     EvalReport,
@@ -373,27 +372,27 @@ def evaluate_version(
     threshold is chosen (``oos.threshold`` is None).
     """
     version = resolve_model(registry, ref)
-    dataset = load_dataset(project)
+    view = data_view(project)  # a streamed project: its valid and test samples
     bundle = load_bundle(project, registry, version.label)
-    test = list(dataset.splits.test)
+    test = view.test
     report = (
-        _evaluate_classes(project, dataset, bundle, test)
+        _evaluate_classes(project, view, bundle, test)
         if bundle.regression is None
         else score_values(bundle, test).report
     )
+    snapshot = view.dataset.pool.id if view.source is None else files_snapshot_id(view.manifests)
     registry.update_metrics(
-        version.label,
-        {"evaluation": {**report.to_dict(), "snapshot": dataset.pool.id}},
+        version.label, {"evaluation": {**report.to_dict(), "snapshot": snapshot}}
     )
     return report
 
 
 def _evaluate_classes(
-    project: Project, dataset: Dataset, bundle: ModelBundle, test: list[Example]
+    project: Project, view: DataView, bundle: ModelBundle, test: list[Example]
 ) -> EvalReport:
-    oos = fallback_label(project, sorted(dataset.pool.labels))
+    oos = fallback_label(project, sorted(view.intents))
     threshold = None
-    valid = list(dataset.splits.valid)
+    valid = list(view.dataset.splits.valid)
     # A threshold needs both kinds in valid; without, oos is still scored from the model's own
     # predictions of the fallback intent (threshold None in the report).
     if oos is not None and len({e.label == oos for e in valid}) == 2:

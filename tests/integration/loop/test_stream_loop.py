@@ -20,6 +20,7 @@ from lifelong.data.read import read_paths
 from lifelong.monitoring import TriggerResult
 from lifelong.pipelines import data_view, loop, retrain
 from lifelong.pipelines.compress import CompressOptions, compress_version
+from lifelong.pipelines.judge import evaluate_version
 from lifelong.pipelines.loop import run_cycle
 from lifelong.pipelines.retrain import TrainOptions, train_version
 from lifelong.pipelines.session import load_bundle
@@ -244,3 +245,12 @@ def test_a_real_memory_cap_too_small_is_a_clear_error_and_registers_nothing(
     assert "Traceback" not in output
     with _registry(streamed) as registry:
         assert registry.versions() == []
+
+
+def test_evaluate_scores_a_streamed_version_on_the_stream_test_sample(streamed: Project) -> None:
+    with _registry(streamed) as registry:
+        version = train_version(streamed, registry, TrainOptions(progress=False)).version
+        report = evaluate_version(streamed, registry, version.label)
+        evaluation = registry.resolve(version.label).metrics["evaluation"]
+    assert report.n_examples == version.metrics["split_sizes"]["test"]
+    assert evaluation["snapshot"] == version.snapshot_id  # the same files, the same id
