@@ -482,13 +482,6 @@ def project_source(project: Project) -> tuple[StreamSource, Snapshot | None]:
     return source, test_files
 
 
-def file_manifests(project: Project) -> list[FileManifest]:
-    """The manifests of the project's data files, from one bounded pass that checks every
-    row: what a streamed project's snapshot lists."""
-    source, _ = project_source(project)
-    return source.scan().files
-
-
 def scan_trainable(project: Project, source: StreamSource, replay_size: int = 0) -> Scan:
     """The stream's first pass (every row checked), refused as training would refuse it."""
     scan = source.scan(replay_size)

@@ -28,7 +28,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
+from lifelong.core.hashing import sha256_file
 from lifelong.core.types import Example, FileManifest
 from lifelong.data import Dataset, Snapshot, load_dataset, split_of
 from lifelong.data.dataset import read_checked
@@ -136,12 +138,34 @@ def trained_examples(
         return (e for e in train if e.hash in seen)
     theirs = {f.path: f.sha256 for f in registry.get_snapshot_files(version.snapshot_id)}
     unchanged = [path for path in source.files if _unchanged(data, theirs, source.name(path))]
-    subset = StreamSource(
-        unchanged,
+    return _subset(source, unchanged).train_examples()
+
+
+def manifests_now(project: Project, view: DataView) -> list[FileManifest]:
+    """A streamed project's manifests after ingestion wrote its file: the view's own for the
+    files whose sha256 is unchanged (hashing a file is cheap, reading its rows is not), and one
+    pass over the others (the new file, or a file edited meanwhile) that checks their rows."""
+    source, _ = project_source(project)
+    known = {f.path: f for f in view.manifests}
+    manifests: dict[str, FileManifest] = {}
+    read: list[Path] = []
+    for path in source.files:
+        manifest = known.get(source.name(path))
+        if manifest is not None and manifest.sha256 == sha256_file(path):
+            manifests[manifest.path] = manifest
+        else:
+            read.append(path)
+    manifests.update((m.path, m) for m in _subset(source, read).scan().files)
+    return [manifests[source.name(path)] for path in source.files]
+
+
+def _subset(source: StreamSource, paths: list[Path]) -> StreamSource:
+    """``source`` limited to some of its files (same columns, splits and held-out texts)."""
+    return StreamSource(
+        paths,
         source.columns,
         source.splits,
         held_out=source.held_out,
         explicit_test=source.explicit_test,
         root=source.root,
     )
-    return subset.train_examples()

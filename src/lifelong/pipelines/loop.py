@@ -24,9 +24,8 @@ from lifelong.core.crashpoint import crash_point
 from lifelong.core.errors import IncompatibleModel, LifelongError
 from lifelong.data import load_dataset
 from lifelong.data.sources import build_sources, closing_all
-from lifelong.data.stream import file_manifests
 from lifelong.monitoring import TriggerResult, build_trigger
-from lifelong.pipelines.data_view import data_view
+from lifelong.pipelines.data_view import data_view, manifests_now
 from lifelong.pipelines.ingest import (
     collect_pending,
     commit_sources,
@@ -256,12 +255,13 @@ def _cycle(
             crash_point("written")
             result.data = {**found.summary(), "screen": screen}  # now with the file written
         # 2. Snapshot the grown data, then acknowledge the sources (exactly once). A streamed
-        #    project's snapshot lists its files (one bounded pass), not millions of examples.
+        #    project's snapshot lists its files, not millions of examples (only the files that
+        #    changed since the view are read again).
         grown = bool(found.new) and not dry_run
         dataset = load_dataset(project) if grown and view.source is None else before
         files = None
         if view.source is not None:
-            files = file_manifests(project) if grown else list(view.manifests)
+            files = manifests_now(project, view) if grown else list(view.manifests)
         if not dry_run:
             if files is None:
                 registry.put_snapshot(dataset.pool.sorted_examples())

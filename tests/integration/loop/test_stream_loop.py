@@ -15,8 +15,10 @@ import yaml
 
 from lifelong.compression import touched_buckets
 from lifelong.core.errors import ConfigError
+from lifelong.core.types import files_snapshot_id
 from lifelong.data import load_dataset
 from lifelong.data.read import read_paths
+from lifelong.data.stream import project_source
 from lifelong.monitoring import TriggerResult
 from lifelong.pipelines import data_view, loop, retrain
 from lifelong.pipelines.compress import CompressOptions, compress_version
@@ -100,6 +102,10 @@ def test_the_volume_trigger_counts_rows_of_new_files_and_stays_quiet_without(
         assert grown.plans[0].parent == "1.0"
         # every snapshot the loop wrote lists files: no example rows in the registry
         assert {s.kind for s in registry.store.list_snapshots()} == {"files"}
+        # the cycle read only the new file again; its manifests are those of a whole pass
+        whole = project_source(streamed)[0].scan().files
+        stored = registry.get_snapshot_files(files_snapshot_id(whole))
+        assert {f.path: f for f in stored} == {f.path: f for f in whole}
         after = run_cycle(streamed, registry)
         assert after.outcome == "nothing", after.trigger
 
