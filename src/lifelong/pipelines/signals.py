@@ -97,11 +97,13 @@ def trigger_context(
         return TriggerContext(now=now, last_trained_at=last_trained, n_new_examples=rows)
     if files is not None:
         new, trained = file_volume(registry, latest, files)
-        context = _served_context(project, registry, champion, now, last_trained)
+        served = served_predictions(registry, champion)
+        context = _served_context(project, registry, champion, served, now, last_trained)
         return replace(context, n_new_examples=new, n_train_examples=trained)
     trained_on = Snapshot.of(registry.get_snapshot_examples(latest.snapshot_id))
     change = diff(trained_on, pool)
-    context = _served_context(project, registry, champion, now, last_trained)
+    served = served_predictions(registry, champion)
+    context = _served_context(project, registry, champion, served, now, last_trained)
     reference_rows: list[Row] = []
     current_rows: list[Row] = []
     if project.config.task == "tabular":
@@ -114,7 +116,7 @@ def trigger_context(
         reference_rows = _rows(e.text for e in sample)
         # served rows when the server logs them (server.log_text), else the labeled rows that
         # arrived since the newest training: the data drifts before the traffic is seen
-        current_rows = _rows(p.text for p in served_predictions(registry, champion)) or _rows(
+        current_rows = _rows(p.text for p in served) or _rows(
             e.text for e in change.added[-DRIFT_WINDOW:]
         )
     columns = [(key, kind) for key, kind in infer_columns(reference_rows) if kind is not None]
@@ -152,13 +154,13 @@ def _served_context(
     project: Project,
     registry: Registry,
     champion: ModelVersion,
+    served: Sequence[PredictionRecord],
     now: datetime,
     last_trained: datetime | None,
 ) -> TriggerContext:
     """The context's figures that do not depend on how the data is held: time, feedback and
-    the champion's served predictions against its reference window."""
+    the champion's ``served`` predictions against its reference window."""
     reference = champion.metrics.get("reference", {})
-    served = served_predictions(registry, champion)
     served_counts: dict[str, int] = {}
     for prediction in served:
         served_counts[prediction.intent] = served_counts.get(prediction.intent, 0) + 1
