@@ -138,7 +138,7 @@ def trained_examples(
         return (e for e in train if e.hash in seen)
     theirs = {f.path: f.sha256 for f in registry.get_snapshot_files(version.snapshot_id)}
     unchanged = [path for path in source.files if _unchanged(data, theirs, source.name(path))]
-    return _subset(source, unchanged).train_examples()
+    return with_files(source, unchanged).train_examples()
 
 
 def manifests_now(project: Project, view: DataView) -> list[FileManifest]:
@@ -155,12 +155,13 @@ def manifests_now(project: Project, view: DataView) -> list[FileManifest]:
             manifests[manifest.path] = manifest
         else:
             read.append(path)
-    manifests.update((m.path, m) for m in _subset(source, read).scan().files)
+    manifests.update((m.path, m) for m in with_files(source, read).scan().files)
     return [manifests[source.name(path)] for path in source.files]
 
 
-def _subset(source: StreamSource, paths: list[Path]) -> StreamSource:
-    """``source`` limited to some of its files (same columns, splits and held-out texts)."""
+def with_files(source: StreamSource, paths: list[Path]) -> StreamSource:
+    """``source`` over other files (some of its own, or more): the same columns, splits and
+    held-out texts."""
     return StreamSource(
         paths,
         source.columns,

@@ -14,13 +14,13 @@ import pytest
 import yaml
 
 from lifelong.compression import touched_buckets
-from lifelong.core.errors import ConfigError
+from lifelong.core.errors import ConfigError, DataError
 from lifelong.core.types import files_snapshot_id
 from lifelong.data import load_dataset
 from lifelong.data.read import read_paths
 from lifelong.data.stream import project_source
 from lifelong.monitoring import TriggerResult
-from lifelong.pipelines import data_view, loop, retrain
+from lifelong.pipelines import data_view, loop, retrain, review
 from lifelong.pipelines.compress import CompressOptions, compress_version
 from lifelong.pipelines.judge import evaluate_version
 from lifelong.pipelines.loop import run_cycle
@@ -260,3 +260,23 @@ def test_evaluate_scores_a_streamed_version_on_the_stream_test_sample(streamed: 
         evaluation = registry.resolve(version.label).metrics["evaluation"]
     assert report.n_examples == version.metrics["split_sizes"]["test"]
     assert evaluation["snapshot"] == version.snapshot_id  # the same files, the same id
+
+
+def test_review_acceptance_checks_a_streamed_project_in_one_pass(
+    streamed: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _registry(streamed) as registry:
+        assert run_cycle(streamed, registry).outcome == "promoted"
+        # a new intent with one example: held, since it could not train
+        _inbox(streamed, "lonely.jsonl", [{"text": "book me a dentist", "intent": "dentist"}])
+        run_cycle(streamed, registry)
+        (item,) = review.items(registry)
+        assert item.reason == "too-few-examples"
+
+        def whole(*args: object, **kwargs: object) -> None:
+            raise AssertionError("a streamed project's review read its data whole")
+
+        monkeypatch.setattr(review, "load_dataset", whole)
+        with pytest.raises(DataError, match=r"would leave data that cannot train: .*dentist"):
+            review.accept(streamed, registry, [item.id])
+        assert review.items(registry)[0].status == "pending"
