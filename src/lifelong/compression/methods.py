@@ -8,7 +8,7 @@ and the method appended to ``meta["compression"]``. The originals are never chan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -48,9 +48,10 @@ class Method(Protocol):
         ...
 
     def apply(
-        self, bundle: ModelBundle, options: dict[str, Any], texts: Sequence[str]
+        self, bundle: ModelBundle, options: dict[str, Any], texts: Iterable[str]
     ) -> ModelBundle:
-        """The compressed bundle (``texts``: the normalized training texts, when needed)."""
+        """The compressed bundle (``texts``: the normalized training texts, when needed; read
+        once, as a stream: they may be more than memory holds)."""
         ...
 
 
@@ -118,7 +119,7 @@ class Quantize:
         return None
 
     def apply(
-        self, bundle: ModelBundle, options: dict[str, Any], texts: Sequence[str]
+        self, bundle: ModelBundle, options: dict[str, Any], texts: Iterable[str]
     ) -> ModelBundle:
         bag = quantize_bag(_table(bundle), self.code)
         return _rebuilt(bundle, bag, self.name, options)
@@ -143,7 +144,7 @@ class Prune:
         return why
 
     def apply(
-        self, bundle: ModelBundle, options: dict[str, Any], texts: Sequence[str]
+        self, bundle: ModelBundle, options: dict[str, Any], texts: Iterable[str]
     ) -> ModelBundle:
         kept = touched_buckets(bundle.featurizer, texts)
         bag = prune_bag(_table(bundle), kept, float(options.get("keep", 1.0)))

@@ -10,7 +10,8 @@ inside kept rows would save neither bytes nor time in this layout, so it is not 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -20,13 +21,22 @@ from lifelong.features import Featurizer
 from lifelong.models import CompactBag, WeightsFormat
 from lifelong.models.compact import DENSE
 
+TEXTS_PER_CHUNK = 4096
+"""Texts featurized at a time: ``texts`` may be a stream of millions (a streamed project's
+training data), so memory holds one chunk's features and the set of buckets seen."""
 
-def touched_buckets(featurizer: Featurizer, texts: Sequence[str]) -> torch.Tensor:
-    """Sorted bucket ids of every n-gram of ``texts`` (already normalized)."""
-    features = featurizer.transform(list(texts))
-    if features.sparse is None:
-        return torch.zeros(0, dtype=torch.int64)
-    return torch.from_numpy(np.unique(features.sparse.indices).astype(np.int64))
+
+def touched_buckets(featurizer: Featurizer, texts: Iterable[str]) -> torch.Tensor:
+    """Sorted bucket ids of every n-gram of ``texts`` (already normalized), read a chunk at a
+    time."""
+    kept = np.zeros(0, dtype=np.int64)
+    iterator = iter(texts)
+    while chunk := list(itertools.islice(iterator, TEXTS_PER_CHUNK)):
+        features = featurizer.transform(chunk)
+        if features.sparse is None:
+            return torch.zeros(0, dtype=torch.int64)
+        kept = np.union1d(kept, features.sparse.indices.astype(np.int64))
+    return torch.from_numpy(kept)
 
 
 def by_magnitude(rows: torch.Tensor, keep: float) -> torch.Tensor:

@@ -402,7 +402,10 @@ def diff_files(old: Sequence[FileManifest], new: Sequence[FileManifest]) -> dict
 
     A file is ``added`` or ``removed`` by path and ``changed`` when its sha256 differs (rows
     before and after named: a file that grew by appended rows shows how many); ``new_labels``
-    are labels of the new files that no old file had.
+    are labels of the new files that no old file had. ``rows_added`` counts the rows of the
+    added files plus what each changed file grew by: what the loop's volume trigger counts
+    (a file edited in place without growing adds no rows; which of its rows changed is unknown
+    without every row's hash).
     """
     before = {f.path: f for f in old}
     after = {f.path: f for f in new}
@@ -417,6 +420,12 @@ def diff_files(old: Sequence[FileManifest], new: Sequence[FileManifest]) -> dict
         "files_added": sorted(set(after) - set(before)),
         "files_removed": sorted(set(before) - set(after)),
         "files_changed": changed,
+        "rows_added": sum(
+            f.rows - before[path].rows if path in before else f.rows
+            for path, f in after.items()
+            if path not in before
+            or (before[path].sha256 != f.sha256 and f.rows > before[path].rows)
+        ),
         "rows_before": sum(f.rows for f in old),
         "rows_after": sum(f.rows for f in new),
         "new_labels": sorted({label for f in new for label in f.labels} - old_labels),

@@ -27,7 +27,7 @@ so a reader sees how large the difference plausibly is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -35,7 +35,7 @@ import numpy as np
 
 from lifelong.config import Gate
 from lifelong.evaluation._records import EvaluationError, Record
-from lifelong.evaluation.backward import SLICES, SliceCheck, SliceName, check_slice
+from lifelong.evaluation.backward import GUARDED, SLICES, SliceCheck, SliceName, check_slice
 from lifelong.evaluation.evaluate import EvalReport
 from lifelong.evaluation.intent_guard import (
     EPS,
@@ -282,6 +282,7 @@ def decide(
         f"McNemar exact p = {test.p_value:.3g}: only the champion right on {test.only_a}, "
         f"only the challenger right on {test.only_b}",
         *(check.describe() for check in checks if not check.violated),
+        *_unchecked_note(None if slices is None else set(names.tolist())),
         guard_note(
             deltas, absorptions, policy, "old and trusted" if slices is not None else "test"
         ),
@@ -305,6 +306,19 @@ def decide(
         slices=checks,
         absorptions=absorptions,
     )
+
+
+def _unchecked_note(present: Collection[str] | None) -> list[str]:
+    """The reason to add when the backward-transfer check had nothing to check: no judged
+    example is ``old`` or ``trusted`` (the slices ``present``), so nothing could veto forgetting,
+    and the verdict says so instead of passing in silence. ``None``: every example is ``old``."""
+    if present is None or set(present) & set(GUARDED):
+        return []
+    return [
+        "backward transfer NOT checked: none of the judged examples is old (judged with the "
+        "champion too) or trusted, so forgetting could not veto; add `trusted:` files, or keep "
+        "the champion's data files unchanged"
+    ]
 
 
 def first_model_verdict(report: EvalReport, policy: Gate, *, version: str) -> Verdict:

@@ -40,9 +40,10 @@ class TriggerContext:
     last_trained_at
         When the champion was trained; ``None`` if no model exists yet.
     n_new_examples
-        Labeled examples not yet in the champion's training data.
+        Labeled examples not yet in the champion's training data (for a streamed project, rows
+        of the files added or grown since, counted from the files' manifests).
     n_train_examples
-        Size of the champion's training set.
+        Size of the champion's training set (rows of its files, for a streamed project).
     feedback
         Right (True) / wrong (False) outcomes of feedback on the champion's predictions,
         oldest first.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,9 @@ from pydantic import BaseModel, ValidationError
 from lifelong.compression import METHODS, Method, applied
 from lifelong.core.errors import ConfigError, IncompatibleModel
 from lifelong.core.types import Example, normalize_text
-from lifelong.data import load_dataset
 from lifelong.evaluation import EvalReport
 from lifelong.models import ModelBundle, stored_row_count, weights_format
+from lifelong.pipelines.data_view import data_view, trained_examples
 from lifelong.pipelines.judge import Judgement, judge, score
 from lifelong.pipelines.session import load_bundle
 from lifelong.project import Project
@@ -180,6 +180,19 @@ def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+class _Counted(Iterable[str]):
+    """Texts read once, counted as they go (the version records how many the method read)."""
+
+    def __init__(self, texts: Iterator[str]) -> None:
+        self._texts = texts
+        self.count = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for text in self._texts:
+            self.count += 1
+            yield text
+
+
 def compress_version(
     project: Project, registry: Registry, ref: str, options: CompressOptions
 ) -> CompressResult:
@@ -191,13 +204,15 @@ def compress_version(
     why = method.refusal(bundle)
     if why is not None:
         _refuse(registry, parent, method, why)
-    # 2. Data: the current test split; the parent's training texts still in the data.
-    dataset = load_dataset(project)
-    test = list(dataset.splits.test)
-    texts: list[str] = []
-    if method.needs_texts:
-        seen = {e.hash for e in registry.get_snapshot_examples(parent.snapshot_id)}
-        texts = [normalize_text(e.text) for e in dataset.splits.train if e.hash in seen]
+    # 2. Data: the current test split; the parent's training texts still in the data (for a
+    #    streamed project, read again from its files as a stream: see pipelines/data_view.py).
+    data = data_view(project)
+    test = data.test
+    texts = (
+        _Counted(normalize_text(e.text) for e in trained_examples(registry, data, parent))
+        if method.needs_texts
+        else _Counted(iter(()))
+    )
     # 3. Compress, and refuse a result that changed nothing.
     started = time.perf_counter()
     compressed = method.apply(bundle, settings.model_dump(mode="json"), texts)
@@ -237,7 +252,7 @@ def compress_version(
                 "options": settings.model_dump(mode="json"),
                 "applied": applied(compressed),
                 "weights_format": after.weights_format,
-                "n_texts": len(texts),
+                "n_texts": texts.count,
                 "promote_after": options.promote,
             },
             notes=options.notes,

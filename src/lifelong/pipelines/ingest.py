@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from lifelong.core.private import private_dir
 from lifelong.core.types import Example
 from lifelong.data import Dataset, Snapshot, split_examples, untrainable_intents
 from lifelong.data.schema import ValueProblem, canonical_row, conform, parse_row
-from lifelong.data.sources import Receipt, Source
+from lifelong.data.sources import Batch, Receipt, Source
 from lifelong.data.table_read import table_record
 from lifelong.features import infer_columns
 from lifelong.project import Project
@@ -117,26 +117,39 @@ def collect(
     setting allows in the data); feedback's relabels are held all the same. Feedback naming an
     intent the data does not have is held too.
     """
+    pending = [(source.name, source.pending()) for source in sources]
+    return collect_pending(pending, pool, set(pool.label_counts), allow_conflicts=allow_conflicts)
+
+
+def collect_pending(
+    pending: Sequence[tuple[str, Batch]],
+    pool: Snapshot,
+    intents: Collection[str],
+    *,
+    allow_conflicts: bool = False,
+) -> Ingested:
+    """:func:`collect` on batches already read (source name, batch), against the data's
+    ``intents``. ``pool`` needs to hold only the data's examples whose texts the batches bring:
+    a streamed project passes those (found in one pass), not all its data."""
     found = Ingested()
     labels_by_text = {e.text: e.label for e in pool.examples.values()}
-    known_intents = set(pool.label_counts)
+    known_intents = set(intents)
     seen: set[str] = set()
-    for source in sources:
-        batch = source.pending()
-        found.receipts[source.name] = list(batch.receipts)
+    for name, batch in pending:
+        found.receipts[name] = list(batch.receipts)
         found.problems.extend(batch.problems)
-        found.per_source[source.name] = len(batch.examples)
+        found.per_source[name] = len(batch.examples)
         for example in batch.examples:
             if example.hash in pool.examples or example.hash in seen:
                 found.already_present += 1
                 continue
             seen.add(example.hash)
-            found.source_of[example.hash] = source.name
+            found.source_of[example.hash] = name
             known = labels_by_text.get(example.text)
             relabel = known is not None and known != example.label
             if relabel and (_untrusted(example) or not allow_conflicts):
                 why = f"the data has this text as {known!r}"
-                found.held.append(review_spec(example, source.name, RELABEL, known, why))
+                found.held.append(review_spec(example, name, RELABEL, known, why))
                 continue
             labels_by_text.setdefault(example.text, example.label)
             found.new.append(example)
@@ -183,23 +196,26 @@ def conform_rows(found: Ingested, before: Dataset) -> None:
     found.new = kept
 
 
-def hold_untrainable(found: Ingested, before: Dataset, project: Project) -> None:
+def hold_untrainable(
+    found: Ingested, before: Dataset, project: Project, intents: Collection[str] | None = None
+) -> None:
     """Move the examples of new intents that could not train (too few for the splits, or none
     in the training split) from ``found.new`` to ``found.held``.
 
     Splits are a function of each example's content, so adding examples never makes an intent
-    the data already trains untrainable: only intents this batch introduces are checked. A
-    regression target has no intents: a value the data does not have yet is no new class.
+    the data already trains untrainable: only intents this batch introduces (not among the
+    data's ``intents``, by default those of ``before.pool``) are checked, and all their
+    examples are in the batch. A regression target has no intents: a value the data does not
+    have yet is no new class.
     """
     if project.config.columns.kind == "regression":
         return
-    fresh = {e.label for e in found.new} - set(before.pool.label_counts)
+    known = set(before.pool.label_counts) if intents is None else set(intents)
+    fresh = {e.label for e in found.new} - known
     if not fresh:
         return
     test = None if before.test is None else before.test.sorted_examples()
-    grown = split_examples(
-        [*before.pool.sorted_examples(), *found.new], project.config.splits, test
-    )
+    grown = split_examples([e for e in found.new if e.label in fresh], project.config.splits, test)
     why = {label: reason for label, reason in untrainable_intents(grown).items() if label in fresh}
     if not why:
         return

@@ -13,8 +13,7 @@ import time
 from dataclasses import dataclass
 
 from lifelong.core.errors import LifelongError
-from lifelong.core.types import Example
-from lifelong.data import Dataset, load_dataset, split_of
+from lifelong.core.types import Example, files_snapshot_id
 from lifelong.evaluation import (
     AnyVerdict,
     EvalReport,
@@ -32,6 +31,7 @@ from lifelong.evaluation import (
     rank_challengers,
 )
 from lifelong.models import ModelBundle
+from lifelong.pipelines.data_view import DataView, data_view, judged_test_hashes
 from lifelong.pipelines.session import load_bundle, resolve_model
 from lifelong.project import Project
 from lifelong.registry import CHALLENGER, CHAMPION, ModelVersion, Registry
@@ -142,25 +142,10 @@ class Judgement:
     champion_before: str | None
 
 
-def _judged_test_hashes(
-    registry: Registry, project: Project, dataset: Dataset, judged: ModelVersion
-) -> set[str]:
-    """Hashes of the test examples ``judged`` was evaluated on: its snapshot's test split, or
-    the explicit test files (which new data never enters)."""
-    if dataset.test is not None:
-        return set(dataset.test.examples)
-    splits = project.config.splits
-    return {
-        e.hash
-        for e in registry.get_snapshot_examples(judged.snapshot_id)
-        if split_of(e.text, splits) == "test"
-    }
-
-
 def _forgetting(
     project: Project,
     registry: Registry,
-    dataset: Dataset,
+    data: DataView,
     challenger: ModelVersion,
     scored: Scored,
     cache: dict[str, Scored],
@@ -171,11 +156,11 @@ def _forgetting(
     parent = registry.resolve(challenger.parent)
     if parent.status != "candidate":
         return None
-    test = list(dataset.splits.test)
+    test = data.test
     if parent.label not in cache:
         cache[parent.label] = score(load_bundle(project, registry, parent.label), test)
     if parent.label not in judged:
-        judged[parent.label] = _judged_test_hashes(registry, project, dataset, parent)
+        judged[parent.label] = judged_test_hashes(registry, project, data, parent)
     return measure_forgetting(
         judged[parent.label],
         [e.hash for e in test],
@@ -198,42 +183,43 @@ class _Gated:
 def _gate(
     project: Project,
     registry: Registry,
-    dataset: Dataset,
+    data: DataView,
     challenger: ModelVersion,
     bundle: ModelBundle,
     champion: str | None,
 ) -> _Gated:
     """The gate for the challenger's kind: classes (McNemar) or numbers (Wilcoxon)."""
     if bundle.regression is not None:
-        return _gate_values(project, registry, dataset, challenger, bundle, champion)
-    return _gate_classes(project, registry, dataset, challenger, bundle, champion)
+        return _gate_values(project, registry, data, challenger, bundle, champion)
+    return _gate_classes(project, registry, data, challenger, bundle, champion)
 
 
 def _slices(
-    registry: Registry, project: Project, dataset: Dataset, champion: str, trusted: int
+    registry: Registry, project: Project, data: DataView, champion: str, trusted: int
 ) -> list[SliceName]:
     """Each judged example's slice: the test split (``old`` when the champion was judged on it,
     else ``new``), then ``trusted`` ones."""
-    judged = _judged_test_hashes(registry, project, dataset, registry.resolve(champion))
-    old: list[SliceName] = ["old" if e.hash in judged else "new" for e in dataset.splits.test]
+    judged = judged_test_hashes(registry, project, data, registry.resolve(champion))
+    old: list[SliceName] = ["old" if e.hash in judged else "new" for e in data.test]
     return old + ["trusted"] * trusted
 
 
-def _trusted(dataset: Dataset) -> list[Example]:
-    return [] if dataset.trusted is None else dataset.trusted.sorted_examples()
+def _trusted(data: DataView) -> list[Example]:
+    trusted = data.dataset.trusted
+    return [] if trusted is None else trusted.sorted_examples()
 
 
 def _gate_classes(
     project: Project,
     registry: Registry,
-    dataset: Dataset,
+    data: DataView,
     challenger: ModelVersion,
     bundle: ModelBundle,
     champion: str | None,
 ) -> _Gated:
     policy = project.config.policy.gate
-    test = list(dataset.splits.test)
-    trusted = _trusted(dataset)
+    test = data.test
+    trusted = _trusted(data)
     cache: dict[str, Scored] = {}
     judged: dict[str, set[str]] = {}  # test hashes per version: the parent is often the champion
     scored = score(bundle, test)
@@ -243,9 +229,7 @@ def _gate_classes(
     else:
         champion_bundle = load_bundle(project, registry, champion)
         cache[champion] = score(champion_bundle, test)
-        judged[champion] = _judged_test_hashes(
-            registry, project, dataset, registry.resolve(champion)
-        )
+        judged[champion] = judged_test_hashes(registry, project, data, registry.resolve(champion))
         verdict = decide(
             cache[champion].predictions + _predict(champion_bundle, trusted),
             scored.predictions + _predict(bundle, trusted),
@@ -253,30 +237,30 @@ def _gate_classes(
             policy,
             champion_version=champion,
             challenger_version=challenger.label,
-            slices=_slices(registry, project, dataset, champion, len(trusted)),
+            slices=_slices(registry, project, data, champion, len(trusted)),
             champion_latency_ms=cache[champion].report.latency_ms_per_example,
             challenger_latency_ms=scored.report.latency_ms_per_example,
             seed=project.config.training.seed,
         )
-    forgetting = _forgetting(project, registry, dataset, challenger, scored, cache, judged)
+    forgetting = _forgetting(project, registry, data, challenger, scored, cache, judged)
     return _Gated(verdict, forgetting, scored.reference_window())
 
 
 def _gate_values(
     project: Project,
     registry: Registry,
-    dataset: Dataset,
+    data: DataView,
     challenger: ModelVersion,
     bundle: ModelBundle,
     champion: str | None,
 ) -> _Gated:
     policy = project.config.policy.gate
-    test = list(dataset.splits.test)
+    test = data.test
     scored = score_values(bundle, test)
     if champion is None:
         first = first_regression_verdict(scored.report, policy, version=challenger.label)
         return _Gated(first, None, scored.reference_window())
-    trusted = _trusted(dataset)
+    trusted = _trusted(data)
     champion_bundle = load_bundle(project, registry, champion)
     if champion_bundle.regression is None:
         raise LifelongError(
@@ -294,7 +278,7 @@ def _gate_values(
         policy,
         champion_version=champion,
         challenger_version=challenger.label,
-        slices=_slices(registry, project, dataset, champion, len(trusted)),
+        slices=_slices(registry, project, data, champion, len(trusted)),
         champion_latency_ms=theirs.report.latency_ms_per_example,
         challenger_latency_ms=scored.report.latency_ms_per_example,
     )
@@ -327,9 +311,9 @@ def judge(
             f"version {challenger.label} is the champion already; nothing to compare it with",
             hint="name a challenger: `lifelong challenge VERSION`",
         )
-    dataset = load_dataset(project)
+    data = data_view(project)
     challenger_bundle = load_bundle(project, registry, challenger.label)
-    gated = _gate(project, registry, dataset, challenger, challenger_bundle, champion)
+    gated = _gate(project, registry, data, challenger, challenger_bundle, champion)
     verdict, forgetting = gated.verdict, gated.forgetting
     promoted = verdict.promoted and (promote or champion is None)
     if not dry_run:
@@ -394,27 +378,27 @@ def evaluate_version(
     threshold is chosen (``oos.threshold`` is None).
     """
     version = resolve_model(registry, ref)
-    dataset = load_dataset(project)
+    view = data_view(project)  # a streamed project: its valid and test samples
     bundle = load_bundle(project, registry, version.label)
-    test = list(dataset.splits.test)
+    test = view.test
     report = (
-        _evaluate_classes(project, dataset, bundle, test)
+        _evaluate_classes(project, view, bundle, test)
         if bundle.regression is None
         else score_values(bundle, test).report
     )
+    snapshot = view.dataset.pool.id if view.source is None else files_snapshot_id(view.manifests)
     registry.update_metrics(
-        version.label,
-        {"evaluation": {**report.to_dict(), "snapshot": dataset.pool.id}},
+        version.label, {"evaluation": {**report.to_dict(), "snapshot": snapshot}}
     )
     return report
 
 
 def _evaluate_classes(
-    project: Project, dataset: Dataset, bundle: ModelBundle, test: list[Example]
+    project: Project, view: DataView, bundle: ModelBundle, test: list[Example]
 ) -> EvalReport:
-    oos = fallback_label(project, sorted(dataset.pool.labels))
+    oos = fallback_label(project, sorted(view.intents))
     threshold = None
-    valid = list(dataset.splits.valid)
+    valid = list(view.dataset.splits.valid)
     # A threshold needs both kinds in valid; without, oos is still scored from the model's own
     # predictions of the fallback intent (threshold None in the report).
     if oos is not None and len({e.label == oos for e in valid}) == 2:

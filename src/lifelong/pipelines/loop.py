@@ -25,8 +25,9 @@ from lifelong.core.errors import IncompatibleModel, LifelongError
 from lifelong.data import load_dataset
 from lifelong.data.sources import build_sources, closing_all
 from lifelong.monitoring import TriggerResult, build_trigger
+from lifelong.pipelines.data_view import data_view, manifests_now
 from lifelong.pipelines.ingest import (
-    collect,
+    collect_pending,
     commit_sources,
     conform_rows,
     hold_untrainable,
@@ -229,16 +230,22 @@ def _cycle(
     #    person (relabels, unknown or untrainable new intents) is held in the review queue.
     #    The champion screens the new examples first (pipelines/screening.py).
     #    LIFELONG_CRASH_AT kills the process at the named points (crash tests only).
+    #    A streamed project is not read whole: the view holds its samples, its intents and the
+    #    examples whose texts the batches bring (pipelines/data_view.py).
     with closing_all(build_sources(project)) as sources:
-        before = load_dataset(project)
-        found = collect(sources, before.pool, allow_conflicts=project.config.allow_conflicts)
+        pending = [(source.name, source.pending()) for source in sources]
+        view = data_view(project, {e.text for _, batch in pending for e in batch.examples})
+        before = view.dataset
+        found = collect_pending(
+            pending, before.pool, view.intents, allow_conflicts=project.config.allow_conflicts
+        )
         if project.config.columns.target is not None:  # rows typed alone fit the data's types
             conform_rows(found, before)
         crash_point("read")
         aliases = registry.store.aliases()
         champion = registry.resolve(aliases[CHAMPION]) if CHAMPION in aliases else None
         screened = hold_suspicious(project, registry, found, before, champion)
-        hold_untrainable(found, before, project)
+        hold_untrainable(found, before, project, view.intents)
         screen = [s.describe() for s in screened if s.suspicious]
         result.data = {**found.summary(), "screen": screen}
         clock.lap("ingest")
@@ -247,16 +254,25 @@ def _cycle(
             write_ingested(project, found, now)
             crash_point("written")
             result.data = {**found.summary(), "screen": screen}  # now with the file written
-        # 2. Snapshot the grown data, then acknowledge the sources (exactly once).
-        dataset = load_dataset(project) if found.new and not dry_run else before
+        # 2. Snapshot the grown data, then acknowledge the sources (exactly once). A streamed
+        #    project's snapshot lists its files, not millions of examples (only the files that
+        #    changed since the view are read again).
+        grown = bool(found.new) and not dry_run
+        dataset = load_dataset(project) if grown and view.source is None else before
+        files = None
+        if view.source is not None:
+            files = manifests_now(project, view) if grown else list(view.manifests)
         if not dry_run:
-            registry.put_snapshot(dataset.pool.sorted_examples())
+            if files is None:
+                registry.put_snapshot(dataset.pool.sorted_examples())
+            else:
+                registry.put_file_snapshot(files)
             crash_point("snapshot")
             commit_sources(sources, found)
             crash_point("committed")
     clock.lap("snapshot")
     # 3. Triggers.
-    context = trigger_context(project, registry, dataset.pool, champion, now)
+    context = trigger_context(project, registry, dataset.pool, champion, now, files)
     if dry_run and found.new:
         context = type(context)(
             **{**context.__dict__, "n_new_examples": context.n_new_examples + len(found.new)}

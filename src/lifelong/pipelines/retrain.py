@@ -29,6 +29,7 @@ from lifelong.data.stream import diff_files, project_source, scan_trainable, str
 from lifelong.evaluation import EvalReport, RegressionReport
 from lifelong.models import ModelBundle
 from lifelong.pipelines.judge import Scored, ScoredValues, measure
+from lifelong.pipelines.memory_cap import streamed_memory
 from lifelong.pipelines.session import embedding_cache, load_bundle
 from lifelong.project import Project
 from lifelong.registry import ModelVersion, Registry
@@ -309,24 +310,25 @@ def _train_streamed(project: Project, registry: Registry, options: TrainOptions)
     )
     source, test_files = project_source(project)
     finetune = _finetune(project, options)
-    scan = scan_trainable(project, source, finetune.replay_size)
-    outcome = train_stream(
-        source,
-        pipeline=config.pipeline,
-        training=config.training,
-        finetune=finetune,
-        parent=None if parent is None else parent.bundle,
-        scan=scan,
-        buffer_size=config.training.stream_buffer,
-        cache_dir=embedding_cache(project),
-        strict_labels=options.strict_labels,
-        progress=options.progress,
-        checkpoint=_checkpointer(project, options, files_snapshot_id(scan.files), parent),
-    )
-    started = time.perf_counter()
-    test = test_files.sorted_examples() if test_files is not None else scan.test
-    scored = measure(outcome.bundle, list(test))
-    evaluate_s = time.perf_counter() - started
+    with streamed_memory(config.training):  # a cap too small for one batch: a clear error
+        scan = scan_trainable(project, source, finetune.replay_size)
+        outcome = train_stream(
+            source,
+            pipeline=config.pipeline,
+            training=config.training,
+            finetune=finetune,
+            parent=None if parent is None else parent.bundle,
+            scan=scan,
+            buffer_size=config.training.stream_buffer,
+            cache_dir=embedding_cache(project),
+            strict_labels=options.strict_labels,
+            progress=options.progress,
+            checkpoint=_checkpointer(project, options, files_snapshot_id(scan.files), parent),
+        )
+        started = time.perf_counter()
+        test = test_files.sorted_examples() if test_files is not None else scan.test
+        scored = measure(outcome.bundle, list(test))
+        evaluate_s = time.perf_counter() - started
     base_id = parent.snapshot_id if parent is not None else None
     if base_id is None:
         latest = registry.store.latest_snapshot()

@@ -26,6 +26,8 @@ from lifelong.core.errors import DataError, NotFound
 from lifelong.core.hashing import sha256_text
 from lifelong.core.private import private_dir
 from lifelong.data import check_trainable, load_dataset
+from lifelong.data.stream import project_source, scan_trainable, streams
+from lifelong.pipelines.data_view import with_files
 from lifelong.pipelines.ingest import RELABEL, Ingested, ingest_folder
 from lifelong.pipelines.lock import cycle_lock
 from lifelong.project import Project
@@ -101,9 +103,13 @@ def _check_still_trainable(project: Project, content: str) -> None:
         preview = Path(tmp) / "accepted.jsonl"
         preview.write_text(content, encoding="utf-8")
         try:
-            check_trainable(
-                load_dataset(project, extra=[preview]).splits, kind=project.config.columns.kind
-            )
+            if streams(project):  # one bounded pass over the data and the preview
+                source, _ = project_source(project)
+                scan_trainable(project, with_files(source, [*source.files, preview]))
+            else:
+                check_trainable(
+                    load_dataset(project, extra=[preview]).splits, kind=project.config.columns.kind
+                )
         except DataError as error:
             raise DataError(
                 f"accepting these items would leave data that cannot train: {error.message}",

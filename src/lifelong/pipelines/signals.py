@@ -24,19 +24,22 @@ performance trigger compares the errors' MAE with the champion's test MAE.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
+from lifelong.core.types import FileManifest
 from lifelong.data import Snapshot, diff
 from lifelong.data.schema import parse_row
 from lifelong.data.sources import FeedbackRecord, feedback_log
+from lifelong.data.stream import diff_files
 from lifelong.features.tabular import infer_columns
 from lifelong.monitoring import TriggerContext
 from lifelong.monitoring.feature_drift import Row
 from lifelong.project import Project
-from lifelong.registry import CHAMPION, ModelVersion, Registry
+from lifelong.registry import CHAMPION, ModelVersion, PredictionRecord, Registry
 
 DRIFT_WINDOW = 1000
 REFERENCE_ROWS = 5000
@@ -100,6 +103,7 @@ def trigger_context(
     pool: Snapshot,
     champion: ModelVersion | None,
     now: datetime,
+    files: Sequence[FileManifest] | None = None,
 ) -> TriggerContext:
     """Fill the trigger context: time since training, new data, feedback outcomes.
 
@@ -107,23 +111,25 @@ def trigger_context(
     training is deterministic, so a rejected update retried on the same data would give the
     same model and the same verdict. Its examples are not lost: the next update, fired by
     more data or by time, trains on them too.
+
+    A streamed project passes its data's ``files`` (the manifests of this cycle's snapshot):
+    volume is then counted by file (:func:`file_volume`), never from the rows themselves.
     """
     versions = registry.versions()
     latest = max(versions, key=lambda v: v.created_at, default=None)
     last_trained = None if latest is None else latest.created_at
     if champion is None or latest is None:
-        return TriggerContext(now=now, last_trained_at=last_trained, n_new_examples=len(pool))
+        rows = len(pool) if files is None else sum(f.rows for f in files)
+        return TriggerContext(now=now, last_trained_at=last_trained, n_new_examples=rows)
+    if files is not None:
+        new, trained = file_volume(registry, latest, files)
+        served = served_predictions(registry, champion)
+        context = _served_context(project, registry, champion, served, now, last_trained)
+        return replace(context, n_new_examples=new, n_train_examples=trained)
     trained_on = Snapshot.of(registry.get_snapshot_examples(latest.snapshot_id))
     change = diff(trained_on, pool)
-    reference = champion.metrics.get("reference", {})
-    served = [
-        p
-        for p in registry.store.recent_predictions(limit=DRIFT_WINDOW, version=champion.label)
-        if p.shadow_of is None
-    ]
-    served_counts: dict[str, int] = {}
-    for prediction in served:
-        served_counts[prediction.intent] = served_counts.get(prediction.intent, 0) + 1
+    served = served_predictions(registry, champion)
+    context = _served_context(project, registry, champion, served, now, last_trained)
     reference_rows: list[Row] = []
     current_rows: list[Row] = []
     if project.config.task == "tabular":
@@ -140,14 +146,56 @@ def trigger_context(
             e.text for e in change.added[-DRIFT_WINDOW:]
         )
     columns = [(key, kind) for key, kind in infer_columns(reference_rows) if kind is not None]
+    return replace(
+        context,
+        n_new_examples=len(change.added) + len(change.relabeled),
+        n_train_examples=len(trained_on),
+        feature_columns=columns,
+        reference_rows=reference_rows,
+        current_rows=current_rows,
+    )
+
+
+def file_volume(
+    registry: Registry, latest: ModelVersion, files: Sequence[FileManifest]
+) -> tuple[int, int]:
+    """New rows since the newest training, by file, and the rows it trained on: the rows of
+    files added since its snapshot plus what changed files grew by (see
+    :func:`~lifelong.data.stream.diff_files`). A newest training on a snapshot of examples
+    (trained in memory, before the project streamed) lists no files: every row counts as new."""
+    change = diff_files(registry.get_snapshot_files(latest.snapshot_id), files)
+    return int(change["rows_added"]), int(change["rows_before"])
+
+
+def served_predictions(registry: Registry, champion: ModelVersion) -> list[PredictionRecord]:
+    """The champion's most recent ``DRIFT_WINDOW`` served predictions (shadows left out)."""
+    return [
+        p
+        for p in registry.store.recent_predictions(limit=DRIFT_WINDOW, version=champion.label)
+        if p.shadow_of is None
+    ]
+
+
+def _served_context(
+    project: Project,
+    registry: Registry,
+    champion: ModelVersion,
+    served: Sequence[PredictionRecord],
+    now: datetime,
+    last_trained: datetime | None,
+) -> TriggerContext:
+    """The context's figures that do not depend on how the data is held: time, feedback and
+    the champion's ``served`` predictions against its reference window."""
+    reference = champion.metrics.get("reference", {})
+    served_counts: dict[str, int] = {}
+    for prediction in served:
+        served_counts[prediction.intent] = served_counts.get(prediction.intent, 0) + 1
     regression = project.config.columns.kind == "regression"
     feedback_path, promoted_at = feedback_log(project), champion_since(registry)
     test_mae = champion.metrics.get("mae") if regression else None
     return TriggerContext(
         now=now,
         last_trained_at=last_trained,
-        n_new_examples=len(change.added) + len(change.relabeled),
-        n_train_examples=len(trained_on),
         feedback=[] if regression else feedback_outcomes(feedback_path, promoted_at),
         feedback_errors=feedback_errors(feedback_path, promoted_at) if regression else [],
         test_mae=float(test_mae) if isinstance(test_mae, int | float) else None,
@@ -157,9 +205,6 @@ def trigger_context(
         current_label_counts=served_counts,
         reference_values=reference.get("values", []),
         current_values=[p.value for p in served if p.value is not None],
-        feature_columns=columns,
-        reference_rows=reference_rows,
-        current_rows=current_rows,
     )
 
 

@@ -167,3 +167,27 @@ def test_methods_refuse_a_network_without_an_ngram_table(
         why = str(method.refusal(other))
         assert f"method {name} compresses the fast pipeline" in why
         assert "transformer pipeline" in why
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(["card", "lost", "my", "refund", "where", "is"]), max_size=40),
+    chunk=st.integers(1, 7),
+)
+def test_touched_buckets_read_in_chunks_are_those_of_all_texts_at_once(
+    words: list[str], chunk: int
+) -> None:
+    from lifelong.compression import prune
+    from lifelong.features import HashedNGrams
+
+    featurizer = HashedNGrams(4096)
+    texts = [" ".join(words[i : i + 3]) for i in range(0, len(words), 3)]
+    whole = featurizer.transform(texts).sparse
+    expected = np.unique(whole.indices) if whole is not None else np.zeros(0)
+    original = prune.TEXTS_PER_CHUNK
+    prune.TEXTS_PER_CHUNK = chunk
+    try:
+        streamed = touched_buckets(featurizer, iter(texts))  # read once, as a stream
+    finally:
+        prune.TEXTS_PER_CHUNK = original
+    assert streamed.tolist() == expected.tolist()

@@ -216,6 +216,14 @@ def test_diff_files_names_files_added_removed_and_changed() -> None:
     assert diff_files([], _files(a=1))["files_added"] == ["a"]
 
 
+def test_diff_files_counts_rows_of_added_files_and_of_grown_ones() -> None:
+    # d is new (2 rows), b grew by 2, e shrank (adds none), a is unchanged
+    change = diff_files(_files(a=3, b=5, e=4), _files(a=3, b=7, d=2, e=1))
+    assert change["rows_added"] == 4
+    assert diff_files(_files(a=3, b=5), _files(a=3, b=5))["rows_added"] == 0
+    assert diff_files([], _files(a=3, b=5))["rows_added"] == 8
+
+
 def test_held_out_texts_are_in_no_split_and_explicit_test_moves_test_to_train(
     tmp_path: Path, make_examples: MakeExamples, old_labels: list[str]
 ) -> None:

@@ -533,3 +533,19 @@ def test_a_verdict_stored_before_slices_existed_still_reads() -> None:
     restored = Verdict.from_dict(json.loads(json.dumps(stored)))
     assert restored.slices == ()
     assert restored.decision == verdict.decision
+
+
+@pytest.mark.parametrize(
+    ("names", "unchecked"),
+    [(["new"], True), (["old", "new"], False), (["trusted", "new"], False), (None, False)],
+)
+def test_a_verdict_with_nothing_to_guard_says_backward_transfer_was_not_checked(
+    names: list[SliceName] | None, unchecked: bool
+) -> None:
+    truth = _truth()
+    champion = _champion(truth)
+    challenger = _right_on_first(44, truth, champion)
+    slices = None if names is None else [names[i % len(names)] for i in range(len(truth))]
+    verdict = _decide(champion, challenger, truth, slices)
+    said = [r for r in verdict.reasons if r.startswith("backward transfer NOT checked")]
+    assert bool(said) is unchecked
