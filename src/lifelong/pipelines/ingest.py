@@ -124,16 +124,20 @@ def collect(
 def collect_pending(
     pending: Sequence[tuple[str, Batch]],
     pool: Snapshot,
-    intents: Collection[str],
+    intents: Collection[str] | None,
     *,
     allow_conflicts: bool = False,
 ) -> Ingested:
     """:func:`collect` on batches already read (source name, batch), against the data's
     ``intents``. ``pool`` needs to hold only the data's examples whose texts the batches bring:
-    a streamed project passes those (found in one pass), not all its data."""
+    a streamed project passes those (found in one pass), not all its data.
+
+    ``intents`` is ``None`` for a regression project: its targets are numbers, not a set of
+    classes, so feedback with a value the data does not have yet is an ordinary new row (held
+    as unknown it would send almost every correction to review, and the regression gate's
+    error tests are what judge its effect)."""
     found = Ingested()
     labels_by_text = {e.text: e.label for e in pool.examples.values()}
-    known_intents = set(intents)
     seen: set[str] = set()
     for name, batch in pending:
         found.receipts[name] = list(batch.receipts)
@@ -153,9 +157,11 @@ def collect_pending(
                 continue
             labels_by_text.setdefault(example.text, example.label)
             found.new.append(example)
+    if intents is None:
+        return found
     # Known: in the data, or brought by a trusted source in this very batch (whose own
     # trainability hold_untrainable then checks), whatever the order of the sources.
-    known_intents.update(e.label for e in found.new if not _untrusted(e))
+    known_intents = {*intents, *(e.label for e in found.new if not _untrusted(e))}
     kept = []
     for example in found.new:
         if _untrusted(example) and example.label not in known_intents:

@@ -236,8 +236,12 @@ def _cycle(
         pending = [(source.name, source.pending()) for source in sources]
         view = data_view(project, {e.text for _, batch in pending for e in batch.examples})
         before = view.dataset
+        regression = project.config.columns.kind == "regression"
         found = collect_pending(
-            pending, before.pool, view.intents, allow_conflicts=project.config.allow_conflicts
+            pending,
+            before.pool,
+            None if regression else view.intents,
+            allow_conflicts=project.config.allow_conflicts,
         )
         if project.config.columns.target is not None:  # rows typed alone fit the data's types
             conform_rows(found, before)

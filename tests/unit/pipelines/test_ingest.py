@@ -124,3 +124,16 @@ def test_new_regression_target_values_are_not_held_as_new_intents(tmp_path: Path
     found = Ingested(new=[Example(text='{"size":99.0}', label="148.5")])
     hold_untrainable(found, before, project)
     assert (len(found.new), found.held) == (1, [])
+
+
+def test_regression_feedback_with_a_new_value_trains_where_a_new_intent_is_held() -> None:
+    from lifelong.data.sources import Batch
+    from lifelong.pipelines.ingest import collect_pending
+
+    feedback = Example.make('{"size":99.0}', "148.5", meta={"feedback": True})
+    pending = [("feedback", Batch("feedback", [feedback], [], []))]
+    pool = Snapshot.of([Example.make('{"size":1.0}', "1.5")])
+    classes = collect_pending(pending, pool, {"1.5"})
+    assert (classes.new, [h.reason for h in classes.held]) == ([], ["unknown-intent"])
+    values = collect_pending(pending, pool, None)  # a regression project: no intents
+    assert (values.new, values.held) == ([feedback], [])
