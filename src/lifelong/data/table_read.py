@@ -233,7 +233,7 @@ def read_table(path: Path, columns: Columns) -> ReadResult:
     schema = typing.schema(columns, result)
     if schema is None:
         return result
-    target, stamp = column_key(columns.target), column_key(columns.timestamp)
+    target, stamp = column_key(schema.target), column_key(columns.timestamp)
     for line, record in rows:
         add_row(result, schema, record, target, stamp, source, line)
     return result
