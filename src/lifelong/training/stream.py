@@ -6,10 +6,10 @@
 schedule are known before the first step; a tabular featurizer's column statistics (and a
 regression target's mean and spread) are then fitted by one more pass over the training split,
 a chunk at a time (:meth:`~lifelong.features.TabularFeaturizer.fit_chunks`); then each epoch is
-one pass over the files. Examples
-pass through a bounded shuffle buffer, are featurized a block of batches at a time and trained
-batch by batch, so memory holds the buffer, one block's features and the model, whatever the
-data's size. Validation uses the scan's bounded valid sample.
+one pass over the files. Examples pass through a bounded shuffle buffer, are featurized a block
+of batches at a time and trained batch by batch, so memory holds the buffer, one block's
+features and the model, whatever the data's size. Validation uses the scan's bounded valid
+sample.
 
 Fed the same data in memory, a streamed training differs only in the order of examples (a
 buffer shuffle, not a full permutation); the tests bound the accuracy difference.
