@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lifelong.config import Columns, Splits
-from lifelong.core.errors import ValidationFailed
+from lifelong.core.errors import DataError, ValidationFailed
 from lifelong.data.read import read_paths
 from lifelong.data.schema import TypeCount, infer_type
 from lifelong.data.split import split_examples
@@ -159,3 +159,10 @@ def test_counting_a_chunk_at_a_time_types_as_all_at_once(
         for value in chunk:
             count.add(value, typed=typed)
     assert count.type == infer_type(values, typed=typed)
+
+
+def test_a_truncated_parquet_part_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path / "rows.parquet", _records(40))
+    path.write_bytes(path.read_bytes()[:-100])  # the footer is gone
+    with pytest.raises(DataError, match="not a readable Parquet file"):
+        StreamSource([path], COLUMNS, SPLITS).scan()
