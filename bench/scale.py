@@ -1,18 +1,23 @@
 """Benchmark: memory and throughput of training as data grows, streamed against in memory.
 
-Text data is CLINC150's training file (``../shared/datasets/clinc150``, 15,000 rows) grown
-``k`` times by noised copies: copy ``j > 0`` of a row drops one of its words at random and
-inserts a filler word, so every copy is a new example with a new hash (a data set ``k`` times
-larger with the same label balance, not the same rows repeated). For each size each mode trains
-in a fresh process, so its peak RSS is its own:
+Text data (``--task text``, the default) is CLINC150's training file
+(``../shared/datasets/clinc150``, 15,000 rows) grown ``k`` times by noised copies: copy
+``j > 0`` of a row drops one of its words at random and inserts a filler word, so every copy is
+a new example with a new hash (a data set ``k`` times larger with the same label balance, not
+the same rows repeated). Tabular data (``--task tabular``) is River's Agrawal generator (9
+loan-applicant columns, a binary class; ``--tabular-rows`` rows at 1x) written to CSV, ``k``
+times as many rows drawn for size ``k``. For each size each mode trains in a fresh process, so
+its peak RSS is its own:
 
-- ``stream``: :func:`lifelong.training.stream.train_stream` over the JSONL file (chunks, a
-  bounded shuffle buffer, features a block at a time);
+- ``stream``: :func:`lifelong.training.stream.train_stream` over the file (chunks, a bounded
+  shuffle buffer, features a block at a time; a tabular file is typed and its column statistics
+  fitted a chunk at a time);
 - ``memory``: the file read whole, split, featurized once and trained by
   :func:`lifelong.training.train` (what ``lifelong train`` does).
 
-Both train the default fast pipeline (``--batch-size`` rows a step, ``--epochs`` passes, no
-early stop: patience is raised so every run makes the same number of passes). Examples/s
+Both train the task's default pipeline, fast or tabular (``--batch-size`` rows a step,
+``--epochs`` passes, no early stop: patience is raised so every run makes the same number of
+passes). Examples/s
 counts training examples times passes over the whole run: reading, checking, featurizing and
 stepping (and, for ``stream``, the scan). ``--big N`` also trains on ``N`` rows under an
 address-space cap (``RLIMIT_AS``) and writes its RSS curve as PNG. ``--resume`` kills a
@@ -21,12 +26,14 @@ resumes each from its last checkpoint and compares it with the uninterrupted run
 project root::
 
     PYTHONPATH=src python bench/scale.py [--factors 1 4 16] [--big 5000000 --cap-mb 3000]
+    PYTHONPATH=src python bench/scale.py --task tabular [--tabular-rows 100000]
     PYTHONPATH=src python bench/scale.py --factors --resume
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import random
@@ -66,6 +73,22 @@ def grow(source: Path, rows: int, out: Path, seed: int = 0) -> Path:
     return out
 
 
+def agrawal(rows: int, out: Path, seed: int = 0) -> Path:
+    """Write ``rows`` rows of River's Agrawal generator to ``out`` as CSV (the class is column
+    ``class``); each row is drawn afresh, so a larger file holds new rows, not copies."""
+    from river.datasets import synth
+
+    with out.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        names: list[str] = []
+        for x, y in synth.Agrawal(classification_function=2, seed=seed).take(rows):
+            if not names:
+                names = list(x)
+                writer.writerow([*names, "class"])
+            writer.writerow([*(round(x[k], 2) for k in names), y])
+    return out
+
+
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     """Train once in this process; what it measured."""
     import torch
@@ -80,16 +103,19 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 
     torch.set_num_threads(args.threads)
     training = Training(epochs=args.epochs, batch_size=args.batch_size, patience=args.epochs)
-    pipeline, splits, path = Pipeline(), Splits(), Path(args.data)
+    splits, path = Splits(), Path(args.data)
+    pipeline, columns = Pipeline(), Columns()
+    if args.task == "tabular":
+        pipeline, columns = Pipeline(name="tabular"), Columns(target="class")
     started = time.perf_counter()
     checkpoint = Checkpointer(Path(args.checkpoint), args.every) if args.checkpoint else None
     if args.mode == "stream":
-        source = StreamSource([path], Columns(), splits)
+        source = StreamSource([path], columns, splits)
         outcome = train_stream(
             source, pipeline=pipeline, training=training, progress=False, checkpoint=checkpoint
         )
     else:
-        data = split_examples(read_paths([path]).examples, splits)
+        data = split_examples(read_paths([path], columns).examples, splits)
         outcome = train(
             list(data.train), list(data.valid), pipeline=pipeline, training=training, progress=False
         )
@@ -145,7 +171,7 @@ def run(
     """One training in a fresh process (under ``cap_mb`` of address space), its RSS sampled."""
     command = [sys.executable, __file__, "--worker", mode, "--data", str(data)]
     command += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
-    command += ["--threads", str(args.threads), *extra]
+    command += ["--threads", str(args.threads), "--task", args.task, *extra]
 
     def limit() -> None:
         if cap_mb is not None:
@@ -201,6 +227,10 @@ def plot(curve: list[tuple[float, float]], cap_mb: int | None, title: str, out: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factors", type=int, nargs="*", default=[1, 4, 16])
+    parser.add_argument("--task", choices=["text", "tabular"], default="text")
+    parser.add_argument(
+        "--tabular-rows", type=int, default=100_000, help="Agrawal rows at 1x (--task tabular)"
+    )
     parser.add_argument("--modes", nargs="+", default=["stream", "memory"])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -222,11 +252,22 @@ def main() -> None:
         return
     args.out.mkdir(parents=True, exist_ok=True)
     source = DATASETS / "clinc150" / "train.jsonl"
-    base_rows = sum(1 for line in source.read_text().splitlines() if line.strip())
+    tabular = args.task == "tabular"
+    base_rows = (
+        args.tabular_rows
+        if tabular
+        else sum(1 for line in source.read_text().splitlines() if line.strip())
+    )
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
+
+        def data_file(rows: int, name: str) -> Path:
+            if tabular:
+                return agrawal(rows, Path(tmp) / f"{name}.csv")
+            return grow(source, rows, Path(tmp) / f"{name}.jsonl")
+
         for factor in args.factors:
-            data = grow(source, base_rows * factor, Path(tmp) / f"x{factor}.jsonl")
+            data = data_file(base_rows * factor, f"x{factor}")
             for mode in args.modes:
                 result = run(mode, data, args)
                 result["factor"] = factor
@@ -234,21 +275,22 @@ def main() -> None:
                 print(_row(result), flush=True)
         resumed = None
         if args.resume:
-            data = grow(source, base_rows, Path(tmp) / "resume.jsonl")
+            data = data_file(base_rows, "resume")
             resumed = resume_check(data, args, Path(tmp))
         big = None
         if args.big:
-            data = grow(source, args.big, Path(tmp) / "big.jsonl")
+            data = data_file(args.big, "big")
             big = run("stream", data, args, cap_mb=args.cap_mb)
             big["rows"] = args.big
             big["file_mb"] = data.stat().st_size / 2**20
-            png = args.out / "scale-rss.png"
+            png = args.out / ("scale-rss.png" if args.task == "text" else "scale-rss-tabular.png")
             plot(big["curve"], args.cap_mb, f"streamed training on {args.big:,} rows", png)
             big["plot"] = str(png)
     _table(results, args)
     if big is not None:
         print(
-            f"\ncapped run: {big['rows']:,} rows ({big['file_mb']:.0f} MB of JSONL) under "
+            f"\ncapped run: {big['rows']:,} rows ({big['file_mb']:.0f} MB of {args.task} data) "
+            "under "
             f"RLIMIT_AS {args.cap_mb} MB: "
             + (
                 f"FAILED (exit {big['failed']})"
@@ -267,7 +309,7 @@ def main() -> None:
                 f"{row['examples_trained']:>16,}  {row['valid_accuracy']:.4f}"
             )
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    (args.out / f"scale-{stamp}.json").write_text(
+    (args.out / f"scale-{args.task}-{stamp}.json").write_text(
         json.dumps({"results": results, "big": big, "resume": resumed}, default=str)
     )
 
@@ -284,7 +326,7 @@ def _row(result: dict[str, Any]) -> str:
 
 def _table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(
-        f"\nbatch {args.batch_size}, {args.epochs} passes, {args.threads} threads\n"
+        f"\n{args.task}, batch {args.batch_size}, {args.epochs} passes, {args.threads} threads\n"
         "size mode     n_train  peak RSS MB  examples/s  valid acc"
     )
     for result in results:

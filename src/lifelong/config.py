@@ -145,7 +145,8 @@ class Training(_Section):
     init`` writes ``last`` with MiniLM, where it measured better (``bench/pipelines.py``)."""
     stream: bool | Literal["auto"] = "auto"
     """Train on data read in chunks, in bounded memory (:mod:`lifelong.training.stream`):
-    ``auto`` when the ``data:`` files of a text project hold more than ``stream_above_mb``."""
+    ``auto`` when the ``data:`` files (JSONL, CSV, Parquet; a text project's Rasa files keep it
+    in memory) hold more than ``stream_above_mb``, for text and tabular projects alike."""
     stream_above_mb: float = Field(512.0, gt=0)
     stream_buffer: int = Field(50_000, ge=1)
     """Examples in a streamed training's shuffle buffer (an example moves at most this far)."""

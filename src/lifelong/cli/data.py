@@ -148,8 +148,13 @@ def _validate_stream(project: Project) -> None:
     except ValidationFailed as failure:
         console.print(problems_table(failure.problems))
         raise
-    labels = len(scan.train_labels)
-    title = f"{sum(f.rows for f in scan.files):,} rows, {labels} intents in training (streamed)"
+    columns = project.config.columns
+    rows = f"{sum(f.rows for f in scan.files):,} rows"
+    if columns.kind == "regression":  # a target has no classes to count
+        title = f"{rows} (streamed)"
+    else:
+        noun = "intents" if columns.target is None else "classes"
+        title = f"{rows}, {len(scan.train_labels)} {noun} in training (streamed)"
     console.print(files_table(scan.files, title))
     console.print("[green]data is valid[/]")
 

@@ -103,19 +103,37 @@ def infer_type(values: Iterable[object], *, typed: bool = False) -> ColumnType |
     >>> infer_type(["7"], typed=True), infer_type([7], typed=True)
     ('categorical', 'numeric')
     """
-    present = numbers = 0
+    count = TypeCount()
     for value in values:
+        count.add(value, typed=typed)
+    return count.type
+
+
+@dataclass
+class TypeCount:
+    """What :func:`infer_type` counts of a column's values, added one at a time, so that a file
+    read a chunk at a time is typed by the same rule as a file read whole."""
+
+    present: int = 0
+    numbers: int = 0
+    boolean: bool = False
+
+    def add(self, value: object, *, typed: bool = False) -> None:
         if is_missing(value):
-            continue
-        present += 1
+            return
+        self.present += 1
         if isinstance(value, bool):
+            self.boolean = True
+        elif not (typed and isinstance(value, str)):
+            self.numbers += parse_number(value) is not None
+
+    @property
+    def type(self) -> ColumnType | None:
+        if self.present == 0:
+            return None
+        if self.boolean:
             return CATEGORICAL
-        if typed and isinstance(value, str):
-            continue
-        numbers += parse_number(value) is not None
-    if present == 0:
-        return None
-    return NUMERIC if numbers >= NUMERIC_SHARE * present else CATEGORICAL
+        return NUMERIC if self.numbers >= NUMERIC_SHARE * self.present else CATEGORICAL
 
 
 def column_key(name: str) -> str:

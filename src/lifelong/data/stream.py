@@ -1,10 +1,17 @@
-"""Text data larger than memory: files read in chunks, a bounded shuffle, a manifest per file.
+"""Data larger than memory: files read in chunks, a bounded shuffle, a manifest per file.
 
-A :class:`StreamSource` reads a text project's ``.jsonl``, ``.csv`` and ``.parquet`` files (or
-folders of parts) a chunk of rows at a time: JSON Lines and CSV line by line from the open file,
-Parquet by record batches (pyarrow), so memory holds one chunk whatever the file's size. Every
-row goes through the same checks as the whole-file readers (:meth:`ReadResult.add_example`);
+A :class:`StreamSource` reads a project's ``.jsonl``, ``.csv`` and ``.parquet`` files (or
+folders of parts; texts, or the rows of a tabular project) a chunk of rows at a time: JSON
+Lines and CSV line by line from the open file, Parquet by record batches (pyarrow), so memory
+holds one chunk whatever the file's size. Every row goes through the same checks as the
+whole-file readers (:meth:`ReadResult.add_example`, :func:`~lifelong.data.table_read.add_row`);
 a bad row stops the read with its file and line.
+
+A tabular project's files are typed first (:meth:`StreamSource.schemas`): one pass counts each
+file's values column by column with the rule of the whole-file reader
+(:class:`~lifelong.data.table_read.FileTyping`), and the files' types are compared as
+:func:`~lifelong.data.table_read.check_tables` compares them in memory; each row then becomes
+its canonical text under its file's types, so a row's hash and split are those it has in memory.
 
 :meth:`StreamSource.scan` is the first pass a streamed training makes before any weight
 changes: it checks every row (a bad row in the last chunk fails the run before training, so
@@ -16,8 +23,10 @@ held in memory.
 
 What a stream does not do that the in-memory path does: it cannot see a text repeated in two
 files or two labels for one text without holding every hash (20 M hashes are about a GB), so
-duplicates are trained as they come and conflicts are not refused; Rasa YAML files (small by
-nature) are read in memory only.
+duplicates are trained as they come and conflicts are not refused (for a tabular project too:
+two equal rows are two examples); Rasa YAML files (small by nature) are read in memory only. A
+regression target is not counted by value (nearly every row has its own): its files' manifests
+have no labels.
 """
 
 from __future__ import annotations
@@ -36,12 +45,22 @@ from lifelong.config import Columns, Splits
 from lifelong.core.errors import DataError, ValidationFailed
 from lifelong.core.types import Example, FileManifest
 from lifelong.data.dataset import read_checked
-from lifelong.data.jsonl import jsonl_object
+from lifelong.data.jsonl import EXPECTED_OBJECT, jsonl_object
 from lifelong.data.read import data_files
 from lifelong.data.result import ReadResult
+from lifelong.data.schema import TableSchema, column_key
 from lifelong.data.snapshot import Snapshot
 from lifelong.data.split import SplitName, split_at, split_unit
-from lifelong.data.tabular import csv_rows, table_rows, text_header_check
+from lifelong.data.table_read import (
+    TYPED_SUFFIXES,
+    FileTyping,
+    add_row,
+    check_tables,
+    duplicate_columns,
+    keyed,
+    table_header_check,
+)
+from lifelong.data.tabular import HeaderCheck, csv_rows, table_rows, text_header_check
 from lifelong.data.trainable import check_trainable_counts
 from lifelong.project import Project
 
@@ -54,6 +73,8 @@ a chunk of long texts stays a few MB."""
 T = TypeVar("T")
 RawRow = tuple[int, object, object, object]
 """``(line, text, label, timestamp)`` as a file holds them, before any check."""
+Record = tuple[int, dict[str, Any]]
+"""``(line, {column: value})`` as a file holds them, before any check."""
 
 
 @dataclass
@@ -63,13 +84,11 @@ class Scan:
 
     files: list[FileManifest] = field(default_factory=list)
     train_labels: Counter[str] = field(default_factory=Counter)
+    """Training examples per class (empty for a regression target, which has no classes)."""
+    n_train: int = 0
     valid: list[Example] = field(default_factory=list)
     test: list[Example] = field(default_factory=list)
     replay: list[Example] = field(default_factory=list)
-
-    @property
-    def n_train(self) -> int:
-        return sum(self.train_labels.values())
 
     def split_sizes(self) -> dict[str, int]:
         """Rows of each split in the files (valid and test: all of them, not the samples)."""
@@ -145,14 +164,15 @@ def _refuse(result: ReadResult) -> None:
 
 
 class StreamSource:
-    """The training data of a text project's ``data:`` paths, read a chunk at a time.
+    """The training data of a project's ``data:`` paths, read a chunk at a time.
 
     Parameters
     ----------
     paths
         Files and folders (walked recursively in sorted order, as ``data:`` is).
     columns
-        Column names of CSV and Parquet files.
+        Column names of CSV and Parquet files; with ``columns.target`` the files are a tabular
+        project's rows (see the module's docstring).
     splits
         Split fractions and salt (the same stable split as data held in memory).
     chunk_rows
@@ -182,21 +202,19 @@ class StreamSource:
         explicit_test: bool = False,
         root: Path | None = None,
     ) -> None:
-        if columns.target is not None:
-            raise DataError(
-                "streamed reading takes text projects; a tabular project's rows are read in memory",
-                hint="set training.stream: false in config.yml",
-            )
         self.columns = columns
+        self.tabular = columns.target is not None
         self.splits = splits
         self.chunk_rows = chunk_rows
         self.sample_size = sample_size
         self.held_out = held_out
         self.explicit_test = explicit_test
         self.root = root
+        self._schemas: dict[Path, TableSchema] | None = None
         listing = ReadResult()
-        # Rasa files are listed (then refused), not passed over as files of an unknown type
-        self.files = data_files(paths, (*STREAM_SUFFIXES, *RASA_SUFFIXES), listing)
+        # a text project's Rasa files are listed (then refused), not passed over as unknown
+        suffixes = STREAM_SUFFIXES if self.tabular else (*STREAM_SUFFIXES, *RASA_SUFFIXES)
+        self.files = data_files(paths, suffixes, listing)
         self.warnings = listing.warnings
         refused = [p for p in self.files if p.suffix.lower() not in STREAM_SUFFIXES]
         if refused:
@@ -223,8 +241,12 @@ class StreamSource:
         Raises
         ------
         ValidationFailed
-            At the first chunk holding a bad row (every bad row of that chunk is listed).
+            At the first chunk holding a bad row (every bad row of that chunk is listed), or,
+            for a tabular project, files whose columns disagree (see :meth:`schemas`).
         """
+        if self.tabular:
+            yield from self._table_chunks(path)
+            return
         source = str(path)
         for rows in chunked(self._raw_rows(path), self.chunk_rows):
             result = ReadResult()
@@ -232,6 +254,54 @@ class StreamSource:
                 result.add_example(text, label, source, line, timestamp=timestamp, what="row")
             _refuse(result)
             yield result.examples
+
+    def _table_chunks(self, path: Path) -> Iterator[list[Example]]:
+        schema = self.schemas().get(path)
+        if schema is None:  # a file without rows
+            return
+        source = str(path)
+        target, stamp = column_key(schema.target), column_key(self.columns.timestamp)
+        for records in chunked(self._records(path), self.chunk_rows):
+            result = ReadResult()
+            for line, record in records:
+                add_row(result, schema, keyed(record), target, stamp, source, line)
+            _refuse(result)
+            yield result.examples
+
+    def schemas(self) -> dict[Path, TableSchema]:
+        """The typed columns of each file of a tabular project (files without rows have none).
+
+        The first call reads every file once, counting its values a chunk at a time by the
+        whole-file reader's rule, then compares the files; later calls reuse the result.
+
+        Raises
+        ------
+        ValidationFailed
+            A malformed line, two names for one column, a column missing from a file, or files
+            that disagree on a column's type (both named, with the first value that is not a
+            number), as the in-memory read reports them.
+        """
+        if self._schemas is not None:
+            return self._schemas
+        result = ReadResult()
+        schemas: dict[Path, TableSchema] = {}
+        for path in self.files:
+            source = str(path)
+            typing = FileTyping(source, path.suffix.lower() in TYPED_SUFFIXES)
+            for line, record in self._records(path):
+                clash = duplicate_columns(record)
+                if clash is not None:
+                    result.error("duplicate-column", clash, source, line)
+                    _refuse(result)
+                typing.add(line, keyed(record))
+            schema = typing.schema(self.columns, result)
+            _refuse(result)
+            if schema is not None:
+                schemas[path] = schema
+        check_tables(result)
+        _refuse(result)
+        self._schemas = schemas
+        return schemas
 
     def examples(self) -> Iterator[tuple[SplitName, Example]]:
         """Every example of every file but the held-out ones, in file order, with its split."""
@@ -249,7 +319,10 @@ class StreamSource:
         """One pass over every file: check every row, hash and count each file, sample the
         valid and test splits (see the module's docstring) and ``replay_size`` training
         examples (a uniform, stable sample: the replay buffer of the bundle)."""
+        if self.tabular:
+            self.schemas()  # typed (and compared) before the first row is made an example
         scan = Scan()
+        by_value = self.columns.kind == "classification"  # a regression target has no classes
         samples = {
             "valid": _Smallest(self.sample_size),
             "test": _Smallest(self.sample_size),
@@ -260,14 +333,17 @@ class StreamSource:
             splits: Counter[str] = Counter()
             for chunk in self.chunks(path):
                 for example in chunk:
-                    labels[example.label] += 1
+                    if by_value:
+                        labels[example.label] += 1
                     if example.text in self.held_out:
                         splits["held_out"] += 1
                         continue
                     name, unit = self.split(example)
                     splits[name] += 1
                     if name == "train":
-                        scan.train_labels[example.label] += 1
+                        scan.n_train += 1
+                        if by_value:
+                            scan.train_labels[example.label] += 1
                     samples[name].offer(unit, example)
             scan.files.append(
                 FileManifest(
@@ -284,42 +360,31 @@ class StreamSource:
         scan.replay = samples["train"].examples()
         return scan
 
-    def _raw_rows(self, path: Path) -> Iterator[RawRow]:
+    def _records(self, path: Path) -> Iterator[Record]:
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
-            return self._jsonl_rows(path)
+            expected = "mapping column names to values" if self.tabular else EXPECTED_OBJECT
+            return _jsonl_records(path, expected)
         if suffix == ".csv":
-            return self._csv_rows(path)
-        return self._parquet_rows(path)
+            check = table_header_check if self.tabular else text_header_check(self.columns)
+            return _csv_records(path, check)
+        return self._parquet_records(path)
 
-    def _jsonl_rows(self, path: Path) -> Iterator[RawRow]:
-        source = str(path)
-        result = ReadResult()
-        with path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                try:
-                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                except UnicodeDecodeError as error:
-                    result.error("not-utf8", _not_utf8(raw, error), source, number)
-                    _refuse(result)
-                record = jsonl_object(line, source, number, result)
-                _refuse(result)
-                if record is not None:
-                    yield number, record.get("text"), record.get("intent"), record.get("timestamp")
-
-    def _csv_rows(self, path: Path) -> Iterator[RawRow]:
-        source = str(path)
-        result = ReadResult()
+    def _raw_rows(self, path: Path) -> Iterator[RawRow]:
         columns = self.columns
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            lines = _located(handle, source, result)
-            for line, row in csv_rows(lines, source, result, text_header_check(columns)):
-                _refuse(result)
-                timestamp = row.get(columns.timestamp) if columns.timestamp else None
-                yield line, row[columns.text], row[columns.intent], timestamp or None
-        _refuse(result)
+        suffix = path.suffix.lower()
+        for line, record in self._records(path):
+            if suffix == ".jsonl":
+                yield line, record.get("text"), record.get("intent"), record.get("timestamp")
+                continue
+            stamp = record.get(columns.timestamp) if columns.timestamp else None
+            if suffix == ".csv":
+                stamp = stamp or None  # an empty CSV field is no timestamp
+            yield line, record[columns.text], record[columns.intent], stamp
 
-    def _parquet_rows(self, path: Path) -> Iterator[RawRow]:
+    def _parquet_records(self, path: Path) -> Iterator[Record]:
+        """The rows of a Parquet file by record batches: a text project's text, intent and
+        timestamp columns, or every column of a tabular project's."""
         import pyarrow.parquet as pq
 
         source = str(path)
@@ -333,30 +398,60 @@ class StreamSource:
                 f"{path}: not a readable Parquet file: {error}",
                 hint="write the file again (a truncated copy loses its footer)",
             ) from None
-        missing = [name for name in (columns.text, columns.intent) if name not in names]
-        if missing:
-            raise DataError(
-                f"{path}: lacks column(s) {', '.join(map(repr, missing))}; found "
-                f"{', '.join(map(repr, names))}",
-                hint="set columns.text / columns.intent in config.yml",
-            )
-        wanted = [c for c in (columns.text, columns.intent, columns.timestamp) if c in names]
+        wanted = None
+        if not self.tabular:  # a tabular file's columns are checked by its typing
+            missing = [name for name in (columns.text, columns.intent) if name not in names]
+            if missing:
+                raise DataError(
+                    f"{path}: lacks column(s) {', '.join(map(repr, missing))}; found "
+                    f"{', '.join(map(repr, names))}",
+                    hint="set columns.text / columns.intent in config.yml",
+                )
+            own = (columns.text, columns.intent, columns.timestamp)
+            wanted = [c for c in own if c in names]
         offset = 0
         try:
             for batch in parquet.iter_batches(batch_size=self.chunk_rows, columns=wanted):
                 rows = table_rows(batch, result, source, first_line=offset + 1)
                 _refuse(result)
                 for index, row in enumerate(rows):
-                    if row is None:
-                        continue
-                    stamp = row.get(columns.timestamp) if columns.timestamp else None
-                    yield offset + index + 1, row.get(columns.text), row.get(columns.intent), stamp
+                    if row is not None:
+                        yield offset + index + 1, row
                 offset += batch.num_rows
         except OSError as error:  # a corrupt page inside a readable file
             raise DataError(
                 f"{path}: Parquet read failed after row {offset}: {error}",
                 hint="write the file again",
             ) from None
+
+
+def _jsonl_records(path: Path, expected: str) -> Iterator[Record]:
+    """The objects of a JSON Lines file, line by line from the open file."""
+    source = str(path)
+    result = ReadResult()
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                result.error("not-utf8", _not_utf8(raw, error), source, number)
+                _refuse(result)
+            record = jsonl_object(line, source, number, result, expected)
+            _refuse(result)
+            if record is not None:
+                yield number, record
+
+
+def _csv_records(path: Path, check: HeaderCheck) -> Iterator[Record]:
+    """The rows of a CSV file, read from the open file as it goes."""
+    source = str(path)
+    result = ReadResult()
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        lines = _located(handle, source, result)
+        for line, row in csv_rows(lines, source, result, check):
+            _refuse(result)
+            yield line, dict(row)
+    _refuse(result)
 
 
 def _located(lines: Iterable[str], source: str, result: ReadResult) -> Iterator[str]:
@@ -437,14 +532,14 @@ def should_stream(
 ) -> bool:
     """Whether a training reads ``paths`` as a stream (``training.stream``).
 
-    ``True`` and ``False`` force it; ``auto`` streams a text project whose data files are all
-    of a streamed type and weigh more than ``above_mb`` in all.
+    ``True`` and ``False`` force it; ``auto`` streams a project whose data files are all of a
+    streamed type (a text project's Rasa files keep it in memory; a tabular project reads no
+    other type) and weigh more than ``above_mb`` in all.
     """
     if setting != "auto":
         return bool(setting)
-    if columns.target is not None:
-        return False
-    files = data_files(paths, (*STREAM_SUFFIXES, *RASA_SUFFIXES), ReadResult())
+    text = columns.target is None
+    files = data_files(paths, (*STREAM_SUFFIXES, *(RASA_SUFFIXES if text else ())), ReadResult())
     if any(path.suffix.lower() not in STREAM_SUFFIXES for path in files):
         return False
     return sum(path.stat().st_size for path in files) > above_mb * 2**20
@@ -485,8 +580,12 @@ def project_source(project: Project) -> tuple[StreamSource, Snapshot | None]:
 def scan_trainable(project: Project, source: StreamSource, replay_size: int = 0) -> Scan:
     """The stream's first pass (every row checked), refused as training would refuse it."""
     scan = source.scan(replay_size)
+    kind = project.config.columns.kind
     total: Counter[str] = Counter()
     for manifest in scan.files:
         total.update(manifest.labels)
-    check_trainable_counts(scan.train_labels, total, kind=project.config.columns.kind)
+    rows = sum(manifest.rows for manifest in scan.files)
+    if kind == "regression" and rows:  # no classes to count: only whether there are rows
+        total = Counter({"rows": rows})
+    check_trainable_counts(scan.train_labels, total, kind=kind)
     return scan

@@ -25,6 +25,7 @@ from lifelong.data.schema import (
     NUMERIC,
     ColumnType,
     TableSchema,
+    TypeCount,
     ValueProblem,
     canonical_row,
     column_key,
@@ -48,13 +49,15 @@ class FileColumns:
     first_text: dict[str, str] = field(default_factory=dict)
 
 
-def _csv_records(path: Path, result: ReadResult) -> Iterator[tuple[int, Record]]:
-    def check(header: list[str]) -> tuple[str, str] | None:
-        if len({column_key(name) for name in header}) < len(header):
-            return "duplicate-column", _same_key(header)
-        return None
+def table_header_check(header: list[str]) -> tuple[str, str] | None:
+    """The header check of a tabular CSV file: no two names are one column once normalized."""
+    if len({column_key(name) for name in header}) < len(header):
+        return "duplicate-column", _same_key(header)
+    return None
 
-    yield from csv_records(path, result, check)
+
+def _csv_records(path: Path, result: ReadResult) -> Iterator[tuple[int, Record]]:
+    yield from csv_records(path, result, table_header_check)
 
 
 def _jsonl_records(path: Path, result: ReadResult) -> Iterator[tuple[int, Record]]:
@@ -104,8 +107,18 @@ def read_records(path: Path) -> list[Record]:
     return records
 
 
-def _keyed(record: Mapping[str, Any]) -> Record:
+def keyed(record: Mapping[str, Any]) -> Record:
+    """A raw record with its column names as :func:`~lifelong.data.schema.column_key` spells
+    them."""
     return {column_key(str(name)): value for name, value in record.items()}
+
+
+def duplicate_columns(record: Mapping[str, Any]) -> str | None:
+    """The message for a record whose column names are one column once normalized, or
+    ``None``."""
+    if len(keyed(record)) < len(record):
+        return _same_key(record)
+    return None
 
 
 def _same_key(names_read: Iterable[object]) -> str:
@@ -126,6 +139,71 @@ def _not_number(value: object, typed: bool) -> bool:
     return (typed and isinstance(value, str)) or parse_number(value) is None
 
 
+class FileTyping:
+    """The feature columns of one file learned a row at a time: which exist, how their values
+    count toward a type (:class:`~lifelong.data.schema.TypeCount`) and where a value that is
+    not a number first occurs.
+
+    A file read whole and a file streamed a chunk at a time go through this one class, so
+    both are typed by the same rule over all of the file's rows.
+    """
+
+    def __init__(self, source: str, typed: bool) -> None:
+        self.source = source
+        self.typed = typed
+        self.first_line: int | None = None
+        self.found: dict[str, None] = {}  # a JSONL row may omit some columns: every name seen
+        self.counts: dict[str, TypeCount] = {}
+        self.first_text: dict[str, int] = {}
+
+    def add(self, line: int, record: Mapping[str, Any]) -> None:
+        """Count one row (keys already :func:`keyed`)."""
+        if self.first_line is None:
+            self.first_line = line
+        for name, value in record.items():
+            self.found.setdefault(name)
+            self.counts.setdefault(name, TypeCount()).add(value, typed=self.typed)
+            if name not in self.first_text and _not_number(value, self.typed):
+                self.first_text[name] = line
+
+    def schema(self, columns: Columns, result: ReadResult) -> TableSchema | None:
+        """The file's typed columns (declared ``columns.types`` first, then the counts), its
+        :class:`FileColumns` added to ``result.tables``; ``None`` after recording an error for
+        a column no row has, or for a file without rows."""
+        assert columns.target is not None, "a typed file is for projects with columns.target"
+        if self.first_line is None:
+            return None
+        target, stamp = column_key(columns.target), column_key(columns.timestamp)
+        wanted = (
+            [column_key(name) for name in columns.features]
+            if columns.features is not None
+            else [name for name in self.found if name not in (target, stamp)]
+        )
+        missing = [name for name in (target, *wanted) if name not in self.found]
+        if missing:
+            result.error(
+                "missing-column",
+                f"lacks column(s) {', '.join(map(repr, missing))}; found "
+                f"{', '.join(map(repr, self.found))} (set columns.target / columns.features in "
+                "config.yml)",
+                self.source,
+                self.first_line,
+            )
+            return None
+        declared = {column_key(name): kind for name, kind in columns.types.items()}
+        info = FileColumns(self.source, {})
+        for name in wanted:
+            info.types[name] = declared.get(name) or self.counts[name].type
+            if info.types[name] != NUMERIC and name in self.first_text:
+                info.first_text[name] = f"{self.source}:{self.first_text[name]}"
+        result.tables.append(info)
+        return TableSchema(
+            columns.target,
+            columns.kind,
+            tuple((name, info.types[name] or NUMERIC) for name in wanted),
+        )
+
+
 def read_table(path: Path, columns: Columns) -> ReadResult:
     """Read one tabular file into examples (see the module docstring)."""
     result = ReadResult(files=[str(path)])
@@ -138,58 +216,26 @@ def read_table(path: Path, columns: Columns) -> ReadResult:
             source,
         )
         return result
+    typing = FileTyping(source, path.suffix.lower() in TYPED_SUFFIXES)
     rows = []
     for line, record in reader(path, result):
-        keyed = _keyed(record)
-        if len(keyed) < len(record):
-            result.error("duplicate-column", _same_key(record), source, line)
+        clash = duplicate_columns(record)
+        if clash is not None:
+            result.error("duplicate-column", clash, source, line)
             return result
-        rows.append((line, keyed))
+        row = keyed(record)
+        typing.add(line, row)
+        rows.append((line, row))
     if not rows:
         if not result.problems:
             result.warning("empty-file", "no rows read from this file", source)
         return result
-    assert columns.target is not None, "read_table is for projects with columns.target"
-    target, stamp = column_key(columns.target), column_key(columns.timestamp)
-    found = list(dict.fromkeys(name for _, r in rows for name in r))  # a JSONL row may omit some
-    wanted = (
-        [column_key(name) for name in columns.features]
-        if columns.features is not None
-        else [name for name in found if name not in (target, stamp)]
-    )
-    missing = [name for name in (target, *wanted) if all(name not in r for _, r in rows)]
-    if missing:
-        result.error(
-            "missing-column",
-            f"lacks column(s) {', '.join(map(repr, missing))}; found "
-            f"{', '.join(map(repr, found))} (set columns.target / columns.features in "
-            "config.yml)",
-            source,
-            rows[0][0],
-        )
+    schema = typing.schema(columns, result)
+    if schema is None:
         return result
-    declared = {column_key(name): kind for name, kind in columns.types.items()}
-    info = FileColumns(source, {})
-    typed = path.suffix.lower() in TYPED_SUFFIXES
-    for name in wanted:
-        values = (r.get(name) for _, r in rows)
-        info.types[name] = declared.get(name) or infer_type(values, typed=typed)
-        if info.types[name] == NUMERIC:
-            continue
-        text_at = next(
-            (line for line, r in rows if _not_number(r.get(name), typed)),
-            None,
-        )
-        if text_at is not None:
-            info.first_text[name] = f"{source}:{text_at}"
-    result.tables.append(info)
-    schema = TableSchema(
-        columns.target,
-        columns.kind,
-        tuple((name, info.types[name] or NUMERIC) for name in wanted),
-    )
+    target, stamp = column_key(schema.target), column_key(columns.timestamp)
     for line, record in rows:
-        _add_row(result, schema, record, target, stamp, source, line)
+        add_row(result, schema, record, target, stamp, source, line)
     return result
 
 
@@ -205,25 +251,25 @@ def add_record(
     """Add one raw record (a message: no file to type its columns) as an example, or the
     reason it is refused. Each value's own type decides its column's, unless declared."""
     assert columns.target is not None, "add_record is for projects with columns.target"
-    keyed = _keyed(record)
+    row = keyed(record)
     target, stamp = column_key(columns.target), column_key(columns.timestamp)
     wanted = (
         [column_key(name) for name in columns.features]
         if columns.features is not None
-        else [name for name in keyed if name not in (target, stamp)]
+        else [name for name in row if name not in (target, stamp)]
     )
-    if target not in keyed:
+    if target not in row:
         result.error("missing-column", f"{what} lacks the target {columns.target!r}", source, line)
         return
     declared = {column_key(name): kind for name, kind in columns.types.items()}
     kinds = tuple(
-        (name, declared.get(name) or infer_type([keyed.get(name)]) or NUMERIC) for name in wanted
+        (name, declared.get(name) or infer_type([row.get(name)]) or NUMERIC) for name in wanted
     )
     schema = TableSchema(columns.target, columns.kind, kinds)
-    _add_row(result, schema, keyed, target, stamp, source, line, what)
+    add_row(result, schema, row, target, stamp, source, line, what)
 
 
-def _add_row(
+def add_row(
     result: ReadResult,
     schema: TableSchema,
     record: Record,
@@ -233,6 +279,8 @@ def _add_row(
     line: int | None,
     what: str = "row",
 ) -> None:
+    """Add one row (keys :func:`keyed`) typed by ``schema`` as an example, or the reason it is
+    refused (an error at ``source:line``)."""
     for name, value in record.items():
         problem = value_problem(value, f"column {name!r}")
         if problem is None and isinstance(name, str):

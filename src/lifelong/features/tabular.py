@@ -17,7 +17,7 @@ parallel variance), and read by drift monitoring.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,13 +248,41 @@ class TabularFeaturizer:
         ``rows``, for an update that trains on new rows only (one that trains on all the data
         counts every row itself).
         """
-        self.columns = _resolve(infer_columns(rows), parent.columns if parent else ())
-        stats = {
-            key: column_stats([row.get(key) for row in rows], kind) for key, kind in self.columns
-        }
+        self.fit_chunks([rows], parent, merge=merge)
+
+    def fit_chunks(
+        self,
+        chunks: Iterable[Sequence[Row]],
+        parent: TabularFeaturizer | None = None,
+        *,
+        merge: bool = False,
+    ) -> None:
+        """:meth:`fit` on rows given a chunk at a time (a stream's, in bounded memory).
+
+        A column's type is its first value's, as in :func:`infer_columns`; each chunk's
+        statistics are merged into the running ones by :meth:`ColumnStats.merge` (Chan et
+        al.'s pairwise update; missing counts added, categories united), so any chunking gives
+        the statistics of all the rows at once, to float rounding. A column absent from the
+        earlier chunks counts their rows as missing.
+        """
+        kinds: dict[str, ColumnType | None] = {}
+        stats: dict[str, ColumnStats] = {}
+        seen = 0
+        for rows in chunks:
+            for key, kind in infer_columns(rows):
+                if kinds.get(key) is None:
+                    kinds[key] = kind
+                if key not in stats and seen:
+                    stats[key] = ColumnStats(missing=seen)
+            for key, kind in kinds.items():
+                chunk = column_stats([row.get(key) for row in rows], kind or NUMERIC)
+                stats[key] = stats[key].merge(chunk) if key in stats else chunk
+            seen += len(rows)
+        self.columns = _resolve(sorted(kinds.items()), parent.columns if parent else ())
+        fitted = {key: stats[key] for key, _ in self.columns}
         if parent is not None and merge:
-            stats = {k: parent.stats.get(k, ColumnStats()).merge(s) for k, s in stats.items()}
-        self.stats = stats
+            fitted = {k: parent.stats.get(k, ColumnStats()).merge(s) for k, s in fitted.items()}
+        self.stats = fitted
         self._layout()
 
     def transform(self, texts: Sequence[str]) -> Features:

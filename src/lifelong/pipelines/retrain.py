@@ -343,6 +343,7 @@ def _train_streamed(project: Project, registry: Registry, options: TrainOptions)
         sizes["test"] = len(test_files)
     timings = {
         "scan": outcome.report["timings"]["scan_s"],
+        "fit": outcome.report["timings"]["fit_s"],  # a table's statistics: one more pass
         "train": outcome.report["timings"]["train_s"],
         "train_setup": outcome.report["timings"]["setup_s"],  # included in "train"
         "evaluate": round(evaluate_s, 4),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,42 +150,60 @@ def _fit_table(
     An update on all the data counts every row afresh; one on new rows plus replay adds the
     new rows (not the replayed ones, already counted) to the parent's statistics.
     """
-    parent_table = parent.featurizer if parent is not None else None
-    if parent_table is not None and not isinstance(parent_table, TabularFeaturizer):
+    merge = parent is not None and finetune.data == "new+replay"
+    fresh = examples[: len(examples) - n_replay] if merge else examples
+    featurizer.fit([parse_row(e.text) for e in fresh], tabular_parent(parent), merge=merge)
+
+
+def tabular_parent(parent: ModelBundle | None) -> TabularFeaturizer | None:
+    """The featurizer of the parent a tabular training updates (``None`` for a cold run).
+
+    Raises
+    ------
+    IncompatibleModel
+        The parent is a text model.
+    """
+    table = parent.featurizer if parent is not None else None
+    if table is not None and not isinstance(table, TabularFeaturizer):
         raise IncompatibleModel(
             "the parent model is a text model; a tabular project cannot fine-tune it",
             hint="train a new model from scratch: `lifelong train` (without --finetune)",
         )
-    merge = parent is not None and finetune.data == "new+replay"
-    fresh = examples[: len(examples) - n_replay] if merge else examples
-    featurizer.fit([parse_row(e.text) for e in fresh], parent_table, merge=merge)
+    return table
 
 
-def _featurizer_state(featurizer: object) -> dict[str, Any]:
+def featurizer_state(featurizer: object) -> dict[str, Any]:
+    """What a bundle's meta records of a featurizer's fitted state (a tabular one's column
+    statistics; nothing for the others)."""
     if isinstance(featurizer, TabularFeaturizer):
         return {FEATURIZER_STATE: featurizer.state()}
     return {}
 
 
-def _plan(
-    parent: Sequence[str], examples: Sequence[Example], regression: bool, strict: bool
+def plan_outputs(
+    parent: Sequence[str], labels: Sequence[str], regression: bool, strict: bool
 ) -> LabelPlan:
-    """The outputs of the network: the classes seen (grown or shrunk from the parent's), or
-    the one output of a regression."""
+    """The outputs of the network: the classes of ``labels`` (grown or shrunk from the
+    parent's), or the one output of a regression."""
     if regression:
         return LabelPlan([REGRESSION_OUTPUT], [], [])
-    return plan_labels(parent, [e.label for e in examples], strict=strict)
+    return plan_labels(parent, labels, strict=strict)
 
 
-def _objective(
-    pipeline: Pipeline, parent: ModelBundle | None, examples: Sequence[Example]
+def objective_for(
+    pipeline: Pipeline, parent: ModelBundle | None, fitted: Callable[[], Regression]
 ) -> Classification | Regression:
     """The training objective. A regression update keeps its parent's target scaling: the
-    warm-started output means what it meant to the parent."""
+    warm-started output means what it meant to the parent; a cold one is ``fitted()`` to the
+    training targets."""
     if not is_regression(pipeline):
         return Classification(pipeline.label_smoothing)
     if parent is not None and TARGET_STATS in parent.spec.meta:
         return Regression(**parent.spec.meta[TARGET_STATS])
+    return fitted()
+
+
+def _fitted_target(examples: Sequence[Example]) -> Regression:
     try:
         return Regression.fitted([e.label for e in examples])
     except ValueError:
@@ -269,12 +287,12 @@ def train(
             check_compatible(parent.spec, pipeline, featurizer.spec())
         old = parent.replay if previous is None else previous
         examples, n_replay = _update_data(train, old, finetune, training.seed, not regression)
-        plan = _plan(parent.labels, examples, regression, strict_labels)
+        plan = plan_outputs(parent.labels, [e.label for e in examples], regression, strict_labels)
         n_epochs = epochs or update_epochs(training, finetune, adds_intents=bool(plan.added))
         buffer_source = [*old, *examples] if finetune.data == "new+replay" else examples
     else:
         examples, n_replay = list(train), 0
-        plan = _plan([], examples, regression, False)
+        plan = plan_outputs([], [e.label for e in examples], regression, False)
         n_epochs = epochs or training.epochs
         buffer_source = examples
     if not examples:
@@ -283,7 +301,7 @@ def train(
         _fit_table(featurizer, examples, n_replay, parent, finetune)
     if parent is not None:
         check_compatible(parent.spec, pipeline, featurizer.spec())
-    objective = _objective(pipeline, parent, examples)
+    objective = objective_for(pipeline, parent, lambda: _fitted_target(examples))
 
     started = time.perf_counter()
     features = featurizer.transform([e.text for e in [*examples, *valid]])
@@ -400,7 +418,7 @@ def train(
             "init": init,
             "epochs_run": fit.epochs_run,
             "seed": training.seed,
-            **_featurizer_state(featurizer),
+            **featurizer_state(featurizer),
             **({TARGET_STATS: objective.to_dict()} if isinstance(objective, Regression) else {}),
             **({} if temperature is None else {TEMPERATURE: temperature.value}),
         },

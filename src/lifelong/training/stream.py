@@ -1,12 +1,15 @@
-"""Training on text data larger than memory, in bounded memory.
+"""Training on data larger than memory (texts or a tabular project's rows), in bounded memory.
 
 :func:`train_stream` is :func:`~lifelong.training.train` for a
 :class:`~lifelong.data.stream.StreamSource`: a first pass checks every row and counts labels
 (:meth:`~lifelong.data.stream.StreamSource.scan`), so the network's outputs and the learning-rate
-schedule are known before the first step; then each epoch is one pass over the files. Examples
-pass through a bounded shuffle buffer, are featurized a block of batches at a time and trained
-batch by batch, so memory holds the buffer, one block's features and the model, whatever the
-data's size. Validation uses the scan's bounded valid sample.
+schedule are known before the first step; a tabular featurizer's column statistics (and a
+regression target's mean and spread) are then fitted by one more pass over the training split,
+a chunk at a time (:meth:`~lifelong.features.TabularFeaturizer.fit_chunks`); then each epoch is
+one pass over the files. Examples pass through a bounded shuffle buffer, are featurized a block
+of batches at a time and trained batch by batch, so memory holds the buffer, one block's
+features and the model, whatever the data's size. Validation uses the scan's bounded valid
+sample.
 
 Fed the same data in memory, a streamed training differs only in the order of examples (a
 buffer shuffle, not a full permutation); the tests bound the accuracy difference.
@@ -32,8 +35,10 @@ from lifelong.compression.storage import compact_table, kept_rows
 from lifelong.config import Finetune, Pipeline, Training
 from lifelong.core.errors import ConfigError, DataError
 from lifelong.core.seed import set_seed
+from lifelong.data.schema import NUMERIC, parse_row
 from lifelong.data.stream import Scan, StreamSource, chunked, shuffled
-from lifelong.features import Featurizer, make_featurizer
+from lifelong.features import Featurizer, TabularFeaturizer, make_featurizer
+from lifelong.features.tabular import ColumnStats, column_stats
 from lifelong.models import (
     BundleSpec,
     ModelBundle,
@@ -42,11 +47,24 @@ from lifelong.models import (
     trainable_copy,
     weights_format,
 )
-from lifelong.models.objective import TEMPERATURE, Classification, is_regression
-from lifelong.training.api import TrainOutcome, update_epochs
+from lifelong.models.objective import (
+    TARGET_STATS,
+    TEMPERATURE,
+    Classification,
+    Regression,
+    is_regression,
+)
+from lifelong.training.api import (
+    TrainOutcome,
+    featurizer_state,
+    objective_for,
+    plan_outputs,
+    tabular_parent,
+    update_epochs,
+)
 from lifelong.training.calibrate import calibrated
 from lifelong.training.checkpoint import Checkpointer
-from lifelong.training.compat import check_compatible, plan_labels
+from lifelong.training.compat import check_compatible
 from lifelong.training.init import make_strategy
 from lifelong.training.regularizers import make_regularizers
 from lifelong.training.trainer import Batch, Trainer
@@ -61,7 +79,7 @@ class StreamBatches:
 
     source: StreamSource
     featurizer: Featurizer
-    objective: Classification
+    objective: Classification | Regression
     classes: list[str]
     n_train: int
     batch_size: int
@@ -96,12 +114,29 @@ def _mark(touched: NDArray[np.bool_] | None, sparse: sp.csr_matrix) -> NDArray[n
     return touched
 
 
-def _refuse_unsupported(pipeline: Pipeline, finetune: Finetune, update: bool) -> None:
-    if is_regression(pipeline) or pipeline.name == "tabular":
-        raise ConfigError(
-            "streamed training takes text classification projects",
-            hint="set training.stream: false in config.yml",
-        )
+def _fit_table(
+    featurizer: TabularFeaturizer,
+    source: StreamSource,
+    parent: ModelBundle | None,
+    regression: bool,
+) -> ColumnStats:
+    """Fit ``featurizer`` on the stream's training rows a chunk at a time (columns checked
+    against the parent's, statistics of every row afresh, as an update on all the data does in
+    memory); for a regression, the statistics of its targets, found on the same pass."""
+    target = ColumnStats()
+
+    def rows() -> Iterator[list[dict[str, float | str | None]]]:
+        nonlocal target
+        for chunk in chunked(source.train_examples(), source.chunk_rows):
+            if regression:  # the labels are numbers, checked by the scan
+                target = target.merge(column_stats([float(e.label) for e in chunk], NUMERIC))
+            yield [parse_row(e.text) for e in chunk]
+
+    featurizer.fit_chunks(rows(), tabular_parent(parent))
+    return target
+
+
+def _refuse_unsupported(finetune: Finetune, update: bool) -> None:
     if update and finetune.data == "new+replay":
         raise ConfigError(
             "finetune.data: new+replay needs every example the parent saw; a streamed update "
@@ -145,30 +180,40 @@ def train_stream(
     Raises
     ------
     ConfigError
-        A regression or tabular pipeline, ``finetune.distill`` / ``finetune.ewc`` set, or an
-        update with ``finetune.data: new+replay``.
+        ``finetune.distill`` / ``finetune.ewc`` set, or an update with ``finetune.data:
+        new+replay``.
     IncompatibleModel
-        The parent's featurizer or architecture differs from ``pipeline``, or (with
-        ``strict_labels``) the intents differ from the parent's.
+        The parent's featurizer or architecture differs from ``pipeline`` (a tabular parent:
+        its columns differ from the data's), or (with ``strict_labels``) the intents differ
+        from the parent's.
     DataError
         No training examples.
     ValidationFailed
         A bad row in any file (found by the scan, before training).
     """
     finetune = finetune or Finetune()
-    _refuse_unsupported(pipeline, finetune, update=parent is not None)
+    _refuse_unsupported(finetune, update=parent is not None)
     featurizer = make_featurizer(pipeline, cache_dir)
-    if parent is not None:
+    table = featurizer if isinstance(featurizer, TabularFeaturizer) else None
+    if parent is not None and table is None:  # a table knows its columns once fitted
         check_compatible(parent.spec, pipeline, featurizer.spec())
     scan_started = time.perf_counter()
     scan = scan or source.scan(finetune.replay_size)
     scan_s = time.perf_counter() - scan_started
     if scan.n_train == 0:
         raise DataError("no training examples", hint="add labeled data, then train again")
-    plan = plan_labels(
-        parent.labels if parent else [], sorted(scan.train_labels), strict=strict_labels
+    regression = is_regression(pipeline)
+    plan = plan_outputs(
+        parent.labels if parent else [], sorted(scan.train_labels), regression, strict_labels
     )
-    objective = Classification(pipeline.label_smoothing)
+    fit_started = time.perf_counter()
+    target = ColumnStats()
+    if table is not None:
+        target = _fit_table(table, source, parent, regression)
+        if parent is not None:
+            check_compatible(parent.spec, pipeline, table.spec())
+    fit_s = time.perf_counter() - fit_started
+    objective = objective_for(pipeline, parent, lambda: Regression(target.mean, target.std))
 
     def fresh() -> nn.Module:
         set_seed(training.seed)
@@ -239,6 +284,7 @@ def train_stream(
         **({} if temperature is None else {"calibration": temperature.to_dict()}),
         "timings": {
             "scan_s": round(scan_s, 4),
+            "fit_s": round(fit_s, 4),
             "train_s": round(fit.train_seconds, 4),
             "setup_s": round(fit.setup_seconds, 4),
         },
@@ -251,6 +297,8 @@ def train_stream(
             "init": init,
             "epochs_run": fit.epochs_run,
             "seed": training.seed,
+            **featurizer_state(featurizer),
+            **({TARGET_STATS: objective.to_dict()} if isinstance(objective, Regression) else {}),
             **({} if temperature is None else {TEMPERATURE: temperature.value}),
         },
     )

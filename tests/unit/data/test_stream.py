@@ -180,16 +180,14 @@ def test_a_folder_of_parts_is_read_in_sorted_order(
     assert len(source.scan().files) == 3
 
 
-def test_a_rasa_file_or_a_tabular_project_is_not_streamed(tmp_path: Path) -> None:
+def test_a_rasa_file_is_not_streamed(tmp_path: Path) -> None:
     path = tmp_path / "nlu.yml"
     path.write_text("version: '3.1'\nnlu: []\n")
     with pytest.raises(DataError, match="streamed training reads"):
         StreamSource([path], Columns(), SPLITS)
-    with pytest.raises(DataError, match="text projects"):
-        StreamSource([tmp_path], Columns(target="price"), SPLITS)
 
 
-def test_auto_streams_large_text_data_only(tmp_path: Path) -> None:
+def test_auto_streams_large_data_of_streamed_types_only(tmp_path: Path) -> None:
     path = tmp_path / "big.jsonl"
     path.write_text('{"text": "hello there", "intent": "greet"}\n' * 30_000)  # ~1.3 MB
     size_mb = path.stat().st_size / 2**20
@@ -197,9 +195,12 @@ def test_auto_streams_large_text_data_only(tmp_path: Path) -> None:
     assert not should_stream([path], Columns(), "auto", size_mb * 2)
     assert should_stream([path], Columns(), True, size_mb * 2)
     assert not should_stream([path], Columns(), False, size_mb / 2)
-    assert not should_stream([path], Columns(target="price"), "auto", size_mb / 2)
+    assert should_stream([path], Columns(target="price"), "auto", size_mb / 2)  # tabular too
+    assert not should_stream([path], Columns(target="price"), "auto", size_mb * 2)
     (tmp_path / "nlu.yml").write_text("version: '3.1'\nnlu: []\n")
     assert not should_stream([tmp_path], Columns(), "auto", size_mb / 2)  # Rasa: in memory
+    # a tabular project reads no Rasa file: the YAML is not data, the rest streams
+    assert should_stream([tmp_path], Columns(target="price"), "auto", size_mb / 2)
 
 
 def _files(**rows: int) -> list[FileManifest]:
