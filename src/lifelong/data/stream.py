@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -303,17 +304,28 @@ class StreamSource:
         self._schemas = schemas
         return schemas
 
-    def examples(self) -> Iterator[tuple[SplitName, Example]]:
-        """Every example of every file but the held-out ones, in file order, with its split."""
-        for path in self.files:
-            for chunk in self.chunks(path):
-                for example in chunk:
-                    if example.text not in self.held_out:
-                        yield self.split(example)[0], example
+    def examples(
+        self, unseen: Mapping[str, int] | None = None
+    ) -> Iterator[tuple[SplitName, Example]]:
+        """Every example of every file but the held-out ones, in file order, with its split.
 
-    def train_examples(self) -> Iterator[Example]:
-        """The training split's examples, in file order."""
-        return (example for name, example in self.examples() if name == "train")
+        ``unseen`` (a file's manifest name -> rows to pass over, see :func:`unseen_rows`) keeps
+        to the files it names, each from that row on: the rows an update's parent did not see.
+        """
+        for path in self.files:
+            skip = 0
+            if unseen is not None:
+                if self.name(path) not in unseen:
+                    continue
+                skip = unseen[self.name(path)]
+            rows = itertools.chain.from_iterable(self.chunks(path))
+            for example in itertools.islice(rows, skip, None):
+                if example.text not in self.held_out:
+                    yield self.split(example)[0], example
+
+    def train_examples(self, unseen: Mapping[str, int] | None = None) -> Iterator[Example]:
+        """The training split's examples, in file order (``unseen`` as in :meth:`examples`)."""
+        return (example for name, example in self.examples(unseen) if name == "train")
 
     def scan(self, replay_size: int = 0) -> Scan:
         """One pass over every file: check every row, hash and count each file, sample the
@@ -525,6 +537,31 @@ def diff_files(old: Sequence[FileManifest], new: Sequence[FileManifest]) -> dict
         "rows_after": sum(f.rows for f in new),
         "new_labels": sorted({label for f in new for label in f.labels} - old_labels),
     }
+
+
+def unseen_rows(old: Sequence[FileManifest], new: Sequence[FileManifest]) -> dict[str, int]:
+    """The files of ``new`` that hold rows ``old`` did not, by name, with the rows of each to
+    pass over (:meth:`StreamSource.examples`): what a ``new+replay`` update trains on.
+
+    An added file counts from its first row. A changed file that grew counts from its old row
+    count on: it is taken to have grown at its end, as a daily export appends (the one change
+    whose new rows are known without every row's hash). A file changed without growing counts
+    whole, since which of its rows changed is unknown. Unchanged files are left out.
+
+    >>> a, b = FileManifest("a.jsonl", "s1", 10, 5, {}, {}), FileManifest("b", "s3", 4, 2, {}, {})
+    >>> unseen_rows([a], [FileManifest("a.jsonl", "s2", 14, 7, {}, {}), b])
+    {'a.jsonl': 5, 'b': 0}
+    >>> unseen_rows([a, b], [a, b])
+    {}
+    """
+    before = {f.path: f for f in old}
+    unseen = {}
+    for manifest in new:
+        seen = before.get(manifest.path)
+        if seen is None or seen.sha256 != manifest.sha256:
+            grew = seen is not None and manifest.rows > seen.rows
+            unseen[manifest.path] = seen.rows if grew and seen is not None else 0
+    return unseen
 
 
 def should_stream(

@@ -25,7 +25,13 @@ from lifelong.core.errors import ConfigError, NotFound
 from lifelong.core.hashing import sha256_text
 from lifelong.core.types import Example, files_snapshot_id, snapshot_id
 from lifelong.data import Dataset, Snapshot, check_trainable, diff, load_dataset
-from lifelong.data.stream import diff_files, project_source, scan_trainable, streams
+from lifelong.data.stream import (
+    diff_files,
+    project_source,
+    scan_trainable,
+    streams,
+    unseen_rows,
+)
 from lifelong.evaluation import EvalReport, RegressionReport
 from lifelong.models import ModelBundle
 from lifelong.pipelines.judge import Scored, ScoredValues, measure
@@ -312,6 +318,12 @@ def _train_streamed(project: Project, registry: Registry, options: TrainOptions)
     finetune = _finetune(project, options)
     with streamed_memory(config.training):  # a cap too small for one batch: a clear error
         scan = scan_trainable(project, source, finetune.replay_size)
+        unseen = None  # new+replay: the rows of the files the parent's snapshot did not hold
+        if parent is not None and finetune.data == "new+replay":
+            sid = parent.snapshot_id
+            unseen = unseen_rows(
+                [] if sid is None else registry.get_snapshot_files(sid), scan.files
+            )
         outcome = train_stream(
             source,
             pipeline=config.pipeline,
@@ -324,6 +336,7 @@ def _train_streamed(project: Project, registry: Registry, options: TrainOptions)
             strict_labels=options.strict_labels,
             progress=options.progress,
             checkpoint=_checkpointer(project, options, files_snapshot_id(scan.files), parent),
+            unseen=unseen,
         )
         started = time.perf_counter()
         test = test_files.sorted_examples() if test_files is not None else scan.test

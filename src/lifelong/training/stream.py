@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from lifelong.compression.storage import compact_table, kept_rows
 from lifelong.config import Finetune, Pipeline, Training
 from lifelong.core.errors import ConfigError, DataError
 from lifelong.core.seed import set_seed
+from lifelong.core.types import Example
 from lifelong.data.schema import NUMERIC, parse_row
 from lifelong.data.stream import Scan, StreamSource, chunked, shuffled
 from lifelong.features import Featurizer, TabularFeaturizer, make_featurizer
@@ -77,7 +78,8 @@ BLOCK_BATCHES = 16
 class StreamBatches:
     """Batches of a stream's training split, shuffled through a bounded buffer each epoch."""
 
-    source: StreamSource
+    examples: Callable[[], Iterator[Example]]
+    """The training examples of one epoch, in file order (read again for every epoch)."""
     featurizer: Featurizer
     objective: Classification | Regression
     classes: list[str]
@@ -93,7 +95,7 @@ class StreamBatches:
 
     def epoch(self, generator: torch.Generator, skip: int = 0) -> Iterator[Batch]:
         rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
-        order = shuffled(self.source.train_examples(), self.buffer_size, rng)
+        order = shuffled(self.examples(), self.buffer_size, rng)
         # batches a resumed run already trained: read and drawn again, not featurized
         order = itertools.islice(order, skip * self.batch_size, None)
         for block in chunked(order, self.batch_size * BLOCK_BATCHES):
@@ -136,11 +138,11 @@ def _fit_table(
     return target
 
 
-def _refuse_unsupported(finetune: Finetune, update: bool) -> None:
-    if update and finetune.data == "new+replay":
+def _refuse_unsupported(finetune: Finetune, update: bool, knows_new: bool) -> None:
+    if update and finetune.data == "new+replay" and not knows_new:
         raise ConfigError(
-            "finetune.data: new+replay needs every example the parent saw; a streamed update "
-            "trains on all the data",
+            "finetune.data: new+replay needs to know which rows the parent did not see; pass "
+            "the unseen rows of the stream (lifelong.data.stream.unseen_rows)",
             hint="set finetune.data: all, or training.stream: false",
         )
     if make_regularizers(finetune):
@@ -166,12 +168,17 @@ def train_stream(
     strict_labels: bool = False,
     progress: bool = True,
     checkpoint: Checkpointer | None = None,
+    unseen: Mapping[str, int] | None = None,
 ) -> TrainOutcome:
     """Train a model cold, or update ``parent``, on every training example of ``source``.
 
     An update starts from the parent through ``finetune.init`` (warm start, shrink and
-    perturb...) and trains on all the data (a stream has no record of which rows the parent
-    saw); ``epochs`` defaults as for :func:`~lifelong.training.train`. ``scan`` is the source's
+    perturb...) and trains on all the data; with ``finetune.data: new+replay`` it trains on
+    the rows the parent did not see, ``unseen`` (by file, see
+    :func:`~lifelong.data.stream.unseen_rows`: the caller knows the parent's files), plus the
+    scan's replay sample (a uniform sample of the whole training split, so not class-balanced
+    as in memory, and it may hold a few of the new rows). ``epochs`` defaults as for
+    :func:`~lifelong.training.train`. ``scan`` is the source's
     first pass when the caller already made it (with ``finetune.replay_size`` replay
     examples: the bundle's replay buffer is the scan's uniform sample of the training split).
     ``checkpoint`` as for :func:`~lifelong.training.train`: a resumed streamed run reads the
@@ -181,7 +188,7 @@ def train_stream(
     ------
     ConfigError
         ``finetune.distill`` / ``finetune.ewc`` set, or an update with ``finetune.data:
-        new+replay``.
+        new+replay`` and no ``unseen``.
     IncompatibleModel
         The parent's featurizer or architecture differs from ``pipeline`` (a tabular parent:
         its columns differ from the data's), or (with ``strict_labels``) the intents differ
@@ -192,7 +199,7 @@ def train_stream(
         A bad row in any file (found by the scan, before training).
     """
     finetune = finetune or Finetune()
-    _refuse_unsupported(finetune, update=parent is not None)
+    _refuse_unsupported(finetune, update=parent is not None, knows_new=unseen is not None)
     featurizer = make_featurizer(pipeline, cache_dir)
     table = featurizer if isinstance(featurizer, TabularFeaturizer) else None
     if parent is not None and table is None:  # a table knows its columns once fitted
@@ -232,12 +239,21 @@ def train_stream(
         init = {"strategy": strategy.name, **strategy.params()}
         n_epochs = epochs or update_epochs(training, finetune, adds_intents=bool(plan.added))
         scale = 1.0 if finetune.init == "cold" else finetune.lr_scale
+    replay = parent is not None and finetune.data == "new+replay" and unseen is not None
+
+    def examples() -> Iterator[Example]:
+        if replay:
+            return itertools.chain(source.train_examples(unseen), scan.replay)
+        return source.train_examples()
+
+    # new+replay: one more pass over the unseen rows alone counts them (the schedule's steps)
+    n_train = sum(1 for _ in examples()) if replay else scan.n_train
     batches = StreamBatches(
-        source,
+        examples,
         featurizer,
         objective,
         plan.labels,
-        scan.n_train,
+        n_train,
         training.batch_size,
         buffer_size,
     )
@@ -258,7 +274,7 @@ def train_stream(
         touched = batches.touched
         if fit.resumed_from_step is not None:
             # the batches trained before the resume were not featurized again: ask the data
-            for block in chunked(source.train_examples(), 4096):
+            for block in chunked(examples(), 4096):
                 sparse = featurizer.transform([e.text for e in block]).sparse
                 touched = touched if sparse is None else _mark(touched, sparse)
         rows = np.zeros(0, dtype=np.int64) if touched is None else np.flatnonzero(touched)
@@ -273,7 +289,8 @@ def train_stream(
         "labels_removed": plan.removed,
         "n_labels": len(plan.labels),
         "data": "stream",
-        "n_train": scan.n_train,
+        "n_train": n_train,
+        **({"n_replay": len(scan.replay)} if replay else {}),
         "n_valid": len(scan.valid),
         "files": [manifest.to_dict() for manifest in scan.files],
         "epochs": n_epochs,

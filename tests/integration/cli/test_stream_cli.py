@@ -83,6 +83,26 @@ def test_streamed_versions_snapshot_files_and_diff_by_file(project: Path) -> Non
     assert "files +1 -0 ~1 changed" in out
 
 
+def test_a_streamed_new_replay_update_trains_the_new_file_and_a_replay_sample(
+    project: Path,
+) -> None:
+    replay = [*STREAM, "--set", "finetune.data=new+replay", "--set", "finetune.replay_size=40"]
+    code, out = run_cli(project, replay, "train", "--json")
+    assert code == 0, out
+    cold = _summary(out)["training"]
+    assert isinstance(cold, dict)
+    shutil.copy(project / "batches" / "day2.csv", project / "data" / "day2.csv")
+    code, out = run_cli(project, replay, "train", "--finetune", "--json")
+    assert code == 0, out
+    update = _summary(out)["training"]
+    assert isinstance(update, dict)
+    assert update["n_replay"] == 40
+    day2 = read_paths([project / "batches" / "day2.csv"]).examples
+    new_rows = update["n_train"] - update["n_replay"]
+    assert 0 < new_rows <= len(day2) < cold["n_train"]  # day2's training rows, not all data
+    assert "gift_card" in update["labels_added"]
+
+
 def test_a_bad_row_in_the_last_file_registers_nothing(project: Path) -> None:
     code, out = run(project, "train")
     assert code == 0, out

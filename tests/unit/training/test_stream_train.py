@@ -153,3 +153,50 @@ def test_bad_rows_and_unsupported_settings_fail_before_training(
     other = small_pipeline.model_copy(update={"hidden": small_pipeline.hidden * 2})
     with pytest.raises(IncompatibleModel):
         train_stream(source, pipeline=other, training=small_training, parent=parent)
+
+
+def test_a_streamed_new_replay_update_trains_the_unseen_rows_and_the_replay_sample(
+    tmp_path: Path,
+    make_examples: MakeExamples,
+    old_labels: list[str],
+    parent: ModelBundle,
+    small_pipeline: Pipeline,
+    small_training: Training,
+) -> None:
+    old = _jsonl(tmp_path / "old.jsonl", make_examples(old_labels, 30, 0))
+    new = _jsonl(tmp_path / "new.jsonl", make_examples(["balance"], 30, 3))
+    source = StreamSource([old, new], Columns(), SPLITS)
+    scan = source.scan(replay_size=25)
+    unseen = {source.name(new): 0}
+    n_new = sum(1 for _ in source.train_examples(unseen))
+    assert 0 < n_new < scan.n_train
+    assert all(e.label == "balance" for e in source.train_examples(unseen))
+    outcome = train_stream(
+        source,
+        pipeline=small_pipeline,
+        training=small_training,
+        finetune=Finetune(data="new+replay", replay_size=25),
+        parent=parent,
+        scan=scan,
+        unseen=unseen,
+        progress=False,
+    )
+    report = outcome.report
+    assert (report["n_train"], report["n_replay"]) == (n_new + 25, 25)
+    # every epoch trains the unseen rows and the replay sample once, not the whole stream
+    assert report["examples_trained"] == report["epochs_run"] * (n_new + 25)
+    assert report["labels_added"] == ["balance"]
+    assert _accuracy(outcome.bundle, make_examples(["balance"], 10, 9)) >= 0.8
+    assert _accuracy(outcome.bundle, make_examples(old_labels, 10, 8)) >= 0.8
+
+
+def test_unseen_rows_of_a_file_that_grew_start_where_the_parent_stopped(
+    tmp_path: Path, make_examples: MakeExamples, old_labels: list[str]
+) -> None:
+    rows = make_examples(old_labels, 20, 0)
+    path = _jsonl(tmp_path / "d.jsonl", rows)
+    source = StreamSource([path], Columns(), SPLITS, chunk_rows=7)
+    everything = [e.text for _, e in source.examples()]
+    tail = [e.text for _, e in source.examples({source.name(path): 25})]
+    assert tail == everything[25:]
+    assert list(source.examples({})) == []  # no file unseen: nothing to train
