@@ -201,3 +201,25 @@ def test_running_target_statistics_are_those_of_every_target_learned(
         assert model.target_stats.m2 / len(learned) == pytest.approx(
             np.var(learned), rel=1e-6, abs=1e-3
         )
+
+
+def test_a_value_of_the_wrong_type_is_an_error_naming_its_row_and_column() -> None:
+    model = OnlineClassifier(batch_size=2)
+    model.learn_one({"a": 1.0, "k": "x"}, "p")
+    model.learn_one({"a": 2, "k": None}, "q")  # an int is a number; None is missing
+    with pytest.raises(DataError, match=r"row 3 .*'high' in column 'a', .* numeric"):
+        model.learn_one({"a": "high", "k": "x"}, "p")
+    with pytest.raises(DataError, match=r"row 3 .*3\.5 in column 'k', .* categorical"):
+        model.learn_one({"a": 1.0, "k": 3.5}, "p")
+    assert model.n_learned == 2
+    # a prediction reads such values as the featurizer does (a missing number, the text of
+    # a category) and ignores keys it does not know
+    assert model.predict_one({"a": "high", "k": 3.5, "new": 1.0}) in {"p", "q"}
+
+
+def test_a_mixed_column_in_the_first_buffer_is_an_error_naming_its_row() -> None:
+    model = OnlineClassifier(batch_size=3)
+    model.learn_one({"a": 1.0}, "p")
+    model.learn_one({"a": None}, "q")
+    with pytest.raises(DataError, match=r"row 3 .*'x' in column 'a'"):
+        model.learn_one({"a": "x"}, "p")
