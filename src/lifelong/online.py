@@ -4,9 +4,9 @@
 :class:`TabularFeaturizer` and the fast network of :func:`lifelong.models.build_model`) learning
 from a stream, in River's convention: ``learn_one(x, y)``, ``predict_one(x)``, the classifier's
 ``predict_proba_one(x)``, and ``learn_many`` / ``predict_many`` (/ ``predict_proba_many``) over
-a table of rows: a pandas ``DataFrame`` (read through its ``to_dict``; pandas is not a
-dependency, so the answers are lists, not a ``Series``), a pyarrow ``Table`` or a dict of
-columns.
+a table of rows: a pandas ``DataFrame`` (read through its ``to_dict``, NaN and NA being
+missing values; pandas is not a dependency, so the answers are lists, not a ``Series``), a
+pyarrow ``Table`` or a dict of columns.
 
 A torch step per row costs about as much as a step over a few dozen rows, so the learner
 buffers rows and steps every ``batch_size`` rows (mini-batch online learning): the statistics
