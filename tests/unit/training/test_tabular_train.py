@@ -194,6 +194,7 @@ def test_distillation_on_a_regression_update_pulls_predictions_toward_the_parent
     new = _rows(100, 6, shift=8.0)
     truth = np.array([float(e.label) for e in new])
     texts = [e.text for e in new]
-    assert np.abs(held.predict_values(texts) - truth).mean() > np.abs(
-        plain.predict_values(texts) - truth
-    ).mean()
+    assert (
+        np.abs(held.predict_values(texts) - truth).mean()
+        > np.abs(plain.predict_values(texts) - truth).mean()
+    )
