@@ -21,7 +21,7 @@ the same held-out test split:
 Streams: scikit-learn's Friedman #1 (``make_friedman1``, noise 1.0; 1,000 training rows,
 1,000 test rows, a fresh sample per trial) and the diabetes data (442 real rows; per trial a
 fresh shuffle: 142 test rows, the rest a pool the champion and ``honest`` draw 200 rows from,
-``better`` takes all 300). Printed and written to ``bench/out/gate_regression.md``: the share
+``better`` takes all 300). Printed and written to ``bench/out/gate_regression_mae*.md``: the share
 of trials each challenger is rejected, per RMSE allowance (``off``: no cap, only the Wilcoxon
 rule), and how many of the rejections came from the Wilcoxon rule (reported beside; its own
 allowance, ``max_mae_increase``, is ``--max-mae-increase``).
@@ -218,8 +218,7 @@ def main() -> None:
     )
     print(table + note)
     OUT.mkdir(parents=True, exist_ok=True)
-    name = "gate_regression.md" if not args.max_mae_increase else "gate_regression_mae.md"
-    (OUT / name).write_text(table + "\n" + note)
+    (OUT / f"gate_regression_mae{args.max_mae_increase:g}.md").write_text(table + "\n" + note)
 
 
 if __name__ == "__main__":
