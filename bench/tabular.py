@@ -17,9 +17,10 @@ its exponentially weighted ``AdaptiveStandardScaler`` (``fading_factor`` chosen 
 is in the table too: the same idea on River's side. Rows marked "+ previous label" add the
 previous row's label as a categorical feature (autoregressive: legitimate in test-then-train,
 where that label is known before the row is predicted, but it changes the comparison, so those
-rows stand next to the features-only ones). Everything runs once on one thread after a warm-up
-of each learner (imports and first-call costs); rows/s on a shared machine move by tens of
-percent between runs, the accuracies do not. Prints a markdown table and writes
+rows stand next to the features-only ones). Every learner runs ``--repeats`` times (default 3)
+on one thread after a warm-up (imports and first-call costs); rows/s is the median of the runs
+(on a shared machine they move by tens of percent), the accuracies are the same in every run
+(every learner is seeded). Prints a markdown table and writes
 ``bench/out/tabular.md`` and ``bench/out/tabular.png`` (rolling accuracy over 1,000 rows).
 
 Regression (``--regression``), on River's Friedman #1 (10,000 rows, seed 42) and FriedmanDrift
@@ -31,7 +32,7 @@ rows/s, the median of ``--repeats`` runs (the errors are the same in every run: 
 is seeded). The online regressor's settings are chosen on another Friedman stream (seed 7), so
 the table's streams are not tuned on. Writes ``bench/out/tabular_regression.md`` and its PNG.
 
-    PYTHONPATH=src python bench/tabular.py [--no-tune] [--skip-arf] [--regression]
+    PYTHONPATH=src python bench/tabular.py [--no-tune] [--skip-arf] [--regression] [--repeats N]
 """
 
 from __future__ import annotations
@@ -172,11 +173,13 @@ def river_regressors(skip_arf: bool) -> Iterator[tuple[str, Callable[[], Any]]]:
         yield "River ARFRegressor (10 trees)", lambda: forest.ARFRegressor(n_models=10, seed=42)
 
 
-def median_run(factory: Callable[[], Any], rows: list[Row], repeats: int, block: int) -> Any:
+def median_run(
+    factory: Callable[[], Any], rows: list[Row], repeats: int, block: int, regression: bool = True
+) -> Any:
     """One result of ``repeats`` runs from fresh learners, with the median wall time."""
-    prequential(factory(), rows[:200], block=block, regression=True)  # warm-up
+    prequential(factory(), rows[:200], block=block, regression=regression)  # warm-up
     runs = [
-        prequential(factory(), rows, window=WINDOW, block=block, regression=True)
+        prequential(factory(), rows, window=WINDOW, block=block, regression=regression)
         for _ in range(repeats)
     ]
     result = runs[0]
@@ -229,7 +232,9 @@ def main() -> None:
     parser.add_argument(
         "--regression", action="store_true", help="the Friedman regression table instead"
     )
-    parser.add_argument("--repeats", type=int, default=3, help="runs per regression learner")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs per learner (rows/s is their median)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.regression:
@@ -247,17 +252,19 @@ def main() -> None:
     results: dict[str, PrequentialResult] = {}
     for name, factory, lag in river_learners(args.skip_arf, alpha):
         stream = lagged_numeric if lag else rows
-        prequential(factory(), stream[:200])  # warm-up
-        results[name] = prequential(factory(), stream, window=WINDOW)
+        results[name] = median_run(factory, stream, args.repeats, 1, regression=False)
         print(f"{name}: {results[name].score.accuracy:.4f}", flush=True)
     for name, stream, point in (
         ("lifelong online", rows, settings["features"]),
         ("lifelong online + previous label", lagged, settings["previous"]),
     ):
-        prequential(online(**point), stream[:200], block=point["batch_size"])  # warm-up
         label = f"{name} {point}"
-        results[label] = prequential(
-            online(**point), stream, window=WINDOW, block=point["batch_size"]
+        results[label] = median_run(
+            lambda point=point: online(**point),
+            stream,
+            args.repeats,
+            point["batch_size"],
+            regression=False,
         )
         print(f"{label}: {results[label].score.accuracy:.4f}", flush=True)
     arf = results.get("River ARF (10 trees)")

@@ -201,3 +201,61 @@ def test_running_target_statistics_are_those_of_every_target_learned(
         assert model.target_stats.m2 / len(learned) == pytest.approx(
             np.var(learned), rel=1e-6, abs=1e-3
         )
+
+
+def test_a_value_of_the_wrong_type_is_an_error_naming_its_row_and_column() -> None:
+    model = OnlineClassifier(batch_size=2)
+    model.learn_one({"a": 1.0, "k": "x"}, "p")
+    model.learn_one({"a": 2, "k": None}, "q")  # an int is a number; None is missing
+    with pytest.raises(DataError, match=r"row 3 .*'high' in column 'a', .* numeric"):
+        model.learn_one({"a": "high", "k": "x"}, "p")
+    with pytest.raises(DataError, match=r"row 3 .*3\.5 in column 'k', .* categorical"):
+        model.learn_one({"a": 1.0, "k": 3.5}, "p")
+    assert model.n_learned == 2
+    # a prediction reads such values as the featurizer does (a missing number, the text of
+    # a category) and ignores keys it does not know
+    assert model.predict_one({"a": "high", "k": 3.5, "new": 1.0}) in {"p", "q"}
+
+
+def test_a_mixed_column_in_the_first_buffer_is_an_error_naming_its_row() -> None:
+    model = OnlineClassifier(batch_size=3)
+    model.learn_one({"a": 1.0}, "p")
+    model.learn_one({"a": None}, "q")
+    with pytest.raises(DataError, match=r"row 3 .*'x' in column 'a'"):
+        model.learn_one({"a": "x"}, "p")
+
+
+@pytest.mark.parametrize("kind", [OnlineClassifier, OnlineRegressor])
+def test_learn_many_and_predict_many_on_a_pandas_frame_equal_the_row_loop(
+    kind: type[OnlineClassifier] | type[OnlineRegressor],
+) -> None:
+    """A frame's missing values (NaN, a nullable integer's NA, a category's NaN) are missing
+    values, its categorical dtype a category: the same model as the loop over plain dicts."""
+    pd = pytest.importorskip("pandas")
+    rows = _stream(120)
+    frame = pd.DataFrame(
+        {
+            "a": [None if i % 7 == 0 else x["a"] for i, (x, _) in enumerate(rows)],
+            "n": pd.array([None if i % 5 == 0 else i for i in range(120)], dtype="Int64"),
+            "kind": pd.Categorical(
+                [None if i % 9 == 0 else x["kind"] for i, (x, _) in enumerate(rows)]
+            ),
+        }
+    )
+    plain = [
+        {
+            "a": None if i % 7 == 0 else x["a"],
+            "n": None if i % 5 == 0 else i,
+            "kind": None if i % 9 == 0 else x["kind"],
+        }
+        for i, (x, _) in enumerate(rows)
+    ]
+    labels = [float(y == "hi") if kind is OnlineRegressor else y for _, y in rows]
+    from_frame, looped = kind(batch_size=8, seed=1), kind(batch_size=8, seed=1)
+    from_frame.learn_many(frame, labels)
+    for x, y in zip(plain, labels, strict=True):
+        looped.learn_one(x, y)
+    assert from_frame.predict_many(frame) == looped.predict_rows(plain)
+    assert from_frame.featurizer is not None
+    assert from_frame.featurizer.stats["n"].missing == 24
+    assert dict(from_frame.featurizer.columns)["kind"] == "categorical"

@@ -42,14 +42,10 @@ def _one_thread() -> Iterator[None]:
 def _expected_failures(estimator: object) -> dict[str, str]:
     """Checks the tabular estimators are expected to fail, with the reason: none.
 
-    Two checks skip themselves (SkipTest) for reasons of this environment, not of the
+    One check skips itself (SkipTest) for a reason of this environment, not of the
     estimators: ``check_array_api_input`` runs only with ``SCIPY_ARRAY_API=1`` set before
     scipy is imported (the estimators declare no array API support; the check would only
-    confirm numpy input gives numpy output), and ``check_classifier_data_not_an_array`` /
-    ``check_regressor_data_not_an_array`` skip their pandas half because pandas is not
-    installed (their ``_NotAnArray`` half runs first and passes; the frame half is covered by
-    ``test_a_frame_predicts_as_the_same_array`` through pyarrow, which the same narwhals
-    layer reads).
+    confirm numpy input gives numpy output).
     """
     return {}
 
@@ -377,3 +373,23 @@ def test_readme_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "'hidden'" in out
     assert "['greet' 'thanks']" in out  # the intent a warm start added is predicted
+
+
+@pytest.mark.parametrize("estimator", [LifelongClassifier(), LifelongRegressor()])
+def test_a_pandas_frame_records_feature_names_and_checks_them_on_predict(
+    estimator: LifelongClassifier,
+) -> None:
+    """As scikit-learn's own estimators: names recorded by fit, a renamed or reordered column
+    refused by predict, and the same predictions as the frame's array."""
+    pd = pytest.importorskip("pandas")
+    X, y = _blobs(120)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    model = clone(estimator).set_params(random_state=0).fit(frame, y)
+    assert model.feature_names_in_.tolist() == ["a", "b", "c", "d"]
+    assert model.n_features_in_ == 4
+    from_array = clone(estimator).set_params(random_state=0).fit(X, y).predict(X)
+    np.testing.assert_allclose(model.predict(frame), from_array, atol=1e-2)
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(frame.rename(columns={"a": "z"}))
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(frame[["b", "a", "c", "d"]])

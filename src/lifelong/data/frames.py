@@ -44,7 +44,9 @@ def frame_columns(frame: Any) -> tuple[list[str], list[list[object]], list[bool]
     """Column names, values (missing ones ``None``) and whether each column is numeric."""
     table = nw.from_native(frame, eager_only=True)
     names = [str(name) for name in table.columns]
-    values = [table[name].to_list() for name in table.columns]
+    # get_column, not table[name]: a pandas frame built from an array has integer column
+    # names, and an integer in brackets selects a row
+    values = [table.get_column(name).to_list() for name in table.columns]
     numeric = [table.schema[name].is_numeric() for name in table.columns]
     return names, values, numeric
 

@@ -119,21 +119,41 @@ class ColumnStats:
 
 def column_stats(values: Sequence[float | str | None], kind: ColumnType) -> ColumnStats:
     """Statistics of one column's values."""
-    present = [v for v in values if v is not None]
-    stats = ColumnStats(missing=len(values) - len(present))
     if kind == NUMERIC:
-        array = np.asarray(present, dtype=np.float64)
-        stats.count = len(array)
-        if len(array):
-            stats.mean = float(array.mean())
-            stats.m2 = float(((array - stats.mean) ** 2).sum())
-            stats.low, stats.high = float(array.min()), float(array.max())
-    else:
-        seen = sorted({str(v) for v in present})
-        stats.count = len(present)
-        stats.categories = seen[:MAX_CATEGORIES]
-        stats.open = len(seen) > MAX_CATEGORIES
-    return stats
+        raw = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        return numeric_stats(raw.reshape(-1, 1))[0]
+    present = [v for v in values if v is not None]
+    seen = sorted({str(v) for v in present})
+    return ColumnStats(
+        count=len(present),
+        missing=len(values) - len(present),
+        categories=seen[:MAX_CATEGORIES],
+        open=len(seen) > MAX_CATEGORIES,
+    )
+
+
+def numeric_stats(raw: np.ndarray[Any, Any]) -> list[ColumnStats]:
+    """Statistics of each column of ``raw`` (rows x numeric columns, NaN where missing), in one
+    vectorized pass: an online learner merges a batch's statistics at every update, where a
+    loop over columns and rows in Python would cost more than the network's step."""
+    present = ~np.isnan(raw)
+    count = present.sum(axis=0)
+    filled = np.where(present, raw, 0.0)
+    mean = filled.sum(axis=0) / np.maximum(count, 1)
+    m2 = (np.where(present, raw - mean, 0.0) ** 2).sum(axis=0)
+    low = np.where(present, raw, np.inf).min(axis=0, initial=np.inf)
+    high = np.where(present, raw, -np.inf).max(axis=0, initial=-np.inf)
+    return [
+        ColumnStats(
+            count=int(n),
+            missing=len(raw) - int(n),
+            mean=float(mu),
+            m2=float(sq),
+            low=float(lo) if n else None,
+            high=float(hi) if n else None,
+        )
+        for n, mu, sq, lo, hi in zip(count, mean, m2, low, high, strict=True)
+    ]
 
 
 def infer_columns(rows: Sequence[Row]) -> list[tuple[str, ColumnType | None]]:
@@ -292,26 +312,53 @@ class TabularFeaturizer:
     def transform_rows(self, rows: Sequence[Row]) -> Features:
         """Featurize typed rows; a key absent from a row is a missing value."""
         n, n_num = len(rows), len(self.numeric)
-        width = n_num + len(self.categorical)
-        indices = np.empty((n, width), dtype=np.int32)
-        values = np.ones((n, width), dtype=np.float32)
-        if n_num:
-            raw = np.array(
-                [[_number(row.get(k)) for k in self.numeric] for row in rows], dtype=np.float64
-            ).reshape(n, n_num)
-            missing = np.isnan(raw)
-            z = np.clip((raw - self._mean) / self._std, -CLIP, CLIP)
-            positions = np.arange(n_num, dtype=np.int32)
-            indices[:, :n_num] = np.where(missing, positions + n_num, positions)
-            values[:, :n_num] = np.where(missing, 1.0, z)
-        span = self.buckets - self.offset
-        for j, key in enumerate(self.categorical, start=n_num):
-            indices[:, j] = [self.offset + self._bucket(key, row.get(key), span) for row in rows]
+        raw = np.array(
+            [[_number(row.get(k)) for k in self.numeric] for row in rows], dtype=np.float64
+        ).reshape(n, n_num)
+        categories = [[row.get(k) for k in self.categorical] for row in rows]
+        indices, values = self.encode(raw, categories)
+        width = indices.shape[1]
         matrix = sp.csr_matrix(
             (values.ravel(), indices.ravel(), np.arange(n + 1, dtype=np.int64) * width),
             shape=(n, self.buckets),
         )
         return Features(sparse=matrix)
+
+    def encode(
+        self, raw: np.ndarray[Any, Any], categories: Sequence[Sequence[object]]
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """The table entries of rows already split into their numeric values (``raw``, rows x
+        :attr:`numeric`, NaN where missing) and categorical ones (a row's values in
+        :attr:`categorical` order, ``None`` where missing): ``(indices, weights)``, both rows x
+        columns, one entry per column (the layout of :meth:`transform_rows`'s CSR rows, which
+        an online learner feeds to the network without building the matrix).
+        """
+        n, n_num = raw.shape[0], len(self.numeric)
+        width = n_num + len(self.categorical)
+        indices = np.empty((n, width), dtype=np.int64)
+        values = np.ones((n, width), dtype=np.float32)
+        if n_num:
+            missing = np.isnan(raw)
+            z = np.clip((raw - self._mean) / self._std, -CLIP, CLIP)
+            positions = np.arange(n_num, dtype=np.int64)
+            indices[:, :n_num] = np.where(missing, positions + n_num, positions)
+            values[:, :n_num] = np.where(missing, 1.0, z)
+        span = self.buckets - self.offset
+        for j, key in enumerate(self.categorical):
+            indices[:, n_num + j] = [
+                self.offset + self._bucket(key, row[j], span) for row in categories
+            ]
+        return indices, values
+
+    def merge_stats(self, batch: Mapping[str, ColumnStats], forget: float = 1.0) -> None:
+        """Add a batch's statistics to the running ones (the past weighing ``forget`` of its
+        rows first, see :meth:`ColumnStats.forget`): an online update's :meth:`fit` with
+        ``merge``, without re-reading the rows' types (the learner checked them)."""
+        self.stats = {
+            key: (past.forget(forget) if forget < 1.0 else past).merge(batch[key])
+            for key, past in self.stats.items()
+        }
+        self._layout()
 
     def _bucket(self, key: str, value: object, span: int) -> int:
         pair = (key, _MISSING_CATEGORY if value is None else str(value))

@@ -22,7 +22,7 @@ from torch import nn
 
 from lifelong.compression.storage import compact_table, trained_rows
 from lifelong.config import Finetune, Pipeline, Training
-from lifelong.core.errors import ConfigError, DataError, IncompatibleModel
+from lifelong.core.errors import DataError, IncompatibleModel
 from lifelong.core.seed import set_seed
 from lifelong.core.types import Example
 from lifelong.data.schema import parse_row
@@ -276,12 +276,6 @@ def train(
     finetune = finetune or Finetune()
     featurizer = make_featurizer(pipeline, cache_dir)
     regression = is_regression(pipeline)
-    if regression and finetune.distill.weight > 0:
-        raise ConfigError(
-            "finetune.distill matches the parent's class probabilities; a regression model "
-            "cannot use it",
-            hint="set finetune.distill.weight to 0 (finetune.ewc works for regression)",
-        )
     if parent is not None:
         if not isinstance(featurizer, TabularFeaturizer):  # it knows its columns once fitted
             check_compatible(parent.spec, pipeline, featurizer.spec())

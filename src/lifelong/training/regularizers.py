@@ -4,10 +4,11 @@ An update that trains on new examples plus a small replay sample sees most old e
 all, so its weights drift away from what the parent knew. Two classic remedies, both added to
 the cross-entropy of every batch:
 
-- :class:`Distillation` (LwF, Li & Hoiem 2016): the parent's softened predictions on the
-  update's own training texts are a second target. It constrains *what the network outputs*,
-  so it is indifferent to how the weights move, and it costs one inference pass of the parent
-  over the training rows (done once, before the first epoch).
+- :class:`Distillation` (LwF, Li & Hoiem 2016): the parent's softened predictions (a
+  regression: its predicted values) on the update's own training texts are a second target.
+  It constrains *what the network outputs*, so it is indifferent to how the weights move, and
+  it costs one inference pass of the parent over the training rows (done once, before the
+  first epoch).
 - :class:`ElasticWeights` (EWC, Kirkpatrick et al. 2017): a quadratic pull of every weight
   toward the parent's value, weighted by its diagonal empirical Fisher information on the
   parent's training data (the replay sample). It constrains *the weights*; a sparse embedding
@@ -88,6 +89,13 @@ class Distillation:
     knew, averaged over the batch; ``T^2`` keeps the gradient's scale independent of ``T``
     (Hinton et al. 2015). New labels are left to the cross-entropy.
 
+    For a regression (float ``labels``: the standardized targets) the parent's prediction is
+    the second target: ``weight * mean((model - parent)^2)`` on the standardized output, the
+    same squared error the labels are learned with, so ``weight`` weighs the parent against
+    the labels as it does for classes (1: equally). An update keeps its parent's target
+    scaling, so both outputs are in the same units; there is no distribution to soften, and
+    ``temperature`` is not used.
+
     Parameters
     ----------
     weight
@@ -111,6 +119,8 @@ class Distillation:
         old_rows: Sequence[int],
         labels: NDArray[np.int64],
     ) -> Penalty:
+        if labels.dtype.kind == "f":
+            return self._regression(parent, features)
         columns = torch.as_tensor(list(old_rows), dtype=torch.long)
         t = self.temperature
         targets = F.softmax(_logits(parent, features)[:, columns] / t, dim=1)
@@ -122,6 +132,17 @@ class Distillation:
             student = F.log_softmax(logits[:, columns] / t, dim=1)
             teacher = targets[torch.from_numpy(rows)]
             return scale * F.kl_div(student, teacher, reduction="batchmean")
+
+        return penalty
+
+    def _regression(self, parent: nn.Module, features: Features) -> Penalty:
+        """The squared distance of the standardized output to the parent's."""
+        targets = _logits(parent, features)[:, 0]
+
+        def penalty(
+            model: nn.Module, rows: NDArray[np.int64], batch: Features, logits: torch.Tensor
+        ) -> torch.Tensor:
+            return self.weight * F.mse_loss(logits[:, 0], targets[torch.from_numpy(rows)])
 
         return penalty
 

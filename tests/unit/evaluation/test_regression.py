@@ -165,7 +165,9 @@ def test_the_mae_allowance_turns_a_small_significant_loss_into_a_tie() -> None:
     truth = _truth(400)
     champion = _model(truth, 2.0, 1)
     challenger = truth + (champion - truth) * 1.04  # every error 4% larger
-    strict = _decide(champion, challenger, truth, _policy(max_rmse_increase=None))
+    strict = _decide(
+        champion, challenger, truth, _policy(max_mae_increase=0.0, max_rmse_increase=None)
+    )
     assert strict.decision == "reject"
     assert any(r.startswith("significantly worse: MAE") for r in strict.reasons)
     loose = _decide(

@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from lifelong.core.errors import ConfigError, IncompatibleModel
 from lifelong.data.schema import CATEGORICAL, NUMERIC, canonical_row
-from lifelong.features.tabular import CLIP, MAX_CATEGORIES, TabularFeaturizer, column_stats
+from lifelong.features.tabular import (
+    CLIP,
+    MAX_CATEGORIES,
+    TabularFeaturizer,
+    column_stats,
+    numeric_stats,
+)
 
 ROWS = [
     {"age": 30.0, "income": 1000.0, "job": "clerk"},
@@ -184,3 +190,55 @@ def test_an_update_with_merge_equals_fitting_on_all_rows(
     a = updated.transform_rows(probe).sparse.toarray()
     b = whole.transform_rows(probe).sparse.toarray()
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@settings(deadline=None, max_examples=100)
+@given(
+    st.lists(
+        st.tuples(st.one_of(st.none(), st.floats(-1e6, 1e6)), st.one_of(st.none(), _NUMBER)),
+        max_size=30,
+    )
+)
+def test_numeric_stats_of_a_matrix_are_each_columns_stats(
+    pairs: list[tuple[float | None, float | None]],
+) -> None:
+    """The vectorized pass an online update uses equals the per-column statistics."""
+    columns = [[a for a, _ in pairs], [b for _, b in pairs]]
+    raw = np.array([[np.nan if v is None else v for v in pair] for pair in pairs]).reshape(-1, 2)
+    for got, values in zip(numeric_stats(raw), columns, strict=True):
+        want = column_stats(values, NUMERIC)
+        assert (got.count, got.missing, got.low, got.high) == (
+            want.count,
+            want.missing,
+            want.low,
+            want.high,
+        )
+        assert _close(got.mean, want.mean)
+        assert abs(got.m2 - want.m2) <= 1e-9 * max(1.0, want.m2)
+
+
+@settings(deadline=None, max_examples=50)
+@given(
+    old=_TRAINED,
+    new=st.lists(_ROW, min_size=1, max_size=20),
+    forget=st.sampled_from([1.0, 0.5]),
+)
+def test_merge_stats_is_an_update_with_merge_after_forgetting(
+    old: list[dict[str, float | str | None]],
+    new: list[dict[str, float | str | None]],
+    forget: float,
+) -> None:
+    parent, merged = TabularFeaturizer(64), TabularFeaturizer(64)
+    parent.fit(old)
+    merged.fit(old)
+    parent.stats = {k: s.forget(forget) for k, s in parent.stats.items()}
+    updated = TabularFeaturizer(64)
+    updated.fit(new, parent, merge=True)
+    batch = {k: column_stats([row.get(k) for row in new], t) for k, t in merged.columns}
+    merged.merge_stats(batch, forget)
+    assert merged.stats == updated.stats
+    probe = old + new
+    np.testing.assert_array_equal(
+        merged.transform_rows(probe).sparse.toarray(),
+        updated.transform_rows(probe).sparse.toarray(),
+    )

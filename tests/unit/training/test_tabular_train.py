@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lifelong.config import Finetune, Pipeline, TabularSettings, Training
-from lifelong.core.errors import ConfigError, IncompatibleModel
+from lifelong.core.errors import IncompatibleModel
 from lifelong.core.types import Example
 from lifelong.data.schema import canonical_row
 from lifelong.features import TabularFeaturizer
@@ -112,19 +112,6 @@ def test_classification_of_rows_and_a_changed_column_refused() -> None:
         )
 
 
-def test_regression_refuses_distillation() -> None:
-    rows = _rows(50, 0)
-    with pytest.raises(ConfigError, match=r"distill .*regression"):
-        train(
-            rows,
-            rows[:5],
-            pipeline=_pipeline("regression"),
-            training=TRAINING,
-            finetune=Finetune(distill={"weight": 1.0}),
-            progress=False,
-        )
-
-
 def _distance(child: ModelBundle, parent: ModelBundle) -> float:
     """Squared distance of the dense weights (the sparse table moves only where rows hit)."""
     sparse = {id(p) for p in sparse_parameters(child.module)}
@@ -167,4 +154,47 @@ def test_ewc_on_a_regression_update_pulls_the_weights_toward_the_parent() -> Non
     assert (
         np.abs(held.predict_values(old) - before).mean()
         < np.abs(plain.predict_values(old) - before).mean()
+    )
+
+
+@pytest.mark.slow
+def test_distillation_on_a_regression_update_pulls_predictions_toward_the_parent() -> None:
+    """LwF for a number: the same update on shifted targets changes the predictions on old
+    rows less with distillation than without, and less still with a larger weight; the price
+    is a worse fit of the shifted rows."""
+    pipeline = _pipeline("regression")
+    training = TRAINING.model_copy(update={"epochs": 6})
+    parent = train(
+        _rows(200, 0), _rows(30, 9), pipeline=pipeline, training=training, progress=False
+    ).bundle
+    shifted = _rows(150, 2, shift=8.0)
+
+    def update(weight: float) -> ModelBundle:
+        outcome = train(
+            shifted,
+            shifted[:30],
+            pipeline=pipeline,
+            training=training,
+            parent=parent,
+            finetune=Finetune(distill={"weight": weight}),
+            epochs=4,
+            progress=False,
+        )
+        assert ("distill" in outcome.report["regularizers"]) == (weight > 0)
+        return outcome.bundle
+
+    plain, held, strong = update(0.0), update(1.0), update(10.0)
+    old = [e.text for e in _rows(100, 5)]
+    before = parent.predict_values(old)
+    change = {
+        name: float(np.abs(model.predict_values(old) - before).mean())
+        for name, model in (("plain", plain), ("held", held), ("strong", strong))
+    }
+    assert change["strong"] < change["held"] < 0.7 * change["plain"]
+    new = _rows(100, 6, shift=8.0)
+    truth = np.array([float(e.label) for e in new])
+    texts = [e.text for e in new]
+    assert (
+        np.abs(held.predict_values(texts) - truth).mean()
+        > np.abs(plain.predict_values(texts) - truth).mean()
     )
