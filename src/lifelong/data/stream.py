@@ -31,7 +31,6 @@ have no labels.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import itertools
 from collections import Counter
@@ -44,6 +43,7 @@ import numpy as np
 
 from lifelong.config import Columns, Splits
 from lifelong.core.errors import DataError, ValidationFailed
+from lifelong.core.hashing import sha256_file
 from lifelong.core.types import Example, FileManifest
 from lifelong.data.dataset import read_checked
 from lifelong.data.jsonl import EXPECTED_OBJECT, jsonl_object
@@ -360,7 +360,7 @@ class StreamSource:
             scan.files.append(
                 FileManifest(
                     path=self.name(path),
-                    sha256=_file_sha256(path),
+                    sha256=sha256_file(path),
                     bytes=path.stat().st_size,
                     rows=sum(splits.values()),
                     labels=dict(labels),
@@ -494,14 +494,6 @@ def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
         f"byte 0x{raw[error.start]:02x} at column {error.start + 1} is not valid UTF-8; save "
         "the file as UTF-8"
     )
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def diff_files(old: Sequence[FileManifest], new: Sequence[FileManifest]) -> dict[str, Any]:
