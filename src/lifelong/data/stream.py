@@ -63,6 +63,7 @@ from lifelong.data.table_read import (
 )
 from lifelong.data.tabular import HeaderCheck, csv_rows, table_rows, text_header_check
 from lifelong.data.trainable import check_trainable_counts
+from lifelong.data.validate import review_id
 from lifelong.project import Project
 
 STREAM_SUFFIXES = (".jsonl", ".csv", ".parquet")
@@ -72,8 +73,9 @@ DEFAULT_CHUNK = 4096
 a chunk of long texts stays a few MB."""
 
 T = TypeVar("T")
-RawRow = tuple[int, object, object, object]
-"""``(line, text, label, timestamp)`` as a file holds them, before any check."""
+RawRow = tuple[int, object, object, object, dict[str, object] | None]
+"""``(line, text, label, timestamp, meta)`` as a file holds them, before any check (``meta``:
+a JSON Lines record's ``review``, else ``None``)."""
 Record = tuple[int, dict[str, Any]]
 """``(line, {column: value})`` as a file holds them, before any check."""
 
@@ -211,6 +213,8 @@ class StreamSource:
         self.held_out = held_out
         self.explicit_test = explicit_test
         self.root = root
+        self.relabels: dict[str, tuple[int, str]] = {}
+        """Texts whose label a reviewed relabel decided: text -> (review id, label)."""
         self._schemas: dict[Path, TableSchema] | None = None
         listing = ReadResult()
         # a text project's Rasa files are listed (then refused), not passed over as unknown
@@ -251,8 +255,10 @@ class StreamSource:
         source = str(path)
         for rows in chunked(self._raw_rows(path), self.chunk_rows):
             result = ReadResult()
-            for line, text, label, timestamp in rows:
-                result.add_example(text, label, source, line, timestamp=timestamp, what="row")
+            for line, text, label, timestamp, meta in rows:
+                result.add_example(
+                    text, label, source, line, timestamp=timestamp, meta=meta, what="row"
+                )
             _refuse(result)
             yield result.examples
 
@@ -320,8 +326,14 @@ class StreamSource:
                 skip = unseen[self.name(path)]
             rows = itertools.chain.from_iterable(self.chunks(path))
             for example in itertools.islice(rows, skip, None):
-                if example.text not in self.held_out:
+                if example.text not in self.held_out and not self._replaced(example):
                     yield self.split(example)[0], example
+
+    def _replaced(self, example: Example) -> bool:
+        """Whether a reviewed relabel (found by :meth:`scan`) moved the example's text to
+        another label: the example no longer trains, as in memory."""
+        decided = self.relabels.get(example.text)
+        return decided is not None and decided[1] != example.label
 
     def train_examples(self, unseen: Mapping[str, int] | None = None) -> Iterator[Example]:
         """The training split's examples, in file order (``unseen`` as in :meth:`examples`)."""
@@ -330,7 +342,14 @@ class StreamSource:
     def scan(self, replay_size: int = 0) -> Scan:
         """One pass over every file: check every row, hash and count each file, sample the
         valid and test splits (see the module's docstring) and ``replay_size`` training
-        examples (a uniform, stable sample: the replay buffer of the bundle)."""
+        examples (a uniform, stable sample: the replay buffer of the bundle).
+
+        It also finds the relabels accepted in review (records with a ``review`` that
+        ``replaces`` a label, :func:`~lifelong.data.validate.apply_reviewed_relabels`): from
+        then on this source's examples of such a text under another label are left out
+        (counted as ``replaced`` in their file's splits). A relabel found after examples it
+        overrides were counted makes the scan run once more, with the relabels known: they are
+        few (a person accepted each), so the second pass is rare."""
         if self.tabular:
             self.schemas()  # typed (and compared) before the first row is made an example
         scan = Scan()
@@ -340,11 +359,18 @@ class StreamSource:
             "test": _Smallest(self.sample_size),
             "train": _Smallest(replay_size),
         }
+        found: dict[str, tuple[int, str]] = {}
         for path in self.files:
             labels: Counter[str] = Counter()
             splits: Counter[str] = Counter()
             for chunk in self.chunks(path):
                 for example in chunk:
+                    decided = review_id(example)
+                    if decided is not None and decided > found.get(example.text, (-1, ""))[0]:
+                        found[example.text] = (decided, example.label)
+                    if self._replaced(example):
+                        splits["replaced"] += 1
+                        continue
                     if by_value:
                         labels[example.label] += 1
                     if example.text in self.held_out:
@@ -367,6 +393,9 @@ class StreamSource:
                     splits=dict(splits),
                 )
             )
+        if found != self.relabels:
+            self.relabels = found
+            return self.scan(replay_size)
         scan.valid = samples["valid"].examples()
         scan.test = samples["test"].examples()
         scan.replay = samples["train"].examples()
@@ -387,12 +416,15 @@ class StreamSource:
         suffix = path.suffix.lower()
         for line, record in self._records(path):
             if suffix == ".jsonl":
-                yield line, record.get("text"), record.get("intent"), record.get("timestamp")
+                # a relabel accepted in review is a JSON Lines record (see scan)
+                review = {"review": record["review"]} if "review" in record else None
+                text, label = record.get("text"), record.get("intent")
+                yield line, text, label, record.get("timestamp"), review
                 continue
             stamp = record.get(columns.timestamp) if columns.timestamp else None
             if suffix == ".csv":
                 stamp = stamp or None  # an empty CSV field is no timestamp
-            yield line, record[columns.text], record[columns.intent], stamp
+            yield line, record[columns.text], record[columns.intent], stamp, None
 
     def _parquet_records(self, path: Path) -> Iterator[Record]:
         """The rows of a Parquet file by record batches: a text project's text, intent and

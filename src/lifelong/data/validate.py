@@ -30,7 +30,7 @@ def find_conflicts(examples: list[Example]) -> dict[str, list[Example]]:
     }
 
 
-def _review_id(example: Example) -> int | None:
+def review_id(example: Example) -> int | None:
     """The review-queue id of a reviewed relabel, ``None`` for any other example."""
     review: Any = example.meta.get("review")
     if isinstance(review, dict) and isinstance(review.get("id"), int) and review.get("replaces"):
@@ -46,9 +46,9 @@ def apply_reviewed_relabels(examples: list[Example], result: ReadResult) -> list
     """
     winner: dict[str, tuple[int, str]] = {}
     for example in examples:
-        review_id = _review_id(example)
-        if review_id is not None and review_id > winner.get(example.text, (-1, ""))[0]:
-            winner[example.text] = (review_id, example.label)
+        reviewed = review_id(example)
+        if reviewed is not None and reviewed > winner.get(example.text, (-1, ""))[0]:
+            winner[example.text] = (reviewed, example.label)
     if not winner:
         return examples
     kept: list[Example] = []

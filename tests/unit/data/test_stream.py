@@ -22,6 +22,7 @@ from lifelong.core.types import FileManifest
 from lifelong.data.read import read_paths
 from lifelong.data.split import split_examples
 from lifelong.data.stream import StreamSource, chunked, diff_files, should_stream, shuffled
+from lifelong.data.validate import check
 
 MakeExamples = Callable[..., list[Example]]
 SPLITS = Splits(valid=0.2, test=0.2, salt="stream")
@@ -238,3 +239,30 @@ def test_held_out_texts_are_in_no_split_and_explicit_test_moves_test_to_train(
     explicit = StreamSource([path], Columns(), SPLITS, explicit_test=True).scan()
     assert explicit.test == []
     assert explicit.split_sizes()["train"] == len(examples) - len(explicit.valid)
+
+
+def test_a_relabel_accepted_in_review_wins_in_a_stream_as_in_memory(
+    tmp_path: Path, make_examples: MakeExamples, old_labels: list[str]
+) -> None:
+    rows = make_examples(old_labels, 20, 0)
+    moved = rows[3]
+    other = next(label for label in old_labels if label != moved.label)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.jsonl").write_text(
+        "".join(json.dumps({"text": e.original, "intent": e.label}) + "\n" for e in rows)
+    )
+    review = {"text": moved.original, "intent": other, "review": {"id": 7, "replaces": moved.label}}
+    (data / "z-ingested.jsonl").write_text(json.dumps(review) + "\n")
+    source = StreamSource([data], Columns(), SPLITS, chunk_rows=8)
+    scan = source.scan()
+    streamed = {(e.text, e.label) for _, e in source.examples()}
+    in_memory = check(read_paths([data]))
+    assert streamed == {(e.text, e.label) for e in in_memory}
+    assert (moved.text, moved.label) not in streamed
+    assert (moved.text, other) in streamed
+    first = next(f for f in scan.files if f.path.endswith("a.jsonl"))
+    assert first.splits["replaced"] == 1
+    assert first.rows == len(rows)
+    n_train = sum(1 for _ in source.train_examples())
+    assert scan.n_train == n_train  # the schedule counts what the epochs train
