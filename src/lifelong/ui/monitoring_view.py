@@ -6,12 +6,16 @@ The window is the last ``days`` before the newest logged prediction, cut to the 
 index, so the page answers in the same time with a million rows logged as with a thousand.
 Drift is computed as the loop's trigger computes it (:mod:`lifelong.monitoring`): the
 champion's newest predictions in the window against the reference window its gate recorded,
-under the thresholds of the champion's own ``policy.triggers.drift``.
+under the thresholds of the champion's own ``policy.triggers.drift``. A regression champion's
+predictions are numbers, not confidences and intents: its predicted values are tested against
+its values on the test split, and its feedback is drawn as a rolling MAE beside its test MAE
+(the performance trigger's yardstick), not as a right/wrong accuracy.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +24,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from lifelong.config import DriftTrigger
+from lifelong.data.sources import FeedbackRecord
 from lifelong.monitoring import DriftResult, chi_square_labels, ks_test, psi
+from lifelong.monitoring.feature_drift import column_drift
 from lifelong.registry import ModelVersion, Registry
 from lifelong.ui import charts
 
@@ -49,6 +55,8 @@ class Monitoring:
     drift_note: str
     drift_samples: int
     champion: str | None
+    regression: bool
+    """The champion predicts numbers: drift of its values, feedback as errors."""
     feedback_note: str
     shadow_pairs: int
     shadow_agreed: int
@@ -86,7 +94,10 @@ def drift(
         )
         if p.shadow_of is None
     ]
-    if not ref_conf or not ref_counts:
+    ref_values = reference.get("values", [])
+    if ref_values:  # a regression champion: its predicted values, as the trigger tests them
+        served = [p for p in served if p.value is not None]
+    elif not ref_conf or not ref_counts:
         return [], f"version {champion.label} has no reference window (judged before it)", 0
     if len(served) < policy.min_samples:
         return (
@@ -95,6 +106,20 @@ def drift(
             f"policy.triggers.drift.min_samples={policy.min_samples}: not tested",
             len(served),
         )
+    if ref_values:
+        values = column_drift(
+            "predicted_value",
+            "numeric",
+            ref_values,
+            [p.value for p in served],
+            psi_threshold=policy.psi,
+            alpha=policy.ks_alpha,
+            bins=policy.bins,
+            min_samples=policy.min_samples,
+            value_range=None,
+            known=None,
+        )
+        return list(values.tests), "", len(served)
     confidences = [p.confidence for p in served]
     counts: dict[str, int] = {}
     for p in served:
@@ -109,8 +134,12 @@ def drift(
     return results, "", len(served)
 
 
-def feedback_outcomes(path: Path | None, since: datetime) -> list[tuple[datetime, bool]]:
-    """(time, right?) of the feedback records in the window that say what was predicted.
+def feedback_outcomes(
+    path: Path | None, since: datetime, *, regression: bool = False
+) -> list[tuple[datetime, float]]:
+    """(time, score) of the feedback records in the window that say what was predicted: 1.0
+    for a right answer and 0.0 for a wrong one, or, with ``regression``, the absolute error
+    (records whose numbers do not parse are skipped).
 
     Only the file's last ``FEEDBACK_TAIL_BYTES`` are read (the log is appended in time order,
     and a page must not parse years of corrections); lines that are not well-formed records
@@ -133,16 +162,23 @@ def feedback_outcomes(path: Path | None, since: datetime) -> list[tuple[datetime
         except (ValueError, TypeError, AttributeError):
             continue
         known = isinstance(predicted, str) and isinstance(intent, str)
-        if known and at.tzinfo is not None and at >= since:
-            found.append((at, predicted == intent))
+        if not known or at.tzinfo is None or at < since:
+            continue
+        if not regression:
+            found.append((at, float(predicted == intent)))
+            continue
+        error = FeedbackRecord(intent, intent, predicted=predicted).absolute_error
+        if error is not None:
+            found.append((at, error))
     return sorted(found)
 
 
-def _rolling(outcomes: list[tuple[datetime, bool]]) -> tuple[list[str], list[float]]:
-    times, values, window_sum = [], [], 0
+def _rolling(outcomes: list[tuple[datetime, float]]) -> tuple[list[str], list[float]]:
+    """The mean of the last ``FEEDBACK_WINDOW`` scores at (at most ~300 of) their times."""
+    times, values, window_sum = [], [], 0.0
     step = max(1, len(outcomes) // 300)  # at most ~300 points drawn
-    for i, (at, right) in enumerate(outcomes):
-        window_sum += right
+    for i, (at, score) in enumerate(outcomes):
+        window_sum += score
         if i >= FEEDBACK_WINDOW:
             window_sum -= outcomes[i - FEEDBACK_WINDOW][1]
         if i % step == 0 or i == len(outcomes) - 1:
@@ -189,21 +225,37 @@ def monitoring(
     champion_label = registry.store.aliases().get(alias)
     results: list[DriftResult] = []
     note, samples = f"no {alias}: nothing to test", 0
+    regression, test_mae = False, None  # a regression champion's feedback: scored by errors
     if champion_label is not None:
         champion = registry.store.get_version(champion_label)
         results, note, samples = drift(registry, champion, span.since)
-    outcomes = feedback_outcomes(feedback_log, span.since)
+        regression = bool(champion.metrics.get("reference", {}).get("values"))
+        mae = champion.metrics.get("mae")
+        test_mae = float(mae) if regression and isinstance(mae, int | float) else None
+    outcomes = feedback_outcomes(feedback_log, span.since, regression=regression)
     feedback_note = "" if outcomes else "no feedback with a known prediction in the window"
     if outcomes:
-        times, accuracy = _rolling(outcomes)
-        figures["feedback"] = charts.lines(
-            f"Feedback accuracy (rolling, last {FEEDBACK_WINDOW} corrections)",
-            times,
-            {"accuracy": accuracy},
-            x_type="date",
-            y_range=(0, 1.02),
-            shapes=shapes,
-        )
+        times, rolling = _rolling(outcomes)
+        if regression:
+            series: dict[str, Sequence[float | None]] = {"feedback MAE": rolling}
+            if test_mae is not None:  # the performance trigger's yardstick
+                series[f"test MAE of {champion_label}"] = [test_mae] * len(times)
+            figures["feedback"] = charts.lines(
+                f"Feedback MAE (rolling, last {FEEDBACK_WINDOW} corrections)",
+                times,
+                series,
+                x_type="date",
+                shapes=shapes,
+            )
+        else:
+            figures["feedback"] = charts.lines(
+                f"Feedback accuracy (rolling, last {FEEDBACK_WINDOW} corrections)",
+                times,
+                {"accuracy": rolling},
+                x_type="date",
+                y_range=(0, 1.02),
+                shapes=shapes,
+            )
     shadow = registry.store.shadow_agreement(since=span.since, width=width)
     if shadow:
         figures["shadow"] = charts.lines(
@@ -222,6 +274,7 @@ def monitoring(
         drift_note=note,
         drift_samples=samples,
         champion=champion_label,
+        regression=regression,
         feedback_note=feedback_note,
         shadow_pairs=sum(b.pairs for b in shadow),
         shadow_agreed=sum(b.agreed for b in shadow),

@@ -70,3 +70,51 @@ def test_drift_is_tested_against_the_champions_reference(tmp_path: Path) -> None
     assert by_test["psi"].threshold == 0.2  # the default policy: the records hold no policy
     assert by_test["psi"].n_reference == 200  # the reference window the fill recorded
     assert "feedback" not in view.figures
+
+
+def test_a_regression_champion_drifts_by_its_values_and_its_feedback_is_an_mae(
+    tmp_path: Path,
+) -> None:
+    from lifelong.core.types import Example
+    from lifelong.registry import PredictionRecord
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "w.bin").write_bytes(b"w")
+    reference = [float(i % 50) for i in range(300)]  # test-split values between 0 and 49
+    feedback = tmp_path / "feedback.jsonl"
+    rows, lines = [], []
+    for i in range(400):
+        at = T0 + timedelta(minutes=i)
+        value = 100.0 + i % 7  # served values far above the reference: drift
+        rows.append(PredictionRecord(f"p{i}", at, f"{i:064x}", "1.0", "value", 1.0, 1.0,
+                                     value=value))  # fmt: skip
+        if i % 4 == 0:  # the truth is 3 away: a feedback MAE of 3
+            record = {"intent": repr(value + 3), "predicted": repr(value), "timestamp": at}
+            lines.append(json.dumps(record, default=datetime.isoformat))
+    feedback.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open_registry(f"sqlite:///{tmp_path / 'r.db'}", tmp_path / "a") as registry:
+        snapshot = registry.put_snapshot([Example.make('{"x":1}', "1.5")])
+        registry.register(
+            bundle,
+            snapshot_id=snapshot.id,
+            config={},
+            metrics={"mae": 2.0, "reference": {"values": reference}},
+        )
+        registry.set_alias("champion", "1.0", reason="test", command="test")
+        registry.store.log_predictions(rows)
+        span = window(registry, days=3650, rows=1000)
+        assert span is not None
+        view = monitoring(registry, span, "champion", feedback)
+    assert view.regression
+    assert view.drift_samples == 400
+    by_test = {d.test: d for d in view.drift}
+    assert {"psi", "ks"} <= set(by_test)
+    assert by_test["ks"].drifted
+    chart = view.figures["feedback"]
+    assert "MAE" in chart["layout"]["title"]["text"]
+    traces = {trace["name"]: trace["y"] for trace in chart["data"]}
+    assert traces["feedback MAE"][-1] == 3.0
+    assert set(traces["test MAE of 1.0"]) == {2.0}
+    scores = feedback_outcomes(feedback, T0, regression=True)
+    assert [score for _, score in scores] == [3.0] * 100
