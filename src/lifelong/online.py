@@ -49,6 +49,7 @@ from lifelong.data.schema import CATEGORICAL, NUMERIC, ColumnType
 from lifelong.features import ColumnStats, TabularFeaturizer
 from lifelong.features.tabular import column_stats, infer_columns, numeric_stats
 from lifelong.models import IntentClassifier, build_model, remap_head
+from lifelong.training.row_adam import RowAdam
 from lifelong.training.trainer import sparse_parameters
 
 Value = float | str | None
@@ -577,5 +578,5 @@ def _optimizers(model: nn.Module, training: Training) -> list[torch.optim.Optimi
     dense = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
     return [
         torch.optim.AdamW(dense, lr=training.lr, weight_decay=training.weight_decay, fused=True),
-        torch.optim.SparseAdam(sparse, lr=training.sparse_lr),
+        RowAdam(sparse, lr=training.sparse_lr),  # SparseAdam's update, by row gathers
     ]

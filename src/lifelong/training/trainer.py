@@ -3,8 +3,9 @@
 Batches come from a :class:`Batches` source: :class:`ArrayBatches` slices features computed
 once per run (each epoch shuffles row indices with a seeded generator); a streamed source
 (:mod:`lifelong.training.stream`) featurizes batches read from files as they come. Each batch
-steps two optimizers: ``SparseAdam`` for sparse embedding tables
-(only the rows a batch touched are updated) and ``AdamW`` for the dense rest. Both follow one
+steps two optimizers: ``SparseAdam`` for sparse embedding tables (only the rows a batch
+touched are updated; computed by :class:`~lifelong.training.row_adam.RowAdam`, the same update
+through row gathers) and ``AdamW`` for the dense rest. Both follow one
 schedule: linear warmup, then linear decay to zero. After each epoch the model is scored on the
 validation set; the best epoch's weights are restored at the end and training stops early after
 ``patience`` epochs without improvement.
@@ -29,6 +30,7 @@ from lifelong.core.crashpoint import crash_point
 from lifelong.features import Features
 from lifelong.models.objective import Classification, Objective
 from lifelong.training.checkpoint import Checkpointer
+from lifelong.training.row_adam import RowAdam
 
 if TYPE_CHECKING:
     from lifelong.training.distributed import DataParallel
@@ -153,7 +155,7 @@ class Trainer:
             )
         ]
         if sparse:
-            optimizers.append(torch.optim.SparseAdam(sparse, lr=self.training.sparse_lr))
+            optimizers.append(RowAdam(sparse, lr=self.training.sparse_lr))
         return optimizers
 
     def fit(
