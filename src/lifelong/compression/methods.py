@@ -16,6 +16,8 @@ from torch import nn
 
 from lifelong.compression.prune import prune_bag, touched_buckets
 from lifelong.compression.quantize import quantize_bag
+from lifelong.compression.transformer import quantize_transformer
+from lifelong.compression.transformer import refusal as transformer_refusal
 from lifelong.models import (
     FORMAT_VERSION,
     CompactBag,
@@ -94,9 +96,13 @@ def _rebuilt(
 
 @dataclass(frozen=True)
 class Quantize:
-    """Every stored row to ``code`` (fp16, or int8 / int4 with a scale per row)."""
+    """Every stored row to ``code`` (fp16, or int8 / int4 with a scale per row); ``int8`` of a
+    transformer-pipeline model is its network as an int8 ONNX Runtime graph instead."""
 
     code: CodeType
+
+    def _transformer(self, bundle: ModelBundle) -> bool:
+        return self.code == "int8" and bundle.pipeline.name == "transformer"
 
     @property
     def name(self) -> str:
@@ -107,6 +113,8 @@ class Quantize:
         return False
 
     def refusal(self, bundle: ModelBundle) -> str | None:
+        if self._transformer(bundle):
+            return transformer_refusal(bundle)
         why = _fast_only(bundle, self.name)
         if why is not None:
             return why
@@ -121,6 +129,8 @@ class Quantize:
     def apply(
         self, bundle: ModelBundle, options: dict[str, Any], texts: Iterable[str]
     ) -> ModelBundle:
+        if self._transformer(bundle):
+            return quantize_transformer(bundle, options)
         bag = quantize_bag(_table(bundle), self.code)
         return _rebuilt(bundle, bag, self.name, options)
 

@@ -15,8 +15,10 @@ fails the check is rebuilt.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,11 +87,78 @@ def torch_encoder(model_path: Path, *, int8: bool, batch_size: int = 64) -> Enco
     return encode
 
 
-def _build_onnx(model_path: Path, int8: bool) -> bytes:
-    """MiniLM (token ids -> last hidden states) as an ONNX graph; int8 weights when ``int8``
-    (ONNX Runtime's dynamic quantization, per channel: per-tensor scales lose more accuracy)."""
+def require_onnx(what: str, instead: str) -> None:
+    """Fail with the install hint when onnx or ONNX Runtime is missing (an optional extra);
+    ``what`` names what needs them, ``instead`` what to do without them."""
+    try:
+        import onnx  # noqa: F401  (the exporter needs it)
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise LifelongError(
+            f"{what} needs onnx and ONNX Runtime",
+            hint=f"pip install 'lifelong[onnx]', or {instead}",
+        ) from None
+
+
+@contextmanager
+def _quiet_export() -> Iterator[None]:
+    """The exporter's tracer warnings and the quantizer's root-logger advice (about graph
+    pre-processing this model does not need) kept out of the command's output."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
+
+
+def export_onnx(module: Any, inputs: dict[str, Any], outputs: list[str], *, int8: bool) -> bytes:
+    """``module`` (called with the tensors of ``inputs``, in order) as an ONNX graph whose
+    inputs and outputs vary in their first two axes (batch, tokens); int8 weights when
+    ``int8`` (ONNX Runtime's dynamic quantization, per channel: per-tensor scales lose more
+    accuracy). Shared by the MiniLM encoder and the transformer pipeline's int8 compression.
+    """
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    names = list(inputs)
+    axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "tokens"} for n in [*names, *outputs]}
+    with tempfile.TemporaryDirectory() as tmp, _quiet_export():
+        fp32, quantized = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        with torch.no_grad():
+            torch.onnx.export(
+                module.eval(),
+                tuple(inputs.values()),
+                fp32,
+                input_names=names,
+                output_names=outputs,
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+        if not int8:
+            return fp32.read_bytes()
+        quantize_dynamic(fp32, quantized, weight_type=QuantType.QInt8, per_channel=True)
+        return quantized.read_bytes()
+
+
+def onnx_session(graph: bytes) -> Any:
+    """An ONNX Runtime CPU session of ``graph`` running on as many threads as torch uses, so
+    ``server.threads`` (``torch.set_num_threads``) caps both."""
+    import onnxruntime
+    import torch
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
+def _build_onnx(model_path: Path, int8: bool) -> bytes:
+    """MiniLM (token ids -> last hidden states) as an ONNX graph; int8 weights when ``int8``."""
+    import torch
     from transformers import AutoModel
 
     class HiddenStates(torch.nn.Module):
@@ -105,26 +174,9 @@ def _build_onnx(model_path: Path, int8: bool) -> bytes:
             return out.last_hidden_state
 
     dummy = torch.ones((1, 8), dtype=torch.long)
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "tokens"} for n in names}
-    axes["last_hidden_state"] = {0: "batch", 1: "tokens"}
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32, quantized = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        with torch.no_grad():
-            torch.onnx.export(
-                HiddenStates().eval(),
-                (dummy, dummy, torch.zeros_like(dummy)),
-                fp32,
-                input_names=names,
-                output_names=["last_hidden_state"],
-                dynamic_axes=axes,
-                opset_version=17,
-                dynamo=False,
-            )
-        if not int8:
-            return fp32.read_bytes()
-        quantize_dynamic(fp32, quantized, weight_type=QuantType.QInt8, per_channel=True)
-        return quantized.read_bytes()
+    types = torch.zeros_like(dummy)
+    inputs = {"input_ids": dummy, "attention_mask": dummy, "token_type_ids": types}
+    return export_onnx(HiddenStates(), inputs, ["last_hidden_state"], int8=int8)
 
 
 def onnx_graph(model_path: Path, *, int8: bool, cache_dir: Path | None) -> bytes:
@@ -157,24 +209,14 @@ def onnx_encoder(
     model_path: Path, *, int8: bool, cache_dir: Path | None, batch_size: int = 64
 ) -> Encoder:
     """MiniLM on ONNX Runtime: tokenized in length-sorted batches, mean-pooled, unit-norm."""
-    try:
-        import onnx  # noqa: F401  (the exporter needs it)
-        import onnxruntime
-    except ImportError:
-        raise LifelongError(
-            "pipeline.embeddings_runtime onnx / onnx-int8 needs onnx and ONNX Runtime",
-            hint="pip install 'lifelong[onnx]', or set pipeline.embeddings_runtime: torch",
-        ) from None
-    import torch
+    require_onnx(
+        "pipeline.embeddings_runtime onnx / onnx-int8", "set pipeline.embeddings_runtime: torch"
+    )
     from transformers import AutoTokenizer
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     tokenizer: Any = AutoTokenizer.from_pretrained(str(model_path))
-    options = onnxruntime.SessionOptions()
-    # As many threads as torch uses, so ``server.threads`` (torch.set_num_threads) caps both.
-    options.intra_op_num_threads = torch.get_num_threads()
-    graph = onnx_graph(model_path, int8=int8, cache_dir=cache_dir)
-    session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+    session = onnx_session(onnx_graph(model_path, int8=int8, cache_dir=cache_dir))
 
     def encode(texts: list[str]) -> NDArray[np.float32]:
         out: NDArray[np.float32] | None = None

@@ -1,6 +1,7 @@
 """``ModelBundle``: everything needed to serve or fine-tune one trained model.
 
-On disk a bundle is a folder: ``weights.safetensors`` (tensors only, no pickle), ``bundle.json``
+On disk a bundle is a folder: ``weights.safetensors`` (tensors only, no pickle; an int8
+transformer adds its ONNX graph, ``model.onnx``), ``bundle.json``
 (the spec: pipeline config, labels, featurizer spec, weights format, versions, and a sha256
 manifest of the other files) and, when the project does not retain its data, ``replay.jsonl``:
 a bounded, class-balanced sample of training examples that later updates replay. The folder is
@@ -32,6 +33,7 @@ from lifelong.features import Featurizer, make_featurizer
 from lifelong.models.compact import DENSE, WeightsFormat, compact_bag, weights_format
 from lifelong.models.factory import build_model
 from lifelong.models.objective import TARGET_STATS, TEMPERATURE, Regression
+from lifelong.models.onnx_transformer import GRAPH_FILE, ONNX_INT8, OnnxTransformer
 
 FORMAT = "lifelong-bundle"
 FORMAT_VERSION = 2
@@ -180,6 +182,9 @@ class ModelBundle:
             weights = save_tensors(tensors)
             atomic_write_bytes(tmp / WEIGHTS_FILE, weights)
             files = {WEIGHTS_FILE: sha256_bytes(weights)}
+            for name, data in _bundle_files(self.module).items():
+                atomic_write_bytes(tmp / name, data)
+                files[name] = sha256_bytes(data)
             if include_replay:
                 lines = "".join(json.dumps(e.to_record()) + "\n" for e in self.replay)
                 atomic_write_text(tmp / REPLAY_FILE, lines)
@@ -211,7 +216,10 @@ class ModelBundle:
                     hint="the bundle was modified after saving; restore it or retrain",
                 )
         pipeline = Pipeline.model_validate(spec.pipeline)
-        module = _build(pipeline, spec, load_tensors((folder / WEIGHTS_FILE).read_bytes()))
+        if spec.weights_format == ONNX_INT8:
+            module: nn.Module = OnnxTransformer((folder / GRAPH_FILE).read_bytes())
+        else:
+            module = _build(pipeline, spec, load_tensors((folder / WEIGHTS_FILE).read_bytes()))
         module.eval()
         replay: list[Example] = []
         if REPLAY_FILE in files:
@@ -220,6 +228,11 @@ class ModelBundle:
         state = spec.meta.get(FEATURIZER_STATE)
         recorded = None if state is None else (spec.featurizer, state)
         return cls(spec, module, make_featurizer(pipeline, cache_dir, recorded), replay)
+
+
+def _bundle_files(module: nn.Module) -> dict[str, bytes]:
+    """Files a network stores beside its tensors (an ONNX graph), by name."""
+    return module.bundle_files() if isinstance(module, OnnxTransformer) else {}
 
 
 def _build(pipeline: Pipeline, spec: BundleSpec, tensors: dict[str, torch.Tensor]) -> nn.Module:
@@ -273,12 +286,19 @@ def read_spec(folder: Path) -> tuple[BundleSpec, dict[str, str]]:
         raise LifelongError(f"{path}: malformed bundle spec ({error!r})", hint=hint) from None
     if WEIGHTS_FILE not in files:
         raise LifelongError(f"{path}: the manifest lists no {WEIGHTS_FILE}", hint=hint)
+    pipeline = spec.pipeline.get("name", "fast")
+    if pipeline == "transformer" and spec.weights_format == ONNX_INT8:
+        if GRAPH_FILE not in files:
+            raise LifelongError(f"{path}: the manifest lists no {GRAPH_FILE}", hint=hint)
+        return spec, files
     try:
         fmt = WeightsFormat.parse(spec.weights_format)
     except ValueError as error:
         raise LifelongError(f"{path}: {error}", hint="upgrade lifelong to read it") from None
-    if fmt.name != DENSE and spec.pipeline.get("name", "fast") != "fast":
+    if fmt.name != DENSE and pipeline != "fast":
         raise LifelongError(
-            f"{path}: weights format {fmt.name} is for the fast pipeline only", hint=hint
+            f"{path}: weights format {fmt.name} is for the fast pipeline only"
+            + (f" (a transformer reads fp32 or {ONNX_INT8})" if pipeline == "transformer" else ""),
+            hint=hint,
         )
     return spec, files

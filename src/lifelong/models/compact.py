@@ -22,6 +22,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lifelong.core.errors import IncompatibleModel
+from lifelong.models.onnx_transformer import ONNX_INT8, OnnxTransformer
+
 CodeType = Literal["fp32", "fp16", "int8", "int4"]
 CODE_TYPES: tuple[CodeType, ...] = ("fp32", "fp16", "int8", "int4")
 LEVELS: dict[CodeType, int] = {"int8": 127, "int4": 7}
@@ -217,8 +220,15 @@ def trainable_copy(module: nn.Module) -> nn.Module:
 
     Fine-tuning needs the parent's shape: the copy's table is the dequantized stored rows,
     zeros elsewhere (rows no training text touched read as zero in the compact parent too,
-    so the copy predicts as the parent does, up to float rounding).
+    so the copy predicts as the parent does, up to float rounding). An int8 ONNX Runtime
+    transformer has no trainable form: it is refused (fine-tune the version it was made from).
     """
+    if isinstance(module, OnnxTransformer):
+        raise IncompatibleModel(
+            "an int8 (ONNX Runtime) transformer model cannot be fine-tuned",
+            hint="fine-tune the fp32 version it was compressed from instead (`lifelong models "
+            "show VERSION` names it as the parent)",
+        )
     bag = table(module)
     if not isinstance(bag, CompactBag):
         return copy.deepcopy(module)
@@ -234,6 +244,9 @@ def stored_row_count(module: nn.Module) -> int:
 
 
 def weights_format(module: nn.Module) -> str:
-    """The weights format of a network's n-gram table (``fp32`` for any other network)."""
+    """The weights format of a network's n-gram table (``onnx-int8`` for an int8 ONNX Runtime
+    transformer, ``fp32`` for any other network)."""
+    if isinstance(module, OnnxTransformer):
+        return ONNX_INT8
     bag = table(module)
     return bag.fmt.name if isinstance(bag, CompactBag) else DENSE

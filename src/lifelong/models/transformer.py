@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import nn
 
 from lifelong.features import Features
@@ -47,12 +49,22 @@ class TransformerClassifier(nn.Module):
 
     def forward(self, features: Features) -> torch.Tensor:
         """Logits of shape ``(len(features), n_classes)``."""
-        mask = torch.from_numpy(features.tokens["attention_mask"])
-        longest = max(int(mask.sum(dim=1).max()), 1)
-        mask = mask[:, :longest]
-        ids = torch.from_numpy(features.tokens["input_ids"])[:, :longest]
+        ids, mask = token_inputs(features)
+        return self.logits(torch.from_numpy(ids), torch.from_numpy(mask))
+
+    def logits(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Logits from token ids and attention mask: the graph int8 compression exports."""
         hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
         logits: torch.Tensor = self.out(self.dropout(pooled))
         return logits
+
+
+def token_inputs(features: Features) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Token ids and attention mask cut to the batch's longest text (padding beyond it only
+    costs time)."""
+    mask = features.tokens["attention_mask"]
+    longest = max(int(mask.sum(axis=1).max()), 1)
+    ids = features.tokens["input_ids"][:, :longest]
+    return ids.astype(np.int64), mask[:, :longest].astype(np.int64)

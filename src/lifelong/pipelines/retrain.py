@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lifelong.config import Finetune
-from lifelong.core.errors import ConfigError, NotFound
+from lifelong.core.errors import ConfigError, IncompatibleModel, NotFound
 from lifelong.core.hashing import sha256_text
 from lifelong.core.types import Example, files_snapshot_id, snapshot_id
 from lifelong.data import Dataset, Snapshot, check_trainable, diff, load_dataset
@@ -33,7 +33,8 @@ from lifelong.data.stream import (
     unseen_rows,
 )
 from lifelong.evaluation import EvalReport, RegressionReport
-from lifelong.models import ModelBundle
+from lifelong.models import ModelBundle, weights_format
+from lifelong.models.onnx_transformer import ONNX_INT8
 from lifelong.pipelines.judge import Scored, ScoredValues, measure
 from lifelong.pipelines.memory_cap import streamed_memory
 from lifelong.pipelines.session import embedding_cache, load_bundle
@@ -138,6 +139,12 @@ def _resolve_parent(project: Project, registry: Registry, ref: str) -> _Parent:
             "list` shows them)",
         ) from None
     bundle = load_bundle(project, registry, version.label)
+    if weights_format(bundle.module) == ONNX_INT8:
+        raise IncompatibleModel(
+            f"--finetune {ref}: version {version.label} is an int8 (ONNX Runtime) transformer, "
+            "which cannot be trained",
+            hint=f"fine-tune the version it was compressed from: `--finetune {version.parent}`",
+        )
     # a snapshot of files (a streamed training's) does not list its examples
     files = registry.store.get_snapshot(version.snapshot_id).kind == "files"
     examples = None if files else registry.get_snapshot_examples(version.snapshot_id)

@@ -165,6 +165,9 @@ def test_methods_refuse_a_network_without_an_ngram_table(
     )
     for name, method in METHODS.items():
         why = str(method.refusal(other))
+        if name == "int8":  # int8 of a transformer converts the whole network instead
+            assert "not a TransformerClassifier" in why
+            continue
         assert f"method {name} compresses the fast pipeline" in why
         assert "transformer pipeline" in why
 
