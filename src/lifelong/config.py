@@ -548,19 +548,6 @@ class Prune(_Section):
     keep: float = Field(1.0, gt=0.0, le=1.0)
 
 
-class DistillMethod(_Section):
-    """``lifelong compress --method distill``: a fast n-gram student of an embedding or
-    transformer teacher. ``temperature`` softens both distributions; ``weight`` weighs the
-    teacher's softened outputs against the hard labels (0: labels alone); ``epochs`` defaults
-    to ``training.epochs``; ``log_texts`` bounds the unlabeled texts taken from the prediction
-    log (kept only with ``server.log_text``; 0: none)."""
-
-    temperature: float = Field(2.0, gt=0.0)
-    weight: float = Field(1.0, ge=0.0)
-    epochs: int | None = Field(None, ge=1)
-    log_texts: int = Field(20_000, ge=0)
-
-
 class Compress(_Section):
     """``lifelong compress``: each method's defaults (``--option KEY=VALUE`` overrides them)
     and how many test texts are timed one at a time for the latency figures."""
@@ -569,7 +556,6 @@ class Compress(_Section):
     int4: Quantize = Quantize()
     fp16: Quantize = Quantize()
     prune: Prune = Prune()
-    distill: DistillMethod = DistillMethod()
     latency_texts: int = Field(200, ge=1)
 
 

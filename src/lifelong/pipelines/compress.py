@@ -85,12 +85,6 @@ class CompressResult:
         }
 
 
-DISTILL = "distill"
-"""The method that trains a new model instead of transforming one
-(:mod:`lifelong.pipelines.distill`): it needs ``training``, which ``compression`` may not
-import, so it is not one of :data:`~lifelong.compression.METHODS`."""
-
-
 def method_options(project: Project, name: str, given: Sequence[str]) -> tuple[Method, BaseModel]:
     """The method called ``name`` and its options: config defaults, then ``KEY=VALUE`` pairs.
 
@@ -102,7 +96,7 @@ def method_options(project: Project, name: str, given: Sequence[str]) -> tuple[M
     if name not in METHODS:
         raise ConfigError(
             f"unknown compression method {name!r}",
-            hint=f"use one of: {', '.join(sorted([*METHODS, DISTILL]))}",
+            hint=f"use one of: {', '.join(sorted(METHODS))}",
         )
     return METHODS[name], parsed_options(project, name, given)
 
