@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from finetune import load as load_public  # the sibling scripts (bench/ is sys.path[0])
 from lifelong.compression import METHODS
 from lifelong.config import NGrams, Pipeline, Training
 from lifelong.core.types import Example, normalize_text
@@ -49,8 +50,10 @@ from lifelong.data import read_paths
 from lifelong.features import minilm_path
 from lifelong.features.encoders import RUNTIMES, make_encoder
 from lifelong.models import ModelBundle, stored_row_count
+from lifelong.scaffold import MINILM_RECIPE
 from lifelong.training import train
-from serve import Load, make_project, start_server  # the sibling script (bench/ is sys.path[0])
+from lifelong.training.distill import distill
+from serve import Load, make_project, start_server
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 TEMPLATE = Path(__file__).resolve().parents[1] / "src" / "lifelong" / "project_template"
@@ -215,6 +218,67 @@ def bench_encoders(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]
     return rows
 
 
+def bench_distill(
+    name: str, tmp: Path, cache: Path, temperature: float, weight: float
+) -> list[dict[str, object]]:
+    """Teacher (fast + MiniLM, ``lifelong init``'s recipe), the fast pipeline on labels alone,
+    and its distilled student (``lifelong compress --method distill``'s training), on the
+    split ``bench/pipelines.py`` uses. Each is saved and loaded back without an embedding
+    cache, so the teacher's single-text latency includes encoding the text."""
+    fit, valid, test = load_public(name, SHARED)
+    teacher_pipeline = Pipeline.model_validate(MINILM_RECIPE["pipeline"])
+    teacher_training = Training.model_validate(MINILM_RECIPE["training"])
+    started = time.perf_counter()
+    teacher = train(fit, valid, pipeline=teacher_pipeline, training=teacher_training,
+                    cache_dir=cache, progress=False).bundle  # fmt: skip
+    seconds = {"teacher": time.perf_counter() - started}
+    started = time.perf_counter()
+    labels_only = train(fit, valid, pipeline=Pipeline(), training=Training(),
+                        progress=False).bundle  # fmt: skip
+    seconds["labels only"] = time.perf_counter() - started
+    started = time.perf_counter()
+    student = distill(teacher, fit, valid, temperature=temperature, weight=weight).bundle
+    seconds["distilled"] = time.perf_counter() - started
+    rows: list[dict[str, object]] = []
+    texts = [normalize_text(e.text) for e in test]
+    teacher_top = teacher.proba_normalized(texts).argmax(axis=1)
+    for row, bundle in (("teacher", teacher), ("labels only", labels_only),
+                        ("distilled", student)):  # fmt: skip
+        folder = tmp / name / row.replace(" ", "-")
+        bundle.save(folder)
+        loaded = ModelBundle.load(folder)  # no cache: MiniLM encodes every text it scores
+        figures = measure(loaded, folder, test)
+        agree = loaded.proba_normalized(texts).argmax(axis=1) == teacher_top
+        rows.append({"model": row, **figures, "agreement": float(np.mean(agree)),
+                     "train_s": seconds[row]})  # fmt: skip
+        print(f"{name} {row}: {rows[-1]}", file=sys.stderr, flush=True)
+    return rows
+
+
+def distill_table(name: str, rows: list[dict[str, object]], temperature: float) -> str:
+    by = {str(r["model"]): r for r in rows}
+    teacher, base = float(by["teacher"]["accuracy"]), float(by["labels only"]["accuracy"])  # type: ignore[arg-type]
+    student = float(by["distilled"]["accuracy"])  # type: ignore[arg-type]
+    closed = (student - base) / (teacher - base) if teacher != base else float("nan")
+    lines = [
+        f"### {name}: distillation into the fast pipeline (T={temperature})",
+        "",
+        "| model | accuracy | agreement with teacher | p50 ms | p99 ms | texts/s (batch) | file MB "
+        "| train s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {100 * float(r['accuracy']):.2f} | "  # type: ignore[arg-type]
+            f"{100 * float(r['agreement']):.2f} | {float(r['p50_ms']):.3f} | "  # type: ignore[arg-type]
+            f"{float(r['p99_ms']):.3f} | {float(r['batch_per_s']):.0f} | "  # type: ignore[arg-type]
+            f"{float(r['size_mb']):.1f} | {float(r['train_s']):.0f} |"  # type: ignore[arg-type]
+        )
+    lines += ["", f"gap closed: {100 * closed:.1f}% ({100 * (student - base):+.2f} of "
+              f"{100 * (teacher - base):.2f} pts; target >= 50%)"]  # fmt: skip
+    return "\n".join(lines)
+
+
 def encoder_table(name: str, rows: list[dict[str, object]]) -> str:
     base = rows[0]
     lines = [
@@ -264,12 +328,20 @@ def main() -> None:
     parser.add_argument("--encoders", action="store_true", help="the MiniLM runtime tables")
     parser.add_argument("--server", action="store_true", help="also measure each form served")
     parser.add_argument("--server-seconds", type=float, default=8.0, help="load per served form")
+    parser.add_argument("--distill", action="store_true", help="the distillation tables")
+    parser.add_argument("--temperature", type=float, default=2.0, help="distillation T")
+    parser.add_argument("--weight", type=float, default=1.0, help="soft targets vs labels")
+    parser.add_argument("--cache", type=Path, default=Path(__file__).parent / "out" / "cache",
+                        help="MiniLM embedding cache (shared with bench/pipelines.py)")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"torch threads {torch.get_num_threads()}, epochs {args.epochs}", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.datasets:
-            if args.encoders:
+            if args.distill:
+                rows = bench_distill(name, Path(tmp), args.cache, args.temperature, args.weight)
+                print(distill_table(name, rows, args.temperature) + "\n", flush=True)
+            elif args.encoders:
                 rows = bench_encoders(name, args.epochs, Path(tmp) / name)
                 print(encoder_table(name, rows) + "\n", flush=True)
             else:

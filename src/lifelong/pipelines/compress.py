@@ -30,7 +30,7 @@ from lifelong.pipelines.data_view import data_view, trained_examples
 from lifelong.pipelines.judge import Judgement, judge, score
 from lifelong.pipelines.session import load_bundle
 from lifelong.project import Project
-from lifelong.registry import ModelVersion, Registry
+from lifelong.registry import EdgeKind, ModelVersion, Registry
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,11 @@ def method_options(project: Project, name: str, given: Sequence[str]) -> tuple[M
             f"unknown compression method {name!r}",
             hint=f"use one of: {', '.join(sorted(METHODS))}",
         )
+    return METHODS[name], parsed_options(project, name, given)
+
+
+def parsed_options(project: Project, name: str, given: Sequence[str]) -> BaseModel:
+    """Method ``name``'s options: the ``compress.<name>`` defaults, then ``KEY=VALUE`` pairs."""
     defaults: BaseModel = getattr(project.config.compress, name)
     known = sorted(type(defaults).model_fields)
     values = defaults.model_dump()
@@ -119,7 +124,7 @@ def method_options(project: Project, name: str, given: Sequence[str]) -> tuple[M
             hint=f"{name} takes {', '.join(known) or 'no options'} (compress.{name} in config.yml "
             "sets the defaults)",
         ) from None
-    return METHODS[name], options
+    return options
 
 
 def _uncompressed_ancestor(registry: Registry, version: ModelVersion) -> str | None:
@@ -176,7 +181,7 @@ def artifact_bytes(version: ModelVersion) -> int:
     return sum(f.size for f in version.artifact_files.values())
 
 
-def _folder_bytes(folder: Path) -> int:
+def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
@@ -226,38 +231,74 @@ def compress_version(
             method,
             "it would drop nothing: the table holds only rows its training texts touch already",
         )
+    # 4-5. Measure both, register, gate.
+    made = Made(
+        compressed,
+        "compress",
+        parent.config,
+        {
+            "kind": "compress",
+            "method": method.name,
+            "options": settings.model_dump(mode="json"),
+            "applied": applied(compressed),
+            "n_texts": texts.count,
+        },
+        {"compress": round(compress_s, 4)},
+    )
+    return register_smaller(project, registry, parent, bundle, test, made, options)
+
+
+@dataclass(frozen=True)
+class Made:
+    """A smaller model and how it was made: the edge, config and ``training`` record of its
+    version (``method`` and ``options`` in it), its timings."""
+
+    bundle: ModelBundle
+    edge: EdgeKind
+    config: dict[str, Any]
+    training: dict[str, Any]
+    timings: dict[str, float]
+
+
+def register_smaller(
+    project: Project,
+    registry: Registry,
+    parent: ModelVersion,
+    original: ModelBundle,
+    test: list[Example],
+    made: Made,
+    options: CompressOptions,
+    extra_metrics: dict[str, Any] | None = None,
+) -> CompressResult:
+    """Measure ``made`` against its parent on ``test``, register it (the parent's snapshot,
+    both footprints) and let the gate judge it as any challenger (the latency budget too)."""
     n_single = project.config.compress.latency_texts
-    before, _ = measure(bundle, test, n_single, artifact_bytes(parent))
+    before, _ = measure(original, test, n_single, artifact_bytes(parent))
     with tempfile.TemporaryDirectory(prefix=".tmp-bundle-", dir=project.state_dir) as tmp:
         folder = Path(tmp) / "bundle"
-        compressed.save(folder, include_replay=bool(bundle.replay))
-        after, report = measure(compressed, test, n_single, _folder_bytes(folder))
-        # 4. Register: the parent's snapshot and config, what was done, both footprints.
+        made.bundle.save(folder, include_replay=bool(made.bundle.replay))
+        after, report = measure(made.bundle, test, n_single, folder_bytes(folder))
         version = registry.register(
             folder,
             snapshot_id=parent.snapshot_id,
-            config=parent.config,
+            config=made.config,
             parent=parent.label,
-            edge="compress",
+            edge=made.edge,
             metrics={
                 "accuracy": report.accuracy,
                 "macro_f1": report.macro_f1,
                 "test": report.to_dict(),
                 "compression": {"before": before.to_dict(), "after": after.to_dict()},
+                **(extra_metrics or {}),
             },
-            timings={"compress": round(compress_s, 4)},
+            timings=made.timings,
             training={
-                "kind": "compress",
-                "method": method.name,
-                "options": settings.model_dump(mode="json"),
-                "applied": applied(compressed),
+                **made.training,
                 "weights_format": after.weights_format,
-                "n_texts": texts.count,
                 "promote_after": options.promote,
             },
             notes=options.notes,
         )
-    # 5. The gate, as for any challenger (the latency budget too).
-    command = f"compress {parent.label} --method {method.name}"
+    command = f"compress {parent.label} --method {made.training['method']}"
     judgement = judge(project, registry, version.label, promote=options.promote, command=command)
     return CompressResult(registry.resolve(version.label), before, after, judgement)

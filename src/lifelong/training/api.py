@@ -52,7 +52,7 @@ from lifelong.training.checkpoint import Checkpointer
 from lifelong.training.compat import LabelPlan, check_compatible, plan_labels
 from lifelong.training.distributed import DataParallel
 from lifelong.training.init import make_strategy
-from lifelong.training.regularizers import make_regularizers
+from lifelong.training.regularizers import Teacher, make_regularizers
 from lifelong.training.replay import replay_sample
 from lifelong.training.trainer import Penalty, Trainer
 
@@ -228,6 +228,7 @@ def train(
     progress: bool = True,
     checkpoint: Checkpointer | None = None,
     distributed: DataParallel | None = None,
+    teacher: Teacher | None = None,
 ) -> TrainOutcome:
     """Train a model cold, or update ``parent`` on new data.
 
@@ -264,6 +265,9 @@ def train(
         Train data-parallel under torchrun (see :mod:`lifelong.training.distributed`): this
         process fits on its hash shard of the training examples; the returned model is the
         same on every rank.
+    teacher
+        Train cold to match this teacher's softened outputs on ``train`` (a row of logits per
+        example, in order) as well as the labels; not with a ``parent`` or ``distributed``.
 
     Raises
     ------
@@ -274,6 +278,8 @@ def train(
         No training examples.
     """
     finetune = finetune or Finetune()
+    if teacher is not None and (parent is not None or distributed is not None):
+        raise ValueError("a student learns from its teacher cold and in one process")
     featurizer = make_featurizer(pipeline, cache_dir)
     regression = is_regression(pipeline)
     if parent is not None:
@@ -342,6 +348,9 @@ def train(
             imprinted = [plan.labels[row] for row in rows_set]
     else:
         model = fresh()
+    if teacher is not None:
+        penalties.append(teacher.penalty(plan.labels))
+        regularized[teacher.distillation.name] = teacher.distillation.params()
 
     # a cold-start update trains as a cold training does
     scale = 1.0 if parent is None or finetune.init == "cold" else finetune.lr_scale

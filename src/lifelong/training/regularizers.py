@@ -122,16 +122,25 @@ class Distillation:
         if labels.dtype.kind == "f":
             return self._regression(parent, features)
         columns = torch.as_tensor(list(old_rows), dtype=torch.long)
+        return self.matching(_logits(parent, features)[:, columns], columns)
+
+    def matching(self, teacher: torch.Tensor, columns: torch.Tensor) -> Penalty:
+        """The penalty toward a teacher's logits ``teacher`` (a row per training row, a column
+        per entry of ``columns``: the model's output rows they stand for).
+
+        The parent of an update is one teacher; a model of another pipeline whose logits were
+        computed on the same training texts (``lifelong compress --method distill``) is
+        another: only its outputs are needed, never its features.
+        """
         t = self.temperature
-        targets = F.softmax(_logits(parent, features)[:, columns] / t, dim=1)
+        targets = F.softmax(teacher / t, dim=1)
         scale = self.weight * t * t
 
         def penalty(
             model: nn.Module, rows: NDArray[np.int64], batch: Features, logits: torch.Tensor
         ) -> torch.Tensor:
             student = F.log_softmax(logits[:, columns] / t, dim=1)
-            teacher = targets[torch.from_numpy(rows)]
-            return scale * F.kl_div(student, teacher, reduction="batchmean")
+            return scale * F.kl_div(student, targets[torch.from_numpy(rows)], reduction="batchmean")
 
         return penalty
 
@@ -145,6 +154,30 @@ class Distillation:
             return self.weight * F.mse_loss(logits[:, 0], targets[torch.from_numpy(rows)])
 
         return penalty
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """Another model's logits on every training example, for a student trained cold to match
+    them (knowledge distillation, Hinton et al. 2015) as well as the labels.
+
+    The teacher may use another pipeline (MiniLM vectors, a transformer): its logits were
+    computed from its own features of the same texts, so the student only needs these numbers.
+    Labels the student does not have (none, when the examples' labels are the teacher's) are
+    left out of both softened distributions.
+    """
+
+    labels: tuple[str, ...]
+    logits: torch.Tensor
+    distillation: Distillation
+
+    def penalty(self, labels: Sequence[str]) -> Penalty:
+        """The distillation term of a student whose output rows are ``labels``."""
+        index = {label: i for i, label in enumerate(labels)}
+        shared = [(i, index[label]) for i, label in enumerate(self.labels) if label in index]
+        mine = torch.as_tensor([i for i, _ in shared], dtype=torch.long)
+        theirs = torch.as_tensor([j for _, j in shared], dtype=torch.long)
+        return self.distillation.matching(self.logits[:, mine], theirs)
 
 
 @dataclass(frozen=True)
