@@ -261,3 +261,29 @@ def _pool_rare(
             cell = value if total[value] >= RARE else _RARE_CELL
             pooled[side][cell] = pooled[side].get(cell, 0) + count
     return pooled[0], pooled[1]
+
+
+def value_drift(
+    reference: Sequence[float],
+    current: Sequence[float],
+    *,
+    psi_threshold: float | None,
+    alpha: float | None,
+    bins: int,
+    min_samples: int,
+) -> ColumnDrift:
+    """The drift of a regression model's predicted values (``predicted_value``): recent ones
+    against its values on the test split, by the numeric column tests (the drift trigger and
+    the dashboard both judge them so)."""
+    return column_drift(
+        "predicted_value",
+        "numeric",
+        reference,
+        current,
+        psi_threshold=psi_threshold,
+        alpha=alpha,
+        bins=bins,
+        min_samples=min_samples,
+        value_range=None,
+        known=None,
+    )

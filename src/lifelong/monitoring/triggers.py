@@ -22,8 +22,8 @@ from lifelong.monitoring.feature_drift import (
     ColumnKind,
     FeatureDriftReport,
     Row,
-    column_drift,
     feature_drift,
+    value_drift,
 )
 
 Figure = float | int | bool | str | None
@@ -357,17 +357,13 @@ class DriftTrigger:
         ref, cur = context.reference_values, context.current_values
         if min(len(ref), len(cur)) < self.min_samples:
             return None
-        return column_drift(
-            "predicted_value",
-            "numeric",
+        return value_drift(
             ref,
             cur,
             psi_threshold=self.psi_threshold,
             alpha=self.ks_alpha,
             bins=self.bins,
             min_samples=self.min_samples,
-            value_range=None,
-            known=None,
         )
 
     def _features(self, context: TriggerContext) -> FeatureDriftReport | None:

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from lifelong.config import DriftTrigger
 from lifelong.data.sources import FeedbackRecord
 from lifelong.monitoring import DriftResult, chi_square_labels, ks_test, psi
-from lifelong.monitoring.feature_drift import column_drift
+from lifelong.monitoring.feature_drift import value_drift
 from lifelong.registry import ModelVersion, Registry
 from lifelong.ui import charts
 
@@ -107,17 +107,13 @@ def drift(
             len(served),
         )
     if ref_values:
-        values = column_drift(
-            "predicted_value",
-            "numeric",
+        values = value_drift(
             ref_values,
-            [p.value for p in served],
+            [p.value for p in served if p.value is not None],
             psi_threshold=policy.psi,
             alpha=policy.ks_alpha,
             bins=policy.bins,
             min_samples=policy.min_samples,
-            value_range=None,
-            known=None,
         )
         return list(values.tests), "", len(served)
     confidences = [p.confidence for p in served]
