@@ -8,6 +8,10 @@ a CI run that silently skipped the shared-store tests would prove nothing.
 
 ``transport`` runs a source test once per transport: a real Redis, librdkafka's mock Kafka
 cluster, a real NATS server with JetStream (skipped when missing, failed in CI, likewise).
+
+Hypothesis runs without its per-example deadline: the suite runs on shared 2-core machines where
+one example of a property test that trains or hashes can take seconds under load, and speed is
+measured in ``bench/``, never asserted by a test.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -35,6 +40,9 @@ from lifelong.testing.transports import (
     RedisTransport,
     Transport,
 )
+
+settings.register_profile("lifelong", deadline=None)
+settings.load_profile("lifelong")
 
 _MINILM_INSTALLED = scaffold.minilm_installed
 
