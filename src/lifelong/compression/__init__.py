@@ -8,7 +8,7 @@ and gates the result is :mod:`lifelong.pipelines.compress`.
 """
 
 from lifelong.compression.methods import METHODS, Method, Prune, PruneNeurons, Quantize, applied
-from lifelong.compression.neurons import importance, kept_units, prune_neurons
+from lifelong.compression.neurons import hidden_units, importance, kept_units, prune_neurons
 from lifelong.compression.prune import by_magnitude, prune_bag, touched_buckets
 from lifelong.compression.quantize import quantize_bag, quantize_rows, stored_rows
 from lifelong.compression.storage import compact_table, trained_rows
@@ -22,6 +22,7 @@ __all__ = [
     "applied",
     "by_magnitude",
     "compact_table",
+    "hidden_units",
     "importance",
     "kept_units",
     "prune_bag",

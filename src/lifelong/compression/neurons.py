@@ -57,6 +57,12 @@ class HeadData:
     y: torch.Tensor
 
 
+def hidden_units(module: nn.Module) -> int:
+    """Width of a fast or tabular network's hidden layer (0 for other networks)."""
+    hidden = getattr(module, "hidden", None)
+    return hidden.out_features if isinstance(hidden, nn.Linear) else 0
+
+
 def sample(examples: Iterable[Example], size: int, seed: int = SEED) -> list[Example]:
     """A uniform sample of at most ``size`` of ``examples``, read once (reservoir sampling):
     a streamed project's training data may be more than memory holds."""

@@ -20,9 +20,8 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from torch import nn
 
-from lifelong.compression import METHODS, Method, applied
+from lifelong.compression import METHODS, Method, applied, hidden_units
 from lifelong.core.errors import ConfigError, IncompatibleModel
 from lifelong.core.types import Example, normalize_text
 from lifelong.evaluation import EvalReport
@@ -52,6 +51,7 @@ class Footprint:
     bytes: int
     weights_format: str
     stored_rows: int
+    hidden_units: int
     accuracy: float
     macro_f1: float
     latency_ms_p50: float
@@ -169,6 +169,7 @@ def measure(
         bytes=size,
         weights_format=weights_format(bundle.module),
         stored_rows=stored_row_count(bundle.module),
+        hidden_units=hidden_units(bundle.module),
         accuracy=report.accuracy,
         macro_f1=report.macro_f1,
         latency_ms_p50=round(statistics.median(times), 4),
@@ -203,9 +204,8 @@ class _Counted(Iterable[Example]):
 
 def _shape(bundle: ModelBundle) -> tuple[str, int, int]:
     """What a method can make smaller: the table's format and stored rows, the hidden width."""
-    hidden = getattr(bundle.module, "hidden", None)
-    width = hidden.out_features if isinstance(hidden, nn.Linear) else 0
-    return weights_format(bundle.module), stored_row_count(bundle.module), width
+    module = bundle.module
+    return weights_format(module), stored_row_count(module), hidden_units(module)
 
 
 def compress_version(
