@@ -18,8 +18,9 @@ included.
 
 ``--neurons`` gives instead a table per data set for hidden-unit pruning (``--method
 prune-neurons``) of the default fast version (compact storage): the kept fraction, the importance
-criterion and the recovery epochs of each row, the time the method took, the hidden width, and
-the figures above.
+criterion and the recovery epochs of each row, the time the method took, the hidden width, the
+figures above, and the time of the head alone (hidden layer, relu, output layer); the batch and
+head times are medians of 15 rounds that time every row in turn.
 
 ``--encoders`` adds a table per data set for the MiniLM runtimes of ``embeddings: minilm``
 (``pipeline.embeddings_runtime``): encoder throughput on 1,000 test texts (median of 3 rounds,
@@ -77,24 +78,26 @@ PLAN: dict[str, list[Step]] = {  # row name -> methods (and options) applied in 
 }
 
 
-def _neurons(fraction: float, epochs: int, criterion: str = "activation") -> Step:
+def _neurons(fraction: float, epochs: int, criterion: str = "taylor") -> Step:
     return ("prune-neurons", {"neurons": fraction, "recover_epochs": epochs,
                               "criterion": criterion})  # fmt: skip
 
 
 NEURON_PLAN: dict[str, list[Step]] = {  # of the default (compact) version
     "parent (default)": [],
+    "neurons 0.5 activation, no recovery": [_neurons(0.5, 0, "activation")],
     "neurons 0.5, no recovery": [_neurons(0.5, 0)],
     "neurons 0.5, recover 1": [_neurons(0.5, 1)],
     "neurons 0.5, recover 3": [_neurons(0.5, 3)],
     "neurons 0.5, recover 5": [_neurons(0.5, 5)],
+    "neurons 0.25 activation, no recovery": [_neurons(0.25, 0, "activation")],
+    "neurons 0.25 activation, recover 3": [_neurons(0.25, 3, "activation")],
     "neurons 0.25, no recovery": [_neurons(0.25, 0)],
     "neurons 0.25, recover 3": [_neurons(0.25, 3)],
-    "neurons 0.25 taylor, no recovery": [_neurons(0.25, 0, "taylor")],
-    "neurons 0.25 taylor, recover 3": [_neurons(0.25, 3, "taylor")],
     "neurons 0.1, recover 3": [_neurons(0.1, 3)],
     "int8 + neurons 0.25, recover 3": [("int8", {}), _neurons(0.25, 3)],
 }
+"""Rows without a criterion named use the default, ``taylor``."""
 
 
 def applied(bundle: ModelBundle, steps: list[Step], examples: list[Example]) -> ModelBundle:
@@ -223,7 +226,8 @@ def _row(
 
 
 def bench_neurons(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
-    """One row per :data:`NEURON_PLAN` entry, each applied to the default fast version."""
+    """One row per :data:`NEURON_PLAN` entry, each applied to the default fast version; batch
+    and head times measured afterwards, the rows interleaved (:func:`interleaved_times`)."""
     train_examples, test = load(name)
     random.Random(1).shuffle(train_examples)
     n_valid = len(train_examples) // 10
@@ -231,6 +235,7 @@ def bench_neurons(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
     parent = train(fit, valid, pipeline=Pipeline(), training=Training(epochs=epochs),
                    progress=False).bundle  # fmt: skip
     rows: list[dict[str, object]] = []
+    bundles: list[ModelBundle] = []
     for row, steps in NEURON_PLAN.items():
         started = time.perf_counter()
         bundle = applied(parent, steps, fit)
@@ -238,26 +243,41 @@ def bench_neurons(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
         module = bundle.module
         assert isinstance(module, IntentClassifier)
         figures = _row(row, bundle, tmp / name, test, None)
-        figures |= {"hidden": module.hidden.out_features, "method_s": seconds}
-        rows.append({**figures, "head_us": head_us_per_text(bundle, test)})
+        rows.append({**figures, "hidden": module.hidden.out_features, "method_s": seconds})
+        bundles.append(bundle)
         print(f"{name} {row}: {rows[-1]}", file=sys.stderr, flush=True)
+    for row_figures, (batch_s, head_s) in zip(rows, interleaved_times(bundles, test), strict=True):
+        row_figures |= {"batch_per_s": len(test) / batch_s, "head_us": 1e6 * head_s / len(test)}
     return rows
 
 
-def head_us_per_text(bundle: ModelBundle, test: list[Example]) -> float:
-    """Microseconds a text of the hidden layer, relu and output layer alone, on the test split
-    in one batch (median of :data:`BATCH_ROUNDS`): the only part neuron pruning narrows."""
-    module = bundle.module
-    assert isinstance(module, IntentClassifier)
-    features = bundle.featurizer.transform([normalize_text(e.text) for e in test])
-    x = head_inputs(module, features, layer="hidden")
-    times = []
+def interleaved_times(
+    bundles: list[ModelBundle], test: list[Example], rounds: int = 3 * BATCH_ROUNDS
+) -> list[tuple[float, float]]:
+    """Median seconds of each bundle to score the test split in batches, and of its hidden
+    layer, relu and output layer alone on the split's hidden inputs (the only part neuron
+    pruning narrows). Each round times every bundle in turn, so a spell of load on the shared
+    machine hits every row alike."""
+    texts = [normalize_text(e.text) for e in test]
+    inputs = []
+    for bundle in bundles:
+        module = bundle.module
+        assert isinstance(module, IntentClassifier)
+        inputs.append(head_inputs(module, bundle.featurizer.transform(texts), layer="hidden"))
+    batch: list[list[float]] = [[] for _ in bundles]
+    head: list[list[float]] = [[] for _ in bundles]
     with torch.inference_mode():
-        for _ in range(BATCH_ROUNDS):
-            started = time.perf_counter()
-            module.out(torch.relu(module.hidden(x)))
-            times.append(time.perf_counter() - started)
-    return 1e6 * statistics.median(times) / len(test)
+        for _ in range(rounds):
+            for i, (bundle, x) in enumerate(zip(bundles, inputs, strict=True)):
+                started = time.perf_counter()
+                bundle.proba_normalized(texts)
+                batch[i].append(time.perf_counter() - started)
+                module = bundle.module
+                assert isinstance(module, IntentClassifier)
+                started = time.perf_counter()
+                module.out(torch.relu(module.hidden(x)))
+                head[i].append(time.perf_counter() - started)
+    return [(statistics.median(b), statistics.median(h)) for b, h in zip(batch, head, strict=True)]
 
 
 def neuron_table(name: str, rows: list[dict[str, object]], epochs: int) -> str:

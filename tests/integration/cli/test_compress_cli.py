@@ -184,7 +184,7 @@ def test_prune_neurons_narrows_the_head_serves_and_finetunes_at_its_width(tmp_pa
     assert (before["hidden_units"], after["hidden_units"]) == (64, 32)
     assert after["weights_format"] == before["weights_format"] == "sparse-fp16"
     assert after["bytes"] < before["bytes"]
-    assert pruned["options"] == {"neurons": 0.5, "criterion": "activation", "recover_epochs": 2}
+    assert pruned["options"] == {"neurons": 0.5, "criterion": "taylor", "recover_epochs": 2}
     code, out = run_cli(project, settings, "models", "show", "1.1")
     assert "hidden units" in out
     assert "compression (prune-neurons)" in out
