@@ -3,6 +3,7 @@ fine-tune that keeps the width, and refusals."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,11 +14,13 @@ from pydantic import ValidationError
 
 from lifelong.compression import METHODS, importance, kept_units
 from lifelong.compression.neurons import head_data
-from lifelong.config import NGrams, Pipeline, PruneNeurons, Training
+from lifelong.config import Columns, NGrams, Pipeline, PruneNeurons, Splits, Training
 from lifelong.core.errors import ConfigError, IncompatibleModel
 from lifelong.core.types import Example
+from lifelong.data.stream import StreamSource
 from lifelong.models import PRUNED_HIDDEN, IntentClassifier, ModelBundle, read_spec
 from lifelong.training import train
+from lifelong.training.stream import train_stream
 
 MakeExamples = Callable[[list[str], int, int], list[Example]]
 LABELS = ["alarm", "booking", "music", "weather"]
@@ -150,3 +153,19 @@ def test_bad_input_is_refused(trained: tuple[ModelBundle, list[Example]]) -> Non
     assert PRUNE.refusal(METHODS["int8"].apply(bundle, {}, [])) is None  # any table format
     with pytest.raises(ConfigError, match="none of the version's training texts"):
         PRUNE.apply(bundle, {"neurons": 0.5}, [Example.make("some text", "not-a-label")])
+
+
+def test_a_streamed_finetune_of_a_pruned_version_keeps_its_width(
+    trained: tuple[ModelBundle, list[Example]], make_examples: MakeExamples, tmp_path: Path
+) -> None:
+    bundle, examples = trained
+    pruned = PRUNE.apply(bundle, {"neurons": 0.25, "recover_epochs": 1}, examples)
+    path = tmp_path / "d.jsonl"
+    rows = [*examples, *make_examples(LABELS, 10, 60)]
+    path.write_text("".join(json.dumps({"text": e.text, "intent": e.label}) + "\n" for e in rows))
+    source = StreamSource([path], Columns(), Splits(valid=0.2, test=0.2), chunk_rows=16)
+    child = train_stream(
+        source, pipeline=PIPELINE, training=TRAINING, parent=pruned, progress=False
+    ).bundle
+    assert _width(child) == 8
+    assert child.spec.meta[PRUNED_HIDDEN] == {"from": 32, "to": 8}
