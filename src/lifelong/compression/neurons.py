@@ -139,28 +139,45 @@ def recover(
     model: IntentClassifier, data: HeadData, epochs: int, label_smoothing: float
 ) -> list[float]:
     """Retrain ``hidden`` and ``out`` in place for ``epochs`` on ``data`` (dropout on, as in
-    training); the mean loss of each epoch."""
+    training); the mean loss of each epoch.
+
+    Seeded (the order and the dropout masks), so the same parent and options give the same
+    network; torch's global generator is restored after, for the caller's own draws.
+    """
     parameters = [*model.hidden.parameters(), *model.out.parameters()]
     optimizer = torch.optim.Adam(parameters, lr=RECOVER_LR)
     generator = torch.Generator().manual_seed(SEED)
     losses = []
     model.train()
-    try:
-        for _ in range(epochs):
-            order = torch.randperm(len(data.y), generator=generator)
-            total = 0.0
-            for start in range(0, len(order), RECOVER_BATCH):
-                batch = order[start : start + RECOVER_BATCH]
-                logits = model.out(model.dropout(torch.relu(model.hidden(data.x[batch]))))
-                loss = F.cross_entropy(logits, data.y[batch], label_smoothing=label_smoothing)
-                optimizer.zero_grad()
-                loss.backward()  # type: ignore[no-untyped-call]
-                optimizer.step()
-                total += float(loss.detach()) * len(batch)
-            losses.append(total / len(order))
-    finally:
-        model.eval()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)  # dropout draws from the global generator
+        try:
+            for _ in range(epochs):
+                losses.append(_epoch(model, data, optimizer, generator, label_smoothing))
+        finally:
+            model.eval()
     return losses
+
+
+def _epoch(
+    model: IntentClassifier,
+    data: HeadData,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    label_smoothing: float,
+) -> float:
+    """One pass over ``data`` in shuffled batches; its mean loss."""
+    order = torch.randperm(len(data.y), generator=generator)
+    total = 0.0
+    for start in range(0, len(order), RECOVER_BATCH):
+        batch = order[start : start + RECOVER_BATCH]
+        logits = model.out(model.dropout(torch.relu(model.hidden(data.x[batch]))))
+        loss = F.cross_entropy(logits, data.y[batch], label_smoothing=label_smoothing)
+        optimizer.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimizer.step()
+        total += float(loss.detach()) * len(batch)
+    return total / len(order)
 
 
 def prune_neurons(
