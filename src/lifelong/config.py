@@ -553,7 +553,7 @@ class PruneNeurons(_Section):
     units scored most important on the training texts by ``criterion``, then retrain the
     head for ``recover_epochs`` (0: no recovery). The defaults are measured
     (bench/compress.py --neurons): ``taylor`` lost less than ``activation`` before recovery,
-    and 3 epochs brought 0.5 and 0.25 of the units back within 0.3 pt of the parent."""
+    and 3 epochs brought 0.5 and 0.25 of the units back within 0.4 pt of the parent."""
 
     neurons: float = Field(0.5, gt=0.0, le=1.0)
     criterion: Literal["activation", "taylor"] = "taylor"
