@@ -5,8 +5,9 @@ with its full fp32 table (``pipeline.ngrams.storage: full``) is trained on the t
 carved off for early stopping), then each method is applied to that parent and measured; the
 last row is the same training with the default compact storage. Figures: file size of the
 saved bundle, peak RSS of a fresh process that loads it and scores the test texts, single-text
-p50/p99 latency, batch throughput (batches of 256), test accuracy and its delta from the
-parent. The sample project (``project_template``) gives the sizes of a small project.
+p50/p99 latency, batch throughput (batches of 256, the median of 5 rounds), test accuracy and
+its delta from the parent. The sample project (``project_template``) gives the sizes of a
+small project.
 
 ``--server`` adds what a user of ``lifelong serve`` sees, per row: each form is registered as
 the champion of a scratch project, ``lifelong serve`` is started on it, and one client sends
@@ -14,6 +15,12 @@ single-text ``POST /predict`` requests (CLINC150's test texts in turn, ``bench/s
 HTTP client in a second process) for ``--server-seconds``; the table then gets the server's
 p50/p99 and the peak RSS of the server process (``VmHWM``), model, FastAPI and prediction log
 included.
+
+``--neurons`` gives instead a table per data set for hidden-unit pruning (``--method
+prune-neurons``) of the default fast version (compact storage): the kept fraction, the importance
+criterion and the recovery epochs of each row, the time the method took, the hidden width, the
+figures above, and the time of the head alone (hidden layer, relu, output layer); the batch and
+head times are medians of 15 rounds that time every row in turn.
 
 ``--encoders`` adds a table per data set for the MiniLM runtimes of ``embeddings: minilm``
 (``pipeline.embeddings_runtime``): encoder throughput on 1,000 test texts (median of 3 rounds,
@@ -25,6 +32,7 @@ trained on that runtime's vectors. Run from the project root::
     PYTHONPATH=src python bench/compress.py [--epochs 3] [--datasets clinc150 banking77 sample]
         [--server [--server-seconds 8]]
     PYTHONPATH=src python bench/compress.py --encoders --datasets clinc150 banking77
+    PYTHONPATH=src python bench/compress.py --neurons --datasets clinc150 banking77
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ from lifelong.core.types import Example, normalize_text
 from lifelong.data import read_paths
 from lifelong.features import minilm_path
 from lifelong.features.encoders import RUNTIMES, make_encoder
-from lifelong.models import ModelBundle, stored_row_count
+from lifelong.models import IntentClassifier, ModelBundle, head_inputs, stored_row_count
 from lifelong.scaffold import MINILM_RECIPE
 from lifelong.training import train
 from lifelong.training.distill import distill
@@ -57,14 +65,46 @@ from serve import Load, make_project, start_server
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 TEMPLATE = Path(__file__).resolve().parents[1] / "src" / "lifelong" / "project_template"
-PLAN = {  # row name -> methods applied in order to the parent
+BATCH_ROUNDS = 5
+"""The whole test split is scored this many times; the batch figure is the median round."""
+Step = tuple[str, dict[str, object]]
+PLAN: dict[str, list[Step]] = {  # row name -> methods (and options) applied in order
     "parent fp32": [],
-    "int8": ["int8"],
-    "int4": ["int4"],
-    "prune": ["prune"],
-    "prune + fp16 (compact)": ["prune", "fp16"],
-    "prune + int8": ["prune", "int8"],
+    "int8": [("int8", {})],
+    "int4": [("int4", {})],
+    "prune": [("prune", {})],
+    "prune + fp16 (compact)": [("prune", {}), ("fp16", {})],
+    "prune + int8": [("prune", {}), ("int8", {})],
 }
+
+
+def _neurons(fraction: float, epochs: int, criterion: str = "taylor") -> Step:
+    return ("prune-neurons", {"neurons": fraction, "recover_epochs": epochs,
+                              "criterion": criterion})  # fmt: skip
+
+
+NEURON_PLAN: dict[str, list[Step]] = {  # of the default (compact) version
+    "parent (default)": [],
+    "neurons 0.5 activation, no recovery": [_neurons(0.5, 0, "activation")],
+    "neurons 0.5, no recovery": [_neurons(0.5, 0)],
+    "neurons 0.5, recover 1": [_neurons(0.5, 1)],
+    "neurons 0.5, recover 3": [_neurons(0.5, 3)],
+    "neurons 0.5, recover 5": [_neurons(0.5, 5)],
+    "neurons 0.25 activation, no recovery": [_neurons(0.25, 0, "activation")],
+    "neurons 0.25 activation, recover 3": [_neurons(0.25, 3, "activation")],
+    "neurons 0.25, no recovery": [_neurons(0.25, 0)],
+    "neurons 0.25, recover 3": [_neurons(0.25, 3)],
+    "neurons 0.1, recover 3": [_neurons(0.1, 3)],
+    "int8 + neurons 0.25, recover 3": [("int8", {}), _neurons(0.25, 3)],
+}
+"""Rows without a criterion named use the default, ``taylor``."""
+
+
+def applied(bundle: ModelBundle, steps: list[Step], examples: list[Example]) -> ModelBundle:
+    """``bundle`` after each method of ``steps`` in turn, as ``lifelong compress`` applies it."""
+    for method, options in steps:
+        bundle = METHODS[method].apply(bundle, options, examples)
+    return bundle
 
 
 def _read(path: Path) -> list[Example]:
@@ -110,9 +150,12 @@ def measure(bundle: ModelBundle, folder: Path, test: list[Example]) -> dict[str,
         started = time.perf_counter()
         bundle.proba_normalized([text])
         times.append((time.perf_counter() - started) * 1000)
-    started = time.perf_counter()
-    proba = bundle.proba_normalized(texts)
-    batch_s = time.perf_counter() - started
+    batch_times = []
+    for _ in range(BATCH_ROUNDS):
+        started = time.perf_counter()
+        proba = bundle.proba_normalized(texts)
+        batch_times.append(time.perf_counter() - started)
+    batch_s = statistics.median(batch_times)
     predicted = [bundle.labels[i] for i in proba.argmax(axis=1)]
     accuracy = float(np.mean([p == e.label for p, e in zip(predicted, test, strict=True)]))
     return {
@@ -161,13 +204,9 @@ def bench(name: str, epochs: int, tmp: Path, server: float | None) -> list[dict[
     # the default: the same training (seed), stored compact by the training itself
     default = train(fit, valid, pipeline=Pipeline(), training=Training(epochs=epochs),
                     progress=False).bundle  # fmt: skip
-    texts = [normalize_text(e.text) for e in fit]
     rows: list[dict[str, object]] = []
     for row, steps in PLAN.items():
-        bundle = parent.bundle
-        for step in steps:
-            bundle = METHODS[step].apply(bundle, {}, texts)
-        rows.append(_row(row, bundle, tmp / name, test, server))
+        rows.append(_row(row, applied(parent.bundle, steps, fit), tmp / name, test, server))
     rows.append(_row("default (compact storage)", default, tmp / name, test, server))
     return rows
 
@@ -184,6 +223,82 @@ def _row(
         figures |= measure_server(folder, server)
         print(f"{row}: served {figures}", file=sys.stderr, flush=True)
     return figures
+
+
+def bench_neurons(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
+    """One row per :data:`NEURON_PLAN` entry, each applied to the default fast version; batch
+    and head times measured afterwards, the rows interleaved (:func:`interleaved_times`)."""
+    train_examples, test = load(name)
+    random.Random(1).shuffle(train_examples)
+    n_valid = len(train_examples) // 10
+    valid, fit = train_examples[:n_valid], train_examples[n_valid:]
+    parent = train(fit, valid, pipeline=Pipeline(), training=Training(epochs=epochs),
+                   progress=False).bundle  # fmt: skip
+    rows: list[dict[str, object]] = []
+    bundles: list[ModelBundle] = []
+    for row, steps in NEURON_PLAN.items():
+        started = time.perf_counter()
+        bundle = applied(parent, steps, fit)
+        seconds = time.perf_counter() - started
+        module = bundle.module
+        assert isinstance(module, IntentClassifier)
+        figures = _row(row, bundle, tmp / name, test, None)
+        rows.append({**figures, "hidden": module.hidden.out_features, "method_s": seconds})
+        bundles.append(bundle)
+        print(f"{name} {row}: {rows[-1]}", file=sys.stderr, flush=True)
+    for row_figures, (batch_s, head_s) in zip(rows, interleaved_times(bundles, test), strict=True):
+        row_figures |= {"batch_per_s": len(test) / batch_s, "head_us": 1e6 * head_s / len(test)}
+    return rows
+
+
+def interleaved_times(
+    bundles: list[ModelBundle], test: list[Example], rounds: int = 3 * BATCH_ROUNDS
+) -> list[tuple[float, float]]:
+    """Median seconds of each bundle to score the test split in batches, and of its hidden
+    layer, relu and output layer alone on the split's hidden inputs (the only part neuron
+    pruning narrows). Each round times every bundle in turn, so a spell of load on the shared
+    machine hits every row alike."""
+    texts = [normalize_text(e.text) for e in test]
+    inputs = []
+    for bundle in bundles:
+        module = bundle.module
+        assert isinstance(module, IntentClassifier)
+        inputs.append(head_inputs(module, bundle.featurizer.transform(texts), layer="hidden"))
+    batch: list[list[float]] = [[] for _ in bundles]
+    head: list[list[float]] = [[] for _ in bundles]
+    with torch.inference_mode():
+        for _ in range(rounds):
+            for i, (bundle, x) in enumerate(zip(bundles, inputs, strict=True)):
+                started = time.perf_counter()
+                bundle.proba_normalized(texts)
+                batch[i].append(time.perf_counter() - started)
+                module = bundle.module
+                assert isinstance(module, IntentClassifier)
+                started = time.perf_counter()
+                module.out(torch.relu(module.hidden(x)))
+                head[i].append(time.perf_counter() - started)
+    return [(statistics.median(b), statistics.median(h)) for b, h in zip(batch, head, strict=True)]
+
+
+def neuron_table(name: str, rows: list[dict[str, object]], epochs: int) -> str:
+    base = rows[0]
+    lines = [
+        f"### {name}: hidden-unit pruning of the default fast version ({epochs} epochs)",
+        "",
+        "| row | format | hidden | file MB | p50 ms | p99 ms | batch texts/s | x parent "
+        "| head µs/text | accuracy | delta pts | method s |",
+        "| --- | --- |" + " ---: |" * 10,
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['method']} | {r['format']} | {r['hidden']} | {r['size_mb']:.2f} | "
+            f"{r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['batch_per_s']:,.0f} | "
+            f"{float(r['batch_per_s']) / float(base['batch_per_s']):.2f} | "  # type: ignore[arg-type]
+            f"{r['head_us']:.2f} | {r['accuracy']:.4f} | "
+            f"{100 * (float(r['accuracy']) - float(base['accuracy'])):+.2f} | "  # type: ignore[arg-type]
+            f"{r['method_s']:.1f} |"
+        )
+    return "\n".join(lines)
 
 
 def bench_encoders(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
@@ -329,6 +444,7 @@ def main() -> None:
     parser.add_argument("--server", action="store_true", help="also measure each form served")
     parser.add_argument("--server-seconds", type=float, default=8.0, help="load per served form")
     parser.add_argument("--distill", action="store_true", help="the distillation tables")
+    parser.add_argument("--neurons", action="store_true", help="the hidden-unit pruning tables")
     parser.add_argument("--temperature", type=float, default=2.0, help="distillation T")
     parser.add_argument("--weight", type=float, default=1.0, help="soft targets vs labels")
     parser.add_argument("--cache", type=Path, default=Path(__file__).parent / "out" / "cache",
@@ -341,6 +457,9 @@ def main() -> None:
             if args.distill:
                 rows = bench_distill(name, Path(tmp), args.cache, args.temperature, args.weight)
                 print(distill_table(name, rows, args.temperature) + "\n", flush=True)
+            elif args.neurons:
+                rows = bench_neurons(name, args.epochs, Path(tmp))
+                print(neuron_table(name, rows, args.epochs) + "\n", flush=True)
             elif args.encoders:
                 rows = bench_encoders(name, args.epochs, Path(tmp) / name)
                 print(encoder_table(name, rows) + "\n", flush=True)

@@ -266,6 +266,7 @@ _FOOTPRINT = (
     ("size (bytes)", "bytes", "{:,.0f}"),
     ("weights", "weights_format", "{}"),
     ("stored n-gram rows", "stored_rows", "{:,}"),
+    ("hidden units", "hidden_units", "{:,}"),
     ("accuracy", "accuracy", "{:.4f}"),
     ("macro-F1", "macro_f1", "{:.4f}"),
     ("single text p50 (ms)", "latency_ms_p50", "{:.3f}"),

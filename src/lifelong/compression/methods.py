@@ -2,8 +2,9 @@
 
 A method says why it cannot compress a bundle (:meth:`Method.refusal`: another pipeline, a
 table already in that form) before any work, and :meth:`Method.apply` returns a new bundle:
-same labels, featurizer and pipeline, a smaller n-gram table, its weights format in the spec
-and the method appended to ``meta["compression"]``. The originals are never changed.
+same labels, featurizer and pipeline, a smaller n-gram table (its weights format in the spec)
+or a narrower hidden layer (``pipeline.hidden`` in the spec), and the method appended to
+``meta["compression"]``. The originals are never changed.
 """
 
 from __future__ import annotations
@@ -14,13 +15,18 @@ from typing import Any, Protocol
 
 from torch import nn
 
+from lifelong.compression.neurons import prune_neurons
 from lifelong.compression.prune import prune_bag, touched_buckets
 from lifelong.compression.quantize import quantize_bag
 from lifelong.compression.transformer import quantize_transformer
 from lifelong.compression.transformer import refusal as transformer_refusal
+from lifelong.config import PruneNeurons as NeuronOptions
+from lifelong.core.types import Example
 from lifelong.models import (
     FORMAT_VERSION,
+    PRUNED_HIDDEN,
     CompactBag,
+    IntentClassifier,
     ModelBundle,
     WeightsFormat,
     table,
@@ -42,7 +48,7 @@ class Method(Protocol):
 
     @property
     def needs_texts(self) -> bool:
-        """Whether :meth:`apply` reads the training texts (row pruning)."""
+        """Whether :meth:`apply` reads the training examples (pruning)."""
         ...
 
     def refusal(self, bundle: ModelBundle) -> str | None:
@@ -50,10 +56,10 @@ class Method(Protocol):
         ...
 
     def apply(
-        self, bundle: ModelBundle, options: dict[str, Any], texts: Iterable[str]
+        self, bundle: ModelBundle, options: dict[str, Any], examples: Iterable[Example]
     ) -> ModelBundle:
-        """The compressed bundle (``texts``: the normalized training texts, when needed; read
-        once, as a stream: they may be more than memory holds)."""
+        """The compressed bundle (``examples``: the parent's training examples, when needed;
+        read once, as a stream: they may be more than memory holds)."""
         ...
 
 
@@ -127,7 +133,7 @@ class Quantize:
         return None
 
     def apply(
-        self, bundle: ModelBundle, options: dict[str, Any], texts: Iterable[str]
+        self, bundle: ModelBundle, options: dict[str, Any], examples: Iterable[Example]
     ) -> ModelBundle:
         if self._transformer(bundle):
             return quantize_transformer(bundle, options)
@@ -154,14 +160,74 @@ class Prune:
         return why
 
     def apply(
-        self, bundle: ModelBundle, options: dict[str, Any], texts: Iterable[str]
+        self, bundle: ModelBundle, options: dict[str, Any], examples: Iterable[Example]
     ) -> ModelBundle:
-        kept = touched_buckets(bundle.featurizer, texts)
+        kept = touched_buckets(bundle.featurizer, (e.text for e in examples))
         bag = prune_bag(_table(bundle), kept, float(options.get("keep", 1.0)))
         return _rebuilt(bundle, bag, self.name, options)
 
 
+@dataclass(frozen=True)
+class PruneNeurons:
+    """Keep the most important hidden units of the head, then retrain it briefly (see
+    :mod:`lifelong.compression.neurons`). A method of its own, not a ``prune`` option: it
+    narrows the head rather than the table, so it applies to any table format (after
+    ``prune`` or ``int8`` too) and to the tabular network, and it takes its own options."""
+
+    @property
+    def name(self) -> str:
+        return "prune-neurons"
+
+    @property
+    def needs_texts(self) -> bool:
+        return True
+
+    def refusal(self, bundle: ModelBundle) -> str | None:
+        if bundle.pipeline.name == "transformer" or not isinstance(bundle.module, IntentClassifier):
+            return (
+                f"method {self.name} compresses the fast pipeline's hidden layer (or the "
+                f"tabular one's), and this model is a {bundle.pipeline.name} pipeline"
+            )
+        if bundle.regression is not None:
+            return "its recovery retrains a classifier's head, and this model predicts numbers"
+        if self.name in applied(bundle):
+            return "its hidden layer is pruned already"
+        return None
+
+    def apply(
+        self, bundle: ModelBundle, options: dict[str, Any], examples: Iterable[Example]
+    ) -> ModelBundle:
+        settings = NeuronOptions.model_validate(options)
+        module, losses = prune_neurons(
+            bundle, examples, settings.neurons, settings.criterion, settings.recover_epochs
+        )
+        width = module.hidden.out_features
+        meta = bundle.spec.meta
+        # the width the config asks for: a fine-tune of a pruned version keeps the record
+        configured = meta.get(PRUNED_HIDDEN, {}).get("from", bundle.pipeline.hidden)
+        recorded = {**settings.model_dump(mode="json"), "recover_loss": losses}
+        spec = replace(
+            bundle.spec,
+            pipeline={**bundle.spec.pipeline, "hidden": width},
+            meta={
+                **meta,
+                "compression": [
+                    *meta.get("compression", []),
+                    {"method": self.name, "options": recorded},
+                ],
+                PRUNED_HIDDEN: {"from": configured, "to": width},
+            },
+        )
+        return ModelBundle(spec, module, bundle.featurizer, bundle.replay)
+
+
 METHODS: dict[str, Method] = {
     method.name: method
-    for method in (Quantize("int8"), Quantize("int4"), Quantize("fp16"), Prune())
+    for method in (
+        Quantize("int8"),
+        Quantize("int4"),
+        Quantize("fp16"),
+        Prune(),
+        PruneNeurons(),
+    )
 }

@@ -3,6 +3,7 @@
 from lifelong.models.bundle import (
     FEATURIZER_STATE,
     FORMAT_VERSION,
+    PRUNED_HIDDEN,
     READABLE_VERSIONS,
     BundleSpec,
     ModelBundle,
@@ -30,6 +31,7 @@ __all__ = [
     "FEATURIZER_STATE",
     "FORMAT_VERSION",
     "LEVELS",
+    "PRUNED_HIDDEN",
     "READABLE_VERSIONS",
     "BundleSpec",
     "CompactBag",

@@ -44,6 +44,10 @@ READABLE_VERSIONS = (DENSE_VERSION, FORMAT_VERSION)
 FEATURIZER_STATE = "featurizer_state"
 """Key of ``BundleSpec.meta`` holding what a featurizer learned from data (the tabular one's
 column statistics); ``spec.featurizer`` holds what it is."""
+PRUNED_HIDDEN = "pruned_hidden"
+"""Key of ``BundleSpec.meta`` of a network whose hidden units were pruned: ``{"from": the
+width the config asks for, "to": the width stored}`` (``pipeline.hidden`` is the latter), so
+a fine-tune keeps the narrower head instead of refusing a changed pipeline."""
 SPEC_FILE = "bundle.json"
 WEIGHTS_FILE = "weights.safetensors"
 REPLAY_FILE = "replay.jsonl"

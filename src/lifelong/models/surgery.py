@@ -47,9 +47,12 @@ def remap_head(
     model.out = fresh
 
 
-def head_inputs(model: nn.Module, features: Features, batch_size: int = 1024) -> torch.Tensor:
-    """What ``model.out`` receives for each row of ``features`` (eval mode: no dropout)."""
-    head = model.out
+def head_inputs(
+    model: nn.Module, features: Features, batch_size: int = 1024, layer: str = "out"
+) -> torch.Tensor:
+    """What ``model.out`` (or the Linear ``layer`` names: ``hidden`` for neuron pruning)
+    receives for each row of ``features`` (eval mode: no dropout)."""
+    head = getattr(model, layer)
     assert isinstance(head, nn.Linear)
     captured: list[torch.Tensor] = []
 

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from lifelong.compression import METHODS, Method, applied
+from lifelong.compression import METHODS, Method, applied, hidden_units
 from lifelong.core.errors import ConfigError, IncompatibleModel
 from lifelong.core.types import Example, normalize_text
 from lifelong.evaluation import EvalReport
@@ -51,6 +51,7 @@ class Footprint:
     bytes: int
     weights_format: str
     stored_rows: int
+    hidden_units: int
     accuracy: float
     macro_f1: float
     latency_ms_p50: float
@@ -103,7 +104,8 @@ def method_options(project: Project, name: str, given: Sequence[str]) -> tuple[M
 
 def parsed_options(project: Project, name: str, given: Sequence[str]) -> BaseModel:
     """Method ``name``'s options: the ``compress.<name>`` defaults, then ``KEY=VALUE`` pairs."""
-    defaults: BaseModel = getattr(project.config.compress, name)
+    section = name.replace("-", "_")  # the config key of prune-neurons is prune_neurons
+    defaults: BaseModel = getattr(project.config.compress, section)
     known = sorted(type(defaults).model_fields)
     values = defaults.model_dump()
     for item in given:
@@ -121,8 +123,8 @@ def parsed_options(project: Project, name: str, given: Sequence[str]) -> BaseMod
         ]
         raise ConfigError(
             f"method {name}: bad option ({'; '.join(problems)})",
-            hint=f"{name} takes {', '.join(known) or 'no options'} (compress.{name} in config.yml "
-            "sets the defaults)",
+            hint=f"{name} takes {', '.join(known) or 'no options'} (compress.{section} in "
+            "config.yml sets the defaults)",
         ) from None
     return options
 
@@ -167,6 +169,7 @@ def measure(
         bytes=size,
         weights_format=weights_format(bundle.module),
         stored_rows=stored_row_count(bundle.module),
+        hidden_units=hidden_units(bundle.module),
         accuracy=report.accuracy,
         macro_f1=report.macro_f1,
         latency_ms_p50=round(statistics.median(times), 4),
@@ -185,17 +188,24 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-class _Counted(Iterable[str]):
-    """Texts read once, counted as they go (the version records how many the method read)."""
+class _Counted(Iterable[Example]):
+    """Training examples read once, counted as they go (the version records how many the
+    method read)."""
 
-    def __init__(self, texts: Iterator[str]) -> None:
-        self._texts = texts
+    def __init__(self, examples: Iterator[Example]) -> None:
+        self._examples = examples
         self.count = 0
 
-    def __iter__(self) -> Iterator[str]:
-        for text in self._texts:
+    def __iter__(self) -> Iterator[Example]:
+        for example in self._examples:
             self.count += 1
-            yield text
+            yield example
+
+
+def _shape(bundle: ModelBundle) -> tuple[str, int, int]:
+    """What a method can make smaller: the table's format and stored rows, the hidden width."""
+    module = bundle.module
+    return weights_format(module), stored_row_count(module), hidden_units(module)
 
 
 def compress_version(
@@ -209,27 +219,26 @@ def compress_version(
     why = method.refusal(bundle)
     if why is not None:
         _refuse(registry, parent, method, why)
-    # 2. Data: the current test split; the parent's training texts still in the data (for a
-    #    streamed project, read again from its files as a stream: see pipelines/data_view.py).
+    # 2. Data: the current test split; the parent's training examples still in the data (for
+    #    a streamed project, read again from its files as a stream: see pipelines/data_view.py).
     data = data_view(project)
     test = data.test
-    texts = (
-        _Counted(normalize_text(e.text) for e in trained_examples(registry, data, parent))
+    examples = (
+        _Counted(trained_examples(registry, data, parent))
         if method.needs_texts
         else _Counted(iter(()))
     )
     # 3. Compress, and refuse a result that changed nothing.
     started = time.perf_counter()
-    compressed = method.apply(bundle, settings.model_dump(mode="json"), texts)
+    compressed = method.apply(bundle, settings.model_dump(mode="json"), examples)
     compress_s = time.perf_counter() - started
-    if weights_format(compressed.module) == weights_format(bundle.module) and stored_row_count(
-        compressed.module
-    ) == stored_row_count(bundle.module):
+    if _shape(compressed) == _shape(bundle):
         _refuse(
             registry,
             parent,
             method,
-            "it would drop nothing: the table holds only rows its training texts touch already",
+            "it would drop nothing: the table holds only rows its training texts touch "
+            "already, or every hidden unit is kept",
         )
     # 4-5. Measure both, register, gate.
     made = Made(
@@ -241,7 +250,7 @@ def compress_version(
             "method": method.name,
             "options": settings.model_dump(mode="json"),
             "applied": applied(compressed),
-            "n_texts": texts.count,
+            "n_texts": examples.count,
         },
         {"compress": round(compress_s, 4)},
     )

@@ -49,7 +49,7 @@ from lifelong.models.objective import (
 )
 from lifelong.training.calibrate import calibrated
 from lifelong.training.checkpoint import Checkpointer
-from lifelong.training.compat import LabelPlan, check_compatible, plan_labels
+from lifelong.training.compat import LabelPlan, check_compatible, inherited_pipeline, plan_labels
 from lifelong.training.distributed import DataParallel
 from lifelong.training.init import make_strategy
 from lifelong.training.regularizers import Teacher, make_regularizers
@@ -278,6 +278,7 @@ def train(
         No training examples.
     """
     finetune = finetune or Finetune()
+    pipeline, carried = inherited_pipeline(pipeline, None if parent is None else parent.spec)
     if teacher is not None and (parent is not None or distributed is not None):
         raise ValueError("a student learns from its teacher cold and in one process")
     featurizer = make_featurizer(pipeline, cache_dir)
@@ -424,6 +425,7 @@ def train(
             **featurizer_state(featurizer),
             **({TARGET_STATS: objective.to_dict()} if isinstance(objective, Regression) else {}),
             **({} if temperature is None else {TEMPERATURE: temperature.value}),
+            **carried,
         },
     )
     replay = replay_sample(

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from lifelong.config import Pipeline
 from lifelong.core.errors import IncompatibleModel
-from lifelong.models import READABLE_VERSIONS, BundleSpec
+from lifelong.models import PRUNED_HIDDEN, READABLE_VERSIONS, BundleSpec
 
 MUTABLE_KEYS = frozenset(
     {
@@ -94,6 +94,24 @@ def check_compatible(
             "cannot fine-tune the parent model: its pipeline differs in\n  " + "\n  ".join(changed),
             hint=COLD_HINT,
         )
+
+
+def inherited_pipeline(
+    pipeline: Pipeline, parent: BundleSpec | None
+) -> tuple[Pipeline, dict[str, Any]]:
+    """``pipeline`` as an update of ``parent`` trains it, and the spec meta it carries on.
+
+    A parent whose hidden units were pruned (``lifelong compress --method prune-neurons``)
+    stores a narrower hidden layer than the config asks for, recorded as
+    ``meta["pruned_hidden"]``: its update keeps that width, and the record, so the next update
+    does too. A config whose ``pipeline.hidden`` changed since (it is not the recorded
+    ``from``) is compared as is, and refused as any changed architecture.
+    """
+    record = None if parent is None else parent.meta.get(PRUNED_HIDDEN)
+    if not isinstance(record, dict) or record.get("from") != pipeline.hidden:
+        return pipeline, {}
+    narrower = pipeline.model_copy(update={"hidden": int(record["to"])})
+    return narrower, {PRUNED_HIDDEN: dict(record)}
 
 
 def plan_labels(parent: Sequence[str], seen: Sequence[str], *, strict: bool) -> LabelPlan:

@@ -65,7 +65,7 @@ from lifelong.training.api import (
 )
 from lifelong.training.calibrate import calibrated
 from lifelong.training.checkpoint import Checkpointer
-from lifelong.training.compat import check_compatible
+from lifelong.training.compat import check_compatible, inherited_pipeline
 from lifelong.training.init import make_strategy
 from lifelong.training.regularizers import make_regularizers
 from lifelong.training.trainer import Batch, Trainer
@@ -199,6 +199,7 @@ def train_stream(
         A bad row in any file (found by the scan, before training).
     """
     finetune = finetune or Finetune()
+    pipeline, carried = inherited_pipeline(pipeline, None if parent is None else parent.spec)
     _refuse_unsupported(finetune, update=parent is not None, knows_new=unseen is not None)
     featurizer = make_featurizer(pipeline, cache_dir)
     table = featurizer if isinstance(featurizer, TabularFeaturizer) else None
@@ -317,6 +318,7 @@ def train_stream(
             **featurizer_state(featurizer),
             **({TARGET_STATS: objective.to_dict()} if isinstance(objective, Regression) else {}),
             **({} if temperature is None else {TEMPERATURE: temperature.value}),
+            **carried,
         },
     )
     return TrainOutcome(ModelBundle(spec, model, featurizer, scan.replay), report)

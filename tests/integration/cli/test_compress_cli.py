@@ -1,5 +1,5 @@
 """``lifelong compress`` on the sample project: registered, gated, served, rolled back,
-fine-tuned from; bad input refused with nothing registered."""
+fine-tuned from (a pruned head keeps its width); bad input refused with nothing registered."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lifelong.cli.main import app
+from lifelong.pipelines.session import load_bundle
 from lifelong.project import Project
 from lifelong.registry import open_registry
 from lifelong.serving.holder import ModelHolder
@@ -165,3 +166,55 @@ def test_a_default_version_is_compact_fine_tunes_compresses_and_serves(tmp_path:
     assert all(0 < size < 1_000_000 for size in sizes)  # 16,384-bucket table: 2 MB full
     assert served is not None
     assert served.bundle.predict(["where is my order"])[0][0] in served.bundle.labels
+
+
+def test_prune_neurons_narrows_the_head_serves_and_finetunes_at_its_width(tmp_path: Path) -> None:
+    assert CliRunner().invoke(app, ["init", str(tmp_path / "demo")]).exit_code == 0
+    project, settings = tmp_path / "demo", small_settings(2, **{"compress.latency_texts": "20"})
+    assert run_cli(project, settings, "train")[0] == 0
+    code, out = run_cli(
+        project, settings, "compress", "1.0", "--method", "prune-neurons", "-o", "neurons=0.5",
+        "-o", "recover_epochs=2", "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    pruned = _json(out)
+    before, after = pruned["before"], pruned["after"]
+    assert isinstance(before, dict)
+    assert isinstance(after, dict)
+    assert (before["hidden_units"], after["hidden_units"]) == (64, 32)
+    assert after["weights_format"] == before["weights_format"] == "sparse-fp16"
+    assert after["bytes"] < before["bytes"]
+    assert pruned["options"] == {"neurons": 0.5, "criterion": "taylor", "recover_epochs": 2}
+    code, out = run_cli(project, settings, "models", "show", "1.1")
+    assert "hidden units" in out
+    assert "compression (prune-neurons)" in out
+    assert run_cli(project, settings, "evaluate", "1.1", "--json")[0] == 0
+    loaded = Project.load(project)
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        served = ModelHolder(registry, "1.1").sync()
+    assert served is not None
+    assert served.bundle.predict(["where is my order"])[0][0] in served.bundle.labels
+    assert served.bundle.module.hidden.out_features == 32  # type: ignore[union-attr]
+    code, out = run_cli(project, settings, "train", "--finetune", "1.1", "--json")
+    assert code == 0, out
+    child = _json(out)
+    assert (child["parent"], child["edge"]) == ("1.1", "finetune")
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        bundle = load_bundle(loaded, registry, str(child["version"]))
+    assert bundle.module.hidden.out_features == 32  # type: ignore[union-attr]
+    # bad input: applied twice, a fraction out of (0, 1], every unit kept; nothing registered
+    code, out = run_cli(project, settings, "compress", "1.1", "--method", "prune-neurons")
+    assert code == 1
+    assert "pruned already" in out
+    assert "lifelong compress 1.0 --method prune-neurons" in out
+    for bad in ("neurons=0", "neurons=1.5", "recover_epochs=-1", "neuron=0.5"):
+        code, out = run_cli(project, settings, "compress", "1.0", "--method", "prune-neurons",
+                            "-o", bad)  # fmt: skip
+        assert code == 1, bad
+        assert "method prune-neurons: bad option" in out
+        assert "compress.prune_neurons" in out
+    code, out = run_cli(project, settings, "compress", "1.0", "--method", "prune-neurons",
+                        "-o", "neurons=1")  # fmt: skip
+    assert code == 1
+    assert "every hidden unit is kept" in out
+    assert _labels(project) == ["1.0", "1.1", str(child["version"])]

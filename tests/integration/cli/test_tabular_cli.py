@@ -4,12 +4,16 @@ a poisoned batch, predict from a CSV."""
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from lifelong.pipelines.session import load_bundle
+from lifelong.project import Project
+from lifelong.registry import open_registry
 from lifelong.testing.cli import run_cli
 
 pytestmark = pytest.mark.integration
@@ -146,3 +150,24 @@ def test_rows_typed_alone_are_fitted_to_the_data_or_held_for_review(project: Pat
     ingested = list((project / "data" / "ingested").glob("*.jsonl"))
     assert len(ingested) == 1
     assert '"branch": "7"' in ingested[0].read_text()
+
+
+def test_a_tabular_network_prunes_its_hidden_units_and_updates_at_that_width(
+    project: Path,
+) -> None:
+    code, out = run_cli(project, SETTINGS, "compress", "1.0", "--method", "prune-neurons", "--json")
+    assert code == 0, out
+    summary = json.loads(out[out.index("{") :])
+    assert (summary["before"]["hidden_units"], summary["after"]["hidden_units"]) == (32, 16)
+    assert summary["after"]["accuracy"] > 0.5
+    write_csv(project / "data" / "more.csv", staff(400, 2))
+    code, out = run_cli(project, SETTINGS, "train", "--finetune", "1.1", "--json")
+    assert code == 0, out
+    code, out = run_cli(project, SETTINGS, "models", "show", "1.2", "--json")
+    assert code == 0, out
+    record = json.loads(out[out.index("{") :])
+    assert record["parent"] == "1.1"
+    loaded = Project.load(project)
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        bundle = load_bundle(loaded, registry, "1.2")
+    assert bundle.module.hidden.out_features == 16  # type: ignore[union-attr]

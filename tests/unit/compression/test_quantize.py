@@ -71,8 +71,8 @@ LABELS = ["alarm", "booking", "music", "weather"]
 
 
 @pytest.fixture
-def trained(make_examples: MakeExamples) -> tuple[ModelBundle, list[str], list[str]]:
-    """A tiny trained fast model, its normalized training texts, and unseen texts."""
+def trained(make_examples: MakeExamples) -> tuple[ModelBundle, list[Example], list[str]]:
+    """A tiny trained fast model, its training examples, and unseen texts."""
     examples = make_examples(LABELS, 30, 0)
     outcome = train(
         examples,
@@ -81,17 +81,16 @@ def trained(make_examples: MakeExamples) -> tuple[ModelBundle, list[str], list[s
         training=Training(epochs=2, batch_size=16, lr=0.01, sparse_lr=0.1, seed=0),
         progress=False,
     )
-    texts = [normalize_text(e.text) for e in examples]
     unseen = [normalize_text(e.text) for e in make_examples(LABELS, 20, 7)]
-    return outcome.bundle, texts, unseen
+    return outcome.bundle, examples, unseen
 
 
 @pytest.mark.parametrize("method", ["int8", "int4", "fp16", "prune"])
 def test_compressed_predictions_agree_with_fp32_and_survive_save_and_load(
-    trained: tuple[ModelBundle, list[str], list[str]], method: str, tmp_path: Path
+    trained: tuple[ModelBundle, list[Example], list[str]], method: str, tmp_path: Path
 ) -> None:
-    bundle, texts, unseen = trained
-    compressed = METHODS[method].apply(bundle, {}, texts)
+    bundle, examples, unseen = trained
+    compressed = METHODS[method].apply(bundle, {}, examples)
     before, after = bundle.predict_proba(unseen), compressed.predict_proba(unseen)
     agree = float((before.argmax(axis=1) == after.argmax(axis=1)).mean())
     assert agree >= 0.9, f"{method}: only {agree:.0%} of predictions agree"
@@ -109,12 +108,13 @@ def test_compressed_predictions_agree_with_fp32_and_survive_save_and_load(
 
 
 def test_prune_keeps_exactly_the_touched_rows_and_zeroes_the_rest(
-    trained: tuple[ModelBundle, list[str], list[str]],
+    trained: tuple[ModelBundle, list[Example], list[str]],
 ) -> None:
-    bundle, texts, _unseen = trained
-    pruned = METHODS["prune"].apply(bundle, {}, texts)
+    bundle, examples, _unseen = trained
+    pruned = METHODS["prune"].apply(bundle, {}, examples)
     bag = pruned.module.bag
     assert isinstance(bag, CompactBag)
+    texts = [e.text for e in examples]
     touched = touched_buckets(bundle.featurizer, texts)
     assert torch.equal(bag.row_ids, touched)
     # on the training texts nothing changed: every row they use is kept as it was
@@ -125,15 +125,15 @@ def test_prune_keeps_exactly_the_touched_rows_and_zeroes_the_rest(
     untouched = torch.ones(dense.num_embeddings, dtype=torch.bool)
     untouched[touched] = False
     assert torch.count_nonzero(dense.weight[untouched]) == 0
-    half = METHODS["prune"].apply(bundle, {"keep": 0.5}, texts)
+    half = METHODS["prune"].apply(bundle, {"keep": 0.5}, examples)
     assert half.module.bag.n_rows == (len(touched) + 1) // 2  # type: ignore[union-attr]
 
 
 def test_a_compact_model_becomes_trainable_with_the_parents_shape(
-    trained: tuple[ModelBundle, list[str], list[str]],
+    trained: tuple[ModelBundle, list[Example], list[str]],
 ) -> None:
-    bundle, texts, unseen = trained
-    compressed = METHODS["int8"].apply(METHODS["prune"].apply(bundle, {}, texts), {}, texts)
+    bundle, examples, unseen = trained
+    compressed = METHODS["int8"].apply(METHODS["prune"].apply(bundle, {}, examples), {}, examples)
     copy = trainable_copy(compressed.module)
     assert {k: v.shape for k, v in copy.state_dict().items()} == {
         k: v.shape for k, v in bundle.module.state_dict().items()
@@ -143,14 +143,14 @@ def test_a_compact_model_becomes_trainable_with_the_parents_shape(
 
 
 def test_refusals_name_what_is_already_applied(
-    trained: tuple[ModelBundle, list[str], list[str]],
+    trained: tuple[ModelBundle, list[Example], list[str]],
 ) -> None:
-    bundle, texts, _ = trained
-    int8 = METHODS["int8"].apply(bundle, {}, texts)
+    bundle, examples, _ = trained
+    int8 = METHODS["int8"].apply(bundle, {}, examples)
     assert "int8 already" in str(METHODS["int8"].refusal(int8))
     assert "int8 already" in str(METHODS["int4"].refusal(int8))
     assert METHODS["prune"].refusal(int8) is None
-    pruned = METHODS["prune"].apply(bundle, {}, texts)
+    pruned = METHODS["prune"].apply(bundle, {}, examples)
     assert "pruned already" in str(METHODS["prune"].refusal(pruned))
     assert METHODS["int4"].refusal(pruned) is None
 
