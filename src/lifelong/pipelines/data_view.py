@@ -169,4 +169,6 @@ def with_files(source: StreamSource, paths: list[Path]) -> StreamSource:
         held_out=source.held_out,
         explicit_test=source.explicit_test,
         root=source.root,
+        allow_conflicts=source.allow_conflicts,
+        key_rows=source.key_rows,
     )
