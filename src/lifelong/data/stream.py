@@ -87,8 +87,8 @@ RawRow = tuple[int, object, object, object, dict[str, object] | None]
 a JSON Lines record's ``review``, else ``None``)."""
 Record = tuple[int, dict[str, Any]]
 """``(line, {column: value})`` as a file holds them, before any check."""
-Relabels = dict[str, tuple[int, str]]
-"""Texts whose label a reviewed relabel decided: text -> (review id, label)."""
+Relabels = dict[str, tuple[int, str, Path]]
+"""Texts whose label a reviewed relabel decided: text -> (review id, label, the file it is in)."""
 
 
 @dataclass
@@ -210,6 +210,10 @@ class StreamSource:
     key_rows
         Rows whose duplicate keys :meth:`scan` holds in memory before it moves them to disk
         (:class:`~lifelong.data.repeats.RowKeys`).
+    relabels
+        Reviewed relabels already known (those a scan of a source over more files found, see
+        :func:`with_files`): they apply before any scan of this source; a scan keeps those of
+        files outside it and finds those of its own files again.
     """
 
     def __init__(
@@ -225,6 +229,7 @@ class StreamSource:
         root: Path | None = None,
         allow_conflicts: bool = False,
         key_rows: int = MEMORY_ROWS,
+        relabels: Relabels | None = None,
     ) -> None:
         self.columns = columns
         self.tabular = columns.target is not None
@@ -236,8 +241,8 @@ class StreamSource:
         self.root = root
         self.allow_conflicts = allow_conflicts
         self.key_rows = key_rows
-        self.relabels: Relabels = {}
-        """Texts whose label a reviewed relabel decided: text -> (review id, label)."""
+        self.relabels: Relabels = dict(relabels or {})
+        """Texts whose label a reviewed relabel decided (see ``relabels``)."""
         self.repeats = Repeats()
         """The duplicates :meth:`scan` found, by ordinal: the rank of a row among the rows no
         relabel replaced, in file order (``_starts``: the ordinal of each file's first)."""
@@ -345,6 +350,15 @@ class StreamSource:
         ``unseen`` (a file's manifest name -> rows to pass over, see :func:`unseen_rows`) keeps
         to the files it names, each from that row on: the rows an update's parent did not see.
         """
+        for example in self.kept(unseen):
+            if example.text not in self.held_out:
+                yield self.split(example)[0], example
+
+    def kept(self, unseen: Mapping[str, int] | None = None) -> Iterator[Example]:
+        """Every example the data holds once reviewed relabels and the duplicates found by
+        :meth:`scan` are applied, held-out texts included: the in-memory pool's examples, in
+        file order (``unseen`` as in :meth:`examples`). Lookups by text go through this, so
+        they see the labels the scan and training see."""
         duplicate = Skips(self.repeats.duplicates)
         for path in self.files:
             skip = 0
@@ -358,9 +372,8 @@ class StreamSource:
                 if self._replaced(example):
                     continue
                 ordinal += 1
-                if row < skip or duplicate(ordinal - 1) or example.text in self.held_out:
-                    continue
-                yield self.split(example)[0], example
+                if row >= skip and not duplicate(ordinal - 1):
+                    yield example
 
     def _replaced(self, example: Example) -> bool:
         """Whether a reviewed relabel (found by :meth:`scan`) moved the example's text to
@@ -418,7 +431,8 @@ class StreamSource:
             "test": _Smallest(self.sample_size),
             "train": _Smallest(replay_size),
         }
-        found: Relabels = {}
+        own = frozenset(self.files)
+        found = {text: d for text, d in self.relabels.items() if d[2] not in own}
         repeats = self.repeats
         duplicate = Skips(repeats.duplicates)
         listed = sorted(repeats.conflicts)[:LISTED]
@@ -433,8 +447,8 @@ class StreamSource:
             for chunk in self.chunks(path):
                 for example in chunk:
                     decided = review_id(example)
-                    if decided is not None and decided > found.get(example.text, (-1, ""))[0]:
-                        found[example.text] = (decided, example.label)
+                    if decided is not None and decided > found.get(example.text, (-1,))[0]:
+                        found[example.text] = (decided, example.label, path)
                     if self._replaced(example):
                         splits["replaced"] += 1
                         continue
