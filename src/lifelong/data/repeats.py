@@ -64,9 +64,9 @@ class Skips:
     """Whether a row is a duplicate, asked row by row in increasing ordinal (a walk along the
     sorted duplicates, so no set of them is built)."""
 
-    def __init__(self, duplicates: NDArray[np.int64]) -> None:
+    def __init__(self, duplicates: NDArray[np.int64], start: int = 0) -> None:
         self._duplicates = duplicates
-        self._next = 0
+        self._next = int(np.searchsorted(duplicates, start))  # the first asked is ``start``
 
     def __call__(self, ordinal: int) -> bool:
         duplicates, position = self._duplicates, self._next

@@ -359,21 +359,24 @@ class StreamSource:
         :meth:`scan` are applied, held-out texts included: the in-memory pool's examples, in
         file order (``unseen`` as in :meth:`examples`). Lookups by text go through this, so
         they see the labels the scan and training see."""
-        duplicate = Skips(self.repeats.duplicates)
         for path in self.files:
             skip = 0
             if unseen is not None:
                 if self.name(path) not in unseen:
                     continue
                 skip = unseen[self.name(path)]
-            ordinal = self._starts.get(path, 0)
-            rows = itertools.chain.from_iterable(self.chunks(path))
-            for row, example in enumerate(rows):
-                if self._replaced(example):
-                    continue
-                ordinal += 1
-                if row >= skip and not duplicate(ordinal - 1):
-                    yield example
+            yield from self.kept_in(path, skip)
+
+    def kept_in(self, path: Path, skip: int = 0) -> Iterator[Example]:
+        """:meth:`kept` of one file, from its row ``skip`` on."""
+        ordinal = self._starts.get(path, 0)
+        duplicate = Skips(self.repeats.duplicates, ordinal)
+        for row, example in enumerate(itertools.chain.from_iterable(self.chunks(path))):
+            if self._replaced(example):
+                continue
+            ordinal += 1
+            if row >= skip and not duplicate(ordinal - 1):
+                yield example
 
     def _replaced(self, example: Example) -> bool:
         """Whether a reviewed relabel (found by :meth:`scan`) moved the example's text to
