@@ -75,13 +75,12 @@ def timeline(times: Iterable[datetime], n_slices: int) -> Timeline:
         count += 1
         first = when if first is None else min(first, when)
         last = when if last is None else max(last, when)
-    if count < 2 * n_slices:
+    if count < 2 * n_slices or first is None or last is None:
         raise DataError(
             f"the freshness experiment needs timestamped examples: found {count}, "
             f"want at least {2 * n_slices}",
             hint="add `timestamp` to your data (JSONL/CSV), or use fewer --slices",
         )
-    assert first is not None and last is not None
     return Timeline(first, (last - first) / n_slices, n_slices)
 
 
