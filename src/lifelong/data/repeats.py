@@ -19,7 +19,6 @@ duplicate needs both hashes equal (128 bits), whose odds are negligible.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
@@ -37,9 +36,10 @@ LISTED = 100
 
 
 def key(value: str) -> int:
-    """A signed 64-bit hash of ``value`` (signed: SQLite's integers are)."""
-    digest = hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
+    """A 64-bit hash of ``value``: Python's own string hash (SipHash, signed 64 bits as SQLite's
+    integers are; a string caches it, and the stream hashes each text anyway). It is salted per
+    process, which is all keys need: they never leave the scan that made them."""
+    return hash(value)
 
 
 @dataclass(frozen=True)
