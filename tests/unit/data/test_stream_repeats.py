@@ -153,3 +153,26 @@ def test_keys_on_disk_find_what_keys_in_memory_find(monkeypatch: pytest.MonkeyPa
         first.setdefault(row, ordinal)
     assert found.duplicates.tolist() == expected
     assert all(rows[ordinal] == rows[f] for ordinal, f in found.first_of.items())
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_a_tabular_stream_drops_equal_rows_and_flags_conflicts_as_in_memory(
+    tmp_path: Path, allow: bool
+) -> None:
+    columns = Columns(target="label")
+    (tmp_path / "a.csv").write_text("x,c,label\n1.5,red,yes\n2.0,blue,no\n3.0,red,no\n")
+    (tmp_path / "b.csv").write_text("x,c,label\n1.5,red,yes\n2.0,blue,yes\n4.0,red,no\n")
+    read = read_paths([tmp_path], columns)
+    source = StreamSource([tmp_path], columns, SPLITS, allow_conflicts=allow, chunk_rows=2)
+    if not allow:
+        with pytest.raises(ValidationFailed) as memory:
+            check(read)
+        with pytest.raises(ValidationFailed) as stream:
+            source.scan()
+        assert _repeat_problems(stream.value.problems) == _repeat_problems(memory.value.problems)
+        return
+    kept = check(read, allow_conflicts=True)
+    scan = source.scan()
+    assert [e.hash for _, e in source.examples()] == [e.hash for e in kept]
+    assert _repeat_problems(scan.problems) == _repeat_problems(read.problems)
+    assert sum(f.splits.get("duplicate", 0) for f in scan.files) == 1
