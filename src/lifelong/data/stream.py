@@ -25,11 +25,11 @@ Duplicates and conflicts are what they are in memory (:func:`~lifelong.data.vali
 the scan keys every row by two 64-bit hashes (16 bytes a row, on disk past a cap:
 :mod:`lifelong.data.repeats`); a row repeating an earlier row's text and label is trained once
 (counted ``duplicate`` in its file's splits, with a warning), and a text under two labels
-refuses the data (a warning with ``allow_conflicts``), named with every location. Finding
-either costs the scan one more pass, which counts without the duplicates and reads the
-conflicting texts back. Rasa YAML files (small by nature) are read in memory only. A regression
-target is not counted by value (nearly every row has its own): its files' manifests have no
-labels.
+refuses the data (a warning with ``allow_conflicts``), named with every location. A conflict
+costs the scan one more pass (it reads the conflicting texts back); duplicates alone, a second
+read of the files that hold them (or the rows they repeat), to take them out of the counts.
+Rasa YAML files (small by nature) are read in memory only. A regression target is not counted
+by value (nearly every row has its own): its files' manifests have no labels.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import heapq
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -115,20 +115,25 @@ class Scan:
 
 
 class _Smallest:
-    """The ``size`` examples of smallest key seen so far (a bounded max-heap)."""
+    """The ``size`` distinct examples of smallest key seen so far (a bounded max-heap; an
+    example offered again is passed over, so a duplicate never takes a second place)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._heap: list[tuple[float, str, Example]] = []
+        self._held: set[str] = set()
 
     def offer(self, key: float, example: Example) -> None:
-        if self.size == 0:
+        if self.size == 0 or example.hash in self._held:
             return
         item = (-key, example.hash, example)
         if len(self._heap) < self.size:
             heapq.heappush(self._heap, item)
         elif item > self._heap[0]:
-            heapq.heapreplace(self._heap, item)
+            self._held.discard(heapq.heapreplace(self._heap, item)[1])
+        else:
+            return
+        self._held.add(example.hash)
 
     def examples(self) -> list[Example]:
         return [example for _, _, example in sorted(self._heap, reverse=True)]
@@ -398,8 +403,9 @@ class StreamSource:
         then on this source's examples of such a text under another label are left out
         (counted as ``replaced`` in their file's splits). A relabel found after examples it
         overrides were counted makes the scan run once more, with the relabels known: they are
-        few (a person accepted each), so the second pass is rare. Duplicates and conflicts
-        (found by their keys, see the module's docstring) make it run once more too.
+        few (a person accepted each), so the second pass is rare. Conflicts (found by their
+        keys, see the module's docstring) make it run once more too; duplicates alone, over
+        the files that hold them.
 
         Raises
         ------
@@ -416,12 +422,54 @@ class StreamSource:
             self.relabels = found
             return self.scan(replay_size)
         self.repeats = keys.find()
-        if not self.repeats:
+        if not self.repeats.conflicts:
+            if self.repeats:
+                self._discount(scan)
             return scan
         scan, _ = self._pass(replay_size, None)
         if any(p.severity == "error" for p in scan.problems):
             raise ValidationFailed(scan.problems, hint=refusal_hint(scan.problems))
         return scan
+
+    def _discount(self, scan: Scan) -> None:
+        """Take the duplicates (no conflict found) out of the first pass's counts, reading
+        again only the files that hold them or the rows they repeat (the samples already hold
+        each example once: see ``_Smallest``)."""
+        repeats, by_value = self.repeats, self.columns.kind == "classification"
+        starts = np.array([self._starts[path] for path in self.files], dtype=np.int64)
+        ordinals = np.concatenate([repeats.duplicates, list(repeats.first_of.values())])
+        files = set(np.searchsorted(starts, ordinals, side="right").tolist())
+        duplicate, firsts = Skips(repeats.duplicates), frozenset(repeats.first_of.values())
+        located: dict[int, str] = {}
+        for index, path in enumerate(self.files):
+            if index + 1 not in files:
+                continue
+            manifest = scan.files[index]
+            labels, splits = Counter(manifest.labels), Counter(manifest.splits)
+            ordinal = self._starts[path]
+            for example in itertools.chain.from_iterable(self.chunks(path)):
+                if self._replaced(example):
+                    continue
+                ordinal += 1
+                if ordinal - 1 in firsts:
+                    located[ordinal - 1] = example.location
+                if not duplicate(ordinal - 1):
+                    continue
+                held = example.text in self.held_out
+                name = "held_out" if held else self.split(example)[0]
+                splits.update({name: -1, "duplicate": 1})
+                if by_value:
+                    labels[example.label] -= 1
+                if name == "train":
+                    scan.n_train -= 1
+                    if by_value:
+                        scan.train_labels[example.label] -= 1
+                first = repeats.first_of.get(ordinal - 1)
+                if first is not None:
+                    scan.problems.append(duplicate_warning(example, located[first]))
+            scan.files[index] = replace(manifest, labels=dict(+labels), splits=dict(+splits))
+        scan.train_labels = +scan.train_labels
+        scan.problems.extend(self._repeat_summary({}))
 
     def _pass(self, replay_size: int, keys: RowKeys | None) -> tuple[Scan, Relabels]:
         """One pass of :meth:`scan`: ``keys`` collects every row's keys (the first pass);

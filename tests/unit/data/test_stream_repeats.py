@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -43,25 +44,38 @@ def _repeat_problems(problems: list[Problem]) -> list[str]:
 
 def _both(folder: Path, allow: bool, **options: int) -> tuple[object, object]:
     """The in-memory check's and the stream's outcome on ``folder``: the examples kept (in
-    order) and the duplicate/conflict problems, or the problems of the refusal."""
+    order), the duplicate/conflict problems, the split sizes, label counts and test sample;
+    or the problems of the refusal."""
     read = read_paths([folder])
     try:
         kept = check(read, allow_conflicts=allow)
-        memory: object = ([(e.text, e.label, e.location) for e in kept], read.problems)
+        splits = split_examples(kept, SPLITS)
+        memory: object = (
+            [(e.text, e.label, e.location) for e in kept],
+            _repeat_problems(read.problems),
+            splits.sizes(),
+            Counter(e.label for e in kept),
+            sorted(e.hash for e in splits.test),
+        )
     except ValidationFailed as failure:
-        memory = failure.problems
+        memory = _repeat_problems(failure.problems)
     source = StreamSource([folder], Columns(), SPLITS, allow_conflicts=allow, **options)
     try:
         scan = source.scan()
-        streamed = [(e.text, e.label, e.location) for _, e in source.examples()]
-        stream: object = (streamed, scan.problems)
+        labels = Counter[str]()
+        for manifest in scan.files:
+            labels.update(manifest.labels)
+        stream: object = (
+            [(e.text, e.label, e.location) for _, e in source.examples()],
+            _repeat_problems(scan.problems),
+            scan.split_sizes(),
+            labels,
+            sorted(e.hash for e in scan.test),
+        )
+        assert scan.n_train == sum(1 for _ in source.train_examples())
     except ValidationFailed as failure:
-        stream = failure.problems
-    if isinstance(memory, tuple) and isinstance(stream, tuple):
-        return (memory[0], _repeat_problems(memory[1])), (stream[0], _repeat_problems(stream[1]))
-    assert isinstance(memory, list), (memory, stream)
-    assert isinstance(stream, list), (memory, stream)
-    return _repeat_problems(memory), _repeat_problems(stream)
+        stream = _repeat_problems(failure.problems)
+    return memory, stream
 
 
 rows_strategy = st.lists(
