@@ -437,7 +437,8 @@ class StreamSource:
         each example once: see ``_Smallest``)."""
         repeats, by_value = self.repeats, self.columns.kind == "classification"
         starts = np.array([self._starts[path] for path in self.files], dtype=np.int64)
-        ordinals = np.concatenate([repeats.duplicates, list(repeats.first_of.values())])
+        firsts_at = np.fromiter(repeats.first_of.values(), dtype=np.int64)
+        ordinals = np.concatenate([repeats.duplicates, firsts_at])
         files = set(np.searchsorted(starts, ordinals, side="right").tolist())
         duplicate, firsts = Skips(repeats.duplicates), frozenset(repeats.first_of.values())
         located: dict[int, str] = {}
