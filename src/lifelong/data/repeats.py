@@ -3,13 +3,15 @@
 In memory, :func:`~lifelong.data.validate.check` keeps the first of each repeated example (same
 normalized text, same label) and refuses a text under two labels (a conflict). A stream cannot
 hold its texts, so :class:`RowKeys` holds two 64-bit hashes per row instead, in the order the
-rows come: its normalized text's and its label's, **16 bytes a row** (240k rows: 3.8 MB; 20 M
-rows: 320 MB). Past ``memory_rows`` rows (default 2 M, 32 MB) the keys go to a temporary SQLite
-table on disk, which sorts out of core, so memory stays at one block of keys whatever the
-data's size. :meth:`RowKeys.find` sorts the keys once (in memory it holds about 24 bytes a row
-more while it sorts: the order and the sorted keys) and returns :class:`Repeats`: the rows that
-repeat an earlier row (8 bytes each: few, in most data) and the text hashes seen with more than
-one label.
+rows come: its normalized text's and its label's, **16 bytes a row** while the scan runs (and
+one block of keys as Python integers, about 5 MB). :meth:`RowKeys.find` sorts them once, which
+for that moment takes about **43 bytes a row** (the keys, their order and the sorted keys:
+measured by ``bench/repeats.py``, 164 MB at 4 M rows). So past ``memory_rows`` rows (default
+1 M: 16 MB held, 43 MB sorting) the keys go to a temporary SQLite table on disk (about 50 bytes
+a row of disk), which SQLite sorts out of core: about 10 MB of memory whatever the rows (2x
+slower to add, 5x to sort). :meth:`RowKeys.find` returns :class:`Repeats`: the rows that repeat
+an earlier row (8 bytes each: few, in most data) and the text hashes seen with more than one
+label.
 
 A text hash is 64 bits: two different texts share one with odds of about n^2 / 2^65 (1 in
 100,000 at 20 M rows). A shared text hash with two labels is only a candidate conflict: the
@@ -29,8 +31,8 @@ from numpy.typing import NDArray
 
 BLOCK_ROWS = 65_536
 """Keys kept in Python lists before they become an array (or go to disk): 64k rows."""
-MEMORY_ROWS = 2_000_000
-"""Rows whose keys are held in memory (32 MB) before they go to SQLite on disk."""
+MEMORY_ROWS = 1_000_000
+"""Rows whose keys are held in memory (16 MB; 43 MB while sorted) before they go to SQLite."""
 LISTED = 100
 """Duplicates (and conflicting texts) reported one by one; the rest are counted."""
 
