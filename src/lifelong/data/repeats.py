@@ -8,8 +8,9 @@ one block of keys as Python integers, about 5 MB). :meth:`RowKeys.find` sorts th
 for that moment takes about **43 bytes a row** (the keys, their order and the sorted keys:
 measured by ``bench/repeats.py``, 164 MB at 4 M rows). So past ``memory_rows`` rows (default
 1 M: 16 MB held, 43 MB sorting) the keys go to a temporary SQLite table on disk (about 50 bytes
-a row of disk), which SQLite sorts out of core: about 10 MB of memory whatever the rows (2x
-slower to add, 5x to sort). :meth:`RowKeys.find` returns :class:`Repeats`: the rows that repeat
+a row of disk), which SQLite sorts out of core: memory then peaks at the spill (the keys held
+so far, 16 MB, and a block) and stays at one block whatever the rows (2x slower to add, 5x to
+sort). :meth:`RowKeys.find` returns :class:`Repeats`: the rows that repeat
 an earlier row (8 bytes each: few, in most data) and the text hashes seen with more than one
 label.
 
