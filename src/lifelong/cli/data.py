@@ -148,6 +148,8 @@ def _validate_stream(project: Project) -> None:
     except ValidationFailed as failure:
         console.print(problems_table(failure.problems))
         raise
+    if scan.problems:
+        console.print(problems_table(scan.problems))
     columns = project.config.columns
     rows = f"{sum(f.rows for f in scan.files):,} rows"
     if columns.kind == "regression":  # a target has no classes to count

@@ -21,12 +21,15 @@ and test splits (the examples of smallest :func:`~lifelong.data.split.split_unit
 data moves few of them). Splits are computed on the fly from each text, exactly as for data
 held in memory.
 
-What a stream does not do that the in-memory path does: it cannot see a text repeated in two
-files or two labels for one text without holding every hash (20 M hashes are about a GB), so
-duplicates are trained as they come and conflicts are not refused (for a tabular project too:
-two equal rows are two examples); Rasa YAML files (small by nature) are read in memory only. A
-regression target is not counted by value (nearly every row has its own): its files' manifests
-have no labels.
+Duplicates and conflicts are what they are in memory (:func:`~lifelong.data.validate.check`):
+the scan keys every row by two 64-bit hashes (16 bytes a row, on disk past a cap:
+:mod:`lifelong.data.repeats`); a row repeating an earlier row's text and label is trained once
+(counted ``duplicate`` in its file's splits, with a warning), and a text under two labels
+refuses the data (a warning with ``allow_conflicts``), named with every location. A conflict
+costs the scan one more pass (it reads the conflicting texts back); duplicates alone, a second
+read of the files that hold them (or the rows they repeat), to take them out of the counts.
+Rasa YAML files (small by nature) are read in memory only. A regression target is not counted
+by value (nearly every row has its own): its files' manifests have no labels.
 """
 
 from __future__ import annotations
@@ -35,19 +38,20 @@ import heapq
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
 from lifelong.config import Columns, Splits
-from lifelong.core.errors import DataError, ValidationFailed
+from lifelong.core.errors import DataError, Problem, ValidationFailed
 from lifelong.core.hashing import sha256_file
 from lifelong.core.types import Example, FileManifest
 from lifelong.data.dataset import read_checked
 from lifelong.data.jsonl import EXPECTED_OBJECT, jsonl_object
 from lifelong.data.read import data_files
+from lifelong.data.repeats import LISTED, MEMORY_ROWS, Repeats, RowKeys, Skips, key
 from lifelong.data.result import ReadResult
 from lifelong.data.schema import TableSchema, column_key
 from lifelong.data.snapshot import Snapshot
@@ -63,7 +67,12 @@ from lifelong.data.table_read import (
 )
 from lifelong.data.tabular import HeaderCheck, csv_rows, table_rows, text_header_check
 from lifelong.data.trainable import check_trainable_counts
-from lifelong.data.validate import review_id
+from lifelong.data.validate import (
+    conflict_problems,
+    duplicate_warning,
+    refusal_hint,
+    review_id,
+)
 from lifelong.project import Project
 
 STREAM_SUFFIXES = (".jsonl", ".csv", ".parquet")
@@ -78,6 +87,8 @@ RawRow = tuple[int, object, object, object, dict[str, object] | None]
 a JSON Lines record's ``review``, else ``None``)."""
 Record = tuple[int, dict[str, Any]]
 """``(line, {column: value})`` as a file holds them, before any check."""
+Relabels = dict[str, tuple[int, str, Path]]
+"""Texts whose label a reviewed relabel decided: text -> (review id, label, the file it is in)."""
 
 
 @dataclass
@@ -92,6 +103,8 @@ class Scan:
     valid: list[Example] = field(default_factory=list)
     test: list[Example] = field(default_factory=list)
     replay: list[Example] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    """Warnings of the data kept: duplicates, and conflicts allowed by ``allow_conflicts``."""
 
     def split_sizes(self) -> dict[str, int]:
         """Rows of each split in the files (valid and test: all of them, not the samples)."""
@@ -102,20 +115,25 @@ class Scan:
 
 
 class _Smallest:
-    """The ``size`` examples of smallest key seen so far (a bounded max-heap)."""
+    """The ``size`` distinct examples of smallest key seen so far (a bounded max-heap; an
+    example offered again is passed over, so a duplicate never takes a second place)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._heap: list[tuple[float, str, Example]] = []
+        self._held: set[str] = set()
 
     def offer(self, key: float, example: Example) -> None:
-        if self.size == 0:
+        if self.size == 0 or example.hash in self._held:
             return
         item = (-key, example.hash, example)
         if len(self._heap) < self.size:
             heapq.heappush(self._heap, item)
         elif item > self._heap[0]:
-            heapq.heapreplace(self._heap, item)
+            self._held.discard(heapq.heapreplace(self._heap, item)[1])
+        else:
+            return
+        self._held.add(example.hash)
 
     def examples(self) -> list[Example]:
         return [example for _, _, example in sorted(self._heap, reverse=True)]
@@ -191,6 +209,16 @@ class StreamSource:
     root
         Manifests name files under ``root`` by their path relative to it (a project folder
         moved elsewhere keeps its snapshot ids); others by their absolute path.
+    allow_conflicts
+        A text under two labels is a warning and trains under both (else :meth:`scan` refuses
+        it), as ``allow_conflicts`` does in memory.
+    key_rows
+        Rows whose duplicate keys :meth:`scan` holds in memory before it moves them to disk
+        (:class:`~lifelong.data.repeats.RowKeys`).
+    relabels
+        Reviewed relabels already known (those a scan of a source over more files found, see
+        :func:`with_files`): they apply before any scan of this source; a scan keeps those of
+        files outside it and finds those of its own files again.
     """
 
     def __init__(
@@ -204,6 +232,9 @@ class StreamSource:
         held_out: frozenset[str] = frozenset(),
         explicit_test: bool = False,
         root: Path | None = None,
+        allow_conflicts: bool = False,
+        key_rows: int = MEMORY_ROWS,
+        relabels: Relabels | None = None,
     ) -> None:
         self.columns = columns
         self.tabular = columns.target is not None
@@ -213,8 +244,14 @@ class StreamSource:
         self.held_out = held_out
         self.explicit_test = explicit_test
         self.root = root
-        self.relabels: dict[str, tuple[int, str]] = {}
-        """Texts whose label a reviewed relabel decided: text -> (review id, label)."""
+        self.allow_conflicts = allow_conflicts
+        self.key_rows = key_rows
+        self.relabels: Relabels = dict(relabels or {})
+        """Texts whose label a reviewed relabel decided (see ``relabels``)."""
+        self.repeats = Repeats()
+        """The duplicates :meth:`scan` found, by ordinal: the rank of a row among the rows no
+        relabel replaced, in file order (``_starts``: the ordinal of each file's first)."""
+        self._starts: dict[Path, int] = {}
         self._schemas: dict[Path, TableSchema] | None = None
         listing = ReadResult()
         # a text project's Rasa files are listed (then refused), not passed over as unknown
@@ -318,16 +355,33 @@ class StreamSource:
         ``unseen`` (a file's manifest name -> rows to pass over, see :func:`unseen_rows`) keeps
         to the files it names, each from that row on: the rows an update's parent did not see.
         """
+        for example in self.kept(unseen):
+            if example.text not in self.held_out:
+                yield self.split(example)[0], example
+
+    def kept(self, unseen: Mapping[str, int] | None = None) -> Iterator[Example]:
+        """Every example the data holds once reviewed relabels and the duplicates found by
+        :meth:`scan` are applied, held-out texts included: the in-memory pool's examples, in
+        file order (``unseen`` as in :meth:`examples`). Lookups by text go through this, so
+        they see the labels the scan and training see."""
         for path in self.files:
             skip = 0
             if unseen is not None:
                 if self.name(path) not in unseen:
                     continue
                 skip = unseen[self.name(path)]
-            rows = itertools.chain.from_iterable(self.chunks(path))
-            for example in itertools.islice(rows, skip, None):
-                if example.text not in self.held_out and not self._replaced(example):
-                    yield self.split(example)[0], example
+            yield from self.kept_in(path, skip)
+
+    def kept_in(self, path: Path, skip: int = 0) -> Iterator[Example]:
+        """:meth:`kept` of one file, from its row ``skip`` on."""
+        ordinal = self._starts.get(path, 0)
+        duplicate = Skips(self.repeats.duplicates, ordinal)
+        for row, example in enumerate(itertools.chain.from_iterable(self.chunks(path))):
+            if self._replaced(example):
+                continue
+            ordinal += 1
+            if row >= skip and not duplicate(ordinal - 1):
+                yield example
 
     def _replaced(self, example: Example) -> bool:
         """Whether a reviewed relabel (found by :meth:`scan`) moved the example's text to
@@ -349,9 +403,79 @@ class StreamSource:
         then on this source's examples of such a text under another label are left out
         (counted as ``replaced`` in their file's splits). A relabel found after examples it
         overrides were counted makes the scan run once more, with the relabels known: they are
-        few (a person accepted each), so the second pass is rare."""
+        few (a person accepted each), so the second pass is rare. Conflicts (found by their
+        keys, see the module's docstring) make it run once more too; duplicates alone, over
+        the files that hold them.
+
+        Raises
+        ------
+        ValidationFailed
+            A bad row, or (without ``allow_conflicts``) a text under more than one label.
+        """
         if self.tabular:
             self.schemas()  # typed (and compared) before the first row is made an example
+        self.repeats, self._starts = Repeats(), {}
+        keys = RowKeys(self.key_rows)
+        scan, found = self._pass(replay_size, keys)
+        if found != self.relabels:
+            keys.close()
+            self.relabels = found
+            return self.scan(replay_size)
+        self.repeats = keys.find()
+        if not self.repeats.conflicts:
+            if self.repeats:
+                self._discount(scan)
+            return scan
+        scan, _ = self._pass(replay_size, None)
+        if any(p.severity == "error" for p in scan.problems):
+            raise ValidationFailed(scan.problems, hint=refusal_hint(scan.problems))
+        return scan
+
+    def _discount(self, scan: Scan) -> None:
+        """Take the duplicates (no conflict found) out of the first pass's counts, reading
+        again only the files that hold them or the rows they repeat (the samples already hold
+        each example once: see ``_Smallest``)."""
+        repeats, by_value = self.repeats, self.columns.kind == "classification"
+        starts = np.array([self._starts[path] for path in self.files], dtype=np.int64)
+        firsts_at = np.fromiter(repeats.first_of.values(), dtype=np.int64)
+        ordinals = np.concatenate([repeats.duplicates, firsts_at])
+        files = set(np.searchsorted(starts, ordinals, side="right").tolist())
+        duplicate, firsts = Skips(repeats.duplicates), frozenset(repeats.first_of.values())
+        located: dict[int, str] = {}
+        for index, path in enumerate(self.files):
+            if index + 1 not in files:
+                continue
+            manifest = scan.files[index]
+            labels, splits = Counter(manifest.labels), Counter(manifest.splits)
+            ordinal = self._starts[path]
+            for example in itertools.chain.from_iterable(self.chunks(path)):
+                if self._replaced(example):
+                    continue
+                ordinal += 1
+                if ordinal - 1 in firsts:
+                    located[ordinal - 1] = example.location
+                if not duplicate(ordinal - 1):
+                    continue
+                held = example.text in self.held_out
+                name = "held_out" if held else self.split(example)[0]
+                splits.update({name: -1, "duplicate": 1})
+                if by_value:
+                    labels[example.label] -= 1
+                if name == "train":
+                    scan.n_train -= 1
+                    if by_value:
+                        scan.train_labels[example.label] -= 1
+                first = repeats.first_of.get(ordinal - 1)
+                if first is not None:
+                    scan.problems.append(duplicate_warning(example, located[first]))
+            scan.files[index] = replace(manifest, labels=dict(+labels), splits=dict(+splits))
+        scan.train_labels = +scan.train_labels
+        scan.problems.extend(self._repeat_summary({}))
+
+    def _pass(self, replay_size: int, keys: RowKeys | None) -> tuple[Scan, Relabels]:
+        """One pass of :meth:`scan`: ``keys`` collects every row's keys (the first pass);
+        without it the pass leaves out the duplicates already found and reports them and the
+        conflicting texts. Returns the scan and the relabels found."""
         scan = Scan()
         by_value = self.columns.kind == "classification"  # a regression target has no classes
         samples = {
@@ -359,18 +483,40 @@ class StreamSource:
             "test": _Smallest(self.sample_size),
             "train": _Smallest(replay_size),
         }
-        found: dict[str, tuple[int, str]] = {}
+        own = frozenset(self.files)
+        found = {text: d for text, d in self.relabels.items() if d[2] not in own}
+        repeats = self.repeats
+        duplicate = Skips(repeats.duplicates)
+        listed = sorted(repeats.conflicts)[:LISTED]
+        wanted, firsts = frozenset(listed), frozenset(repeats.first_of.values())
+        located: dict[int, str] = {}  # ordinal -> location, of the rows duplicates repeat
+        conflicting: dict[str, list[Example]] = {}
+        ordinal = 0
         for path in self.files:
+            self._starts[path] = ordinal
             labels: Counter[str] = Counter()
             splits: Counter[str] = Counter()
             for chunk in self.chunks(path):
                 for example in chunk:
                     decided = review_id(example)
-                    if decided is not None and decided > found.get(example.text, (-1, ""))[0]:
-                        found[example.text] = (decided, example.label)
+                    if decided is not None and decided > found.get(example.text, (-1,))[0]:
+                        found[example.text] = (decided, example.label, path)
                     if self._replaced(example):
                         splits["replaced"] += 1
                         continue
+                    ordinal += 1
+                    if keys is not None:
+                        keys.add(example.text, example.label)
+                    elif duplicate(ordinal - 1):
+                        splits["duplicate"] += 1
+                        first = repeats.first_of.get(ordinal - 1)
+                        if first is not None:
+                            scan.problems.append(duplicate_warning(example, located[first]))
+                        continue
+                    elif ordinal - 1 in firsts:
+                        located[ordinal - 1] = example.location
+                    if wanted and key(example.text) in wanted:
+                        conflicting.setdefault(example.text, []).append(example)
                     if by_value:
                         labels[example.label] += 1
                     if example.text in self.held_out:
@@ -393,13 +539,28 @@ class StreamSource:
                     splits=dict(splits),
                 )
             )
-        if found != self.relabels:
-            self.relabels = found
-            return self.scan(replay_size)
+        scan.problems.extend(self._repeat_summary(conflicting))
         scan.valid = samples["valid"].examples()
         scan.test = samples["test"].examples()
         scan.replay = samples["train"].examples()
-        return scan
+        return scan, found
+
+    def _repeat_summary(self, conflicting: Mapping[str, list[Example]]) -> list[Problem]:
+        """The conflicts among the texts read back (a shared text hash with one label is no
+        conflict), and a count of the duplicates and conflicts not listed one by one."""
+        severity = "warning" if self.allow_conflicts else "error"
+        conflicts = {t: g for t, g in conflicting.items() if len({e.label for e in g}) > 1}
+        problems = conflict_problems(conflicts, self.allow_conflicts)
+        more = len(self.repeats.duplicates) - len(self.repeats.first_of)
+        if more > 0:
+            problems.append(
+                Problem("warning", "duplicate", f"{more:,} more duplicates, each kept once")
+            )
+        unlisted = len(self.repeats.conflicts) - LISTED
+        if unlisted > 0:
+            message = f"about {unlisted:,} more texts have more than one label"
+            problems.append(Problem(severity, "conflict", message))
+        return problems
 
     def _records(self, path: Path) -> Iterator[Record]:
         suffix = path.suffix.lower()
@@ -634,6 +795,7 @@ def project_source(project: Project) -> tuple[StreamSource, Snapshot | None]:
         held_out=held_out,
         explicit_test=test_files is not None,
         root=project.root,
+        allow_conflicts=config.allow_conflicts,
     )
     return source, test_files
 

@@ -11,6 +11,7 @@ the decision stays visible and revertible: delete the ingested line and the old 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from lifelong.core.errors import Problem, ValidationFailed
@@ -74,13 +75,14 @@ def dedupe(examples: list[Example], result: ReadResult) -> list[Example]:
             seen[example.hash] = example
             kept.append(example)
         else:
-            result.warning(
-                "duplicate",
-                f"duplicate of {first.location} ({example.label!r}); kept once",
-                example.source or "-",
-                example.line,
-            )
+            result.problems.append(duplicate_warning(example, first.location))
     return kept
+
+
+def duplicate_warning(example: Example, first: str) -> Problem:
+    """The warning of a duplicate of the example at location ``first`` (a stream's too)."""
+    message = f"duplicate of {first} ({example.label!r}); kept once"
+    return Problem("warning", "duplicate", message, example.source or "-", example.line)
 
 
 def check(result: ReadResult, *, allow_conflicts: bool = False) -> list[Example]:
@@ -97,10 +99,25 @@ def check(result: ReadResult, *, allow_conflicts: bool = False) -> list[Example]
         If any error was found; nothing downstream should be written then.
     """
     examples = dedupe(apply_reviewed_relabels(result.examples, result), result)
-    for text, group in sorted(find_conflicts(examples).items()):
+    result.problems.extend(conflict_problems(find_conflicts(examples), allow_conflicts))
+    if not examples and not result.errors:
+        result.error("no-data", "no examples found", ", ".join(result.files) or "data")
+    if result.errors:
+        raise ValidationFailed(result.problems, hint=refusal_hint(result.errors))
+    return examples
+
+
+def conflict_problems(
+    conflicts: Mapping[str, list[Example]], allow_conflicts: bool
+) -> list[Problem]:
+    """One problem per conflicting text (sorted by text), naming every label and location:
+    an error, or a warning with ``allow_conflicts``. A stream reports its conflicts through
+    this too (:mod:`lifelong.data.stream`), so both paths say the same."""
+    problems = []
+    for text, group in sorted(conflicts.items()):
         places = "; ".join(f"{e.label!r} at {e.location}" for e in group)
         first = group[0]
-        result.problems.append(
+        problems.append(
             Problem(
                 "warning" if allow_conflicts else "error",
                 "conflict",
@@ -109,11 +126,12 @@ def check(result: ReadResult, *, allow_conflicts: bool = False) -> list[Example]
                 first.line,
             )
         )
-    if not examples and not result.errors:
-        result.error("no-data", "no examples found", ", ".join(result.files) or "data")
-    if result.errors:
-        hint = "fix the lines above and run `lifelong data validate` again"
-        if any(p.code == "conflict" for p in result.errors):
-            hint += " (or set allow_conflicts: true in config.yml if conflicts are intended)"
-        raise ValidationFailed(result.problems, hint=hint)
-    return examples
+    return problems
+
+
+def refusal_hint(errors: list[Problem]) -> str:
+    """What to do about validation ``errors`` (a conflict may be deliberate: say how)."""
+    hint = "fix the lines above and run `lifelong data validate` again"
+    if any(p.code == "conflict" for p in errors):
+        hint += " (or set allow_conflicts: true in config.yml if conflicts are intended)"
+    return hint

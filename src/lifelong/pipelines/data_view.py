@@ -3,7 +3,9 @@
 For data held in memory this is the whole :class:`~lifelong.data.Dataset`. A streamed project
 (``training.stream``) is never read whole: one bounded pass keeps its files' hashes, its
 intents, the stream's valid and test samples and, for ingestion, the data's examples whose
-texts a new batch brings (to recognise repeats and relabels).
+texts a new batch brings (to recognise repeats and relabels), read through
+:meth:`~lifelong.data.stream.StreamSource.kept`: with reviewed relabels and duplicates applied,
+as the scan and training see them (and as the in-memory pool holds them).
 
 The gate scores champion and challenger on the current test split and lets only the ``old``
 examples (and the trusted ones) veto: those whose labels the data being judged cannot have
@@ -80,8 +82,7 @@ def data_view(project: Project, texts: Collection[str] = ()) -> DataView:
     _, trusted = read_checked(project.trusted_paths, project)
     test = test_files.sorted_examples() if test_files is not None else scan.test
     wanted = set(texts)
-    chunks = (chunk for path in source.files for chunk in source.chunks(path)) if wanted else ()
-    matching = [e for chunk in chunks for e in chunk if e.text in wanted]
+    matching = [e for e in source.kept() if e.text in wanted] if wanted else []
     dataset = Dataset(
         pool=Snapshot.of(matching),
         test=test_files,
@@ -146,6 +147,8 @@ def manifests_now(project: Project, view: DataView) -> list[FileManifest]:
     files whose sha256 is unchanged (hashing a file is cheap, reading its rows is not), and one
     pass over the others (the new file, or a file edited meanwhile) that checks their rows."""
     source, _ = project_source(project)
+    if view.source is not None:  # its relabels (found by its scan) apply to the files read
+        source = with_files(view.source, source.files)
     known = {f.path: f for f in view.manifests}
     manifests: dict[str, FileManifest] = {}
     read: list[Path] = []
@@ -160,8 +163,8 @@ def manifests_now(project: Project, view: DataView) -> list[FileManifest]:
 
 
 def with_files(source: StreamSource, paths: list[Path]) -> StreamSource:
-    """``source`` over other files (some of its own, or more): the same columns, splits and
-    held-out texts."""
+    """``source`` over other files (some of its own, or more): the same columns, splits,
+    held-out texts and reviewed relabels (a relabel in a file left out still applies)."""
     return StreamSource(
         paths,
         source.columns,
@@ -169,4 +172,7 @@ def with_files(source: StreamSource, paths: list[Path]) -> StreamSource:
         held_out=source.held_out,
         explicit_test=source.explicit_test,
         root=source.root,
+        allow_conflicts=source.allow_conflicts,
+        key_rows=source.key_rows,
+        relabels=source.relabels,
     )

@@ -138,6 +138,23 @@ def _fit_table(
     return target
 
 
+def unseen_train(source: StreamSource, scan: Scan, unseen: Mapping[str, int]) -> int:
+    """Training examples among the ``unseen`` rows (the schedule's steps of a new+replay
+    update): a file unseen from its first row (added, or changed in place) counts its
+    manifest's, so only a grown file is read again, to count the training rows of its tail."""
+    manifests = {manifest.path: manifest for manifest in scan.files}
+    total = 0
+    for path in source.files:
+        name = source.name(path)
+        if name not in unseen:
+            continue
+        if unseen[name] == 0:
+            total += manifests[name].splits.get("train", 0)
+        else:
+            total += sum(1 for _ in source.train_examples({name: unseen[name]}))
+    return total
+
+
 def _refuse_unsupported(finetune: Finetune, update: bool, knows_new: bool) -> None:
     if update and finetune.data == "new+replay" and not knows_new:
         raise ConfigError(
@@ -247,8 +264,9 @@ def train_stream(
             return itertools.chain(source.train_examples(unseen), scan.replay)
         return source.train_examples()
 
-    # new+replay: one more pass over the unseen rows alone counts them (the schedule's steps)
-    n_train = sum(1 for _ in examples()) if replay else scan.n_train
+    n_train = scan.n_train
+    if replay and unseen is not None:
+        n_train = unseen_train(source, scan, unseen) + len(scan.replay)
     batches = StreamBatches(
         examples,
         featurizer,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from lifelong.cli.main import app
 from lifelong.config import CONFIG_FILE
 from lifelong.core.errors import DataError
 from lifelong.core.types import Example
+from lifelong.data.stream import DEFAULT_CHUNK, StreamSource
+from lifelong.pipelines import freshness
 from lifelong.pipelines.freshness import time_slices
+from lifelong.project import Project
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -67,3 +71,63 @@ def test_fresher_data_wins_on_drifting_data(tmp_path: Path) -> None:
     lines = [line.split() for line in result.output.splitlines() if line.startswith(" single")]
     accuracy = {line[2]: float(line[-1]) for line in lines}  # slices "2-2", "1-1", "0-0"
     assert accuracy["2-2"] > accuracy["0-0"]
+
+
+def _drifting(root: Path, stream: bool) -> Project:
+    """40 days of greetings whose word changes on day 20, a duplicate of a row in a second
+    file and a reviewed relabel; streamed or not."""
+    rows = []
+    for day in range(40):
+        stamp = (START + timedelta(days=day)).isoformat()
+        greet = "hello" if day < 20 else "yo"
+        for i in range(6):
+            rows.append(
+                {"text": f"{greet} friend {day} {i}", "intent": "greet", "timestamp": stamp}
+            )
+            rows.append({"text": f"bye friend {day} {i}", "intent": "goodbye", "timestamp": stamp})
+    later = [
+        rows[5],  # a duplicate: trained once
+        {**rows[7], "intent": "greet", "review": {"id": 1, "replaces": "goodbye"}},
+    ]
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (root / "data" / "e.jsonl").write_text("".join(json.dumps(r) + "\n" for r in later))
+    (root / CONFIG_FILE).write_text(
+        "pipeline: {ngrams: {buckets: 4096, dim: 16}, hidden: 16}\n"
+        f"training: {{epochs: 4, stream: {str(stream).lower()}}}\n"
+    )
+    return Project.load(root)
+
+
+def test_a_streamed_project_runs_the_experiment_as_a_stream_with_the_same_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_memory = freshness.run_freshness(_drifting(tmp_path / "memory", False), n_slices=4)
+
+    def whole(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a streamed project's data was read or trained whole")
+
+    monkeypatch.setattr(freshness, "load_dataset", whole)
+    monkeypatch.setattr(freshness, "train", whole)
+    monkeypatch.setattr(freshness, "time_slices", whole)
+    read: list[int] = []
+    chunks = StreamSource.chunks
+
+    def counted(self: StreamSource, path: Path) -> Iterator[list[Example]]:
+        for chunk in chunks(self, path):
+            read.append(len(chunk))
+            yield chunk
+
+    monkeypatch.setattr(StreamSource, "chunks", counted)
+    streamed = freshness.run_freshness(_drifting(tmp_path / "stream", True), n_slices=4)
+    assert read  # through the streaming reader, a chunk at a time
+    assert max(read) <= DEFAULT_CHUNK
+
+    def shape(row: freshness.FreshnessRow) -> tuple[object, ...]:
+        return row.series, row.slices, row.start, row.end, row.age_days, row.n_train
+
+    assert [shape(r) for r in streamed] == [shape(r) for r in in_memory]
+    for ours, theirs in zip(streamed, in_memory, strict=True):
+        assert abs(ours.accuracy - theirs.accuracy) <= 0.1, (ours, theirs)
+    newest = {r.slices: r.accuracy for r in streamed if r.series == "single slice"}
+    assert newest[(2, 2)] > newest[(0, 0)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from lifelong.data.split import split_examples
 from lifelong.data.stream import StreamSource
 from lifelong.models import CompactBag, ModelBundle, table
 from lifelong.training import train
-from lifelong.training.stream import train_stream
+from lifelong.training.stream import train_stream, unseen_train
 
 MakeExamples = Callable[..., list[Example]]
 SPLITS = Splits(valid=0.2, test=0.2, salt="stream")
@@ -188,6 +188,32 @@ def test_a_streamed_new_replay_update_trains_the_unseen_rows_and_the_replay_samp
     assert report["labels_added"] == ["balance"]
     assert _accuracy(outcome.bundle, make_examples(["balance"], 10, 9)) >= 0.8
     assert _accuracy(outcome.bundle, make_examples(old_labels, 10, 8)) >= 0.8
+
+
+def test_unseen_training_rows_are_counted_from_manifests_and_a_grown_tail_only(
+    tmp_path: Path,
+    make_examples: MakeExamples,
+    old_labels: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    grown = _jsonl(tmp_path / "a-grown.jsonl", make_examples(old_labels, 15, 0))
+    added = _jsonl(tmp_path / "b-added.jsonl", make_examples(old_labels, 15, 1))
+    kept = _jsonl(tmp_path / "c-kept.jsonl", make_examples(old_labels, 15, 2))
+    source = StreamSource([grown, added, kept], Columns(), SPLITS, chunk_rows=9)
+    scan = source.scan()
+    unseen = {source.name(grown): 40, source.name(added): 0}
+    expected = sum(1 for _ in source.train_examples(unseen))
+    read: list[Path] = []
+    chunks = StreamSource.chunks
+
+    def counted(self: StreamSource, path: Path) -> Iterator[list[Example]]:
+        read.append(path)
+        return chunks(self, path)
+
+    monkeypatch.setattr(StreamSource, "chunks", counted)
+    assert unseen_train(source, scan, unseen) == expected
+    assert 0 < expected < scan.n_train
+    assert read == [grown]  # the added file's count is its manifest's
 
 
 def test_unseen_rows_of_a_file_that_grew_start_where_the_parent_stopped(
