@@ -222,14 +222,14 @@ def compress_version(
     started = time.perf_counter()
     compressed = method.apply(bundle, settings.model_dump(mode="json"), texts)
     compress_s = time.perf_counter() - started
-    if weights_format(compressed.module) == weights_format(bundle.module) and stored_row_count(
-        compressed.module
-    ) == stored_row_count(bundle.module):
+    if _footprint_key(compressed) == _footprint_key(bundle):
         _refuse(
             registry,
             parent,
             method,
-            "it would drop nothing: the table holds only rows its training texts touch already",
+            "it would drop nothing: the table holds only rows its training texts touch already"
+            if bundle.pipeline.name == "fast"
+            else "it would drop nothing (heads=0 and ffn=0 keep every head and neuron)",
         )
     # 4-5. Measure both, register, gate.
     made = Made(
@@ -246,6 +246,13 @@ def compress_version(
         {"compress": round(compress_s, 4)},
     )
     return register_smaller(project, registry, parent, bundle, test, made, options)
+
+
+def _footprint_key(bundle: ModelBundle) -> tuple[str, int, int]:
+    """What a compression must change: weights format, stored rows or parameter count."""
+    module = bundle.module
+    n_parameters = sum(p.numel() for p in module.parameters())
+    return weights_format(module), stored_row_count(module), n_parameters
 
 
 @dataclass(frozen=True)
