@@ -25,7 +25,8 @@ trained on that runtime's vectors.
 ``--transformer`` benches the ``transformer`` pipeline instead (MiniLM fine-tuned end to end):
 it is trained on the same split with settings affordable on 2 shared cores (``--tx-epochs``,
 ``--tx-freeze`` lower layers frozen, ``--tx-lr``, batch ``--tx-batch``, on ``--tx-threads``
-torch threads; the timing is on one thread), then each row of :data:`TRANSFORMER_PLAN` is
+torch threads; the timing is on one thread; a parent trained with the same settings before is
+read back from ``--tx-parents``), then each row of :data:`TRANSFORMER_PLAN` (``--tx-rows``) is
 made from it and measured as above (file size, peak RSS, single-text p50/p99, batch time per
 text, accuracy and delta). Run from the project root::
 
@@ -53,6 +54,7 @@ import torch
 from finetune import load as load_public  # the sibling scripts (bench/ is sys.path[0])
 from lifelong.compression import METHODS
 from lifelong.config import NGrams, Pipeline, Training, TransformerSettings
+from lifelong.config import Prune as PruneOptions
 from lifelong.core.types import Example, normalize_text
 from lifelong.data import read_paths
 from lifelong.features import minilm_path
@@ -74,11 +76,14 @@ PLAN = {  # row name -> methods applied in order to the parent
     "prune + int8": ["prune", "int8"],
 }
 
-TRANSFORMER_PLAN: dict[str, list[tuple[str, dict[str, object]]]] = {
-    "fp32": [],
-    "int8": [("int8", {})],
+PRUNE = {**PruneOptions().model_dump(), "heads": 0.5, "ffn": 0.5}
+TRANSFORMER_PLAN: dict[str, tuple[str, str, dict[str, object]]] = {
+    "int8": ("fp32", "int8", {}),
+    "prune heads 0.5 ffn 0.5": ("fp32", "prune", PRUNE),
+    "prune + int8": ("prune heads 0.5 ffn 0.5", "int8", {}),
 }
-"""Rows of ``--transformer``: (method, options) applied in order to the fp32 parent."""
+"""Rows of ``--transformer`` after the ``fp32`` parent: row -> (row it is made from, method,
+options); ``--tx-rows`` picks some."""
 
 
 def _read(path: Path) -> list[Example]:
@@ -223,18 +228,18 @@ def bench_transformer(name: str, args: argparse.Namespace, tmp: Path) -> list[di
     train_s = time.perf_counter() - started
     print(f"{name}: transformer parent in {train_s:.0f} s", file=sys.stderr, flush=True)
     texts = [normalize_text(e.text) for e in fit]
-    rows: list[dict[str, object]] = []
-    for row, steps in TRANSFORMER_PLAN.items():
+    made = {"fp32": parent}
+    torch.set_num_threads(1)
+    rows = [_row("fp32", parent, tmp / name, test, None) | {"made_s": train_s}]
+    for row in args.tx_rows:
+        source, method, options = TRANSFORMER_PLAN[row]
         torch.set_num_threads(args.tx_threads)  # making a row may train (a recovery fine-tune)
         started = time.perf_counter()
-        bundle = parent
-        for step, options in steps:
-            bundle = METHODS[step].apply(bundle, options, texts)
+        made[row] = METHODS[method].apply(made[source], options, texts)
         made_s = time.perf_counter() - started
         torch.set_num_threads(1)
-        rows.append(_row(row, bundle, tmp / name, test, None) | {"made_s": made_s})
+        rows.append(_row(row, made[row], tmp / name, test, None) | {"made_s": made_s})
         print(f"{name} {row}: {rows[-1]}", file=sys.stderr, flush=True)
-    rows[0]["made_s"] = train_s
     return rows
 
 
@@ -415,6 +420,9 @@ def main() -> None:
     parser.add_argument("--tx-threads", type=int, default=1, help="torch threads to train on")
     parser.add_argument("--tx-parents", type=Path, default=Path(__file__).parent / "out" / "tx",
                         help="trained transformer parents, reused by a later run")  # fmt: skip
+    parser.add_argument("--tx-rows", nargs="+", default=list(TRANSFORMER_PLAN),
+                        choices=list(TRANSFORMER_PLAN), help="transformer rows after fp32 "
+                        "(each needs the row it is made from)")  # fmt: skip
     parser.add_argument("--limit", type=int, default=0, help="transformer: train/test cap (smoke)")
     parser.add_argument("--temperature", type=float, default=2.0, help="distillation T")
     parser.add_argument("--weight", type=float, default=1.0, help="soft targets vs labels")

@@ -17,6 +17,7 @@ from lifelong.config import Pipeline, Training, TransformerSettings
 from lifelong.core.errors import ConfigError, IncompatibleModel
 from lifelong.core.types import Example, normalize_text
 from lifelong.models import ModelBundle, TransformerClassifier, trainable_copy
+from lifelong.pipelines.compress import _footprint_key
 from lifelong.training import train
 
 needs_minilm = pytest.mark.skipif(
@@ -132,3 +133,8 @@ def test_bad_input_is_refused(parent_and_pruned: tuple[ModelBundle, ModelBundle]
         METHODS["prune"].apply(parent, OPTIONS, iter(()))
     for name in ("int4", "fp16"):
         assert "transformer pipeline" in str(METHODS[name].refusal(pruned))
+    # heads=0, ffn=0 drops nothing: `lifelong compress` refuses it by this key (nothing registered)
+    nothing = METHODS["prune"].apply(
+        parent, {**OPTIONS, "heads": 0.0, "ffn": 0.0, "recovery": 0.0}, iter(TEXTS)
+    )
+    assert _footprint_key(nothing) == _footprint_key(parent) != _footprint_key(pruned)
