@@ -28,7 +28,8 @@ it is trained on the same split with settings affordable on 2 shared cores (``--
 torch threads; the timing is on one thread; a parent trained with the same settings before is
 read back from ``--tx-parents``), then each row of :data:`TRANSFORMER_PLAN` (``--tx-rows``) is
 made from it and measured as above (file size, peak RSS, single-text p50/p99, batch time per
-text, accuracy and delta). Run from the project root::
+text, accuracy and delta), the single-text latencies in turns across the rows
+(:func:`interleaved_latency`). Run from the project root::
 
     PYTHONPATH=src python bench/compress.py [--epochs 3] [--datasets clinc150 banking77 sample]
         [--server [--server-seconds 8]]
@@ -240,7 +241,28 @@ def bench_transformer(name: str, args: argparse.Namespace, tmp: Path) -> list[di
         torch.set_num_threads(1)
         rows.append(_row(row, made[row], tmp / name, test, None) | {"made_s": made_s})
         print(f"{name} {row}: {rows[-1]}", file=sys.stderr, flush=True)
+    latency = interleaved_latency(made, [normalize_text(e.text) for e in test[:300]])
+    for r in rows:
+        r |= latency[str(r["method"])]
     return rows
+
+
+def interleaved_latency(
+    bundles: dict[str, ModelBundle], texts: list[str]
+) -> dict[str, dict[str, float]]:
+    """Single-text p50/p99 of each bundle, the bundles taking turns on every text, so a change
+    of the shared host's load hits them alike (timed one after the other, the ratios swung by
+    2x between runs)."""
+    times: dict[str, list[float]] = {row: [] for row in bundles}
+    for bundle in bundles.values():
+        bundle.proba_normalized(texts[:20])  # warm-up
+    for text in texts:
+        for row, bundle in bundles.items():
+            started = time.perf_counter()
+            bundle.proba_normalized([text])
+            times[row].append((time.perf_counter() - started) * 1000)
+    return {row: {"p50_ms": statistics.median(t), "p99_ms": statistics.quantiles(t, n=100)[98]}
+            for row, t in times.items()}  # fmt: skip
 
 
 def transformer_table(name: str, rows: list[dict[str, object]], args: argparse.Namespace) -> str:
