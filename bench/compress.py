@@ -27,12 +27,22 @@ head times are medians of 15 rounds that time every row in turn.
 the runtimes interleaved so machine load hits them alike; one thread each, since on a shared
 2-core machine two torch threads were ~3x slower than one), the ratio to fp32 PyTorch, the
 cosine of each vector to the fp32 one, and the test accuracy of the fast pipeline with MiniLM
-trained on that runtime's vectors. Run from the project root::
+trained on that runtime's vectors.
+
+``--transformer`` benches the ``transformer`` pipeline instead (MiniLM fine-tuned end to end):
+it is trained on the same split with settings affordable on 2 shared cores (``--tx-epochs``,
+``--tx-freeze`` lower layers frozen, ``--tx-lr``, batch ``--tx-batch``, on ``--tx-threads``
+torch threads; the timing is on one thread; a parent trained with the same settings before is
+read back from ``--tx-parents``), then each row of :data:`TRANSFORMER_PLAN` (``--tx-rows``) is
+made from it and measured as above (file size, peak RSS, single-text p50/p99, batch time per
+text, accuracy and delta), the single-text latencies in turns across the rows
+(:func:`interleaved_latency`). Run from the project root::
 
     PYTHONPATH=src python bench/compress.py [--epochs 3] [--datasets clinc150 banking77 sample]
         [--server [--server-seconds 8]]
     PYTHONPATH=src python bench/compress.py --encoders --datasets clinc150 banking77
     PYTHONPATH=src python bench/compress.py --neurons --datasets clinc150 banking77
+    PYTHONPATH=src python bench/compress.py --transformer --datasets clinc150 banking77
 """
 
 from __future__ import annotations
@@ -52,7 +62,8 @@ import torch
 
 from finetune import load as load_public  # the sibling scripts (bench/ is sys.path[0])
 from lifelong.compression import METHODS
-from lifelong.config import NGrams, Pipeline, Training
+from lifelong.config import NGrams, Pipeline, Training, TransformerSettings
+from lifelong.config import Prune as PruneOptions
 from lifelong.core.types import Example, normalize_text
 from lifelong.data import read_paths
 from lifelong.features import minilm_path
@@ -76,6 +87,15 @@ PLAN: dict[str, list[Step]] = {  # row name -> methods (and options) applied in 
     "prune + fp16 (compact)": [("prune", {}), ("fp16", {})],
     "prune + int8": [("prune", {}), ("int8", {})],
 }
+
+PRUNE = {**PruneOptions().model_dump(), "heads": 0.5, "ffn": 0.5}
+TRANSFORMER_PLAN: dict[str, tuple[str, str, dict[str, object]]] = {
+    "int8": ("fp32", "int8", {}),
+    "prune heads 0.5 ffn 0.5": ("fp32", "prune", PRUNE),
+    "prune + int8": ("prune heads 0.5 ffn 0.5", "int8", {}),
+}
+"""Rows of ``--transformer`` after the ``fp32`` parent: row -> (row it is made from, method,
+options); ``--tx-rows`` picks some."""
 
 
 def _neurons(fraction: float, epochs: int, criterion: str = "taylor") -> Step:
@@ -301,6 +321,91 @@ def neuron_table(name: str, rows: list[dict[str, object]], epochs: int) -> str:
     return "\n".join(lines)
 
 
+def bench_transformer(name: str, args: argparse.Namespace, tmp: Path) -> list[dict[str, object]]:
+    """The transformer pipeline trained on ``name`` (``--tx-*`` settings), then one row per
+    :data:`TRANSFORMER_PLAN` entry, each saved, loaded back and measured on one thread."""
+    train_examples, test = load(name)
+    random.Random(1).shuffle(train_examples)
+    if args.limit:  # a smoke run: the first examples of the shuffled split
+        train_examples, test = train_examples[: args.limit], test[: args.limit]
+    n_valid = len(train_examples) // 10
+    valid, fit = train_examples[:n_valid], train_examples[n_valid:]
+    settings = TransformerSettings(freeze_layers=args.tx_freeze, lr=args.tx_lr)
+    training = Training(epochs=args.tx_epochs, batch_size=args.tx_batch, keep="last")
+    torch.set_num_threads(args.tx_threads)
+    started = time.perf_counter()
+    saved = args.tx_parents / f"{name}-{args.tx_epochs}-{args.tx_freeze}-{args.tx_lr}-{args.limit}"
+    if saved.is_dir():  # the parent of an earlier run with these settings
+        parent = ModelBundle.load(saved)
+    else:
+        parent = train(fit, valid, pipeline=Pipeline(name="transformer", transformer=settings),
+                       training=training, progress=False).bundle  # fmt: skip
+        parent.save(saved)
+    train_s = time.perf_counter() - started
+    print(f"{name}: transformer parent in {train_s:.0f} s", file=sys.stderr, flush=True)
+    texts = [normalize_text(e.text) for e in fit]
+    made = {"fp32": parent}
+    torch.set_num_threads(1)
+    rows = [_row("fp32", parent, tmp / name, test, None) | {"made_s": train_s}]
+    for row in args.tx_rows:
+        source, method, options = TRANSFORMER_PLAN[row]
+        torch.set_num_threads(args.tx_threads)  # making a row may train (a recovery fine-tune)
+        started = time.perf_counter()
+        made[row] = METHODS[method].apply(made[source], options, texts)
+        made_s = time.perf_counter() - started
+        torch.set_num_threads(1)
+        rows.append(_row(row, made[row], tmp / name, test, None) | {"made_s": made_s})
+        print(f"{name} {row}: {rows[-1]}", file=sys.stderr, flush=True)
+    latency = interleaved_latency(made, [normalize_text(e.text) for e in test[:300]])
+    for r in rows:
+        r |= latency[str(r["method"])]
+    return rows
+
+
+def interleaved_latency(
+    bundles: dict[str, ModelBundle], texts: list[str]
+) -> dict[str, dict[str, float]]:
+    """Single-text p50/p99 of each bundle, the bundles taking turns on every text, so a change
+    of the shared host's load hits them alike (timed one after the other, the ratios swung by
+    2x between runs)."""
+    times: dict[str, list[float]] = {row: [] for row in bundles}
+    for bundle in bundles.values():
+        bundle.proba_normalized(texts[:20])  # warm-up
+    for text in texts:
+        for row, bundle in bundles.items():
+            started = time.perf_counter()
+            bundle.proba_normalized([text])
+            times[row].append((time.perf_counter() - started) * 1000)
+    return {row: {"p50_ms": statistics.median(t), "p99_ms": statistics.quantiles(t, n=100)[98]}
+            for row, t in times.items()}  # fmt: skip
+
+
+def transformer_table(name: str, rows: list[dict[str, object]], args: argparse.Namespace) -> str:
+    base = rows[0]
+    ratio = lambda key, r: float(base[key]) / float(r[key])  # noqa: E731
+    lines = [
+        f"### {name}: transformer pipeline (MiniLM-L6 fine-tuned {args.tx_epochs} epoch(s), "
+        f"lower {args.tx_freeze} layers frozen, lr {args.tx_lr}, batch {args.tx_batch}, "
+        f"trained on {args.tx_threads} threads; timed on 1)",
+        "",
+        "| row | format | file MB | x smaller | peak RSS MB | p50 ms | p99 ms | x faster (p50) "
+        "| batch ms/text | x faster (batch) | accuracy | delta pts | made in s |",
+        "| --- | --- |" + " ---: |" * 11,
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['method']} | {r['format']} | {float(r['size_mb']):.1f} | "  # type: ignore[arg-type]
+            f"{ratio('size_mb', r):.2f} | {float(r['rss_mb']):.0f} | "  # type: ignore[arg-type]
+            f"{float(r['p50_ms']):.2f} | {float(r['p99_ms']):.2f} | "  # type: ignore[arg-type]
+            f"{ratio('p50_ms', r):.2f} | {1000 / float(r['batch_per_s']):.2f} | "  # type: ignore[arg-type]
+            f"{float(r['batch_per_s']) / float(base['batch_per_s']):.2f} | "  # type: ignore[arg-type]
+            f"{float(r['accuracy']):.4f} | "  # type: ignore[arg-type]
+            f"{100 * (float(r['accuracy']) - float(base['accuracy'])):+.2f} | "  # type: ignore[arg-type]
+            f"{float(r['made_s']):.0f} |"  # type: ignore[arg-type]
+        )
+    return "\n".join(lines)
+
+
 def bench_encoders(name: str, epochs: int, tmp: Path) -> list[dict[str, object]]:
     """One row per MiniLM runtime: encoder speed and agreement, downstream accuracy."""
     train_examples, test = load(name)
@@ -445,6 +550,18 @@ def main() -> None:
     parser.add_argument("--server-seconds", type=float, default=8.0, help="load per served form")
     parser.add_argument("--distill", action="store_true", help="the distillation tables")
     parser.add_argument("--neurons", action="store_true", help="the hidden-unit pruning tables")
+    parser.add_argument("--transformer", action="store_true", help="transformer pipeline rows")
+    parser.add_argument("--tx-epochs", type=int, default=1, help="transformer training epochs")
+    parser.add_argument("--tx-freeze", type=int, default=3, help="lower layers kept frozen")
+    parser.add_argument("--tx-lr", type=float, default=2e-4, help="transformer learning rate")
+    parser.add_argument("--tx-batch", type=int, default=32, help="transformer batch size")
+    parser.add_argument("--tx-threads", type=int, default=1, help="torch threads to train on")
+    parser.add_argument("--tx-parents", type=Path, default=Path(__file__).parent / "out" / "tx",
+                        help="trained transformer parents, reused by a later run")  # fmt: skip
+    parser.add_argument("--tx-rows", nargs="+", default=list(TRANSFORMER_PLAN),
+                        choices=list(TRANSFORMER_PLAN), help="transformer rows after fp32 "
+                        "(each needs the row it is made from)")  # fmt: skip
+    parser.add_argument("--limit", type=int, default=0, help="transformer: train/test cap (smoke)")
     parser.add_argument("--temperature", type=float, default=2.0, help="distillation T")
     parser.add_argument("--weight", type=float, default=1.0, help="soft targets vs labels")
     parser.add_argument("--cache", type=Path, default=Path(__file__).parent / "out" / "cache",
@@ -454,7 +571,10 @@ def main() -> None:
     print(f"torch threads {torch.get_num_threads()}, epochs {args.epochs}", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.datasets:
-            if args.distill:
+            if args.transformer:
+                rows = bench_transformer(name, args, Path(tmp))
+                print(transformer_table(name, rows, args) + "\n", flush=True)
+            elif args.distill:
                 rows = bench_distill(name, Path(tmp), args.cache, args.temperature, args.weight)
                 print(distill_table(name, rows, args.temperature) + "\n", flush=True)
             elif args.neurons:

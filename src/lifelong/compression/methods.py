@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from torch import nn
 
+from lifelong.compression import structured
 from lifelong.compression.neurons import prune_neurons
 from lifelong.compression.prune import prune_bag, touched_buckets
 from lifelong.compression.quantize import quantize_bag
@@ -143,7 +144,9 @@ class Quantize:
 
 @dataclass(frozen=True)
 class Prune:
-    """Keep only the rows the training texts touch (then the largest ``keep`` by norm)."""
+    """Keep only the rows the training texts touch (then the largest ``keep`` by norm); of a
+    transformer-pipeline model, remove attention heads and FFN neurons instead
+    (:mod:`lifelong.compression.structured`)."""
 
     @property
     def name(self) -> str:
@@ -154,6 +157,8 @@ class Prune:
         return True
 
     def refusal(self, bundle: ModelBundle) -> str | None:
+        if bundle.pipeline.name == "transformer":
+            return structured.refusal(bundle, self.name in applied(bundle))
         why = _fast_only(bundle, self.name)
         if why is None and self.name in applied(bundle):
             why = "it is pruned already"
@@ -162,6 +167,8 @@ class Prune:
     def apply(
         self, bundle: ModelBundle, options: dict[str, Any], examples: Iterable[Example]
     ) -> ModelBundle:
+        if bundle.pipeline.name == "transformer":
+            return structured.prune_transformer(bundle, options, [e.text for e in examples])
         kept = touched_buckets(bundle.featurizer, (e.text for e in examples))
         bag = prune_bag(_table(bundle), kept, float(options.get("keep", 1.0)))
         return _rebuilt(bundle, bag, self.name, options)

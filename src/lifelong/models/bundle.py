@@ -34,6 +34,7 @@ from lifelong.models.compact import DENSE, WeightsFormat, compact_bag, weights_f
 from lifelong.models.factory import build_model
 from lifelong.models.objective import TARGET_STATS, TEMPERATURE, Regression
 from lifelong.models.onnx_transformer import GRAPH_FILE, ONNX_INT8, OnnxTransformer
+from lifelong.models.transformer import STRUCTURE, TransformerClassifier, rebuild
 
 FORMAT = "lifelong-bundle"
 FORMAT_VERSION = 2
@@ -247,6 +248,10 @@ def _build(pipeline: Pipeline, spec: BundleSpec, tensors: dict[str, torch.Tensor
         ngrams = pipeline.ngrams
         bag = compact_bag(ngrams.buckets, ngrams.dim, fmt, tensors, "bag.")
     module = build_model(pipeline, len(spec.labels), bag=bag)
+    structure = spec.meta.get(STRUCTURE)
+    if structure is not None:  # a structurally pruned transformer: its smaller shapes first
+        assert isinstance(module, TransformerClassifier), "only transformers are pruned so"
+        rebuild(module, structure)
     module.load_state_dict(tensors)
     return module
 

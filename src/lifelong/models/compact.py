@@ -221,13 +221,21 @@ def trainable_copy(module: nn.Module) -> nn.Module:
     Fine-tuning needs the parent's shape: the copy's table is the dequantized stored rows,
     zeros elsewhere (rows no training text touched read as zero in the compact parent too,
     so the copy predicts as the parent does, up to float rounding). An int8 ONNX Runtime
-    transformer has no trainable form: it is refused (fine-tune the version it was made from).
+    transformer has no trainable form, and a structurally pruned one no full-size form: both
+    are refused (fine-tune the version they were made from).
     """
     if isinstance(module, OnnxTransformer):
         raise IncompatibleModel(
             "an int8 (ONNX Runtime) transformer model cannot be fine-tuned",
             hint="fine-tune the fp32 version it was compressed from instead (`lifelong models "
             "show VERSION` names it as the parent)",
+        )
+    if getattr(module, "structure", None) is not None:
+        raise IncompatibleModel(
+            "a structurally pruned transformer model (fewer heads and FFN neurons) cannot be "
+            "fine-tuned: an update rebuilds the full-size network",
+            hint="fine-tune the unpruned version it was compressed from instead (`lifelong "
+            "models show VERSION` names it as the parent), then prune the result",
         )
     bag = table(module)
     if not isinstance(bag, CompactBag):

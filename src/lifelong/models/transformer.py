@@ -1,13 +1,18 @@
 """The ``transformer`` pipeline's network: MiniLM fine-tuned end to end with a linear head.
 
 Slow on a CPU, but the most accurate on small data sets; lower layers can be frozen to trade
-accuracy for speed.
+accuracy for speed. A structurally pruned network (``lifelong compress --method prune``) has
+fewer attention heads and FFN neurons per layer: :func:`restructure` cuts them, and the kept
+sizes, recorded in the bundle's ``meta[STRUCTURE]``, let :meth:`ModelBundle.load` rebuild the
+smaller shapes before reading the weights (no pickle, the same safetensors file).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,6 +40,8 @@ class TransformerClassifier(nn.Module):
         self, model_path: Path, dropout: float, n_classes: int, freeze_layers: int
     ) -> None:
         super().__init__()
+        self.structure: dict[str, Any] | None = None
+        """The kept heads and FFN sizes per layer once pruned (see :func:`restructure`)."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModel
 
@@ -68,3 +75,64 @@ def token_inputs(features: Features) -> tuple[NDArray[np.int64], NDArray[np.int6
     longest = max(int(mask.sum(axis=1).max()), 1)
     ids = features.tokens["input_ids"][:, :longest]
     return ids.astype(np.int64), mask[:, :longest].astype(np.int64)
+
+
+STRUCTURE = "structure"
+"""Key of a bundle's ``meta`` holding a pruned network's shape: ``heads``, the kept attention
+heads of each layer (ids of the pretrained model's heads), and ``ffn``, each layer's number of
+kept FFN neurons."""
+
+
+def _sliced(linear: nn.Linear, index: torch.Tensor, dim: int) -> nn.Linear:
+    """``linear`` keeping only the outputs (``dim`` 0) or inputs (``dim`` 1) in ``index``."""
+    weight = linear.weight.detach().index_select(dim, index)
+    cut = nn.Linear(weight.shape[1], weight.shape[0], bias=linear.bias is not None)
+    with torch.no_grad():
+        cut.weight.copy_(weight)
+        if linear.bias is not None:
+            bias = linear.bias.detach()
+            cut.bias.copy_(bias.index_select(0, index) if dim == 0 else bias)
+    cut.requires_grad_(linear.weight.requires_grad)
+    return cut
+
+
+def restructure(
+    classifier: TransformerClassifier,
+    heads: Sequence[Sequence[int]],
+    ffn: Sequence[Sequence[int]],
+) -> None:
+    """Cut ``classifier`` in place to the attention ``heads`` and FFN neurons ``ffn`` kept in
+    each layer (ids; at least one head per layer).
+
+    Heads go by slicing the query/key/value outputs and the attention output's inputs (the
+    attention infers its head count from that width), neurons by slicing the intermediate
+    layer's outputs and the FFN output's inputs. Loading calls it with the recorded heads and
+    ``range(n)`` neurons, so the shapes match before the stored weights overwrite the values.
+    """
+    layers = classifier.encoder.encoder.layer
+    if len(heads) != len(layers) or len(ffn) != len(layers):
+        raise ValueError(f"a structure for {len(heads)} layers, the encoder has {len(layers)}")
+    for layer, kept_heads, kept_neurons in zip(layers, heads, ffn, strict=True):
+        attention = layer.attention.self
+        size = int(attention.attention_head_size)
+        if not kept_heads or not kept_neurons:
+            raise ValueError("every layer keeps at least one head and one FFN neuron")
+        rows = torch.tensor([h * size + i for h in kept_heads for i in range(size)])
+        for name in ("query", "key", "value"):
+            setattr(attention, name, _sliced(getattr(attention, name), rows, 0))
+        layer.attention.output.dense = _sliced(layer.attention.output.dense, rows, 1)
+        attention.num_attention_heads = len(kept_heads)
+        attention.all_head_size = len(rows)
+        neurons = torch.tensor(list(kept_neurons))
+        layer.intermediate.dense = _sliced(layer.intermediate.dense, neurons, 0)
+        layer.output.dense = _sliced(layer.output.dense, neurons, 1)
+    classifier.structure = {
+        "heads": [[int(h) for h in kept] for kept in heads],
+        "ffn": [len(kept) for kept in ffn],
+    }
+
+
+def rebuild(classifier: TransformerClassifier, structure: dict[str, Any]) -> None:
+    """Give a freshly built ``classifier`` the shapes of a pruned one (its recorded
+    ``structure``), ready for the pruned weights."""
+    restructure(classifier, structure["heads"], [range(n) for n in structure["ffn"]])

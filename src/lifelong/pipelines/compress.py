@@ -202,12 +202,6 @@ class _Counted(Iterable[Example]):
             yield example
 
 
-def _shape(bundle: ModelBundle) -> tuple[str, int, int]:
-    """What a method can make smaller: the table's format and stored rows, the hidden width."""
-    module = bundle.module
-    return weights_format(module), stored_row_count(module), hidden_units(module)
-
-
 def compress_version(
     project: Project, registry: Registry, ref: str, options: CompressOptions
 ) -> CompressResult:
@@ -232,13 +226,15 @@ def compress_version(
     started = time.perf_counter()
     compressed = method.apply(bundle, settings.model_dump(mode="json"), examples)
     compress_s = time.perf_counter() - started
-    if _shape(compressed) == _shape(bundle):
+    if _footprint_key(compressed) == _footprint_key(bundle):
         _refuse(
             registry,
             parent,
             method,
             "it would drop nothing: the table holds only rows its training texts touch "
-            "already, or every hidden unit is kept",
+            "already, or every hidden unit is kept"
+            if bundle.pipeline.name != "transformer"
+            else "it would drop nothing (heads=0 and ffn=0 keep every head and neuron)",
         )
     # 4-5. Measure both, register, gate.
     made = Made(
@@ -255,6 +251,14 @@ def compress_version(
         {"compress": round(compress_s, 4)},
     )
     return register_smaller(project, registry, parent, bundle, test, made, options)
+
+
+def _footprint_key(bundle: ModelBundle) -> tuple[str, int, int]:
+    """What a compression must change: weights format, stored rows or parameter count (a
+    pruned hidden layer, head or FFN neuron lowers it)."""
+    module = bundle.module
+    n_parameters = sum(p.numel() for p in module.parameters())
+    return weights_format(module), stored_row_count(module), n_parameters
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,8 @@ def test_bad_input_is_refused_and_registers_nothing(project: Path) -> None:
     code, out = run(project, "compress", "1.0", "--method", "prune", "-o", "kep=0.5")
     assert code == 1
     assert "unknown option" in out
-    assert "takes keep" in out
+    assert "takes ffn, heads" in out
+    assert "keep" in out
     code, out = run(project, "compress", "1.0", "--method", "prune", "-o", "keep=2")
     assert code == 1
     assert "keep" in out

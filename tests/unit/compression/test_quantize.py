@@ -165,7 +165,7 @@ def test_methods_refuse_a_network_without_an_ngram_table(
     )
     for name, method in METHODS.items():
         why = str(method.refusal(other))
-        if name == "int8":  # int8 of a transformer converts the whole network instead
+        if name in ("int8", "prune"):  # of a transformer: the network's heads, neurons, Linears
             assert "not a TransformerClassifier" in why
             continue
         assert f"method {name} compresses the fast pipeline" in why

@@ -88,7 +88,8 @@ def test_int8_version_refuses_compressing_and_finetuning_again(
 ) -> None:
     _, int8 = fp32_and_int8
     assert "int8 already" in str(METHODS["int8"].refusal(int8))
-    for name in ("int4", "fp16", "prune"):
+    for name in ("int4", "fp16"):
         assert "transformer pipeline" in str(METHODS[name].refusal(int8))
+    assert "prune its fp32 parent" in str(METHODS["prune"].refusal(int8))
     with pytest.raises(IncompatibleModel, match="cannot be fine-tuned"):
         trainable_copy(int8.module)

