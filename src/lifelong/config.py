@@ -548,6 +548,20 @@ class Prune(_Section):
     keep: float = Field(1.0, gt=0.0, le=1.0)
 
 
+class DistillStudent(_Section):
+    """``lifelong compress TEACHER --method distill``: a fast n-gram student of a MiniLM or
+    transformer teacher, trained on the teacher's training texts (and, with ``log_texts``, up
+    to ``max_log_texts`` unlabeled texts the prediction log kept under ``server.log_text``)
+    toward ``weight * T^2 * KL`` of the teacher's outputs softened by ``temperature``, beside
+    the labels' cross-entropy; ``epochs`` over the package's default training (null: its own)."""
+
+    temperature: float = Field(2.0, gt=0.0)
+    weight: float = Field(1.0, ge=0.0)
+    epochs: int | None = Field(None, ge=1)
+    log_texts: StrictBool = True
+    max_log_texts: int = Field(50_000, ge=0)
+
+
 class Compress(_Section):
     """``lifelong compress``: each method's defaults (``--option KEY=VALUE`` overrides them)
     and how many test texts are timed one at a time for the latency figures."""
@@ -556,6 +570,7 @@ class Compress(_Section):
     int4: Quantize = Quantize()
     fp16: Quantize = Quantize()
     prune: Prune = Prune()
+    distill: DistillStudent = DistillStudent()
     latency_texts: int = Field(200, ge=1)
 
 
