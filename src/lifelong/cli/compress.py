@@ -21,7 +21,10 @@ def compress(
     ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="The version (or alias) to compress.")],
     method: Annotated[
-        str, typer.Option("--method", "-m", help="int8, int4, fp16, prune or distill.", metavar="METHOD")
+        str,
+        typer.Option(
+            "--method", "-m", help="int8, int4, fp16, prune or distill.", metavar="METHOD"
+        ),
     ],
     option: Annotated[
         list[str] | None,

@@ -32,7 +32,6 @@ from lifelong.pipelines.session import load_bundle
 from lifelong.project import Project
 from lifelong.registry import EdgeKind, ModelVersion, Registry
 
-
 DISTILL = "distill"
 """The method that trains a student rather than transforming a model
 (:mod:`lifelong.pipelines.distill`)."""

@@ -38,9 +38,7 @@ from lifelong.training.distill import distill, nothing_to_distill, student_setti
 from lifelong.training.regularizers import Distillation
 
 
-def log_texts(
-    registry: Registry, limit: int, max_chars: int, known: Collection[str]
-) -> list[str]:
+def log_texts(registry: Registry, limit: int, max_chars: int, known: Collection[str]) -> list[str]:
     """Up to ``limit`` distinct normalized texts of the prediction log, newest first.
 
     Only rows the server kept the text of (``server.log_text``); texts the server would refuse
@@ -129,4 +127,3 @@ def distill_version(
         {"distill": round(distill_s, 4)},
     )
     return register_smaller(project, registry, teacher, bundle, test, made, options)
-

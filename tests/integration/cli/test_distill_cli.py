@@ -63,8 +63,9 @@ def test_distill_registers_a_fast_student_that_serves_and_finetunes(project: Pat
     with _registry(project) as registry:
         registry.store.log_predictions(
             [
-                PredictionRecord(f"p{i}", datetime.now(UTC), f"h{i}", "1.0", "greet", 0.9, 1.0,
-                                 text)  # fmt: skip
+                PredictionRecord(
+                    f"p{i}", datetime.now(UTC), f"h{i}", "1.0", "greet", 0.9, 1.0, text
+                )
                 for i, text in enumerate(served)
             ]
         )
