@@ -25,6 +25,12 @@ trained on that runtime's vectors. Run from the project root::
     PYTHONPATH=src python bench/compress.py [--epochs 3] [--datasets clinc150 banking77 sample]
         [--server [--server-seconds 8]]
     PYTHONPATH=src python bench/compress.py --encoders --datasets clinc150 banking77
+    PYTHONPATH=src python bench/compress.py --distill --datasets banking77 clinc150 [-o KEY=VALUE]
+
+``--distill`` compares a MiniLM teacher, the fast pipeline on labels alone and its distilled
+students (``compress.distill``'s defaults, ``-o`` over them), all scored on the held-out half
+of the test split; the other half's texts stand for the prediction log (see
+:func:`bench_distill`).
 """
 
 from __future__ import annotations
