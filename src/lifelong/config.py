@@ -553,14 +553,11 @@ class DistillStudent(_Section):
     transformer teacher, trained on the teacher's training texts (and, with ``log_texts``, up
     to ``max_log_texts`` unlabeled texts the prediction log kept under ``server.log_text``)
     toward ``weight * T^2 * KL`` of the teacher's outputs softened by ``temperature``, beside
-    the labels' cross-entropy; ``epochs`` over the package's default training (null: its own);
-    ``augment`` perturbed copies of each training text, labelled by the teacher
-    (:mod:`lifelong.training.augment`)."""
+    the labels' cross-entropy; ``epochs`` over the package's default training (null: its own)."""
 
     temperature: float = Field(2.0, gt=0.0)
     weight: float = Field(1.0, ge=0.0)
     epochs: int | None = Field(None, ge=1)
-    augment: int = Field(0, ge=0)
     log_texts: StrictBool = True
     max_log_texts: int = Field(50_000, ge=0)
 

@@ -34,7 +34,6 @@ from lifelong.pipelines.data_view import data_view, trained_examples
 from lifelong.pipelines.session import load_bundle
 from lifelong.project import Project
 from lifelong.registry import Registry
-from lifelong.training.augment import augmented
 from lifelong.training.distill import distill, nothing_to_distill, student_settings
 from lifelong.training.regularizers import Distillation
 
@@ -91,10 +90,7 @@ def distill_version(
     valid, test = list(data.dataset.splits.valid), data.test
     known = {e.text for e in (*labeled, *valid, *test)}
     cap = settings.max_log_texts if settings.log_texts else 0
-    logged = log_texts(registry, cap, project.config.server.max_text_chars, known)
-    copies = augmented([e.text for e in labeled], settings.augment, project.config.training.seed)
-    heard = known | set(logged)
-    unlabeled = [*logged, *(t for t in copies if t not in heard)]
+    unlabeled = log_texts(registry, cap, project.config.server.max_text_chars, known)
     # 3. Train the student.
     config = project.config
     student = student_settings(config.pipeline.ngrams.storage, config.training.seed,
@@ -126,8 +122,7 @@ def distill_version(
             "options": settings.model_dump(mode="json"),
             "teacher": teacher.label,
             "n_texts": len(labeled),
-            "n_log_texts": len(logged),
-            "n_augmented": len(unlabeled) - len(logged),
+            "n_log_texts": len(unlabeled),
         },
         {"distill": round(distill_s, 4)},
     )
