@@ -21,6 +21,7 @@ from collections.abc import Collection
 
 from lifelong.config import DistillStudent
 from lifelong.core.errors import IncompatibleModel
+from lifelong.core.text_check import text_problem
 from lifelong.core.types import normalize_text
 from lifelong.pipelines.compress import (
     DISTILL,
@@ -42,7 +43,8 @@ def log_texts(registry: Registry, limit: int, max_chars: int, known: Collection[
     """Up to ``limit`` distinct normalized texts of the prediction log, newest first.
 
     Only rows the server kept the text of (``server.log_text``); texts the server would refuse
-    today (empty once normalized, over ``server.max_text_chars``) and texts in ``known`` (the
+    today (empty once normalized, over ``server.max_text_chars``, failing
+    :func:`~lifelong.core.text_check.text_problem`) and texts in ``known`` (the
     labeled training, valid and test texts: a test text must stay unseen by the student)
     are left out.
     """
@@ -50,7 +52,7 @@ def log_texts(registry: Registry, limit: int, max_chars: int, known: Collection[
         return []
     kept: dict[str, None] = {}
     for record in reversed(registry.store.recent_predictions(limit=4 * limit)):
-        if record.text is None or len(record.text) > max_chars:
+        if record.text is None or len(record.text) > max_chars or text_problem(record.text):
             continue
         text = normalize_text(record.text)
         if text and text not in known:

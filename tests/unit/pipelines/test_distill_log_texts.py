@@ -14,7 +14,7 @@ from lifelong.core.errors import ConfigError
 from lifelong.pipelines.compress import DISTILL, parsed_options
 from lifelong.pipelines.distill import log_texts
 from lifelong.project import Project
-from lifelong.registry import PredictionRecord, Registry
+from lifelong.registry import PredictionRecord, Registry, open_registry
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -38,6 +38,13 @@ def test_kept_texts_distinct_newest_first_capped_and_screened(registry: Registry
     assert log_texts(registry, 2, 40, known) == ["newest", "old one"]
     assert log_texts(registry, 0, 40, known) == []
     assert "x" * 50 in log_texts(registry, 10, 50, known)
+
+
+def test_texts_no_door_would_take_are_left_out(tmp_path: Path) -> None:
+    """A NUL character (SQLite stores it; PostgreSQL's text columns refuse it)."""
+    with open_registry(f"sqlite:///{tmp_path / 'registry.db'}", tmp_path / "artifacts") as opened:
+        _log(opened, ["fine", "broken \x00 text", "also fine"])
+        assert log_texts(opened, 10, 40, set()) == ["also fine", "fine"]
 
 
 def test_distill_options_from_config_then_cli(tmp_path: Path) -> None:
