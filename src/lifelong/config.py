@@ -567,6 +567,20 @@ class PruneNeurons(_Section):
     recover_epochs: int = Field(3, ge=0, le=100)
 
 
+class DistillStudent(_Section):
+    """``lifelong compress TEACHER --method distill``: a fast n-gram student of a MiniLM or
+    transformer teacher, trained on the teacher's training texts (and, with ``log_texts``, up
+    to ``max_log_texts`` unlabeled texts the prediction log kept under ``server.log_text``)
+    toward ``weight * T^2 * KL`` of the teacher's outputs softened by ``temperature``, beside
+    the labels' cross-entropy; ``epochs`` over the package's default training (null: its own)."""
+
+    temperature: float = Field(2.0, gt=0.0)
+    weight: float = Field(1.0, ge=0.0)
+    epochs: int | None = Field(None, ge=1)
+    log_texts: StrictBool = True
+    max_log_texts: int = Field(50_000, ge=0)
+
+
 class Compress(_Section):
     """``lifelong compress``: each method's defaults (``--option KEY=VALUE`` overrides them)
     and how many test texts are timed one at a time for the latency figures."""
@@ -576,6 +590,7 @@ class Compress(_Section):
     fp16: Quantize = Quantize()
     prune: Prune = Prune()
     prune_neurons: PruneNeurons = PruneNeurons()
+    distill: DistillStudent = DistillStudent()
     latency_texts: int = Field(200, ge=1)
 
 

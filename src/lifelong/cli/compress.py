@@ -23,7 +23,10 @@ def compress(
     method: Annotated[
         str,
         typer.Option(
-            "--method", "-m", help="int8, int4, fp16, prune or prune-neurons.", metavar="METHOD"
+            "--method",
+            "-m",
+            help="int8, int4, fp16, prune, prune-neurons or distill.",
+            metavar="METHOD",
         ),
     ],
     option: Annotated[
@@ -36,7 +39,8 @@ def compress(
     notes: Annotated[str, typer.Option(help="Free text recorded on the version.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Compress a version into a new one (parent VERSION, edge compress), then gate it."""
+    """Compress a version into a new one (parent VERSION, edge compress; distill: a fast
+    student of it, edge distill), then gate it."""
     from lifelong.cli.train import verdict_lines
     from lifelong.pipelines.compress import CompressOptions, compress_version
     from lifelong.pipelines.lock import cycle_lock

@@ -32,6 +32,10 @@ from lifelong.pipelines.session import load_bundle
 from lifelong.project import Project
 from lifelong.registry import EdgeKind, ModelVersion, Registry
 
+DISTILL = "distill"
+"""The method that trains a student rather than transforming a model
+(:mod:`lifelong.pipelines.distill`)."""
+
 
 @dataclass(frozen=True)
 class CompressOptions:
@@ -97,7 +101,7 @@ def method_options(project: Project, name: str, given: Sequence[str]) -> tuple[M
     if name not in METHODS:
         raise ConfigError(
             f"unknown compression method {name!r}",
-            hint=f"use one of: {', '.join(sorted(METHODS))}",
+            hint=f"use one of: {', '.join(sorted([*METHODS, DISTILL]))}",
         )
     return METHODS[name], parsed_options(project, name, given)
 
@@ -205,7 +209,12 @@ class _Counted(Iterable[Example]):
 def compress_version(
     project: Project, registry: Registry, ref: str, options: CompressOptions
 ) -> CompressResult:
-    """Compress a version, measure it against its parent, register it, and gate it."""
+    """Compress a version, measure it against its parent, register it, and gate it (for
+    ``distill``: train a student of it, see :func:`lifelong.pipelines.distill.distill_version`)."""
+    if options.method == DISTILL:
+        from lifelong.pipelines.distill import distill_version  # it builds on this module
+
+        return distill_version(project, registry, ref, options)
     # 1. Method and options, then the parent (sha256-checked on load): refused before work.
     method, settings = method_options(project, options.method, options.options)
     parent = registry.resolve(ref)

@@ -145,6 +145,15 @@ def _resolve_parent(project: Project, registry: Registry, ref: str) -> _Parent:
             "which cannot be trained",
             hint=f"fine-tune the version it was compressed from: `--finetune {version.parent}`",
         )
+    if version.edge == "distill" and bundle.pipeline != project.config.pipeline:
+        raise IncompatibleModel(
+            f"--finetune {ref}: version {version.label} is a distilled student of "
+            f"{version.parent} (the fast n-gram pipeline, no embeddings), and config.yml's "
+            "pipeline is another one (its teacher's)",
+            hint=f"fine-tune the teacher, then distill the result: `lifelong train --finetune "
+            f"{version.parent}`, then `lifelong compress NEW --method distill`; or set "
+            f"config.yml's pipeline to the student's (`lifelong models show {version.label}`)",
+        )
     # a snapshot of files (a streamed training's) does not list its examples
     files = registry.store.get_snapshot(version.snapshot_id).kind == "files"
     examples = None if files else registry.get_snapshot_examples(version.snapshot_id)

@@ -63,15 +63,16 @@ def distill(
     valid: Sequence[Example],
     unlabeled: Sequence[str] = (),
     *,
-    temperature: float = 2.0,
-    weight: float = 1.0,
-    epochs: int | None = None,
-    seed: int = 0,
-    storage: str = "compact",
+    student: tuple[Pipeline, Training] | None = None,
+    distillation: Distillation | None = None,
     progress: bool = False,
 ) -> TrainOutcome:
     """A fast n-gram student of ``teacher``, trained on ``labeled`` plus ``unlabeled``
     (normalized texts, labelled with the teacher's top intent), early-stopped on ``valid``.
+
+    ``student`` is its pipeline and training (default: :func:`student_settings` of the
+    default storage, seed 0 and epochs); ``distillation`` the soft-target term (default:
+    weight 1 at temperature 2).
 
     Raises
     ------
@@ -86,8 +87,8 @@ def distill(
     tops = logits[len(labeled) :].argmax(dim=1).tolist()
     pseudo = [Example.make(t, teacher.labels[i]) for t, i in zip(unlabeled, tops, strict=True)]
     examples = [*labeled, *pseudo]
-    pipeline, training = student_settings(storage, seed, epochs)
-    soft = Teacher(tuple(teacher.labels), logits, Distillation(weight, temperature))
+    pipeline, training = student or student_settings("compact", 0, None)
+    soft = Teacher(tuple(teacher.labels), logits, distillation or Distillation())
     return train(
         examples,
         valid,
