@@ -14,12 +14,17 @@ from torch import nn
 from lifelong.models import LEVELS, CompactBag, WeightsFormat, pack_int4
 from lifelong.models.compact import CodeType
 
+FLOAT32_TINY = torch.finfo(torch.float32).tiny
+"""The smallest normal float32: no scale is allowed below it."""
+
 
 def quantize_rows(rows: torch.Tensor, code: CodeType) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Codes (and per-row scales for integer codes) of float32 ``rows`` of shape ``(n, d)``.
 
     int4 codes come packed two to a byte (:func:`~lifelong.models.pack_int4`). An all-zero row
-    gets scale 0 and zero codes, which dequantize to exactly zero.
+    gets scale 0 and zero codes, which dequantize to exactly zero; so does a row whose largest
+    magnitude is below ``level`` times the smallest normal float32 (~1e-36): its scale would be
+    subnormal (a few bits of precision) or underflow to 0, and its values are zero to any model.
 
     >>> codes, scales = quantize_rows(torch.tensor([[0.5, -1.0, 0.25]]), "int8")
     >>> codes.tolist(), round(float(scales[0]) * 127, 6)
@@ -30,7 +35,10 @@ def quantize_rows(rows: torch.Tensor, code: CodeType) -> tuple[torch.Tensor, tor
     if code == "fp16":
         return rows.to(torch.float16).contiguous(), None
     level = LEVELS[code]
-    scales = rows.abs().amax(dim=1) / level
+    largest = rows.abs().amax(dim=1)
+    scales = torch.where(
+        largest >= level * FLOAT32_TINY, largest / level, torch.zeros_like(largest)
+    )
     safe = torch.where(scales > 0, scales, torch.ones_like(scales))
     codes = torch.round(rows / safe.unsqueeze(1)).clamp(-level, level).to(torch.int8)
     if code == "int4":
