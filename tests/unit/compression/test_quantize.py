@@ -39,7 +39,7 @@ ROWS = arrays(
 
 @settings(deadline=None, max_examples=60)
 @given(rows=ROWS, code=st.sampled_from(["int8", "int4"]))
-@example(rows=np.array([[1e-45, -1e-40]], dtype=np.float32), code="int8")  # scale underflows
+@example(rows=np.array([[1e-45]], dtype=np.float32), code="int8")  # its scale underflows to 0
 def test_dequantized_rows_are_within_half_a_scale(rows: np.ndarray, code: str) -> None:
     table = torch.from_numpy(rows)
     codes, scales = quantize_rows(table, code)  # type: ignore[arg-type]
