@@ -40,6 +40,7 @@ ROWS = arrays(
 @settings(deadline=None, max_examples=60)
 @given(rows=ROWS, code=st.sampled_from(["int8", "int4"]))
 @example(rows=np.array([[1e-45]], dtype=np.float32), code="int8")  # its scale underflows to 0
+@example(rows=np.array([[1e-40, -1e-41]], dtype=np.float32), code="int8")  # subnormal scale
 def test_dequantized_rows_are_within_half_a_scale(rows: np.ndarray, code: str) -> None:
     table = torch.from_numpy(rows)
     codes, scales = quantize_rows(table, code)  # type: ignore[arg-type]
@@ -47,9 +48,11 @@ def test_dequantized_rows_are_within_half_a_scale(rows: np.ndarray, code: str) -
     fmt = WeightsFormat(sparse=False, code=code)  # type: ignore[arg-type]
     bag = CompactBag(table.shape[0], table.shape[1], fmt, codes, scales)
     restored = bag.rows(torch.arange(table.shape[0]))
-    flushed = LEVELS[code] * torch.finfo(torch.float32).tiny  # type: ignore[index]
+    tiny = torch.finfo(torch.float32).tiny
+    flushed = LEVELS[code] * tiny  # type: ignore[index]
     bound = scales.unsqueeze(1) / 2 + 1e-6 * table.abs().amax() + flushed
     assert torch.all((restored - table).abs() <= bound)
+    assert torch.all((scales == 0) | (scales >= tiny)), "no subnormal scale"
     assert torch.allclose(scales, table.abs().amax(dim=1) / LEVELS[code])  # type: ignore[index]
 
 
