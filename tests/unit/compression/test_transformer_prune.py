@@ -56,7 +56,7 @@ def parent_and_pruned() -> tuple[ModelBundle, ModelBundle]:
         progress=False,
     ).bundle
     assert METHODS["prune"].refusal(bundle) is None
-    return bundle, METHODS["prune"].apply(bundle, OPTIONS, iter(TEXTS))
+    return bundle, METHODS["prune"].apply(bundle, OPTIONS, iter(EXAMPLES))
 
 
 def _sizes(module: torch.nn.Module) -> list[tuple[int, int]]:
@@ -127,7 +127,7 @@ def test_bad_input_is_refused(parent_and_pruned: tuple[ModelBundle, ModelBundle]
         trainable_copy(pruned.module)
     assert "unpruned version" in str(raised.value.hint)
     with pytest.raises(ConfigError, match="keep prunes the fast pipeline") as config:
-        METHODS["prune"].apply(parent, {**OPTIONS, "keep": 0.5}, iter(TEXTS))
+        METHODS["prune"].apply(parent, {**OPTIONS, "keep": 0.5}, iter(EXAMPLES))
     assert "heads" in str(config.value.hint)
     with pytest.raises(ConfigError, match="training texts"):
         METHODS["prune"].apply(parent, OPTIONS, iter(()))
@@ -135,6 +135,6 @@ def test_bad_input_is_refused(parent_and_pruned: tuple[ModelBundle, ModelBundle]
         assert "transformer pipeline" in str(METHODS[name].refusal(pruned))
     # heads=0, ffn=0 drops nothing: `lifelong compress` refuses it by this key (nothing registered)
     nothing = METHODS["prune"].apply(
-        parent, {**OPTIONS, "heads": 0.0, "ffn": 0.0, "recovery": 0.0}, iter(TEXTS)
+        parent, {**OPTIONS, "heads": 0.0, "ffn": 0.0, "recovery": 0.0}, iter(EXAMPLES)
     )
     assert _footprint_key(nothing) == _footprint_key(parent) != _footprint_key(pruned)
