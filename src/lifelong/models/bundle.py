@@ -41,7 +41,11 @@ FORMAT_VERSION = 2
 """Bundles of a compact weights format are written as version 2; plain fp32 ones as version 1
 (:data:`DENSE_VERSION`), which every earlier lifelong reads (it has no ``weights_format``)."""
 DENSE_VERSION = 1
-READABLE_VERSIONS = (DENSE_VERSION, FORMAT_VERSION)
+STRUCTURED_VERSION = 3
+"""Bundles whose network has other shapes than its pipeline config builds (a transformer with
+pruned heads or FFN neurons, ``meta["structure"]``): a reader older than this version would
+build the config's shapes and fail on the weights, so the version makes it refuse clearly."""
+READABLE_VERSIONS = (DENSE_VERSION, FORMAT_VERSION, STRUCTURED_VERSION)
 FEATURIZER_STATE = "featurizer_state"
 """Key of ``BundleSpec.meta`` holding what a featurizer learned from data (the tabular one's
 column statistics); ``spec.featurizer`` holds what it is."""
@@ -77,7 +81,10 @@ class BundleSpec:
 def described(spec: BundleSpec, module: nn.Module) -> BundleSpec:
     """``spec`` naming the weights format ``module`` stores (and the bundle version for it)."""
     written = weights_format(module)
-    version = DENSE_VERSION if written == DENSE else FORMAT_VERSION
+    if STRUCTURE in spec.meta:
+        version = STRUCTURED_VERSION
+    else:
+        version = DENSE_VERSION if written == DENSE else FORMAT_VERSION
     return replace(spec, weights_format=written, format_version=version)
 
 

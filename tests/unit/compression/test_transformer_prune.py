@@ -17,6 +17,7 @@ from lifelong.config import Pipeline, Training, TransformerSettings
 from lifelong.core.errors import ConfigError, IncompatibleModel
 from lifelong.core.types import Example, normalize_text
 from lifelong.models import ModelBundle, TransformerClassifier, trainable_copy
+from lifelong.models.bundle import STRUCTURED_VERSION
 from lifelong.pipelines.compress import _footprint_key
 from lifelong.training import train
 
@@ -96,6 +97,8 @@ def test_pruned_bundle_loads_back_its_shapes_and_combines_with_int8(
     pruned.save(tmp_path / "pruned")
     spec = json.loads((tmp_path / "pruned" / "bundle.json").read_text())
     assert spec["weights_format"] == "fp32"
+    assert spec["format_version"] == STRUCTURED_VERSION  # an older reader refuses it clearly
+    assert json.loads((tmp_path / "parent" / "bundle.json").read_text())["format_version"] == 1
     assert set(spec["files"]) == {"weights.safetensors"}
     weights = (tmp_path / "pruned" / "weights.safetensors").stat().st_size
     assert weights < (tmp_path / "parent" / "weights.safetensors").stat().st_size

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
 from lifelong import __version__
-from lifelong.models.bundle import FORMAT_VERSION
+from lifelong.models.bundle import READABLE_VERSIONS
 from lifelong.serving.deps import ModelDep, ServicesDep, check_texts
 from lifelong.serving.openapi import errors
 from lifelong.serving.routes.predict import serve
@@ -94,7 +94,7 @@ async def version() -> VersionResponse:
     return VersionResponse(
         version=__version__,
         minimum_compatible_version=MINIMUM_COMPATIBLE_VERSION,
-        bundle_format_version=FORMAT_VERSION,
+        bundle_format_version=max(READABLE_VERSIONS),
     )
 
 
