@@ -122,23 +122,52 @@ class _Clock:
         self._last = now
 
 
+def made_from(registry: Registry, label: str) -> list[str]:
+    """``label``, then the versions it was compressed or distilled from, nearest first.
+
+    A champion that cannot be fine-tuned (an int8 ONNX Runtime graph, a transformer with pruned
+    heads, a student of another pipeline than config.yml's) is updated through the model it was
+    made from: the update then competes with the champion at the gate like any challenger.
+    """
+    line = [label]
+    version = registry.resolve(label)
+    while version.edge in ("compress", "distill") and version.parent is not None:
+        version = registry.resolve(version.parent)
+        line.append(version.label)
+    return line
+
+
 def _train(project: Project, registry: Registry, plan: Plan, progress: bool) -> tuple[Plan, str]:
-    """Train one planned challenger; an impossible fine-tune falls back to a cold training."""
-    try:
+    """Train one planned challenger. A fine-tune the champion refuses goes to the version it was
+    compressed or distilled from (:func:`made_from`); when none can be fine-tuned, cold."""
+
+    def run(step: Plan) -> tuple[Plan, str]:
         options = TrainOptions(
-            finetune=plan.parent,
-            notes=plan.reason,
+            finetune=step.parent,
+            notes=step.reason,
             progress=progress,
             promote_after=True,
             resume=True,  # a cycle killed mid-training goes on from its last checkpoint
         )
-        return plan, train_version(project, registry, options).version.label
-    except IncompatibleModel as error:
-        plan = Plan("cold", None, f"fine-tune impossible ({error.message}); trained cold")
-        options = TrainOptions(
-            notes=plan.reason, progress=progress, promote_after=True, resume=True
-        )
-        return plan, train_version(project, registry, options).version.label
+        return step, train_version(project, registry, options).version.label
+
+    if plan.parent is None:
+        return run(plan)
+    refusals: list[str] = []
+    for source in made_from(registry, plan.parent):
+        step = plan
+        if refusals:
+            step = Plan(
+                "finetune",
+                source,
+                f"{plan.reason}; {plan.parent} cannot be fine-tuned ({refusals[0]}): "
+                f"fine-tuned {source}, which it was made from",
+            )
+        try:
+            return run(step)
+        except IncompatibleModel as error:
+            refusals.append(error.message)
+    return run(Plan("cold", None, f"fine-tune impossible ({'; '.join(refusals)}); trained cold"))
 
 
 def _train_and_judge(
