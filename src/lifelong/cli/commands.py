@@ -119,7 +119,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "compress": Command(
         f"{_CLI}.compress:compress",
-        "Compress a version into a new one (parent VERSION, edge compress), then gate it.",
+        "Compress a version into a new one (parent VERSION, edge compress; distill: a fast "
+        "student of it, edge distill), then gate it.",
     ),
     "update": Command(
         f"{_CLI}.loop:update",
