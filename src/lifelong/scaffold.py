@@ -87,7 +87,7 @@ def pipeline_values(embeddings: bool) -> dict[str, str]:
         layers, layers_note = Pipeline().embeddings_layers, "# with minilm: the layers pooled"
     return {
         "embeddings": embedding,
-        "embeddings_layers": f"{layers!s:<10}{layers_note}",
+        "embeddings_layers": f"{layers!s:<9} {layers_note}",
         "ngrams_dim": str(ngrams_dim),
         "lr": str(training.lr),
         "sparse_lr": str(training.sparse_lr),

@@ -271,3 +271,18 @@ def test_several_layers_agree_across_runtimes_and_end_with_the_sentence_vector(
         for block in (slice(0, 384), slice(384, 768)):
             cosine = (vectors[:, block] * torch_vectors[:, block]).sum(axis=1)
             assert cosine.min() > floor, runtime
+
+
+def test_a_saved_bundle_predicts_with_the_layers_it_was_trained_with(tmp_path: Path) -> None:
+    pipeline = Pipeline(
+        ngrams=NGrams(buckets=1024, dim=8), hidden=8, embeddings="minilm",
+        embeddings_layers=[1, 2, 3, 4, 5, 6],
+    )  # fmt: skip
+    featurizer = make_featurizer(pipeline)
+    spec = BundleSpec(pipeline.model_dump(mode="json"), ["a", "b"], featurizer.spec())
+    ModelBundle(spec, build_model(pipeline, 2), featurizer).save(tmp_path / "m")
+    loaded = ModelBundle.load(tmp_path / "m", cache_dir=tmp_path / "cache")
+    part = loaded.featurizer.featurizers[1]  # type: ignore[attr-defined]
+    assert isinstance(part, SentenceEmbeddings)
+    assert (part.layers, part.dim) == ((1, 2, 3, 4, 5, 6), 2304)
+    assert part._cache_file().name == "all-MiniLM-L6-v2#1-2-3-4-5-6.sqlite"
