@@ -266,7 +266,8 @@ def test_several_layers_agree_across_runtimes_and_end_with_the_sentence_vector(
     assert torch_vectors.shape == (3, 768)
     assert ((torch_vectors[:, 384:] * last).sum(axis=1)).min() > 0.9999  # layer 6 = today's
     assert ((torch_vectors[:, :384] * last).sum(axis=1)).max() < 0.99  # layer 2 is not
-    for runtime, floor in (("onnx", 0.9999), ("onnx-int8", 0.95)):
+    # torch-int8 (per-tensor scales) is itself 0.94-0.95 from fp32 on the last layer
+    for runtime, floor in (("torch-int8", 0.9), ("onnx", 0.9999), ("onnx-int8", 0.95)):
         vectors = make_encoder(minilm_path(), runtime, tmp_path, layers=layers)(texts)
         for block in (slice(0, 384), slice(384, 768)):
             cosine = (vectors[:, block] * torch_vectors[:, block]).sum(axis=1)
