@@ -111,6 +111,10 @@ class Pipeline(_Section):
     ngrams: NGrams = NGrams()
     embeddings: Literal["minilm"] | None = None
     embeddings_runtime: EmbeddingsRuntime = "torch"
+    embeddings_layers: list[int] = [6]
+    """MiniLM layers (1-6, sorted) whose mean-pooled, unit-norm vectors are concatenated into
+    the sentence vector; ``[6]`` is the model's own sentence vector (``bench/encoder_layers.py
+    --fast`` measured the others)."""
     hidden: int = Field(512, ge=8)
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
     label_smoothing: float = Field(0.1, ge=0.0, lt=1.0)
@@ -118,11 +122,22 @@ class Pipeline(_Section):
     tabular: TabularSettings = TabularSettings()
 
     @model_validator(mode="after")
-    def _runtime_needs_embeddings(self) -> Pipeline:
+    def _embeddings_settings(self) -> Pipeline:
         if self.embeddings_runtime != "torch" and self.embeddings is None:
             raise ValueError(
                 "pipeline.embeddings_runtime only applies to pipeline.embeddings: minilm; "
                 "set embeddings: minilm or drop embeddings_runtime"
+            )
+        layers = self.embeddings_layers
+        if not layers or layers != sorted(set(layers)) or not set(layers) <= set(range(1, 7)):
+            raise ValueError(
+                f"pipeline.embeddings_layers {layers} must be distinct MiniLM layers 1-6 in "
+                "increasing order, e.g. [6] or [4, 5, 6]"
+            )
+        if layers != [6] and self.embeddings is None:
+            raise ValueError(
+                "pipeline.embeddings_layers only applies to pipeline.embeddings: minilm; "
+                "set embeddings: minilm or drop embeddings_layers"
             )
         return self
 

@@ -40,7 +40,8 @@ from lifelong.models import IntentClassifier, ModelBundle, head_inputs, table, w
 Criterion = Literal["activation", "taylor"]
 SAMPLE_TEXTS = 50_000
 """Training texts scored and retrained on at most (a uniform sample of a larger stream): the
-hidden inputs of this many texts hold 512 floats each at most (128-dim bag + 384 MiniLM)."""
+hidden inputs of this many texts hold 128 + 384 floats each for a 128-dim bag and one MiniLM
+layer (100 MB), 128 + 6 * 384 with all six layers (``embeddings_layers``: 490 MB)."""
 RECOVER_LR = 1e-3
 RECOVER_BATCH = 256
 SEED = 0

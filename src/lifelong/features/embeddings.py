@@ -18,7 +18,13 @@ from lifelong.core.errors import LifelongError
 from lifelong.core.hashing import sha256_text
 from lifelong.features.base import Features
 from lifelong.features.cache import EmbeddingCache
-from lifelong.features.encoders import DEFAULT_RUNTIME, Encoder, encoder_id, make_encoder
+from lifelong.features.encoders import (
+    DEFAULT_LAYERS,
+    DEFAULT_RUNTIME,
+    Encoder,
+    encoder_id,
+    make_encoder,
+)
 
 MINILM = "all-MiniLM-L6-v2"
 MINILM_DIM = 384
@@ -43,12 +49,15 @@ class SentenceEmbeddings:
     ----------
     cache_dir
         Folder of the embedding cache (one SQLite file per encoder: name and runtime, so the
-        fp32 and int8 vectors of a text never stand in for each other) and of the ONNX graphs;
-        ``None`` keeps no cache and embeds every call.
+        fp32 and int8 vectors of a text never stand in for each other, nor those of two layer
+        sets) and of the ONNX graphs; ``None`` keeps no cache and embeds every call.
     name, dim
-        The encoder's identity and output width, recorded in :meth:`spec`.
+        The encoder's identity and the width of one layer's vector; :meth:`spec` records the
+        output width, ``dim`` times the number of layers.
     runtime
         One of :data:`~lifelong.features.encoders.RUNTIMES`: how MiniLM runs.
+    layers
+        The MiniLM layers whose vectors are concatenated (``pipeline.embeddings_layers``).
     encoder
         Function from texts to vectors; ``None`` loads MiniLM on first use. Tests pass a fake.
     """
@@ -60,22 +69,29 @@ class SentenceEmbeddings:
         name: str = MINILM,
         dim: int = MINILM_DIM,
         runtime: str = DEFAULT_RUNTIME,
+        layers: Sequence[int] = DEFAULT_LAYERS,
         encoder: Encoder | None = None,
     ) -> None:
         self.cache_dir = cache_dir
         self.name = name
-        self.dim = dim
+        self.layers = tuple(layers)
+        self.dim = dim * len(self.layers)
         self.runtime = runtime
         self.encoder = encoder
         self.computed = 0  # texts embedded by the encoder (not read from the cache)
 
     def spec(self) -> dict[str, Any]:
-        return {"kind": "sentence_embeddings", "model": self.name, "dim": self.dim}
+        """What a bundle records; ``layers`` only when not the default, so bundles written
+        before layers existed still compare equal to today's default."""
+        spec: dict[str, Any] = {"kind": "sentence_embeddings", "model": self.name, "dim": self.dim}
+        if self.layers != DEFAULT_LAYERS:
+            spec["layers"] = list(self.layers)
+        return spec
 
     def _encode(self, texts: list[str]) -> NDArray[np.float32]:
         if self.encoder is None:
             graphs = None if self.cache_dir is None else self.cache_dir / "encoders"
-            self.encoder = make_encoder(minilm_path(), self.runtime, graphs)
+            self.encoder = make_encoder(minilm_path(), self.runtime, graphs, layers=self.layers)
         self.computed += len(texts)
         return self.encoder(texts)
 
@@ -95,4 +111,4 @@ class SentenceEmbeddings:
 
     def _cache_file(self) -> Path:
         assert self.cache_dir is not None
-        return self.cache_dir / f"{encoder_id(self.name, self.runtime)}.sqlite"
+        return self.cache_dir / f"{encoder_id(self.name, self.runtime, self.layers)}.sqlite"

@@ -41,5 +41,11 @@ def make_featurizer(
     ngrams = pipeline.ngrams
     parts: list[Featurizer] = [HashedNGrams(ngrams.buckets, ngrams.word, ngrams.char)]
     if pipeline.embeddings == "minilm":
-        parts.append(SentenceEmbeddings(cache_dir, runtime=pipeline.embeddings_runtime))
+        parts.append(
+            SentenceEmbeddings(
+                cache_dir,
+                runtime=pipeline.embeddings_runtime,
+                layers=pipeline.embeddings_layers,
+            )
+        )
     return Stack(parts)

@@ -28,7 +28,7 @@ def build_model(pipeline: Pipeline, n_classes: int, bag: nn.Module | None = None
     return IntentClassifier(
         buckets=pipeline.ngrams.buckets,
         dim=pipeline.ngrams.dim,
-        dense_dim=MINILM_DIM if pipeline.embeddings == "minilm" else 0,
+        dense_dim=MINILM_DIM * len(pipeline.embeddings_layers) if pipeline.embeddings else 0,
         hidden=pipeline.hidden,
         dropout=pipeline.dropout,
         n_classes=n_classes,

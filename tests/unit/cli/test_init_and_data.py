@@ -59,6 +59,8 @@ def test_init_gives_a_text_project_minilm_when_the_encoder_is_installed(tmp_path
     config = load_config(tmp_path / "demo" / CONFIG_FILE)
     assert config.pipeline.embeddings == "minilm"
     assert config.pipeline.ngrams.dim == scaffold.MINILM_RECIPE["pipeline"]["ngrams"]["dim"]
+    layers = scaffold.MINILM_RECIPE["pipeline"]["embeddings_layers"]
+    assert config.pipeline.embeddings_layers == layers
     recipe = scaffold.MINILM_RECIPE["training"]
     assert (config.training.lr, config.training.sparse_lr) == (recipe["lr"], recipe["sparse_lr"])
     assert config.training.keep == "last"
