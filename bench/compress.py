@@ -35,8 +35,10 @@ it is trained on the same split with settings affordable on 2 shared cores (``--
 torch threads; the timing is on one thread; a parent trained with the same settings before is
 read back from ``--tx-parents``), then each row of :data:`TRANSFORMER_PLAN` (``--tx-rows``) is
 made from it and measured as above (file size, peak RSS, single-text p50/p99, batch time per
-text, accuracy and delta), the single-text latencies in turns across the rows
-(:func:`interleaved_latency`). Run from the project root::
+text, test accuracy and delta) plus the accuracy on the valid split, which is what to choose
+options by (the test split only reports), the single-text latencies in turns across the rows
+(:func:`interleaved_latency`); ``--tx-batch-rounds`` sets the batch timing's rounds (a round
+of the whole test split takes minutes in fp32). Run from the project root::
 
     PYTHONPATH=src python bench/compress.py [--epochs 3] [--datasets clinc150 banking77 sample]
         [--server [--server-seconds 8]]
@@ -96,14 +98,33 @@ PLAN: dict[str, list[Step]] = {  # row name -> methods (and options) applied in 
     "prune + int8": [("prune", {}), ("int8", {})],
 }
 
-PRUNE = {**PruneOptions().model_dump(), "heads": 0.5, "ffn": 0.5}
+
+def _cut(
+    heads: float, ffn: float, recovery: float
+) -> tuple[str, tuple[str, str, dict[str, object]]]:
+    """A ``--transformer`` row pruning the fp32 parent (the other options: the defaults)."""
+    options = {**PruneOptions().model_dump(), "heads": heads, "ffn": ffn, "recovery": recovery}
+    return f"prune heads {heads} ffn {ffn} recovery {recovery}", ("fp32", "prune", options)
+
+
 TRANSFORMER_PLAN: dict[str, tuple[str, str, dict[str, object]]] = {
     "int8": ("fp32", "int8", {}),
-    "prune heads 0.5 ffn 0.5": ("fp32", "prune", PRUNE),
-    "prune + int8": ("prune heads 0.5 ffn 0.5", "int8", {}),
+    **dict(
+        _cut(*cut)
+        for cut in [
+            (0.5, 0.5, 0.25),
+            (0.25, 0.25, 0.25),
+            (0.25, 0.5, 0.25),
+            (0.5, 0.25, 0.25),
+            (0.5, 0.5, 1.0),
+            (0.25, 0.25, 1.0),
+            (0.25, 0.5, 1.0),
+        ]
+    ),
+    "prune + int8": ("prune heads 0.5 ffn 0.5 recovery 0.25", "int8", {}),
 }
 """Rows of ``--transformer`` after the ``fp32`` parent: row -> (row it is made from, method,
-options); ``--tx-rows`` picks some."""
+options); ``--tx-rows`` picks some (the default: all)."""
 
 
 def _neurons(fraction: float, epochs: int, criterion: str = "taylor") -> Step:
@@ -169,7 +190,22 @@ def peak_rss_mb(folder: Path, texts: list[str]) -> float:
     return int(done.stdout.split()[-1]) / 1024
 
 
-def measure(bundle: ModelBundle, folder: Path, test: list[Example]) -> dict[str, float]:
+def accuracy(bundle: ModelBundle, examples: list[Example]) -> float:
+    """Fraction of ``examples`` whose label is the bundle's top class."""
+    proba = bundle.proba_normalized([e.text for e in examples])
+    return float(
+        np.mean(
+            [
+                bundle.labels[i] == e.label
+                for i, e in zip(proba.argmax(axis=1), examples, strict=True)
+            ]
+        )
+    )
+
+
+def measure(
+    bundle: ModelBundle, folder: Path, test: list[Example], rounds: int = BATCH_ROUNDS
+) -> dict[str, float]:
     texts = [normalize_text(e.text) for e in test]
     single = texts[:300]
     bundle.proba_normalized(single[:20])
@@ -179,7 +215,7 @@ def measure(bundle: ModelBundle, folder: Path, test: list[Example]) -> dict[str,
         bundle.proba_normalized([text])
         times.append((time.perf_counter() - started) * 1000)
     batch_times = []
-    for _ in range(BATCH_ROUNDS):
+    for _ in range(rounds):
         started = time.perf_counter()
         proba = bundle.proba_normalized(texts)
         batch_times.append(time.perf_counter() - started)
@@ -240,13 +276,18 @@ def bench(name: str, epochs: int, tmp: Path, server: float | None) -> list[dict[
 
 
 def _row(
-    row: str, bundle: ModelBundle, tmp: Path, test: list[Example], server: float | None
+    row: str,
+    bundle: ModelBundle,
+    tmp: Path,
+    test: list[Example],
+    server: float | None,
+    rounds: int = BATCH_ROUNDS,
 ) -> dict[str, object]:
     folder = tmp / row.replace(" ", "_").replace("+", "plus").replace("(", "").replace(")", "")
     bundle.save(folder)
     loaded = ModelBundle.load(folder)
     figures: dict[str, object] = {"method": row, "format": loaded.spec.weights_format}
-    figures |= measure(loaded, folder, test)
+    figures |= measure(loaded, folder, test, rounds)
     if server is not None:
         figures |= measure_server(folder, server)
         print(f"{row}: served {figures}", file=sys.stderr, flush=True)
@@ -351,18 +392,22 @@ def bench_transformer(name: str, args: argparse.Namespace, tmp: Path) -> list[di
         parent.save(saved)
     train_s = time.perf_counter() - started
     print(f"{name}: transformer parent in {train_s:.0f} s", file=sys.stderr, flush=True)
-    texts = [normalize_text(e.text) for e in fit]
     made = {"fp32": parent}
     torch.set_num_threads(1)
-    rows = [_row("fp32", parent, tmp / name, test, None) | {"made_s": train_s}]
+
+    def row_of(row: str, made_s: float) -> dict[str, object]:
+        figures = _row(row, made[row], tmp / name, test, None, args.tx_batch_rounds)
+        return figures | {"made_s": made_s, "valid": accuracy(made[row], valid)}
+
+    rows = [row_of("fp32", train_s)]
     for row in args.tx_rows:
         source, method, options = TRANSFORMER_PLAN[row]
         torch.set_num_threads(args.tx_threads)  # making a row may train (a recovery fine-tune)
         started = time.perf_counter()
-        made[row] = METHODS[method].apply(made[source], options, texts)
+        made[row] = METHODS[method].apply(made[source], options, fit)
         made_s = time.perf_counter() - started
         torch.set_num_threads(1)
-        rows.append(_row(row, made[row], tmp / name, test, None) | {"made_s": made_s})
+        rows.append(row_of(row, made_s))
         print(f"{name} {row}: {rows[-1]}", file=sys.stderr, flush=True)
     latency = interleaved_latency(made, [normalize_text(e.text) for e in test[:300]])
     for r in rows:
@@ -397,8 +442,9 @@ def transformer_table(name: str, rows: list[dict[str, object]], args: argparse.N
         f"trained on {args.tx_threads} threads; timed on 1)",
         "",
         "| row | format | file MB | x smaller | peak RSS MB | p50 ms | p99 ms | x faster (p50) "
-        "| batch ms/text | x faster (batch) | accuracy | delta pts | made in s |",
-        "| --- | --- |" + " ---: |" * 11,
+        "| batch ms/text | x faster (batch) | valid acc | valid delta | accuracy | delta pts "
+        "| made in s |",
+        "| --- | --- |" + " ---: |" * 13,
     ]
     for r in rows:
         lines.append(
@@ -407,6 +453,8 @@ def transformer_table(name: str, rows: list[dict[str, object]], args: argparse.N
             f"{float(r['p50_ms']):.2f} | {float(r['p99_ms']):.2f} | "  # type: ignore[arg-type]
             f"{ratio('p50_ms', r):.2f} | {1000 / float(r['batch_per_s']):.2f} | "  # type: ignore[arg-type]
             f"{float(r['batch_per_s']) / float(base['batch_per_s']):.2f} | "  # type: ignore[arg-type]
+            f"{float(r['valid']):.4f} | "  # type: ignore[arg-type]
+            f"{100 * (float(r['valid']) - float(base['valid'])):+.2f} | "  # type: ignore[arg-type]
             f"{float(r['accuracy']):.4f} | "  # type: ignore[arg-type]
             f"{100 * (float(r['accuracy']) - float(base['accuracy'])):+.2f} | "  # type: ignore[arg-type]
             f"{float(r['made_s']):.0f} |"  # type: ignore[arg-type]
@@ -590,6 +638,8 @@ def main() -> None:
     parser.add_argument("--tx-rows", nargs="+", default=list(TRANSFORMER_PLAN),
                         choices=list(TRANSFORMER_PLAN), help="transformer rows after fp32 "
                         "(each needs the row it is made from)")  # fmt: skip
+    parser.add_argument("--tx-batch-rounds", type=int, default=BATCH_ROUNDS,
+                        help="transformer: rounds of the batch timing (median)")  # fmt: skip
     parser.add_argument("--limit", type=int, default=0, help="transformer: train/test cap (smoke)")
     parser.add_argument("--option", "-o", action="append", default=[],
                         help="a compress.distill option: -o temperature=4")  # fmt: skip

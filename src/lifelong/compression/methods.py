@@ -168,7 +168,7 @@ class Prune:
         self, bundle: ModelBundle, options: dict[str, Any], examples: Iterable[Example]
     ) -> ModelBundle:
         if bundle.pipeline.name == "transformer":
-            return structured.prune_transformer(bundle, options, [e.text for e in examples])
+            return structured.prune_transformer(bundle, options, list(examples))
         kept = touched_buckets(bundle.featurizer, (e.text for e in examples))
         bag = prune_bag(_table(bundle), kept, float(options.get("keep", 1.0)))
         return _rebuilt(bundle, bag, self.name, options)

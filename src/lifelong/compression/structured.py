@@ -5,16 +5,19 @@ network computes less (how much faster that is on a CPU is measured in ``bench/c
 --transformer``: the embeddings, layer norms and per-operator overhead do not shrink).
 
 1. Importance (Michel et al. 2019, "Are Sixteen Heads Really Better than One?"): on a sample of
-   the training texts, the first-order Taylor estimate of the loss change when a head's output
-   (or an FFN neuron's activation) is removed, ``|sum(x * dL/dx)|`` over that slice of the
-   input of the layer that reads it, summed over batches. Only texts reach a compression
-   method, so the loss is the cross-entropy against the parent's own predictions.
+   the training examples, the first-order Taylor estimate of the loss change when a head's
+   output (or an FFN neuron's activation) is removed, ``|sum(x * dL/dx)|`` over that slice of
+   the input of the layer that reads it, summed over batches. The loss is the cross-entropy
+   against the examples' true labels: a unit that only helps the parent's mistakes is not
+   what the labels need.
 2. Cut: in every layer the same fraction of heads (``heads``, at least one kept) and of FFN
    neurons (``ffn``), least important first, so each layer shrinks alike and the speed-up is
    predictable (:func:`lifelong.models.transformer.restructure`).
 3. Recovery: ``recovery`` epochs (a fraction is fine) over the training texts, distilling the
    unpruned parent's softened predictions (T=2) into the pruned network; labels are not needed
-   and the parent's behaviour, not just its top class, is what is restored.
+   and the parent's behaviour, not just its top class, is what is restored. Its dropout draws
+   from torch's generator seeded with :data:`SEED` and restored after (the caller's draws are
+   unchanged), so the same parent, options and examples give the same weights.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lifelong.core.errors import ConfigError
+from lifelong.core.types import Example
 from lifelong.features import Featurizer
 from lifelong.models import ModelBundle, TransformerClassifier
 from lifelong.models.onnx_transformer import OnnxTransformer
@@ -65,9 +69,13 @@ def _tensors(featurizer: Featurizer, texts: Sequence[str]) -> tuple[torch.Tensor
 
 
 def importance(
-    classifier: TransformerClassifier, featurizer: Featurizer, texts: Sequence[str]
+    classifier: TransformerClassifier,
+    featurizer: Featurizer,
+    texts: Sequence[str],
+    labels: Sequence[int],
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Per layer, the importance of each attention head and of each FFN neuron on ``texts``."""
+    """Per layer, the importance of each attention head and of each FFN neuron on ``texts``
+    labelled ``labels`` (class ids, in the classifier's order)."""
     layers = classifier.encoder.encoder.layer
     readers = [layer.attention.output.dense for layer in layers]
     readers += [layer.output.dense for layer in layers]
@@ -84,11 +92,11 @@ def importance(
         parameter.requires_grad_(True)
     classifier.eval()  # dropout off: the estimate is of the network as it predicts
     try:
-        for batch in _batches(texts):
-            ids, mask = _tensors(featurizer, batch)
+        for start in range(0, len(texts), BATCH):
+            ids, mask = _tensors(featurizer, texts[start : start + BATCH])
             seen.clear()
-            logits = classifier.logits(ids, mask)
-            loss = F.cross_entropy(logits, logits.argmax(dim=1).detach())
+            target = torch.tensor(labels[start : start + BATCH], dtype=torch.long)
+            loss = F.cross_entropy(classifier.logits(ids, mask), target, reduction="sum")
             loss.backward()  # type: ignore[no-untyped-call]
             for score, reader in zip(scores, readers, strict=True):
                 x = seen[reader]
@@ -148,10 +156,11 @@ def _recovery_texts(texts: Sequence[str], epochs: float) -> list[str]:
 def prune_transformer(
     bundle: ModelBundle,
     options: dict[str, Any],
-    texts: Sequence[str],
+    examples: Sequence[Example],
 ) -> ModelBundle:
     """``bundle`` with ``options["heads"]`` of each layer's heads and ``options["ffn"]`` of its
-    FFN neurons removed, then recovered on ``texts`` (the original is unchanged).
+    FFN neurons removed, ranked on a sample of ``examples`` (the version's training examples)
+    and their labels, then recovered on their texts (the original is unchanged).
 
     Raises
     ------
@@ -166,21 +175,27 @@ def prune_transformer(
             hint="a transformer version takes heads, ffn, recovery and importance_texts "
             "(e.g. -o heads=0.5 -o ffn=0.5)",
         )
-    if not texts:
+    ids = {label: i for i, label in enumerate(bundle.labels)}
+    known = [e for e in examples if e.label in ids]  # a label the version never learned: no loss
+    if not known:
         raise ConfigError(
             "method prune: none of the version's training texts are in the data any more",
             hint="the importance of heads and neurons is measured on them; restore the data",
         )
-    sample = random.Random(SEED).sample(list(texts), min(len(texts), options["importance_texts"]))
-    head_scores, neuron_scores = importance(parent, bundle.featurizer, sample)
-    pruned = copy.deepcopy(parent)
-    restructure(
-        pruned,
-        [_kept(s, float(options["heads"])) for s in head_scores],
-        [_kept(s, float(options["ffn"])) for s in neuron_scores],
+    sample = random.Random(SEED).sample(known, min(len(known), int(options["importance_texts"])))
+    head_scores, neuron_scores = importance(
+        parent, bundle.featurizer, [e.text for e in sample], [ids[e.label] for e in sample]
     )
-    recovery = _recovery_texts(texts, float(options["recovery"]))
-    recover(pruned, parent, bundle.featurizer, recovery, bundle.pipeline.transformer.lr)
+    pruned = copy.deepcopy(parent)
+    recovery = _recovery_texts([e.text for e in examples], float(options["recovery"]))
+    with torch.random.fork_rng(devices=[]):  # the caller's generator is left as it was
+        restructure(  # its new layers' random init is overwritten by the kept weights
+            pruned,
+            [_kept(s, float(options["heads"])) for s in head_scores],
+            [_kept(s, float(options["ffn"])) for s in neuron_scores],
+        )
+        torch.manual_seed(SEED)  # the recovery's dropout
+        recover(pruned, parent, bundle.featurizer, recovery, bundle.pipeline.transformer.lr)
     steps = [*bundle.spec.meta.get("compression", []), {"method": "prune", "options": options}]
     meta = {**bundle.spec.meta, "compression": steps, STRUCTURE: pruned.structure}
     spec = replace(bundle.spec, meta=meta)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from lifelong.compression import METHODS
-from lifelong.compression.structured import _kept
+from lifelong.compression import METHODS, structured
+from lifelong.compression.structured import _kept, importance
 from lifelong.config import Pipeline, Training, TransformerSettings
 from lifelong.core.errors import ConfigError, IncompatibleModel
 from lifelong.core.types import Example, normalize_text
@@ -141,3 +141,49 @@ def test_bad_input_is_refused(parent_and_pruned: tuple[ModelBundle, ModelBundle]
         parent, {**OPTIONS, "heads": 0.0, "ffn": 0.0, "recovery": 0.0}, iter(EXAMPLES)
     )
     assert _footprint_key(nothing) == _footprint_key(parent) != _footprint_key(pruned)
+
+
+@pytest.mark.slow
+@needs_minilm
+def test_a_compression_is_repeatable(parent_and_pruned: tuple[ModelBundle, ModelBundle]) -> None:
+    parent, pruned = parent_and_pruned
+    torch.manual_seed(12345)  # whatever the caller's RNG holds, the same weights come out
+    again = METHODS["prune"].apply(parent, OPTIONS, iter(EXAMPLES))
+    expected, got = pruned.module.state_dict(), again.module.state_dict()
+    assert expected.keys() == got.keys()
+    for key, value in expected.items():
+        assert torch.equal(value, got[key]), key
+    after = torch.rand(1)  # the caller's RNG is left where it was
+    torch.manual_seed(12345)
+    assert torch.equal(after, torch.rand(1))
+
+
+@pytest.mark.slow
+@needs_minilm
+def test_importance_is_measured_against_the_true_labels(
+    parent_and_pruned: tuple[ModelBundle, ModelBundle], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent, _ = parent_and_pruned
+    module = parent.module
+    assert isinstance(module, TransformerClassifier)
+    true = [parent.labels.index(e.label) for e in EXAMPLES]
+    swapped = [1 - label for label in true]  # two classes: every label wrong
+    heads, neurons = importance(module, parent.featurizer, TEXTS, true)
+    wrong_heads, wrong_neurons = importance(module, parent.featurizer, TEXTS, swapped)
+    assert not all(torch.allclose(a, b) for a, b in zip(heads, wrong_heads, strict=True))
+    assert not all(torch.allclose(a, b) for a, b in zip(neurons, wrong_neurons, strict=True))
+    seen: list[tuple[list[str], list[int]]] = []
+
+    def spy(
+        classifier: TransformerClassifier, featurizer: object, texts: list[str], labels: list[int]
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        seen.append((list(texts), list(labels)))
+        return heads, neurons
+
+    monkeypatch.setattr(structured, "importance", spy)
+    unknown = Example.make("turn the lights off", "lights")  # a label the version never learned
+    METHODS["prune"].apply(parent, {**OPTIONS, "recovery": 0.0}, iter([*EXAMPLES, unknown]))
+    [(texts, labels)] = seen
+    by_text = {e.text: parent.labels.index(e.label) for e in EXAMPLES}
+    assert sorted(texts) == sorted(TEXTS)  # importance_texts=8: the whole known sample
+    assert labels == [by_text[text] for text in texts]

@@ -21,8 +21,8 @@ def test_config_defaults_then_cli_options(tmp_path: Path) -> None:
     method, options = method_options(project, "prune", [])
     assert method.name == "prune"
     assert options.model_dump()["keep"] == 0.8
-    _, options = method_options(project, "prune", ["keep=0.25", "heads=0.25"])
-    assert (options.model_dump()["keep"], options.model_dump()["heads"]) == (0.25, 0.25)
+    _, options = method_options(project, "prune", ["keep=0.25", "heads=0.5"])
+    assert (options.model_dump()["keep"], options.model_dump()["heads"]) == (0.25, 0.5)
 
 
 def test_unknown_keys_methods_and_options_are_errors(tmp_path: Path) -> None:
