@@ -172,6 +172,27 @@ def tabular_parent(parent: ModelBundle | None) -> TabularFeaturizer | None:
     return table
 
 
+def check_parent(parent: ModelBundle, pipeline: Pipeline, cache_dir: Path | None = None) -> None:
+    """Refuse a parent :func:`train` could not fine-tune into ``pipeline``, without training.
+
+    For a launcher that checks once before it starts N processes that would each fail (``lifelong
+    train --nproc --finetune``). A tabular parent's columns are only known against the data's
+    once its featurizer is fitted: here its pipeline is checked, and that it is a table's.
+
+    Raises
+    ------
+    IncompatibleModel
+        The parent's bundle format, pipeline or featurizer differ from what ``pipeline`` builds.
+    """
+    pipeline, _ = inherited_pipeline(pipeline, parent.spec)
+    featurizer = make_featurizer(pipeline, cache_dir)
+    if isinstance(featurizer, TabularFeaturizer):
+        tabular_parent(parent)
+        check_compatible(parent.spec, pipeline, parent.spec.featurizer)
+    else:
+        check_compatible(parent.spec, pipeline, featurizer.spec())
+
+
 def featurizer_state(featurizer: object) -> dict[str, Any]:
     """What a bundle's meta records of a featurizer's fitted state (a tabular one's column
     statistics; nothing for the others)."""
