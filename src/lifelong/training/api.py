@@ -339,15 +339,18 @@ def train(
 
     strategy_name, strategy_params = "cold", {}
     train_labels = objective.targets([e.label for e in examples], plan.labels).numpy()
-    if distributed is not None:  # this rank's disjoint part of the training examples
-        shard = distributed.shard([e.hash for e in examples])
-        train_features, train_labels = train_features.rows(shard), train_labels[shard]
     new_rows = [plan.labels.index(label) for label in plan.added] if parent is not None else []
     new_intents = finetune.new_intents
     factor = max(1, math.ceil(training.epochs / n_epochs)) if new_intents.oversample else 1
     unique_features, unique_labels = train_features, train_labels
+    rows = np.arange(n, dtype=np.int64)
     if new_rows and factor > 1:
         rows = oversampled_rows(train_labels, new_rows, factor)
+    if distributed is not None:
+        # this rank's disjoint part, sharded after oversampling: a new intent's copies stay on
+        # their example's rank, and every shard is padded to one length (equal steps)
+        rows = rows[distributed.shard([examples[i].hash for i in rows])]
+    if distributed is not None or len(rows) > n:
         train_features, train_labels = train_features.rows(rows), train_labels[rows]
     imprinted: list[str] = []
     penalties: list[Penalty] = []

@@ -145,8 +145,9 @@ def _identical_weights(out: Path) -> None:
         assert torch.equal(tensor, weights[1][name]), name
 
 
-# shrink-and-perturb's noise draws from the seed: the same on every rank
-UPDATE = Finetune(init="shrink_perturb", epoch_fraction=1.0)
+# shrink-and-perturb's noise draws from the seed: the same on every rank; the new intent's
+# examples are oversampled x3 (2 of 6 epochs), their copies on their example's rank
+UPDATE = Finetune(init="shrink_perturb")
 
 
 @pytest.mark.slow
@@ -164,7 +165,10 @@ def test_two_gloo_ranks_fine_tune_one_parent_to_identical_weights(
         pipeline=PIPELINE,
         training=TRAINING,
     )
-    update = files
+    # the new intent's examples all on rank 0's shard: only rank 0 has copies to oversample
+    _, valid, test = files
+    new = [e for e in make_examples(LABELS[-1:], 40, 1) if int(e.hash, 16) % 2 == 0]
+    update = (_write(tmp_path / "update.jsonl", [*make_examples(old, 40, 1), *new]), valid, test)
     folder = tmp_path / "parent" / "rank0"
     arguments = ("--parent", str(folder), "--finetune", UPDATE.model_dump_json())
     ranks = _torchrun(tmp_path / "ddp", update, "ddp", *arguments)
@@ -172,8 +176,9 @@ def test_two_gloo_ranks_fine_tune_one_parent_to_identical_weights(
     first, second = (r["report"] for r in ranks)
     assert first["kind"] == second["kind"] == "finetune"
     assert first["labels_added"] == [LABELS[-1]]
+    assert first["new_intents"]["oversampled"] == 3
     assert first["init"] == second["init"]  # the same strategy and noise on both ranks
-    assert first["n_train"] == second["n_train"] == 200  # every example, split over two shards
+    assert first["n_train"] == second["n_train"] == 160 + len(new)  # every example
     alone = run(
         *update,
         tmp_path / "one",
