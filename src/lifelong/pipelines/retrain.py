@@ -201,20 +201,21 @@ def check_launch(project: Project, finetune: str | None) -> str | None:
     check_trainable(load_dataset(project).splits, kind=project.config.columns.kind)
     if finetune is None:
         return None
-    parent = _folder_parent(project, finetune)
-    if parent is None:
-        with _reader(project) as registry:
-            parent = _resolve_parent(project, registry, finetune)
+    parent = _read_parent(project, finetune)
     check_parent(parent.bundle, project.config.pipeline, embedding_cache(project))
     if parent.label is not None:
         return parent.label
     return parent.source.removeprefix("path ")
 
 
-def _reader(project: Project) -> Registry:
-    """The registry opened for reading only: a rank other than 0 (and the launcher) reads a
-    parent from it and writes nothing."""
-    return open_registry(project.store_url, project.artifacts_dir, read_only=True)
+def _read_parent(project: Project, ref: str) -> _Parent:
+    """:func:`_resolve_parent` for a process that writes nothing (the launcher, a rank other
+    than 0): a model folder as is, a version from the registry opened read-only."""
+    folder = _folder_parent(project, ref)
+    if folder is not None:
+        return folder
+    with open_registry(project.store_url, project.artifacts_dir, read_only=True) as registry:
+        return _resolve_parent(project, registry, ref)
 
 
 def _check_distributed(project: Project) -> None:
@@ -296,12 +297,7 @@ def train_shard(project: Project, options: TrainOptions) -> None:
     assert options.distributed is not None, "train_shard runs in a torchrun job"
     assert not options.distributed.is_main, "rank 0 runs train_version"
     dataset = _load_trainable(project, options)
-    parent = None
-    if options.finetune is not None:
-        parent = _folder_parent(project, options.finetune)
-        if parent is None:
-            with _reader(project) as registry:
-                parent = _resolve_parent(project, registry, options.finetune)
+    parent = None if options.finetune is None else _read_parent(project, options.finetune)
     _fit(project, dataset, options, parent, _previous(project, dataset, parent))
 
 
