@@ -144,8 +144,9 @@ def train(
     if nproc is not None and distributed is None:
         from lifelong.cli.torchrun import launch, worker_args
 
-        check_launch(project, finetune)  # bad input fails here, not in N workers
-        command = ["train", *_train_args(epoch_fraction, strict_labels, promote, notes, as_json)]
+        parent = check_launch(project, finetune)  # bad input fails here, not in N workers
+        args = _train_args(parent, epoch_fraction, strict_labels, promote, notes, as_json)
+        command = ["train", *args]
         given = ctx.find_object(GlobalOptions) or GlobalOptions()
         raise typer.Exit(launch(nproc, max_restarts, worker_args(given, command)))
     if distributed is not None and not distributed.is_main:  # trains only; rank 0 registers
@@ -213,10 +214,17 @@ def train(
 
 
 def _train_args(
-    epoch_fraction: float | None, strict_labels: bool, promote: bool, notes: str, as_json: bool
+    parent: str | None,
+    epoch_fraction: float | None,
+    strict_labels: bool,
+    promote: bool,
+    notes: str,
+    as_json: bool,
 ) -> list[str]:
-    """The ``train`` options a torchrun worker is given again (``--nproc`` is not)."""
-    args = [] if epoch_fraction is None else ["--epoch-fraction", str(epoch_fraction)]
+    """The ``train`` options a torchrun worker is given again (``--nproc`` is not); ``parent``
+    is ``--finetune`` pinned by the launcher to one version label or folder."""
+    args = [] if parent is None else ["--finetune", parent]
+    args += [] if epoch_fraction is None else ["--epoch-fraction", str(epoch_fraction)]
     args += ["--strict-labels"] * strict_labels + ["--promote"] * promote
     args += ["--notes", notes] if notes else []
     return args + ["--json"] * as_json

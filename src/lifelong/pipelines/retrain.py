@@ -5,9 +5,9 @@ validation, untrainable data, an incompatible parent) fails before anything is w
 registry is written last, in one registration, so a failed run leaves nothing half-registered.
 
 Data-parallel runs (``lifelong train --nproc N``, torchrun) split here: rank 0 runs
-:func:`train_version`, the others :func:`train_shard`, which reads the same data files, trains
-its shard in the same process group and returns, never opening the registry. Only rank 0
-evaluates and registers, so a run registers exactly one version.
+:func:`train_version`, the others :func:`train_shard`, which reads the same data files (and a
+fine-tune's parent, from the registry opened read-only), trains its shard in the same process
+group and returns. Only rank 0 evaluates and registers, so a run registers exactly one version.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from lifelong.pipelines.judge import Scored, ScoredValues, measure
 from lifelong.pipelines.memory_cap import streamed_memory
 from lifelong.pipelines.session import embedding_cache, load_bundle
 from lifelong.project import Project
-from lifelong.registry import ModelVersion, Registry
-from lifelong.training import TrainOutcome, train
+from lifelong.registry import ModelVersion, Registry, open_registry
+from lifelong.training import TrainOutcome, check_parent, train
 from lifelong.training.checkpoint import Checkpointer
 from lifelong.training.distributed import (
     DataParallel,
@@ -122,12 +122,22 @@ def _newest(registry: Registry) -> ModelVersion:
     return max(candidates, key=lambda v: (v.created_at, v.major, v.minor))
 
 
-def _resolve_parent(project: Project, registry: Registry, ref: str) -> _Parent:
+def _folder_parent(project: Project, ref: str) -> _Parent | None:
+    """The model folder ``ref`` names (a bundle's folder or a file in it), or ``None`` when
+    ``ref`` is not a path that exists (then a version, an alias or ``latest``)."""
     path = Path(ref).expanduser()
-    if ref != LATEST and (path.is_dir() or path.is_file()):
-        folder = path if path.is_dir() else path.parent
-        bundle = ModelBundle.load(folder, cache_dir=embedding_cache(project))
-        return _Parent(None, bundle, None, None, f"path {folder.resolve()}")
+    if ref == LATEST or not (path.is_dir() or path.is_file()):
+        return None
+    folder = path if path.is_dir() else path.parent
+    bundle = ModelBundle.load(folder, cache_dir=embedding_cache(project))
+    return _Parent(None, bundle, None, None, f"path {folder.resolve()}")
+
+
+def _resolve_parent(project: Project, registry: Registry, ref: str) -> _Parent:
+    folder = _folder_parent(project, ref)
+    if folder is not None:
+        return folder
+    path = Path(ref).expanduser()
     try:
         version = _newest(registry) if ref == LATEST else registry.resolve(ref)
     except NotFound as error:
@@ -178,14 +188,37 @@ def _data_diff(
     return {**diff(base, dataset.pool).summary(kind), "against": against}
 
 
-def check_launch(project: Project, finetune: str | None) -> None:
-    """``--nproc``'s check before it starts any worker: what a data-parallel run cannot do, and
-    data that cannot be trained, fail once here instead of in every worker."""
-    _check_distributed(project, finetune)
+def check_launch(project: Project, finetune: str | None) -> str | None:
+    """``--nproc``'s check before it starts any worker: what a data-parallel run cannot do, data
+    that cannot be trained and a parent that cannot be fine-tuned fail once here instead of in
+    every worker, with nothing registered.
+
+    Returns the parent every worker loads: ``--finetune``'s reference pinned to a version label
+    (``latest`` or an alias can move to another version before the workers read it) or to a
+    model folder's absolute path; ``None`` for a cold run.
+    """
+    _check_distributed(project)
     check_trainable(load_dataset(project).splits, kind=project.config.columns.kind)
+    if finetune is None:
+        return None
+    parent = _read_parent(project, finetune)
+    check_parent(parent.bundle, project.config.pipeline, embedding_cache(project))
+    if parent.label is not None:
+        return parent.label
+    return parent.source.removeprefix("path ")
 
 
-def _check_distributed(project: Project, finetune: str | None) -> None:
+def _read_parent(project: Project, ref: str) -> _Parent:
+    """:func:`_resolve_parent` for a process that writes nothing (the launcher, a rank other
+    than 0): a model folder as is, a version from the registry opened read-only."""
+    folder = _folder_parent(project, ref)
+    if folder is not None:
+        return folder
+    with open_registry(project.store_url, project.artifacts_dir, read_only=True) as registry:
+        return _resolve_parent(project, registry, ref)
+
+
+def _check_distributed(project: Project) -> None:
     """Refuse what a data-parallel run cannot do yet, before any process starts training."""
     check_distributable(project.config.pipeline)
     if streams(project):
@@ -193,12 +226,16 @@ def _check_distributed(project: Project, finetune: str | None) -> None:
             "--nproc trains on data held in memory; a streamed training runs in one process",
             hint="set training.stream: false, or train without --nproc",
         )
-    if finetune is not None:
-        raise ConfigError(
-            "--finetune cannot run with --nproc yet: every process would need the parent "
-            "model, and only rank 0 reads the registry",
-            hint="fine-tune in one process: `lifelong train --finetune` without --nproc",
-        )
+
+
+def _previous(project: Project, dataset: Dataset, parent: _Parent | None) -> list[Example] | None:
+    """The training examples the parent was trained on, for a new+replay update's choice of
+    new data and replay; ``None`` (the parent's replay buffer) when its data is unknown or not
+    retained. The same on every rank: the same snapshot, the same data files."""
+    if parent is None or parent.examples is None or not project.config.retain_data:
+        return None
+    parent_hashes = {e.hash for e in parent.examples}
+    return [e for e in dataset.splits.train if e.hash in parent_hashes]
 
 
 def _fit(
@@ -244,17 +281,24 @@ def _load_trainable(project: Project, options: TrainOptions) -> Dataset:
     distributed) before any work."""
     config = project.config
     if options.distributed is not None:
-        _check_distributed(project, options.finetune)
+        _check_distributed(project)
     dataset = load_dataset(project)
     check_trainable(dataset.splits, kind=config.columns.kind)
     return dataset
 
 
 def train_shard(project: Project, options: TrainOptions) -> None:
-    """A rank other than 0 of a torchrun job: train this process's shard, register nothing."""
+    """A rank other than 0 of a torchrun job: train this process's shard, register nothing.
+
+    A fine-tune loads the parent rank 0 loads (the launcher pinned ``options.finetune`` to a
+    label or folder), sha256-checked, and its snapshot's examples, from the registry opened
+    read-only; so every rank chooses the same update data and starts from the same weights.
+    """
     assert options.distributed is not None, "train_shard runs in a torchrun job"
     assert not options.distributed.is_main, "rank 0 runs train_version"
-    _fit(project, _load_trainable(project, options), options)
+    dataset = _load_trainable(project, options)
+    parent = None if options.finetune is None else _read_parent(project, options.finetune)
+    _fit(project, dataset, options, parent, _previous(project, dataset, parent))
 
 
 def train_version(project: Project, registry: Registry, options: TrainOptions) -> TrainResult:
@@ -272,12 +316,8 @@ def train_version(project: Project, registry: Registry, options: TrainOptions) -
     parent = (
         None if options.finetune is None else _resolve_parent(project, registry, options.finetune)
     )
-    previous = None
-    if parent is not None and parent.examples is not None and config.retain_data:
-        parent_hashes = {e.hash for e in parent.examples}
-        previous = [e for e in dataset.splits.train if e.hash in parent_hashes]
     # 3. Train (with the other ranks, under torchrun).
-    outcome = _fit(project, dataset, options, parent, previous)
+    outcome = _fit(project, dataset, options, parent, _previous(project, dataset, parent))
     # 4. Evaluate on the stable test split.
     started = time.perf_counter()
     scored = measure(outcome.bundle, list(dataset.splits.test))

@@ -2,7 +2,8 @@
 
 Run as N torchrun workers (``python -m torch.distributed.run --nproc-per-node N --module
 lifelong.testing.ddp_worker ...``) or as a plain process (one rank, no DDP). Each rank calls
-:func:`lifelong.training.train` on labeled files and writes, under ``--out``, its model
+:func:`lifelong.training.train` on labeled files (cold, or with ``--parent`` a fine-tune of that
+model folder) and writes, under ``--out``, its model
 (``rank<R>/``, a bundle) and its figures (``rank<R>.json``: the training report, test
 accuracy, training examples per second), so a test can compare the weights of every rank and
 a benchmark can read the throughput.
@@ -18,10 +19,11 @@ from typing import Any
 
 import torch
 
-from lifelong.config import Pipeline, Training
+from lifelong.config import Finetune, Pipeline, Training
 from lifelong.core.atomic import atomic_write_text
 from lifelong.core.types import Example
 from lifelong.data.read import read_paths
+from lifelong.models import ModelBundle
 from lifelong.training import train
 from lifelong.training.distributed import DistContext, SparseSync, process_group
 
@@ -40,12 +42,18 @@ def run(
     training: Training,
     sparse_sync: SparseSync | None = None,
     threads: int | None = None,
+    parent: Path | None = None,
+    finetune: Finetune | None = None,
 ) -> dict[str, Any]:
-    """Train (data-parallel under torchrun), save this rank's bundle and figures; the figures."""
+    """Train (data-parallel under torchrun), save this rank's bundle and figures; the figures.
+
+    With ``parent`` (a model folder) the run fine-tunes it by ``finetune``; every rank loads it.
+    """
     if threads is not None:
         torch.set_num_threads(threads)
     context = DistContext.from_env()
     examples, valid_examples = _read(data), _read(valid)
+    warm = None if parent is None else ModelBundle.load(parent)
     started = time.perf_counter()
 
     def fit(distributed: Any = None) -> Any:
@@ -54,6 +62,8 @@ def run(
             valid_examples,
             pipeline=pipeline,
             training=training,
+            finetune=finetune,
+            parent=warm,
             progress=False,
             distributed=distributed,
         )
@@ -89,8 +99,9 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``--data``, ``--valid``, ``--test``, ``--out``, ``--pipeline`` and
-    ``--training`` (JSON of the config sections), ``--sparse-sync``, ``--threads``."""
+    """Command line: ``--data``, ``--valid``, ``--test``, ``--out``, ``--pipeline``,
+    ``--training`` and ``--finetune`` (JSON of the config sections), ``--sparse-sync``,
+    ``--threads``, ``--parent`` (a model folder to fine-tune)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--valid", type=Path)
@@ -100,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--training", default="{}", help="JSON of config.yml's training section")
     parser.add_argument("--sparse-sync", choices=["ddp", "gather"])
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--parent", type=Path, help="a model folder to fine-tune")
+    parser.add_argument("--finetune", default="{}", help="JSON of config.yml's finetune section")
     args = parser.parse_args(argv)
     run(
         args.data,
@@ -110,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
         training=Training.model_validate_json(args.training),
         sparse_sync=args.sparse_sync,
         threads=args.threads,
+        parent=args.parent,
+        finetune=Finetune.model_validate_json(args.finetune),
     )
 
 

@@ -4,7 +4,7 @@
 or cold start, with head surgery for new and vanished intents) when given one.
 """
 
-from lifelong.training.api import TrainOutcome, train, update_epochs
+from lifelong.training.api import TrainOutcome, check_parent, train, update_epochs
 from lifelong.training.compat import LabelPlan, check_compatible, plan_labels
 from lifelong.training.init import ColdStart, InitStrategy, ShrinkPerturb, WarmStart, make_strategy
 from lifelong.training.replay import replay_sample
@@ -20,6 +20,7 @@ __all__ = [
     "Trainer",
     "WarmStart",
     "check_compatible",
+    "check_parent",
     "make_strategy",
     "plan_labels",
     "replay_sample",

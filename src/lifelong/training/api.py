@@ -172,6 +172,27 @@ def tabular_parent(parent: ModelBundle | None) -> TabularFeaturizer | None:
     return table
 
 
+def check_parent(parent: ModelBundle, pipeline: Pipeline, cache_dir: Path | None = None) -> None:
+    """Refuse a parent :func:`train` could not fine-tune into ``pipeline``, without training.
+
+    For a launcher that checks once before it starts N processes that would each fail (``lifelong
+    train --nproc --finetune``). A tabular parent's columns are only known against the data's
+    once its featurizer is fitted: here its pipeline is checked, and that it is a table's.
+
+    Raises
+    ------
+    IncompatibleModel
+        The parent's bundle format, pipeline or featurizer differ from what ``pipeline`` builds.
+    """
+    pipeline, _ = inherited_pipeline(pipeline, parent.spec)
+    featurizer = make_featurizer(pipeline, cache_dir)
+    if isinstance(featurizer, TabularFeaturizer):
+        tabular_parent(parent)
+        check_compatible(parent.spec, pipeline, parent.spec.featurizer)
+    else:
+        check_compatible(parent.spec, pipeline, featurizer.spec())
+
+
 def featurizer_state(featurizer: object) -> dict[str, Any]:
     """What a bundle's meta records of a featurizer's fitted state (a tabular one's column
     statistics; nothing for the others)."""
@@ -318,15 +339,18 @@ def train(
 
     strategy_name, strategy_params = "cold", {}
     train_labels = objective.targets([e.label for e in examples], plan.labels).numpy()
-    if distributed is not None:  # this rank's disjoint part of the training examples
-        shard = distributed.shard([e.hash for e in examples])
-        train_features, train_labels = train_features.rows(shard), train_labels[shard]
     new_rows = [plan.labels.index(label) for label in plan.added] if parent is not None else []
     new_intents = finetune.new_intents
     factor = max(1, math.ceil(training.epochs / n_epochs)) if new_intents.oversample else 1
     unique_features, unique_labels = train_features, train_labels
+    rows = np.arange(n, dtype=np.int64)
     if new_rows and factor > 1:
         rows = oversampled_rows(train_labels, new_rows, factor)
+    if distributed is not None:
+        # this rank's disjoint part, sharded after oversampling: a new intent's copies stay on
+        # their example's rank, and every shard is padded to one length (equal steps)
+        rows = rows[distributed.shard([examples[i].hash for i in rows])]
+    if distributed is not None or len(rows) > n:
         train_features, train_labels = train_features.rows(rows), train_labels[rows]
     imprinted: list[str] = []
     penalties: list[Penalty] = []

@@ -96,7 +96,7 @@ def test_bad_nproc_input_is_refused_before_any_worker_starts(project: Path) -> N
     assert "greater than or equal to 1" in out
     code, out = run_cli(project, small_settings(2), "train", "--nproc", "2", "--finetune")
     assert code == 1
-    assert "--finetune cannot run with --nproc yet" in out
+    assert "no model to fine-tune: the registry has no version yet" in out
     transformer = small_settings(2, **{"pipeline.name": "transformer"})
     code, out = run_cli(project, transformer, "train", "--nproc", "2")
     assert code == 1
@@ -108,6 +108,54 @@ def test_bad_nproc_input_is_refused_before_any_worker_starts(project: Path) -> N
     assert "no examples found" in out  # the data's own error, once, from the launcher
     assert "torch" not in out  # not N workers' tracebacks
     assert _versions(project) == []
+
+
+def _lineage(project: Path, label: str) -> tuple[str | None, str | None]:
+    loaded = Project.load(project)
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        version = registry.resolve(label)
+        return version.parent, version.edge
+
+
+@pytest.mark.slow
+def test_two_workers_fine_tune_the_pinned_parent(project: Path) -> None:
+    """Rank 1 loads the parent read-only and trains the same update; rank 0 registers it."""
+    settings = small_settings(
+        4, **{"finetune.data": "new+replay", "finetune.init": "shrink_perturb"}
+    )
+    assert run_cli(project, settings, "train")[0] == 0
+    code, out, err = _lifelong(project, settings, "train", "--nproc", "2", "--finetune", "--json")
+    assert code == 0, err[-3000:]
+    summary = json.loads(out[out.index("{") :])
+    assert summary["parent"] == "1.0"  # "latest", pinned to its version by the launcher
+    assert summary["edge"] == "finetune"
+    assert summary["training"]["kind"] == "finetune"
+    assert summary["training"]["distributed"]["world_size"] == 2
+    code, out = run_cli(project, settings, "train", "--finetune", "1.0", "--json")
+    assert code == 0, out
+    alone = json.loads(out[out.index("{") :])
+    # the same parent, the same new+replay choice of data: only the sharding differs
+    assert alone["training"]["n_train"] == summary["training"]["n_train"]
+    assert alone["training"]["n_replay"] == summary["training"]["n_replay"]
+    assert abs(alone["metrics"]["accuracy"] - summary["metrics"]["accuracy"]) <= 0.05
+    assert _lineage(project, summary["version"]) == ("1.0", "finetune")
+    assert len(_versions(project)) == 3
+
+
+def test_a_parent_that_cannot_be_fine_tuned_is_refused_before_any_worker_starts(
+    project: Path,
+) -> None:
+    assert run_cli(project, small_settings(1), "train")[0] == 0
+    code, out = run_cli(project, small_settings(1), "train", "--nproc", "2", "--finetune", "9.9")
+    assert code == 1
+    assert "--finetune 9.9" in out
+    wider = small_settings(1, **{"pipeline.hidden": "96"})
+    code, out = run_cli(project, wider, "train", "--nproc", "2", "--finetune")
+    assert code == 1
+    assert "cannot fine-tune the parent model" in out
+    assert "pipeline.hidden" in out
+    assert "torch" not in out  # the launcher's error, not N workers' tracebacks
+    assert _versions(project) == ["1.0"]
 
 
 def _worker(marker: str, rank: int) -> int | None:

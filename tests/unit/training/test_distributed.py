@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from safetensors.torch import load_file
 
-from lifelong.config import Pipeline, Training
+from lifelong.config import Finetune, Pipeline, Training
 from lifelong.core.errors import ConfigError, DataError
 from lifelong.core.types import Example
 from lifelong.models.bundle import WEIGHTS_FILE
@@ -89,7 +89,10 @@ def files(tmp_path: Path, make_examples: MakeExamples) -> tuple[Path, Path, Path
     )
 
 
-def _torchrun(out: Path, files: tuple[Path, Path, Path], sparse_sync: str) -> list[Any]:
+def _torchrun(
+    out: Path, files: tuple[Path, Path, Path], sparse_sync: str, *parent: str
+) -> list[Any]:
+    """Both ranks' figures of a 2-rank run; ``parent`` are the worker's fine-tune arguments."""
     data, valid, test = files
     command = [
         sys.executable,
@@ -102,6 +105,7 @@ def _torchrun(out: Path, files: tuple[Path, Path, Path], sparse_sync: str) -> li
         *("--data", str(data), "--valid", str(valid), "--test", str(test), "--out", str(out)),
         *("--pipeline", PIPELINE.model_dump_json(), "--training", TRAINING.model_dump_json()),
         *("--sparse-sync", sparse_sync, "--threads", "1"),
+        *parent,
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -132,3 +136,57 @@ def test_two_gloo_ranks_end_with_identical_weights_and_one_process_accuracy(
     # the parent's data are trained on in halves of half the steps: close, not equal
     assert abs(ranks[0]["test_accuracy"] - alone["test_accuracy"]) <= 0.1
     assert ranks[0]["test_accuracy"] >= 0.8
+
+
+def _identical_weights(out: Path) -> None:
+    weights = [load_file(out / f"rank{r}" / WEIGHTS_FILE) for r in range(2)]
+    assert weights[0].keys() == weights[1].keys()
+    for name, tensor in weights[0].items():
+        assert torch.equal(tensor, weights[1][name]), name
+
+
+# shrink-and-perturb's noise draws from the seed: the same on every rank; the new intent's
+# examples are oversampled x3 (2 of 6 epochs), their copies on their example's rank
+UPDATE = Finetune(init="shrink_perturb")
+
+
+@pytest.mark.slow
+def test_two_gloo_ranks_fine_tune_one_parent_to_identical_weights(
+    tmp_path: Path, files: tuple[Path, Path, Path], make_examples: MakeExamples
+) -> None:
+    # the parent knows four intents; the update's data adds the fifth's examples to the same
+    # four's (head surgery, oversampling and imprinting of a new intent, on every rank)
+    old = LABELS[:-1]
+    parent = run(
+        _write(tmp_path / "old.jsonl", make_examples(old, 40, 1)),
+        _write(tmp_path / "old_valid.jsonl", make_examples(old, 8, 2)),
+        _write(tmp_path / "old_test.jsonl", make_examples(old, 12, 3)),
+        tmp_path / "parent",
+        pipeline=PIPELINE,
+        training=TRAINING,
+    )
+    # the new intent's examples all on rank 0's shard: only rank 0 has copies to oversample
+    _, valid, test = files
+    new = [e for e in make_examples(LABELS[-1:], 40, 1) if int(e.hash, 16) % 2 == 0]
+    update = (_write(tmp_path / "update.jsonl", [*make_examples(old, 40, 1), *new]), valid, test)
+    folder = tmp_path / "parent" / "rank0"
+    arguments = ("--parent", str(folder), "--finetune", UPDATE.model_dump_json())
+    ranks = _torchrun(tmp_path / "ddp", update, "ddp", *arguments)
+    _identical_weights(tmp_path / "ddp")
+    first, second = (r["report"] for r in ranks)
+    assert first["kind"] == second["kind"] == "finetune"
+    assert first["labels_added"] == [LABELS[-1]]
+    assert first["new_intents"]["oversampled"] == 3
+    assert first["init"] == second["init"]  # the same strategy and noise on both ranks
+    assert first["n_train"] == second["n_train"] == 160 + len(new)  # every example
+    alone = run(
+        *update,
+        tmp_path / "one",
+        pipeline=PIPELINE,
+        training=TRAINING,
+        parent=folder,
+        finetune=UPDATE,
+    )
+    assert alone["report"]["n_train"] == first["n_train"]
+    assert abs(ranks[0]["test_accuracy"] - alone["test_accuracy"]) <= 0.1
+    assert ranks[0]["test_accuracy"] >= min(0.8, parent["test_accuracy"])
