@@ -30,7 +30,10 @@ def launch(nproc: int, max_restarts: int, args: list[str]) -> int:
     """Run ``lifelong ARGS`` as ``nproc`` torchrun workers here; torchrun's exit code.
 
     One intra-op thread per worker (``OMP_NUM_THREADS=1`` unless set): N workers on N cores,
-    not N x cores threads fighting over them.
+    not N x cores threads fighting over them. Python's fault handler is on in every worker
+    (``PYTHONFAULTHANDLER=1`` unless set): a worker killed by a signal (a segmentation fault
+    in a native library, say) prints where each of its threads was, where torchrun alone
+    reports only the signal.
     """
     command = [
         sys.executable,
@@ -43,5 +46,5 @@ def launch(nproc: int, max_restarts: int, args: list[str]) -> int:
         "lifelong.cli.main",
         *args,
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    env = {"OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1", **os.environ}
     return subprocess.run(command, env=env, check=False).returncode
