@@ -144,14 +144,20 @@ class ModelBundle:
         For callers that need the normalized texts themselves too (the server hashes them for
         its log), so each text is normalized once.
         """
-        self.module.eval()
-        chunks = [np.zeros((0, len(self.labels)), dtype=np.float32)]
         temperature = float(self.spec.meta.get(TEMPERATURE, 1.0)) if calibrated else 1.0
+        return torch.softmax(self.logits_normalized(texts, batch_size) / temperature, dim=1).numpy()
+
+    def logits_normalized(self, texts: Sequence[str], batch_size: int = 256) -> torch.Tensor:
+        """The network's raw outputs on normalized ``texts``, ``(len(texts), len(labels))``:
+        what a temperature divides (see :mod:`lifelong.training.calibrate`)."""
+        self.module.eval()
+        chunks = [torch.zeros((0, len(self.labels)))]
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
-                logits = self.module(self.featurizer.transform(texts[start : start + batch_size]))
-                chunks.append(torch.softmax(logits / temperature, dim=1).numpy())
-        return np.concatenate(chunks)
+                chunks.append(
+                    self.module(self.featurizer.transform(texts[start : start + batch_size]))
+                )
+        return torch.cat(chunks)
 
     @property
     def regression(self) -> Regression | None:

@@ -31,6 +31,7 @@ from lifelong.pipelines.judge import Judgement, judge, score
 from lifelong.pipelines.session import load_bundle
 from lifelong.project import Project
 from lifelong.registry import EdgeKind, ModelVersion, Registry
+from lifelong.training.calibrate import recalibrated
 
 DISTILL = "distill"
 """The method that trains a student rather than transforming a model
@@ -245,7 +246,10 @@ def compress_version(
             if bundle.pipeline.name != "transformer"
             else "it would drop nothing (heads=0 and ffn=0 keep every head and neuron)",
         )
-    # 4-5. Measure both, register, gate.
+    # 4. Confidences calibrated again on the valid split: the logits changed (a pruned head
+    #    retrained for a few epochs above all).
+    compressed, temperature = recalibrated(compressed, data.dataset.splits.valid)
+    # 5-6. Measure both, register, gate.
     made = Made(
         compressed,
         "compress",
@@ -256,6 +260,7 @@ def compress_version(
             "options": settings.model_dump(mode="json"),
             "applied": applied(compressed),
             "n_texts": examples.count,
+            **({} if temperature is None else {"calibration": temperature.to_dict()}),
         },
         {"compress": round(compress_s, 4)},
     )

@@ -13,7 +13,8 @@ and the confidence drift statistics become calibrated. The temperature is stored
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -21,9 +22,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from lifelong.config import Training
+from lifelong.core.types import Example
 from lifelong.evaluation.metrics import calibration
 from lifelong.features import Features
-from lifelong.models.objective import Classification, Objective, model_outputs
+from lifelong.models import ModelBundle
+from lifelong.models.objective import TEMPERATURE, Classification, Objective, model_outputs
 
 MIN_EXAMPLES = 30
 """Fewer valid examples than this (with a known label) fit nothing: ``T`` stays 1."""
@@ -100,3 +103,25 @@ def calibrated(
     if not isinstance(objective, Classification) or not training.calibrate_confidence:
         return None
     return fit_temperature(model_outputs(model, features), targets)
+
+
+def recalibrated(
+    bundle: ModelBundle, valid: Sequence[Example]
+) -> tuple[ModelBundle, Temperature | None]:
+    """``bundle`` with its temperature fitted again on ``valid``, for a network whose logits
+    changed after its training calibrated them (a compressed or pruned copy: a narrower head
+    retrained for a few epochs is as over- or under-confident as any fresh one).
+
+    Only a bundle that carries a temperature is refitted (its training had
+    ``calibrate_confidence`` on, and it is a classifier); others come back as they are, with
+    ``None``. Too few valid examples to fit keep the temperature it has (the record says how
+    few). Accuracy cannot change: a temperature never moves the argmax.
+    """
+    if TEMPERATURE not in bundle.spec.meta or bundle.regression is not None:
+        return bundle, None
+    targets = Classification().targets([e.label for e in valid], bundle.labels)
+    fitted = fit_temperature(bundle.logits_normalized([e.text for e in valid]), targets)
+    if fitted.ece_before is None:
+        return bundle, fitted
+    spec = replace(bundle.spec, meta={**bundle.spec.meta, TEMPERATURE: fitted.value})
+    return ModelBundle(spec, bundle.module, bundle.featurizer, bundle.replay), fitted

@@ -10,11 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from lifelong.cli.main import app
+from lifelong.data import load_dataset
+from lifelong.models.objective import TEMPERATURE, Classification
 from lifelong.pipelines.session import load_bundle
 from lifelong.project import Project
 from lifelong.registry import open_registry
 from lifelong.serving.holder import ModelHolder
 from lifelong.testing.cli import run_cli, small_settings
+from lifelong.training.calibrate import fit_temperature
 
 pytestmark = pytest.mark.integration
 
@@ -191,6 +194,16 @@ def test_prune_neurons_narrows_the_head_serves_and_finetunes_at_its_width(tmp_pa
     assert "compression (prune-neurons)" in out
     assert run_cli(project, settings, "evaluate", "1.1", "--json")[0] == 0
     loaded = Project.load(project)
+    # the narrower head's confidences are calibrated again, on the current valid split
+    valid = load_dataset(loaded).splits.valid
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        parent, child_bundle = (load_bundle(loaded, registry, label) for label in ("1.0", "1.1"))
+        recorded = registry.resolve("1.1").training["calibration"]
+    targets = Classification().targets([e.label for e in valid], child_bundle.labels)
+    refit = fit_temperature(child_bundle.logits_normalized([e.text for e in valid]), targets)
+    assert child_bundle.spec.meta[TEMPERATURE] == pytest.approx(refit.value)
+    assert child_bundle.spec.meta[TEMPERATURE] != parent.spec.meta[TEMPERATURE]
+    assert recorded["n_valid"] == len(valid) >= 30
     with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
         served = ModelHolder(registry, "1.1").sync()
     assert served is not None

@@ -25,7 +25,7 @@ class Recorder:
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     recording = Recorder()
-    monkeypatch.setattr(torchrun.subprocess, "run", recording)
+    monkeypatch.setattr(subprocess, "run", recording)
     return recording
 
 
@@ -38,7 +38,8 @@ def test_workers_get_one_thread_and_the_fault_handler(
     assert code == 3, "torchrun's exit code is the command's"
     [(command, env)] = recorder.calls
     assert command[:3] == [sys.executable, "-m", "torch.distributed.run"]
-    assert "--nproc-per-node=2" in command and "--max-restarts=1" in command
+    assert "--nproc-per-node=2" in command
+    assert "--max-restarts=1" in command
     assert command[-3:] == ["lifelong.cli.main", "train", "--json"]
     assert env["OMP_NUM_THREADS"] == "1"
     assert env["PYTHONFAULTHANDLER"] == "1"

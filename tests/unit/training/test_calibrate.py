@@ -16,7 +16,7 @@ from lifelong.core import Example
 from lifelong.models import ModelBundle
 from lifelong.models.objective import TEMPERATURE
 from lifelong.training import train
-from lifelong.training.calibrate import MIN_EXAMPLES, fit_temperature
+from lifelong.training.calibrate import MIN_EXAMPLES, fit_temperature, recalibrated
 
 
 def _sampled(
@@ -104,3 +104,39 @@ def test_a_trained_bundle_applies_its_temperature_and_keeps_its_predictions(
     calibrated.save(tmp_path / "model")
     loaded = ModelBundle.load(tmp_path / "model")
     np.testing.assert_allclose(loaded.predict_proba(texts), proba, rtol=1e-5, atol=1e-6)
+
+
+def test_recalibrated_fits_again_keeps_it_on_few_examples_and_skips_the_uncalibrated(
+    small_pipeline: Pipeline,
+    small_training: Training,
+    make_examples: Callable[..., list[Example]],
+    old_labels: list[str],
+) -> None:
+    calibrated = _train(make_examples, old_labels, small_pipeline, small_training)
+    before = calibrated.spec.meta[TEMPERATURE]
+    out = calibrated.module.out
+    assert isinstance(out, torch.nn.Linear)
+    with torch.no_grad():  # a changed network: sharper logits want a larger temperature
+        out.weight.mul_(3.0)
+        out.bias.mul_(3.0)
+    valid = make_examples(old_labels, 12, 3)
+    refit, fitted = recalibrated(calibrated, valid)
+    assert fitted is not None
+    assert fitted.n_valid == len(valid) >= MIN_EXAMPLES
+    assert refit.spec.meta[TEMPERATURE] == pytest.approx(fitted.value)
+    assert fitted.value > before
+    assert calibrated.spec.meta[TEMPERATURE] == before, "the original bundle is not changed"
+    kept, few = recalibrated(calibrated, valid[: MIN_EXAMPLES - 1])
+    assert few is not None
+    assert few.ece_before is None
+    assert kept.spec.meta[TEMPERATURE] == before
+    plain = _train(
+        make_examples,
+        old_labels,
+        small_pipeline,
+        small_training.model_copy(update={"calibrate_confidence": False}),
+    )
+    untouched, none = recalibrated(plain, valid)
+    assert none is None
+    assert untouched is plain
+    assert TEMPERATURE not in plain.spec.meta
