@@ -198,11 +198,12 @@ def check_launch(project: Project, finetune: str | None) -> str | None:
     model folder's absolute path; ``None`` for a cold run.
     """
     _check_distributed(project)
-    check_trainable(load_dataset(project).splits, kind=project.config.columns.kind)
+    splits = load_dataset(project).splits
+    check_trainable(splits, kind=project.config.columns.kind)
     if finetune is None:
         return None
     parent = _read_parent(project, finetune)
-    check_parent(parent.bundle, project.config.pipeline, embedding_cache(project))
+    check_parent(parent.bundle, project.config.pipeline, splits.train, embedding_cache(project))
     if parent.label is not None:
         return parent.label
     return parent.source.removeprefix("path ")

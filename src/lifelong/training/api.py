@@ -172,22 +172,29 @@ def tabular_parent(parent: ModelBundle | None) -> TabularFeaturizer | None:
     return table
 
 
-def check_parent(parent: ModelBundle, pipeline: Pipeline, cache_dir: Path | None = None) -> None:
-    """Refuse a parent :func:`train` could not fine-tune into ``pipeline``, without training.
+def check_parent(
+    parent: ModelBundle,
+    pipeline: Pipeline,
+    train_rows: Sequence[Example],
+    cache_dir: Path | None = None,
+) -> None:
+    """Refuse a parent :func:`train` could not fine-tune into ``pipeline`` on ``train_rows``
+    (the training split), without training.
 
     For a launcher that checks once before it starts N processes that would each fail (``lifelong
-    train --nproc --finetune``). A tabular parent's columns are only known against the data's
-    once its featurizer is fitted: here its pipeline is checked, and that it is a table's.
+    train --nproc --finetune``). A tabular parent's columns are known against the data's once a
+    featurizer is fitted to its rows: the check fits one, as training would.
 
     Raises
     ------
     IncompatibleModel
-        The parent's bundle format, pipeline or featurizer differ from what ``pipeline`` builds.
+        The parent's bundle format, pipeline or featurizer differ from what ``pipeline`` builds,
+        or a tabular parent's columns from the data's.
     """
     pipeline, _ = inherited_pipeline(pipeline, parent.spec)
     featurizer = make_featurizer(pipeline, cache_dir)
     if isinstance(featurizer, TabularFeaturizer):
-        tabular_parent(parent)
+        featurizer.fit([parse_row(e.text) for e in train_rows], tabular_parent(parent))
         check_compatible(parent.spec, pipeline, parent.spec.featurizer)
     else:
         check_compatible(parent.spec, pipeline, featurizer.spec())

@@ -226,3 +226,31 @@ def test_a_tabular_project_trains_on_two_workers(tmp_path: Path) -> None:
     assert summary["training"]["distributed"]["world_size"] == 2
     assert summary["metrics"]["accuracy"] > 0.8
     assert _versions(root) == ["1.0"]
+
+
+def test_a_tabular_parent_with_other_columns_is_refused_before_any_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "table"
+    (root / "data").mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    incomes, ages = rng.normal(50000, 15000, 200), rng.integers(20, 65, 200)
+    rows = [
+        f"{i:.0f},{a},{'high' if i > 50000 else 'low'}" for i, a in zip(incomes, ages, strict=True)
+    ]
+    data = root / "data" / "people.csv"
+    data.write_text("\n".join(["income,age,band", *rows]) + "\n", encoding="utf-8")
+    (root / "config.yml").write_text("task: tabular\ncolumns: {target: band}\n", encoding="utf-8")
+    settings = ["--set", "training.epochs=1", "--set", "pipeline.hidden=16"]
+    assert run_cli(root, settings, "train")[0] == 0
+    # the data's "age" column is now "years": the parent cannot read these rows
+    data.write_text("\n".join(["income,years,band", *rows]) + "\n", encoding="utf-8")
+
+    def no_workers(*args: object) -> int:
+        raise AssertionError("torchrun started although the parent cannot be fine-tuned")
+
+    monkeypatch.setattr("lifelong.cli.torchrun.launch", no_workers)
+    code, out = run_cli(root, settings, "train", "--nproc", "2", "--finetune")
+    assert code != 0
+    assert "years" in out, out
+    assert _versions(root) == ["1.0"]
