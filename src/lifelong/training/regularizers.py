@@ -21,7 +21,7 @@ to add to the loss.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -119,9 +119,9 @@ class Distillation:
         old_rows: Sequence[int],
         labels: NDArray[np.int64],
     ) -> Penalty:
-        if labels.dtype.kind == "f":
-            return self._regression(parent, features)
         columns = torch.as_tensor(list(old_rows), dtype=torch.long)
+        if labels.dtype.kind == "f":  # the one output
+            return self._toward(_precomputed(_logits(parent, features)), columns, regression=True)
         return self.matching(_logits(parent, features)[:, columns], columns)
 
     def matching(self, teacher: torch.Tensor, columns: torch.Tensor) -> Penalty:
@@ -132,28 +132,62 @@ class Distillation:
         computed on the same training texts (``lifelong compress --method distill``) is
         another: only its outputs are needed, never its features.
         """
+        return self._toward(_precomputed(teacher), columns, regression=False)
+
+    def per_batch(
+        self, parent: nn.Module, theirs: Sequence[int], mine: Sequence[int], *, regression: bool
+    ) -> Penalty:
+        """The penalty of a streamed update, whose training rows are never all at hand: the
+        parent's outputs ``theirs`` (its output rows of the labels it knew) on each batch,
+        matched to the model's rows ``mine`` of the same labels. One more forward pass of the
+        parent per batch and epoch, instead of one pass over all the rows before training;
+        the same term otherwise. ``parent`` is read, never trained (its eval mode is set)."""
+        parent.eval()
+        their_columns = torch.as_tensor(list(theirs), dtype=torch.long)
+
+        def outputs(rows: NDArray[np.int64] | None, batch: Features) -> torch.Tensor:
+            with torch.no_grad():
+                logits: torch.Tensor = parent(batch)
+            return logits if regression else logits[:, their_columns]
+
+        return self._toward(outputs, torch.as_tensor(list(mine), dtype=torch.long), regression)
+
+    def _toward(
+        self,
+        teacher_of: Callable[[NDArray[np.int64] | None, Features], torch.Tensor],
+        columns: torch.Tensor,
+        regression: bool,
+    ) -> Penalty:
+        """The term toward the teacher's outputs on a batch, ``teacher_of(rows, batch)``: the
+        softened KL over ``columns`` for classes, the squared distance of the standardized
+        output for a regression."""
         t = self.temperature
-        targets = F.softmax(teacher / t, dim=1)
         scale = self.weight * t * t
 
         def penalty(
-            model: nn.Module, rows: NDArray[np.int64], batch: Features, logits: torch.Tensor
+            model: nn.Module, rows: NDArray[np.int64] | None, batch: Features, logits: torch.Tensor
         ) -> torch.Tensor:
+            teacher = teacher_of(rows, batch)
+            if regression:
+                return self.weight * F.mse_loss(logits[:, 0], teacher[:, 0])
             student = F.log_softmax(logits[:, columns] / t, dim=1)
-            return scale * F.kl_div(student, targets[torch.from_numpy(rows)], reduction="batchmean")
+            targets = F.softmax(teacher / t, dim=1)
+            return scale * F.kl_div(student, targets, reduction="batchmean")
 
         return penalty
 
-    def _regression(self, parent: nn.Module, features: Features) -> Penalty:
-        """The squared distance of the standardized output to the parent's."""
-        targets = _logits(parent, features)[:, 0]
 
-        def penalty(
-            model: nn.Module, rows: NDArray[np.int64], batch: Features, logits: torch.Tensor
-        ) -> torch.Tensor:
-            return self.weight * F.mse_loss(logits[:, 0], targets[torch.from_numpy(rows)])
+def _precomputed(
+    outputs: torch.Tensor,
+) -> Callable[[NDArray[np.int64] | None, Features], torch.Tensor]:
+    """A teacher's outputs computed before training, looked up by the batch's training rows."""
 
-        return penalty
+    def of(rows: NDArray[np.int64] | None, batch: Features) -> torch.Tensor:
+        if rows is None:
+            raise ValueError("outputs computed before training need the batches' training rows")
+        return outputs[torch.from_numpy(rows)]
+
+    return of
 
 
 @dataclass(frozen=True)
@@ -237,7 +271,7 @@ class ElasticWeights:
         scale = 0.5 * self.weight
 
         def penalty(
-            model: nn.Module, rows: NDArray[np.int64], batch: Features, logits: torch.Tensor
+            model: nn.Module, rows: NDArray[np.int64] | None, batch: Features, logits: torch.Tensor
         ) -> torch.Tensor:
             current = dict(model.named_parameters())
             total = logits.new_zeros(())

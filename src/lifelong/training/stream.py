@@ -67,8 +67,8 @@ from lifelong.training.calibrate import calibrated
 from lifelong.training.checkpoint import Checkpointer
 from lifelong.training.compat import check_compatible, inherited_pipeline
 from lifelong.training.init import make_strategy
-from lifelong.training.regularizers import make_regularizers
-from lifelong.training.trainer import Batch, Trainer
+from lifelong.training.regularizers import Distillation, make_regularizers
+from lifelong.training.trainer import Batch, Penalty, Trainer
 
 BLOCK_BATCHES = 16
 """Batches featurized in one call: the featurizer's per-call cost is amortized over a block."""
@@ -155,6 +155,43 @@ def unseen_train(source: StreamSource, scan: Scan, unseen: Mapping[str, int]) ->
     return total
 
 
+def _regularizers(
+    finetune: Finetune,
+    parent: ModelBundle,
+    warm: nn.Module,
+    labels: list[str],
+    featurizer: Featurizer,
+    objective: Classification | Regression,
+    replay: list[Example],
+) -> tuple[list[Penalty], dict[str, Any]]:
+    """The penalties ``finetune`` turns on for a streamed update of ``parent`` (``warm``: its
+    trainable copy after head surgery, output rows ``labels``), and their record.
+
+    LwF reads the parent's outputs on each batch (:meth:`Distillation.per_batch`: a stream's
+    rows are never all at hand to be scored once before training); EWC estimates its Fisher
+    information on the scan's replay sample, a uniform sample of the training split (in
+    memory: the training rows of old labels).
+    """
+    penalties: list[Penalty] = []
+    regularized: dict[str, Any] = {}
+    known = {label: i for i, label in enumerate(parent.labels)}
+    mine = [i for i, label in enumerate(labels) if label in known]
+    regression = isinstance(objective, Regression)
+    for regularizer in make_regularizers(finetune):
+        if isinstance(regularizer, Distillation):
+            theirs = [0] if regression else [known[labels[i]] for i in mine]
+            penalty = regularizer.per_batch(
+                parent.module, theirs, [0] if regression else mine, regression=regression
+            )
+        else:
+            sample = featurizer.transform([e.text for e in replay])
+            targets = objective.targets([e.label for e in replay], labels).numpy()
+            penalty = regularizer.prepare(warm, sample, mine, targets)
+        penalties.append(penalty)
+        regularized[regularizer.name] = regularizer.params()
+    return penalties, regularized
+
+
 def _refuse_unsupported(finetune: Finetune, update: bool, knows_new: bool) -> None:
     if update and finetune.data == "new+replay" and not knows_new:
         raise ConfigError(
@@ -162,12 +199,11 @@ def _refuse_unsupported(finetune: Finetune, update: bool, knows_new: bool) -> No
             "the unseen rows of the stream (lifelong.data.stream.unseen_rows)",
             hint="set finetune.data: all, or training.stream: false",
         )
-    if make_regularizers(finetune):
+    if update and finetune.ewc.weight > 0 and finetune.replay_size == 0:
         raise ConfigError(
-            "finetune.distill and finetune.ewc read every training row's parent outputs; a "
-            "streamed training cannot use them",
-            hint="set finetune.distill.weight and finetune.ewc.weight to 0, or "
-            "training.stream: false",
+            "finetune.ewc on a stream estimates the parent's Fisher information on the scan's "
+            "replay sample, and finetune.replay_size is 0",
+            hint="set finetune.replay_size above 0 (e.g. 512), or finetune.ewc.weight: 0",
         )
 
 
@@ -204,8 +240,8 @@ def train_stream(
     Raises
     ------
     ConfigError
-        ``finetune.distill`` / ``finetune.ewc`` set, or an update with ``finetune.data:
-        new+replay`` and no ``unseen``.
+        An update with ``finetune.data: new+replay`` and no ``unseen``, or with
+        ``finetune.ewc`` and no replay sample (``finetune.replay_size: 0``).
     IncompatibleModel
         The parent's featurizer or architecture differs from ``pipeline`` (a tabular parent:
         its columns differ from the data's), or (with ``strict_labels``) the intents differ
@@ -246,12 +282,18 @@ def train_stream(
 
     init: dict[str, Any] = {"strategy": "cold"}
     scale = 1.0
+    penalties: list[Penalty] = []
+    regularized: dict[str, Any] = {}
     if parent is None:
         model, n_epochs = fresh(), epochs or training.epochs
     else:
         generator = torch.Generator().manual_seed(training.seed)
         warm = trainable_copy(parent.module)
         remap_head(warm, parent.labels, plan.labels, generator)
+        # regularizers read the parent before an init strategy changes it in place
+        penalties, regularized = _regularizers(
+            finetune, parent, warm, plan.labels, featurizer, objective, scan.replay
+        )
         strategy = make_strategy(finetune)
         model = strategy.apply(warm, fresh, generator)
         init = {"strategy": strategy.name, **strategy.params()}
@@ -287,7 +329,9 @@ def train_stream(
         objective=objective,
         progress=progress,
     )
-    fit = trainer.fit_batches(model, batches, valid, epochs=n_epochs, checkpoint=checkpoint)
+    fit = trainer.fit_batches(
+        model, batches, valid, epochs=n_epochs, penalties=penalties, checkpoint=checkpoint
+    )
     model.eval()
     if pipeline.name == "fast" and pipeline.ngrams.storage == "compact":
         touched = batches.touched
@@ -312,6 +356,7 @@ def train_stream(
         **({"n_replay": len(scan.replay)} if replay else {}),
         "n_valid": len(scan.valid),
         "files": [manifest.to_dict() for manifest in scan.files],
+        "regularizers": regularized,
         "epochs": n_epochs,
         "lr_scale": scale,
         **fit.to_dict(),

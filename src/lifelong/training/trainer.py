@@ -35,9 +35,10 @@ from lifelong.training.row_adam import RowAdam
 if TYPE_CHECKING:
     from lifelong.training.distributed import DataParallel
 
-Penalty = Callable[[nn.Module, NDArray[np.int64], Features, torch.Tensor], torch.Tensor]
+Penalty = Callable[[nn.Module, NDArray[np.int64] | None, Features, torch.Tensor], torch.Tensor]
 """``penalty(model, batch_rows, batch_features, batch_logits) -> scalar`` added to a batch's
-loss (``batch_rows`` index the training rows)."""
+loss (``batch_rows`` index the training rows of an in-memory run, ``None`` for a streamed
+batch: a penalty for streams reads only the batch itself)."""
 
 Batch = tuple[NDArray[np.int64] | None, Features, torch.Tensor]
 """``(rows, features, targets)`` of one batch; ``rows`` index the training rows of an
@@ -198,8 +199,7 @@ class Trainer:
 
         ``valid`` (features and labels) drives early stopping; without it (or when empty)
         every epoch runs and the last weights are kept. Each of ``penalties`` (see
-        :mod:`lifelong.training.regularizers`) adds its term to every batch's loss; they need
-        the batches' training rows, so a streamed source cannot take them. With a
+        :mod:`lifelong.training.regularizers`) adds its term to every batch's loss. With a
         ``checkpoint``, the run starts from its latest checkpoint if there is one and saves
         one every ``checkpoint.every`` steps (see :mod:`lifelong.training.checkpoint`). With
         ``distributed`` (see :mod:`lifelong.training.distributed`) ``batches`` are this rank's
@@ -261,8 +261,6 @@ class Trainer:
                     logits = forward(inputs)
                     loss = objective.loss(logits, batch_targets)
                     for penalty in penalties:
-                        if index is None:
-                            raise ValueError("penalties need the batches' training rows")
                         loss = loss + penalty(model, index, inputs, logits)
                     for optimizer in optimizers:
                         optimizer.zero_grad()

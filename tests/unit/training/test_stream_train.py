@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from lifelong.config import Columns, Ewc, Finetune, Pipeline, Splits, Training
+from lifelong.config import Columns, Distill, Ewc, Finetune, Pipeline, Splits, Training
 from lifelong.core import Example
 from lifelong.core.errors import ConfigError, IncompatibleModel, ValidationFailed
 from lifelong.data.split import split_examples
@@ -134,12 +134,13 @@ def test_bad_rows_and_unsupported_settings_fail_before_training(
     source = StreamSource([path], Columns(), SPLITS, chunk_rows=8)
     with pytest.raises(ValidationFailed):
         train_stream(source, pipeline=small_pipeline, training=small_training, progress=False)
-    with pytest.raises(ConfigError, match="streamed training cannot"):
+    with pytest.raises(ConfigError, match="replay_size"):
         train_stream(
             source,
             pipeline=small_pipeline,
             training=small_training,
-            finetune=Finetune(ewc=Ewc(weight=1.0)),
+            finetune=Finetune(ewc=Ewc(weight=1.0), replay_size=0),
+            parent=parent,
             progress=False,
         )
     with pytest.raises(ConfigError, match="new\\+replay"):
@@ -226,3 +227,55 @@ def test_unseen_rows_of_a_file_that_grew_start_where_the_parent_stopped(
     tail = [e.text for _, e in source.examples({source.name(path): 25})]
     assert tail == everything[25:]
     assert list(source.examples({})) == []  # no file unseen: nothing to train
+
+
+def _moved(parent: ModelBundle, child: ModelBundle) -> float:
+    """How far the child's hidden layer moved from its parent's (L2)."""
+    before, after = parent.module.hidden.weight, child.module.hidden.weight  # type: ignore[union-attr]
+    return float((after.detach() - before.detach()).norm())  # type: ignore[operator]
+
+
+def _divergence(parent: ModelBundle, child: ModelBundle, texts: list[str]) -> float:
+    """Mean KL from the parent's predicted distribution to the child's, on the parent's labels."""
+    columns = [child.labels.index(label) for label in parent.labels]
+    p = torch.from_numpy(parent.predict_proba(texts, calibrated=False))
+    q = torch.from_numpy(child.predict_proba(texts, calibrated=False)[:, columns])
+    q = q / q.sum(dim=1, keepdim=True)
+    return float((p * (p.clamp_min(1e-9).log() - q.clamp_min(1e-9).log())).sum(dim=1).mean())
+
+
+def test_streamed_updates_take_lwf_and_ewc_and_they_hold_the_parent(
+    tmp_path: Path,
+    make_examples: MakeExamples,
+    old_labels: list[str],
+    parent: ModelBundle,
+    small_pipeline: Pipeline,
+    small_training: Training,
+) -> None:
+    data = make_examples([*old_labels, "balance"], 30, 3)
+    source = StreamSource([_jsonl(tmp_path / "d.jsonl", data)], Columns(), SPLITS, chunk_rows=16)
+    plain = Finetune(init="warm", lr_scale=1.0)
+
+    def update(finetune: Finetune) -> tuple[ModelBundle, dict[str, object]]:
+        outcome = train_stream(
+            source,
+            pipeline=small_pipeline,
+            training=small_training,
+            finetune=finetune,
+            parent=parent,
+            buffer_size=64,
+            progress=False,
+        )
+        return outcome.bundle, outcome.report
+
+    free, report = update(plain)
+    assert report["regularizers"] == {}
+    lwf, report = update(plain.model_copy(update={"distill": Distill(weight=0.5)}))
+    assert report["regularizers"] == {"distill": {"weight": 0.5, "temperature": 2.0}}
+    ewc, report = update(plain.model_copy(update={"ewc": Ewc(weight=1.0, samples=64)}))
+    assert report["regularizers"] == {"ewc": {"weight": 1.0, "samples": 64}}
+    old_texts = [e.text for e in make_examples(old_labels, 10, 8)]
+    assert _divergence(parent, lwf, old_texts) < _divergence(parent, free, old_texts)
+    assert _moved(parent, ewc) < 0.5 * _moved(parent, free)
+    # a mild LwF still learns the new intent (in memory too, EWC's pull slows it down most)
+    assert _accuracy(lwf, make_examples(["balance"], 10, 9)) >= 0.6
