@@ -75,16 +75,30 @@ def test_made_from_walks_compress_and_distill_edges_only(
     assert loop.made_from(registry, labels[1]) == [labels[1]]  # a fine-tune is its own source
 
 
+def _cycle(
+    registry: Registry,
+    make_bundle,  # type: ignore[no-untyped-def]
+    root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    refused: slice,
+) -> tuple[list[str], list[str | None], Plan, str]:
+    """The line of :func:`_student_of_int8`, its versions ``refused`` refusing to be
+    fine-tuned, and a cycle that plans to fine-tune the student: the labels, the parents asked
+    for in order, the plan done and the label registered."""
+    labels = _student_of_int8(registry, make_bundle)
+    asked = _recorder(monkeypatch, refused=set(labels[refused]))
+    plan = Plan("finetune", labels[3], f"fine-tune champion {labels[3]}")
+    done, label = loop._train(_project(root), registry, plan, progress=False)
+    return labels, asked, done, label
+
+
 def test_a_refusing_champion_is_updated_through_what_it_was_made_from(
     registry: Registry,
     make_bundle,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    labels = _student_of_int8(registry, make_bundle)
-    asked = _recorder(monkeypatch, refused={labels[3], labels[2]})
-    plan = Plan("finetune", labels[3], f"fine-tune champion {labels[3]}")
-    done, label = loop._train(_project(tmp_path / "p"), registry, plan, progress=False)
+    labels, asked, done, label = _cycle(registry, make_bundle, tmp_path, monkeypatch, slice(2, 4))
     assert asked == [labels[3], labels[2], labels[1]]
     assert (done.kind, done.parent, label) == ("finetune", labels[1], f"new-from-{labels[1]}")
     assert f"{labels[3]} cannot be fine-tuned" in done.reason
@@ -97,10 +111,7 @@ def test_cold_when_no_source_can_be_fine_tuned(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    labels = _student_of_int8(registry, make_bundle)
-    asked = _recorder(monkeypatch, refused=set(labels[1:]))
-    plan = Plan("finetune", labels[3], f"fine-tune champion {labels[3]}")
-    done, label = loop._train(_project(tmp_path / "p"), registry, plan, progress=False)
+    labels, asked, done, label = _cycle(registry, make_bundle, tmp_path, monkeypatch, slice(1, 4))
     assert asked == [labels[3], labels[2], labels[1], None]
     assert (done.kind, done.parent, label) == ("cold", None, "new-from-None")
     assert all(f"version {v} cannot be trained" in done.reason for v in labels[1:])
@@ -112,9 +123,6 @@ def test_a_trainable_champion_is_fine_tuned_itself(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    labels = _student_of_int8(registry, make_bundle)
-    asked = _recorder(monkeypatch, refused=set())
-    plan = Plan("finetune", labels[3], "fine-tune champion")
-    done, _ = loop._train(_project(tmp_path / "p"), registry, plan, progress=False)
+    labels, asked, done, _ = _cycle(registry, make_bundle, tmp_path, monkeypatch, slice(0, 0))
     assert asked == [labels[3]]
-    assert done == plan
+    assert done == Plan("finetune", labels[3], f"fine-tune champion {labels[3]}")
