@@ -328,8 +328,8 @@ cdef extern from *:
         }
     }
 
-    // The rows of a batch are scattered over a table of 128 MB: ask for the next one's cache
-    // lines while this one is computed (a step waited on memory, not on arithmetic).
+    // The rows of a batch are scattered over a table of 128 MB: ask for the cache lines of a
+    // row a few rows ahead while this one is computed (a step waits on memory, not arithmetic).
     static inline void lifelong_prefetch_row(const float* row, Py_ssize_t dim) {
         for (Py_ssize_t j = 0; j < dim; j += 16) __builtin_prefetch(row + j, 1);
     }
@@ -350,6 +350,10 @@ cdef extern from *:
     void _apply_row "lifelong_apply_row"(
         float* param, const float* numer, const float* root, Py_ssize_t dim, float eps,
         float neg_step) nogil
+
+
+cdef enum:
+    AHEAD = 4  # rows prefetched ahead
 
 
 def row_adam_moments(const int64_t[::1] rows, const float[:, ::1] grads, float[:, ::1] exp_avg,
@@ -373,9 +377,9 @@ def row_adam_moments(const int64_t[::1] rows, const float[:, ::1] grads, float[:
     _check_rows(rows, n_rows)
     with nogil:
         for i in range(n):
-            if i + 1 < n:
-                _prefetch_row(&exp_avg[rows[i + 1], 0], dim)
-                _prefetch_row(&exp_avg_sq[rows[i + 1], 0], dim)
+            if i + AHEAD < n:
+                _prefetch_row(&exp_avg[rows[i + AHEAD], 0], dim)
+                _prefetch_row(&exp_avg_sq[rows[i + AHEAD], 0], dim)
             _moments_row(&grads[i, 0], &numer[i, 0], &square[i, 0], &exp_avg[rows[i], 0],
                          &exp_avg_sq[rows[i], 0], dim, keep1, keep2)
 
@@ -397,6 +401,6 @@ def row_adam_apply(const int64_t[::1] rows, const float[:, ::1] numer,
     _check_rows(rows, param.shape[0])
     with nogil:
         for i in range(n):
-            if i + 1 < n:
-                _prefetch_row(&param[rows[i + 1], 0], dim)
+            if i + AHEAD < n:
+                _prefetch_row(&param[rows[i + AHEAD], 0], dim)
             _apply_row(&param[rows[i], 0], &numer[i, 0], &root[i, 0], dim, eps, neg_step)

@@ -37,7 +37,7 @@ from lifelong.core.errors import ConfigError, DataError
 from lifelong.core.seed import set_seed
 from lifelong.core.types import Example
 from lifelong.data.schema import NUMERIC, parse_row
-from lifelong.data.stream import Scan, StreamSource, chunked, shuffled
+from lifelong.data.stream import Scan, StreamSource, chunked, read_ahead, shuffled
 from lifelong.features import Featurizer, TabularFeaturizer, make_featurizer
 from lifelong.features.tabular import ColumnStats, column_stats
 from lifelong.models import (
@@ -72,6 +72,8 @@ from lifelong.training.trainer import Batch, Trainer
 
 BLOCK_BATCHES = 16
 """Batches featurized in one call: the featurizer's per-call cost is amortized over a block."""
+AHEAD_BATCHES = BLOCK_BATCHES
+"""Batches read and featurized ahead of the training step, by a thread (one block)."""
 
 
 @dataclass
@@ -95,6 +97,10 @@ class StreamBatches:
 
     def epoch(self, generator: torch.Generator, skip: int = 0) -> Iterator[Batch]:
         rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
+        return read_ahead(self._batches(rng, skip), AHEAD_BATCHES)
+
+    def _batches(self, rng: np.random.Generator, skip: int) -> Iterator[Batch]:
+        """The epoch's batches in the order ``rng`` draws (made in the read-ahead thread)."""
         order = shuffled(self.examples(), self.buffer_size, rng)
         # batches a resumed run already trained: read and drawn again, not featurized
         order = itertools.islice(order, skip * self.batch_size, None)
