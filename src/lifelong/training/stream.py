@@ -101,18 +101,14 @@ class StreamBatches:
 
     def _batches(self, rng: np.random.Generator, skip: int) -> Iterator[Batch]:
         """The epoch's batches in the order ``rng`` draws (made in the read-ahead thread)."""
-        # the buffer holds each example's text and its label's one string, not the whole
-        # example (its original text, hash, source...): 490 bytes an example down to 170
-        labels: dict[str, str] = {}
-        pairs = ((e.text, labels.setdefault(e.label, e.label)) for e in self.examples())
-        order = shuffled(pairs, self.buffer_size, rng)
+        order = shuffled(self.examples(), self.buffer_size, rng)
         # batches a resumed run already trained: read and drawn again, not featurized
         order = itertools.islice(order, skip * self.batch_size, None)
         for block in chunked(order, self.batch_size * BLOCK_BATCHES):
-            features = self.featurizer.transform([text for text, _ in block])
+            features = self.featurizer.transform([e.text for e in block])
             if features.sparse is not None:
                 self.touched = _mark(self.touched, features.sparse)
-            targets = self.objective.targets([label for _, label in block], self.classes)
+            targets = self.objective.targets([e.label for e in block], self.classes)
             for start in range(0, len(block), self.batch_size):
                 index = np.arange(start, min(start + self.batch_size, len(block)))
                 yield None, features.rows(index), targets[start : start + self.batch_size]
