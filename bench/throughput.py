@@ -17,15 +17,20 @@ optimizers' one-off set-up left out; a first, untimed fit imports what it import
 s" divides by the process's CPU seconds instead, which a loaded host sways less than the wall:
 over the same span in memory, over the whole call for a stream (its scan, set-up and both
 threads of a read-ahead counted, so it only compares streams with each other). The two memory
-variants must end with the same weights, bit for bit (checked). Run from the project root::
+variants must end with the same weights, bit for bit (checked). ``--profile VARIANT`` runs
+that one variant once under cProfile (CPU time) and prints where its time went. Run from the
+project root::
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python bench/throughput.py [--threads 1] [--repeat 3]
+    OMP_NUM_THREADS=1 PYTHONPATH=src python bench/throughput.py --profile "memory, torch"
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import time
 from collections.abc import Callable
@@ -99,6 +104,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--profile", help="a variant's name: profile one run of it")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     weights: dict[str, torch.Tensor] = {}
@@ -109,6 +115,12 @@ def main() -> None:
         "stream, read-ahead": lambda: stream_run(True, args.batch_size),
     }
     memory_run(True, args.batch_size, {})  # imports and first-use costs, untimed
+    if args.profile:
+        profile = cProfile.Profile(time.process_time)
+        wall, cpu, n = profile.runcall(variants[args.profile])
+        print(f"{args.profile}: {n / wall:,.0f} ex/s, {n / cpu:,.0f} per CPU s (profiled)")
+        pstats.Stats(profile).sort_stats("tottime").print_stats(20)
+        return
     runs: dict[str, list[Timed]] = {name: [] for name in variants}
     for _ in range(args.repeat):
         for name, variant in variants.items():
