@@ -10,7 +10,8 @@ shared host's drift hits all alike:
 - ``memory, compiled``: the same with RowAdam's compiled path (the default);
 - ``stream, inline``: :func:`train_stream` over the file, each block of batches read, checked
   and featurized between steps (read-ahead off);
-- ``stream, read-ahead``: the same with the blocks made by a thread (the default).
+- ``stream, read-ahead``: the same with the blocks made by a thread (the default when torch's
+  threads leave a core spare; forced here either way).
 
 Examples/s counts training examples over the featurizing and the training loop (the
 optimizers' one-off set-up left out; a first, untimed fit imports what it imports); "per CPU
@@ -80,9 +81,8 @@ def memory_run(compiled: bool, batch_size: int, weights: dict[str, torch.Tensor]
 def stream_run(ahead: bool, batch_size: int) -> Timed:
     """One streamed pass over the file (its scan untimed)."""
     source = StreamSource([DATA], Columns(), Splits())
-    original = stream.read_ahead
-    if not ahead:
-        stream.read_ahead = lambda items, depth: items
+    original = stream.spare_core
+    stream.spare_core = lambda: ahead  # forced either way, whatever the threads
     try:
         cpu = time.process_time()
         outcome = stream.train_stream(
@@ -93,7 +93,7 @@ def stream_run(ahead: bool, batch_size: int) -> Timed:
         )
         cpu = time.process_time() - cpu
     finally:
-        stream.read_ahead = original
+        stream.spare_core = original
     timings = outcome.report["timings"]
     wall = timings["train_s"] - timings["setup_s"]
     return wall, cpu, outcome.report["examples_trained"]

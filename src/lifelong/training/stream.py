@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -76,6 +77,16 @@ AHEAD_BATCHES = BLOCK_BATCHES
 """Batches read and featurized ahead of the training step, by a thread (one block)."""
 
 
+def spare_core() -> bool:
+    """Whether torch's intra-op threads leave a core for the read-ahead thread.
+
+    With one torch thread on 2 cores the read-ahead made a streamed pass 1.32x faster; with two
+    torch threads on the same (loaded) host it only competed with them, 0.79x
+    (``bench/RESULTS.md``, "Throughput floor"), so the batches are then made between steps.
+    """
+    return torch.get_num_threads() < (os.cpu_count() or 1)
+
+
 @dataclass
 class StreamBatches:
     """Batches of a stream's training split, shuffled through a bounded buffer each epoch."""
@@ -97,10 +108,12 @@ class StreamBatches:
 
     def epoch(self, generator: torch.Generator, skip: int = 0) -> Iterator[Batch]:
         rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
-        return read_ahead(self._batches(rng, skip), AHEAD_BATCHES)
+        batches = self._batches(rng, skip)
+        return read_ahead(batches, AHEAD_BATCHES) if spare_core() else batches
 
     def _batches(self, rng: np.random.Generator, skip: int) -> Iterator[Batch]:
-        """The epoch's batches in the order ``rng`` draws (made in the read-ahead thread)."""
+        """The epoch's batches in the order ``rng`` draws (made in the read-ahead thread if
+        there is a spare core)."""
         order = shuffled(self.examples(), self.buffer_size, rng)
         # batches a resumed run already trained: read and drawn again, not featurized
         order = itertools.islice(order, skip * self.batch_size, None)
