@@ -80,8 +80,8 @@ AHEAD_BATCHES = BLOCK_BATCHES
 def spare_core() -> bool:
     """Whether torch's intra-op threads leave a core for the read-ahead thread.
 
-    With one torch thread on 2 cores the read-ahead made a streamed pass 1.32x faster; with two
-    torch threads on the same (loaded) host it only competed with them, 0.79x
+    With one torch thread on 2 shared cores the read-ahead made a streamed pass 1.32x faster at
+    load 8 and 0.98x at load 5.5; with two torch threads it only competed with them, 0.76-0.79x
     (``bench/RESULTS.md``, "Throughput floor"), so the batches are then made between steps.
     """
     return torch.get_num_threads() < (os.cpu_count() or 1)
