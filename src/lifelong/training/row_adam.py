@@ -28,10 +28,13 @@ from collections.abc import Callable
 
 import torch
 
-try:  # built with the featurizer's core (setup.py); absent in a source tree never built
-    from lifelong.features import _ngrams
+try:  # built with the featurizer's core (setup.py); absent in a source tree never built, or
+    # built before these kernels (an ImportError too: the names are imported, not the module)
+    from lifelong.features._ngrams import row_adam_apply, row_adam_moments
+
+    COMPILED = True
 except ImportError:
-    _ngrams = None  # type: ignore[assignment]
+    COMPILED = False
 
 
 class RowAdam(torch.optim.SparseAdam):
@@ -44,7 +47,7 @@ class RowAdam(torch.optim.SparseAdam):
 
     def __init__(self, params: object, *args: object, compiled: bool = True, **kwargs: object):
         super().__init__(params, *args, **kwargs)  # type: ignore[arg-type]
-        self.compiled = compiled and _ngrams is not None
+        self.compiled = compiled and COMPILED
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
@@ -102,7 +105,7 @@ def _compiled_step(
     if values.numel() == 0:
         return
     numer, square = torch.empty_like(values), torch.empty_like(values)
-    _ngrams.row_adam_moments(
+    row_adam_moments(
         rows.numpy(),
         values.numpy(),
         exp_avg.numpy(),
@@ -113,7 +116,7 @@ def _compiled_step(
         square.numpy(),
     )
     root = square.sqrt_()
-    _ngrams.row_adam_apply(
+    row_adam_apply(
         rows.numpy(), numer.numpy(), root.numpy(), param.detach().numpy(), eps, -step_size
     )
 
