@@ -22,10 +22,19 @@ counts training examples times passes over the whole run: reading, checking, fea
 stepping (and, for ``stream``, the scan). ``--big N`` also trains on ``N`` rows under an
 address-space cap (``RLIMIT_AS``) and writes its RSS curve as PNG. ``--resume`` kills a
 streamed 1x run with SIGKILL at three points (a quarter, half and four fifths of its steps),
-resumes each from its last checkpoint and compares it with the uninterrupted run. Run from the
-project root::
+resumes each from its last checkpoint and compares it with the uninterrupted run.
+
+"Fit examples/s" is the throughput floor's figure: training examples times passes over the
+featurizing and the training loop only (for ``stream`` that loop reads and featurizes its
+batches as it goes; for ``memory`` the one featurizing call of the run is added), without the
+process's start, the whole-file read and split, the optimizers' set-up and what follows the
+last step. ``--baseline-src DIR`` runs every training once more with another tree's ``src``
+(``git worktree add /tmp/base COMMIT``, its compiled module copied in), ``--repeat`` times in
+turn with this tree's, so that a shared host's drift hits both alike; the table shows medians.
+Run from the project root::
 
     PYTHONPATH=src python bench/scale.py [--factors 1 4 16] [--big 5000000 --cap-mb 3000]
+    PYTHONPATH=src python bench/scale.py --factors 1 4 --repeat 3 --baseline-src /tmp/base/src
     PYTHONPATH=src python bench/scale.py --task tabular [--tabular-rows 100000]
     PYTHONPATH=src python bench/scale.py --factors --resume
 """
@@ -120,13 +129,19 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
             list(data.train), list(data.valid), pipeline=pipeline, training=training, progress=False
         )
     seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     report = outcome.report
+    timings = report["timings"]
+    fit_seconds = timings.get("featurize_s", 0.0) + timings["train_s"] - timings["setup_s"]
     return {
         "mode": args.mode,
         "n_train": report["n_train"],
         "seconds": seconds,
         "examples_per_s": report["n_train"] * report["epochs_run"] / seconds,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "fit_examples_per_s": report["examples_trained"] / fit_seconds,
+        # per second of CPU over the whole process: less swayed by a loaded host than the wall
+        "examples_per_cpu_s": report["examples_trained"] / (usage.ru_utime + usage.ru_stime),
+        "peak_rss_mb": usage.ru_maxrss / 1024,
         "valid_accuracy": report["valid_accuracy"],
         "examples_trained": report["examples_trained"],
         "resumed_from_step": report["resumed_from_step"],
@@ -167,8 +182,10 @@ def run(
     cap_mb: int | None = None,
     extra: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    src: Path | None = None,
 ) -> dict[str, Any]:
-    """One training in a fresh process (under ``cap_mb`` of address space), its RSS sampled."""
+    """One training in a fresh process (under ``cap_mb`` of address space, with ``src`` first
+    on its ``PYTHONPATH`` if given), its RSS sampled."""
     command = [sys.executable, __file__, "--worker", mode, "--data", str(data)]
     command += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
     command += ["--threads", str(args.threads), "--task", args.task, *extra]
@@ -183,7 +200,7 @@ def run(
         stderr=subprocess.DEVNULL if env else None,
         text=True,
         preexec_fn=limit,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **(env or {}), **({"PYTHONPATH": str(src)} if src else {})},
     )
     curve: list[tuple[float, float]] = []
     started = time.perf_counter()
@@ -242,6 +259,8 @@ def main() -> None:
         "--resume", action="store_true", help="kill -9 a 1x streamed run at 3 points, resume"
     )
     parser.add_argument("--every", type=int, default=50, help="steps between checkpoints")
+    parser.add_argument("--baseline-src", type=Path, help="another tree's src folder")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each training")
     parser.add_argument("--checkpoint", help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=["stream", "memory"], help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -266,13 +285,18 @@ def main() -> None:
                 return agrawal(rows, Path(tmp) / f"{name}.csv")
             return grow(source, rows, Path(tmp) / f"{name}.jsonl")
 
+        trees: dict[str, Path | None] = {"this tree": None}
+        if args.baseline_src:
+            trees["baseline"] = args.baseline_src.resolve()
         for factor in args.factors:
             data = data_file(base_rows * factor, f"x{factor}")
-            for mode in args.modes:
-                result = run(mode, data, args)
-                result["factor"] = factor
-                results.append(result)
-                print(_row(result), flush=True)
+            for _ in range(args.repeat):
+                for tree, src in trees.items():
+                    for mode in args.modes:
+                        result = run(mode, data, args, src=src)
+                        result.update(factor=factor, tree=tree)
+                        results.append(result)
+                        print(_row(result), flush=True)
         resumed = None
         if args.resume:
             data = data_file(base_rows, "resume")
@@ -286,7 +310,7 @@ def main() -> None:
             png = args.out / ("scale-rss.png" if args.task == "text" else "scale-rss-tabular.png")
             plot(big["curve"], args.cap_mb, f"streamed training on {args.big:,} rows", png)
             big["plot"] = str(png)
-    _table(results, args)
+    _table(_medians(results), args)
     if big is not None:
         print(
             f"\ncapped run: {big['rows']:,} rows ({big['file_mb']:.0f} MB of {args.task} data) "
@@ -315,29 +339,58 @@ def main() -> None:
 
 
 def _row(result: dict[str, Any]) -> str:
+    head = f"{result['factor']:>3}x {result['mode']:<7} {result['tree']:<10}"
     if "failed" in result:
-        return f"{result['factor']:>3}x {result['mode']:<7} FAILED (exit {result['failed']})"
+        return f"{head} FAILED (exit {result['failed']})"
     return (
-        f"{result['factor']:>3}x {result['mode']:<7} {result['n_train']:>9,} "
-        f"{result['peak_rss_mb']:>9.0f} {result['examples_per_s']:>11,.0f} "
-        f"{result['valid_accuracy']:>8.4f}"
+        f"{head} {result['n_train']:>9,} {result['peak_rss_mb']:>9.0f} "
+        f"{result['examples_per_s']:>11,.0f} {result['fit_examples_per_s']:>9,.0f} "
+        f"{result['examples_per_cpu_s']:>9,.0f} {result['valid_accuracy']:>8.4f}"
     )
+
+
+MEASURES = (
+    "peak_rss_mb",
+    "examples_per_s",
+    "fit_examples_per_s",
+    "examples_per_cpu_s",
+    "valid_accuracy",
+)
+
+
+def _medians(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per size, mode and tree: the median of each measure over its runs (a row that
+    failed once is shown failed)."""
+    groups: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
+    for result in results:
+        groups.setdefault((result["factor"], result["mode"], result["tree"]), []).append(result)
+    rows = []
+    for runs in groups.values():
+        failed = [r for r in runs if "failed" in r]
+        if failed:
+            rows.append(failed[0])
+            continue
+        rows.append({**runs[0], **{k: statistics.median(r[k] for r in runs) for k in MEASURES}})
+    return rows
 
 
 def _table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    load = os.getloadavg()[0]
     print(
-        f"\n{args.task}, batch {args.batch_size}, {args.epochs} passes, {args.threads} threads\n"
-        "size mode     n_train  peak RSS MB  examples/s  valid acc"
+        f"\n{args.task}, batch {args.batch_size}, {args.epochs} passes, {args.threads} threads, "
+        f"medians of {args.repeat} run(s), load average {load:.1f} at the end\n"
+        "size mode    tree          n_train  peak RSS MB  examples/s  fit ex/s  ex/CPU s"
+        "  valid acc"
     )
     for result in results:
         print(_row(result))
-    for mode in args.modes:
-        done = [r for r in results if r["mode"] == mode and "failed" not in r]
+    for mode, tree in {(r["mode"], r["tree"]): None for r in results}:
+        done = [r for r in results if r["mode"] == mode and r["tree"] == tree and "failed" not in r]
         if len(done) < 2:
             continue
         first, last = done[0], done[-1]
         print(
-            f"{mode}: {last['factor']}x/{first['factor']}x peak RSS "
+            f"{mode} ({tree}): {last['factor']}x/{first['factor']}x peak RSS "
             f"{last['peak_rss_mb'] / first['peak_rss_mb']:.2f}, examples/s "
             f"{last['examples_per_s'] / first['examples_per_s']:.2f} "
             f"(median examples/s {statistics.median(r['examples_per_s'] for r in done):,.0f})"

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import queue
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -174,6 +176,55 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def read_ahead(items: Iterator[T], depth: int) -> Iterator[T]:
+    """``items`` in their order, drawn by a thread of their own up to ``depth`` items ahead.
+
+    A streamed epoch reads, checks and featurizes its rows in Python between training steps:
+    in this thread the next batches are made while the step runs (torch's kernels and the
+    compiled optimizer release the GIL), instead of after it. An exception raised by ``items``
+    is raised here where its item would have come; once the consumer stops (this generator is
+    closed or dropped) the thread stops at its next item.
+    """
+    if depth < 1:
+        raise ValueError("read-ahead holds at least one item")
+    ready: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand_over(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not hand_over((True, item)):
+                    return
+        except BaseException as error:  # handed to the consumer, raised in its thread
+            hand_over((False, error))
+            return
+        hand_over((False, None))
+
+    thread = threading.Thread(target=produce, name="lifelong-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            is_item, value = ready.get()
+            if is_item:
+                yield value
+            elif value is None:
+                return
+            else:
+                raise value
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _refuse(result: ReadResult) -> None:

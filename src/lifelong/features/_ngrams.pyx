@@ -1,6 +1,9 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # distutils: language = c++
-"""Compiled core of ``HashedNGrams``: texts to CSR rows of hashed, weighted n-grams.
+# distutils: extra_compile_args = -ffp-contract=off
+"""Compiled core of ``HashedNGrams``: texts to CSR rows of hashed, weighted n-grams (and the
+n-gram table's optimizer step, :func:`row_adam_moments` and :func:`row_adam_apply`, which train
+the rows they index).
 
 The Python implementation in ``hashing.py`` stays the reference: this one must give the same
 matrix bit for bit (tests compare the two, and both with scikit-learn's vectorizer). It exists
@@ -297,3 +300,107 @@ def hashed_rows(texts, int64_t buckets, int word_low, int word_high, int char_lo
         memcpy(&indices_view[0], indices.data(), indices.size() * sizeof(int32_t))
         memcpy(&data_view[0], data.data(), data.size() * sizeof(float))
     return indptr, out_indices, out_data
+
+
+
+
+
+cdef extern from *:
+    """
+    // Row kernels of RowAdam's step, in C++ for ``__restrict__``: with it the compiler knows the
+    // rows do not overlap and vectorizes each loop (Cython cannot say so).
+
+    // Adam's moments of one row from its gradient, updated in place and copied to ``numer``
+    // and ``square``.
+    static inline void lifelong_moments_row(const float* __restrict__ grad,
+                                            float* __restrict__ numer, float* __restrict__ square,
+                                            float* __restrict__ exp_avg,
+                                            float* __restrict__ exp_avg_sq, Py_ssize_t dim,
+                                            float keep1, float keep2) {
+        for (Py_ssize_t j = 0; j < dim; ++j) {
+            const float g = grad[j];
+            const float average = (g - exp_avg[j]) * keep1 + exp_avg[j];
+            const float squared = (g * g - exp_avg_sq[j]) * keep2 + exp_avg_sq[j];
+            exp_avg[j] = average;
+            exp_avg_sq[j] = squared;
+            numer[j] = average;
+            square[j] = squared;
+        }
+    }
+
+    // The rows of a batch are scattered over a table of 128 MB: ask for the cache lines of a
+    // row a few rows ahead while this one is computed (a step waits on memory, not arithmetic).
+    static inline void lifelong_prefetch_row(const float* row, Py_ssize_t dim) {
+        for (Py_ssize_t j = 0; j < dim; j += 16) __builtin_prefetch(row + j, 1);
+    }
+
+    // The table's row moved by its step.
+    static inline void lifelong_apply_row(float* __restrict__ param,
+                                          const float* __restrict__ numer,
+                                          const float* __restrict__ root, Py_ssize_t dim,
+                                          float eps, float neg_step) {
+        for (Py_ssize_t j = 0; j < dim; ++j)
+            param[j] = param[j] + neg_step * (numer[j] / (root[j] + eps));
+    }
+    """
+    void _moments_row "lifelong_moments_row"(
+        const float* grad, float* numer, float* square, float* exp_avg, float* exp_avg_sq,
+        Py_ssize_t dim, float keep1, float keep2) nogil
+    void _prefetch_row "lifelong_prefetch_row"(const float* row, Py_ssize_t dim) nogil
+    void _apply_row "lifelong_apply_row"(
+        float* param, const float* numer, const float* root, Py_ssize_t dim, float eps,
+        float neg_step) nogil
+
+
+cdef enum:
+    AHEAD = 4  # rows prefetched ahead
+
+
+def row_adam_moments(const int64_t[::1] rows, const float[:, ::1] grads, float[:, ::1] exp_avg,
+                     float[:, ::1] exp_avg_sq, float keep1, float keep2, float[:, ::1] numer,
+                     float[:, ::1] square):
+    """First half of ``RowAdam``'s step on a coalesced sparse gradient (``grads[i]`` is row
+    ``rows[i]``'s, each row once): the moments of those rows updated in place and copied to
+    ``numer`` and ``square``, bit for bit what the torch path computes.
+
+    Each operation is rounded to float32 as torch's are (no fused multiply-add:
+    ``-ffp-contract=off``), and each touched row of both moments is read and written once,
+    instead of by the torch path's gathers, scatters, element-wise passes and their temporaries.
+    ``keep1`` and ``keep2`` are ``1 - beta``. The square root is left to the caller: torch's
+    (MKL's) is not IEEE's correctly rounded one, and the weights must stay torch's.
+    """
+    cdef Py_ssize_t n = rows.shape[0], dim = grads.shape[1], n_rows = exp_avg.shape[0], i
+    if (grads.shape[0] != n or exp_avg_sq.shape[0] != n_rows or exp_avg.shape[1] != dim
+            or exp_avg_sq.shape[1] != dim or numer.shape[0] != n or square.shape[0] != n
+            or numer.shape[1] != dim or square.shape[1] != dim):
+        raise ValueError("rows, grads, moments and buffers disagree in shape")
+    _check_rows(rows, n_rows)
+    with nogil:
+        for i in range(n):
+            if i + AHEAD < n:
+                _prefetch_row(&exp_avg[rows[i + AHEAD], 0], dim)
+                _prefetch_row(&exp_avg_sq[rows[i + AHEAD], 0], dim)
+            _moments_row(&grads[i, 0], &numer[i, 0], &square[i, 0], &exp_avg[rows[i], 0],
+                         &exp_avg_sq[rows[i], 0], dim, keep1, keep2)
+
+
+cdef void _check_rows(const int64_t[::1] rows, Py_ssize_t n_rows) except *:
+    cdef Py_ssize_t i
+    for i in range(rows.shape[0]):
+        if not 0 <= rows[i] < n_rows:
+            raise IndexError("a gradient row is outside the table")
+
+def row_adam_apply(const int64_t[::1] rows, const float[:, ::1] numer,
+                   const float[:, ::1] root, float[:, ::1] param, float eps, float neg_step):
+    """Second half of ``RowAdam``'s step: ``param[rows[i]] += neg_step * numer[i] /
+    (root[i] + eps)`` (``root`` the square root of :func:`row_adam_moments`'s ``square``),
+    rounded as torch's kernels are; ``neg_step`` is minus the bias-corrected step size."""
+    cdef Py_ssize_t n = rows.shape[0], dim = param.shape[1], i
+    if numer.shape[0] != n or root.shape[0] != n or numer.shape[1] != dim or root.shape[1] != dim:
+        raise ValueError("rows, numer, root and param disagree in shape")
+    _check_rows(rows, param.shape[0])
+    with nogil:
+        for i in range(n):
+            if i + AHEAD < n:
+                _prefetch_row(&param[rows[i + AHEAD], 0], dim)
+            _apply_row(&param[rows[i], 0], &numer[i, 0], &root[i, 0], dim, eps, neg_step)

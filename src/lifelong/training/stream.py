@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from lifelong.core.errors import ConfigError, DataError
 from lifelong.core.seed import set_seed
 from lifelong.core.types import Example
 from lifelong.data.schema import NUMERIC, parse_row
-from lifelong.data.stream import Scan, StreamSource, chunked, shuffled
+from lifelong.data.stream import Scan, StreamSource, chunked, read_ahead, shuffled
 from lifelong.features import Featurizer, TabularFeaturizer, make_featurizer
 from lifelong.features.tabular import ColumnStats, column_stats
 from lifelong.models import (
@@ -72,6 +73,18 @@ from lifelong.training.trainer import Batch, Penalty, Trainer
 
 BLOCK_BATCHES = 16
 """Batches featurized in one call: the featurizer's per-call cost is amortized over a block."""
+AHEAD_BATCHES = BLOCK_BATCHES
+"""Batches read and featurized ahead of the training step, by a thread (one block)."""
+
+
+def spare_core() -> bool:
+    """Whether torch's intra-op threads leave a core for the read-ahead thread.
+
+    With one torch thread on 2 shared cores the read-ahead made a streamed pass 1.32x faster at
+    load 8 and 0.98x at load 5.5; with two torch threads it only competed with them, 0.76-0.79x
+    (``bench/RESULTS.md``, "Throughput floor"), so the batches are then made between steps.
+    """
+    return torch.get_num_threads() < (os.cpu_count() or 1)
 
 
 @dataclass
@@ -95,6 +108,12 @@ class StreamBatches:
 
     def epoch(self, generator: torch.Generator, skip: int = 0) -> Iterator[Batch]:
         rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
+        batches = self._batches(rng, skip)
+        return read_ahead(batches, AHEAD_BATCHES) if spare_core() else batches
+
+    def _batches(self, rng: np.random.Generator, skip: int) -> Iterator[Batch]:
+        """The epoch's batches in the order ``rng`` draws (made in the read-ahead thread if
+        there is a spare core)."""
         order = shuffled(self.examples(), self.buffer_size, rng)
         # batches a resumed run already trained: read and drawn again, not featurized
         order = itertools.islice(order, skip * self.batch_size, None)

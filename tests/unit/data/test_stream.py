@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,14 @@ from lifelong.core.errors import DataError, ValidationFailed
 from lifelong.core.types import FileManifest
 from lifelong.data.read import read_paths
 from lifelong.data.split import split_examples
-from lifelong.data.stream import StreamSource, chunked, diff_files, should_stream, shuffled
+from lifelong.data.stream import (
+    StreamSource,
+    chunked,
+    diff_files,
+    read_ahead,
+    should_stream,
+    shuffled,
+)
 from lifelong.data.validate import check
 
 MakeExamples = Callable[..., list[Example]]
@@ -41,6 +49,37 @@ def test_shuffled_is_a_permutation_through_a_bounded_buffer(
 
 def test_a_buffer_of_one_keeps_the_order() -> None:
     assert list(shuffled(range(20), 1, np.random.default_rng(0))) == list(range(20))
+
+
+@given(st.lists(st.integers(), max_size=100), st.integers(1, 4))
+def test_read_ahead_keeps_every_item_in_order(items: list[int], depth: int) -> None:
+    assert list(read_ahead(iter(items), depth)) == items
+
+
+def test_read_ahead_raises_where_the_failing_item_would_be_and_stops_when_dropped() -> None:
+    made: list[int] = []
+
+    def failing() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise DataError("bad row 3")
+
+    got = read_ahead(failing(), 1)
+    assert (next(got), next(got)) == (1, 2)
+    with pytest.raises(DataError, match="bad row 3"):
+        next(got)
+
+    def endless() -> Iterator[int]:
+        for i in itertools.count():
+            made.append(i)
+            yield i
+
+    got = read_ahead(endless(), 2)
+    assert next(got) == 0
+    got.close()  # the thread is joined: nothing more is made
+    after = len(made)
+    assert after <= 5
+    assert len(made) == after
 
 
 @given(st.lists(st.integers(), max_size=100), st.integers(1, 30))

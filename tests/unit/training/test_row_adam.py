@@ -11,10 +11,14 @@ from torch import nn
 from lifelong.training.row_adam import RowAdam
 
 
-def _run(optimizer_class: type[torch.optim.Optimizer], batches: list[list[int]]) -> nn.Module:
+def _run(
+    optimizer_class: type[torch.optim.Optimizer],
+    batches: list[list[int]],
+    **options: bool,
+) -> nn.Module:
     torch.manual_seed(0)
     bag = nn.EmbeddingBag(50, 8, mode="sum", sparse=True)
-    optimizer = optimizer_class(bag.parameters(), lr=0.05)
+    optimizer = optimizer_class(bag.parameters(), lr=0.05, **options)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 / (1 + step))
     for rows in batches:
         optimizer.zero_grad()
@@ -31,6 +35,31 @@ def test_row_adam_moves_the_weights_exactly_as_sparse_adam(batches: list[list[in
     # repeated rows in a batch make an uncoalesced gradient, as a text's repeated n-grams do
     expected = _run(torch.optim.SparseAdam, batches).weight
     assert torch.equal(_run(RowAdam, batches).weight, expected)
+    assert torch.equal(_run(RowAdam, batches, compiled=False).weight, expected)
+
+
+def test_the_compiled_step_is_the_torch_steps_on_a_fast_pipeline_sized_table() -> None:
+    # 7,000 n-gram occurrences of a batch on a 2**16 x 128 table: many repeated rows (whose
+    # sums are torch's coalesce order) and widths past any vector register
+    generator = torch.Generator().manual_seed(1)
+    weights = []
+    for compiled in (True, False):
+        torch.manual_seed(0)
+        bag = nn.EmbeddingBag(2**16, 128, mode="sum", sparse=True)
+        optimizer = RowAdam(bag.parameters(), lr=0.05, compiled=compiled)
+        assert optimizer.compiled is compiled
+        generator.manual_seed(1)
+        for _ in range(3):
+            rows = torch.randint(0, 2**16, (3_000,), generator=generator)
+            ids = rows[torch.randint(0, 3_000, (7_000,), generator=generator)]
+            offsets = torch.arange(0, 7_000, 110)
+            optimizer.zero_grad()
+            bag(ids, offsets, per_sample_weights=torch.rand(7_000, generator=generator)).pow(
+                2
+            ).sum().backward()
+            optimizer.step()
+        weights.append(bag.weight.detach())
+    assert torch.equal(weights[0], weights[1])
 
 
 def test_row_adam_state_is_sparse_adams_and_dense_gradients_are_refused() -> None:

@@ -16,6 +16,7 @@ from lifelong.core.errors import ConfigError, IncompatibleModel, ValidationFaile
 from lifelong.data.split import split_examples
 from lifelong.data.stream import StreamSource
 from lifelong.models import CompactBag, ModelBundle, table
+from lifelong.training import stream as stream_module
 from lifelong.training import train
 from lifelong.training.stream import train_stream, unseen_train
 
@@ -90,6 +91,27 @@ def test_the_same_seed_trains_the_same_weights(
     ]
     first, second = (run.bundle.module.state_dict() for run in runs)
     assert all(bool((first[k] == second[k]).all()) for k in first)
+
+
+def test_batches_read_ahead_by_a_thread_train_the_weights_made_inline(
+    tmp_path: Path,
+    make_examples: MakeExamples,
+    old_labels: list[str],
+    small_pipeline: Pipeline,
+    small_training: Training,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = StreamSource(
+        [_jsonl(tmp_path / "d.jsonl", make_examples(old_labels, 20, 0))], Columns(), SPLITS
+    )
+    runs = []
+    for spare in (True, False):
+        monkeypatch.setattr(stream_module, "spare_core", lambda spare=spare: spare)
+        runs.append(
+            train_stream(source, pipeline=small_pipeline, training=small_training, progress=False)
+        )
+    ahead, inline = (run.bundle.module.state_dict() for run in runs)
+    assert all(torch.equal(ahead[k], inline[k]) for k in ahead)
 
 
 def test_a_streamed_update_grows_the_parents_head(
