@@ -116,10 +116,6 @@ class Pipeline(_Section):
     the sentence vector; ``[6]`` is the model's own sentence vector (``bench/encoder_layers.py
     --fast`` measured the others)."""
     hidden: int = Field(512, ge=8)
-    heads: int = Field(1, ge=1)
-    """Groups of the hidden units trained as separate heads, each on its own loss, logits
-    averaged (the fast network only; the same size and speed as one head: an ensemble inside
-    it, see :mod:`lifelong.models.classifier`)."""
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
     label_smoothing: float = Field(0.1, ge=0.0, lt=1.0)
     transformer: TransformerSettings = TransformerSettings()
@@ -131,11 +127,6 @@ class Pipeline(_Section):
             raise ValueError(
                 "pipeline.embeddings_runtime only applies to pipeline.embeddings: minilm; "
                 "set embeddings: minilm or drop embeddings_runtime"
-            )
-        if self.heads > 1 and (self.name != "fast" or self.heads > self.hidden):
-            raise ValueError(
-                f"pipeline.heads {self.heads} needs the fast pipeline and at most "
-                f"pipeline.hidden ({self.hidden}) heads; set heads: 1"
             )
         layers = self.embeddings_layers
         if not layers or layers != sorted(set(layers)) or not set(layers) <= set(range(1, 7)):

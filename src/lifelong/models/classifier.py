@@ -3,17 +3,10 @@ sentence vector, then a small MLP head.
 
 The bag is an ``nn.EmbeddingBag(sparse=True)``: each step touches only the few hundred buckets
 present in the batch, which a sparse optimizer updates without densifying the whole table.
-
-With ``heads > 1`` the hidden units are split into that many groups, each trained as its own
-classifier head (its share of ``out``'s columns) on its own loss: an ensemble inside one
-network at the cost of one. Their logits are averaged, which is exactly ``out`` applied to all
-the units, so at inference (and in a bundle, a compressed copy, a grown head) the network is
-the plain one; only a training step reads the groups.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
@@ -39,8 +32,6 @@ class IntentClassifier(nn.Module):
     bag
         A ready table to use instead of a fresh ``nn.EmbeddingBag`` (a compact one loaded from
         a bundle, see :mod:`lifelong.models.compact`), called as the bag is.
-    heads
-        Groups of hidden units trained as separate heads (see the module docstring).
     """
 
     def __init__(
@@ -52,12 +43,8 @@ class IntentClassifier(nn.Module):
         dropout: float,
         n_classes: int,
         bag: nn.Module | None = None,
-        heads: int = 1,
     ) -> None:
         super().__init__()
-        if not 1 <= heads <= hidden:
-            raise ValueError(f"heads must be 1 to hidden ({hidden}), not {heads}")
-        self.heads = heads
         if bag is None:
             bag = nn.EmbeddingBag(buckets, dim, mode="sum", sparse=True)
             nn.init.normal_(bag.weight, std=0.1)
@@ -88,30 +75,8 @@ class IntentClassifier(nn.Module):
         if dense is not None:
             x = torch.cat([x, dense], dim=1)
         x = self.norm(x)
-        units = self.dropout(torch.relu(self.hidden(x)))
-        if self.training and self.heads > 1:
-            return self.head_logits(units)
-        logits: torch.Tensor = self.out(units)
+        logits: torch.Tensor = self.out(self.dropout(torch.relu(self.hidden(x))))
         return logits
-
-    def head_logits(self, units: torch.Tensor) -> torch.Tensor:
-        """Logits of each head, shape ``(heads, n, n_classes)``: head ``k`` reads its group of
-        hidden units through its columns of ``out``, scaled by ``heads`` so that the heads'
-        mean is ``out(units)``.
-
-        >>> net = IntentClassifier(64, 4, 0, 6, 0.0, 3, heads=2)
-        >>> units = torch.rand(5, 6)
-        >>> torch.allclose(net.head_logits(units).mean(dim=0), net.out(units), atol=1e-6)
-        True
-        """
-        bounds = np.linspace(0, units.shape[1], self.heads + 1).round().astype(int)
-        weight, bias = self.out.weight, self.out.bias
-        return torch.stack(
-            [
-                self.heads * units[:, a:b] @ weight[:, a:b].T + bias
-                for a, b in itertools.pairwise(bounds)
-            ]
-        )
 
     def predict_numpy(
         self, indices: np.ndarray[Any, Any], weights: np.ndarray[Any, Any]

@@ -33,5 +33,4 @@ def build_model(pipeline: Pipeline, n_classes: int, bag: nn.Module | None = None
         dropout=pipeline.dropout,
         n_classes=n_classes,
         bag=bag,
-        heads=pipeline.heads,
     )

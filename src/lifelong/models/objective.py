@@ -87,10 +87,6 @@ class Classification:
         return torch.tensor([index.get(label, -1) for label in labels], dtype=torch.int64)
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of ``outputs`` ``(n, classes)``; of each head, averaged, for the
-        ``(heads, n, classes)`` of a network trained as several heads (``pipeline.heads``)."""
-        if outputs.dim() == 3:
-            return torch.stack([self.loss(head, targets) for head in outputs]).mean()
         return F.cross_entropy(outputs, targets, label_smoothing=self.label_smoothing)
 
     def score(self, model: nn.Module, features: Features, targets: torch.Tensor) -> float:

@@ -30,7 +30,6 @@ from lifelong.features import Features, TabularFeaturizer, make_featurizer
 from lifelong.models import (
     FEATURIZER_STATE,
     BundleSpec,
-    IntentClassifier,
     ModelBundle,
     build_model,
     described,
@@ -359,8 +358,6 @@ def train(
     if parent is not None:
         generator = torch.Generator().manual_seed(training.seed)
         warm = trainable_copy(parent.module)  # a compact parent's table, full fp32 again
-        if isinstance(warm, IntentClassifier):  # trained as the config's heads (not a shape)
-            warm.heads = pipeline.heads
         remap_head(warm, parent.labels, plan.labels, generator)
         # regularizers read the parent before an init strategy changes it in place
         known = set(parent.labels)

@@ -2,10 +2,9 @@
 
 Weight shapes and input spaces must match: a changed featurizer or architecture cannot be
 fine-tuned, and the error lists every differing key and the command that trains cold instead.
-Hyperparameters that leave shapes alone (dropout, label smoothing, the heads the hidden units are
-trained as, the encoder's learning rate and frozen layers; anything under ``training``) may
-change freely. Label changes are surgery, not incompatibility, unless ``strict_labels`` asks
-otherwise.
+Hyperparameters that leave shapes alone (dropout, label smoothing, the encoder's learning rate
+and frozen layers; anything under ``training``) may change freely. Label changes are surgery,
+not incompatibility, unless ``strict_labels`` asks otherwise.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ MUTABLE_KEYS = frozenset(
     {
         "dropout",
         "label_smoothing",
-        "heads",  # how the hidden units are trained, not their shape
         "transformer.lr",
         "transformer.freeze_layers",
         "ngrams.storage",  # how the table is saved, not its shape

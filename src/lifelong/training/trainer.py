@@ -263,7 +263,7 @@ class Trainer:
                     for penalty in penalties:
                         if index is None:
                             raise ValueError("penalties need the batches' training rows")
-                        loss = loss + penalty(model, index, inputs, _ensemble(logits))
+                        loss = loss + penalty(model, index, inputs, logits)
                     for optimizer in optimizers:
                         optimizer.zero_grad()
                     loss.backward()  # type: ignore[no-untyped-call]
@@ -319,12 +319,6 @@ class Trainer:
         result.train_seconds = time.perf_counter() - started
         result.setup_seconds = setup_seconds
         return result
-
-
-def _ensemble(logits: torch.Tensor) -> torch.Tensor:
-    """The network's logits from a training forward pass: the heads' mean for the ``(heads, n,
-    classes)`` of a network trained as several heads, what it outputs at inference."""
-    return logits.mean(dim=0) if logits.dim() == 3 else logits
 
 
 def _keep(model: nn.Module, kept: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
