@@ -338,16 +338,14 @@ def _averaged(
     model: nn.Module, average: dict[str, torch.Tensor] | None, count: int
 ) -> dict[str, torch.Tensor]:
     """``average`` (the mean of ``count`` earlier states) updated in place with ``model``'s
-    state: the running mean of ``count + 1`` states (a fresh copy when ``count`` is 0)."""
+    state: the running mean of ``count + 1`` states (a fresh copy when ``count`` is 0). Every
+    entry is a float tensor in the networks trained (a compact table is made after training)."""
     state = model.state_dict()
     if average is None or count == 0:
         return {k: v.detach().clone() for k, v in state.items()}
     with torch.no_grad():
         for k, v in state.items():
-            if v.is_floating_point():
-                average[k].mul_(count / (count + 1)).add_(v, alpha=1 / (count + 1))
-            else:  # counters (none in these networks today): the latest
-                average[k].copy_(v)
+            average[k].mul_(count / (count + 1)).add_(v, alpha=1 / (count + 1))
     return average
 
 
