@@ -153,11 +153,14 @@ class Training(_Section):
     warmup: float = Field(0.05, ge=0.0, lt=1.0)
     seed: int = 0
     patience: int = Field(2, ge=0)
-    keep: Literal["best", "last"] = "best"
+    keep: Literal["best", "last", "average"] = "best"
     """Which weights a training keeps: ``best``, the best epoch on the valid split, stopping
     ``patience`` epochs after it (early stopping); ``last``, the whole schedule's final weights
-    (the valid split then only reports, calibrates and sets the OOS threshold). ``lifelong
-    init`` writes ``last`` with MiniLM, where it measured better (``bench/pipelines.py``)."""
+    (the valid split then only reports, calibrates and sets the OOS threshold); ``average``, the
+    whole schedule trained as ``last`` does, keeping the mean of the weights at the end of each
+    epoch of its second half (``epochs // 2 + 1`` on; stochastic weight averaging over the
+    decaying schedule). ``lifelong init`` writes ``average`` with MiniLM, where it measured
+    better (``bench/heads.py``; ``last`` before it, ``bench/pipelines.py``)."""
     stream: bool | Literal["auto"] = "auto"
     """Train on data read in chunks, in bounded memory (:mod:`lifelong.training.stream`):
     ``auto`` when the ``data:`` files (JSONL, CSV, Parquet; a text project's Rasa files keep it

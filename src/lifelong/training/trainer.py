@@ -8,7 +8,9 @@ touched are updated; computed by :class:`~lifelong.training.row_adam.RowAdam`, t
 through row gathers) and ``AdamW`` for the dense rest. Both follow one
 schedule: linear warmup, then linear decay to zero. After each epoch the model is scored on the
 validation set; the best epoch's weights are restored at the end and training stops early after
-``patience`` epochs without improvement.
+``patience`` epochs without improvement (``keep: best``), or every epoch runs and the last
+weights (``keep: last``) or the mean of the second half's epochs' weights (``keep: average``)
+are the result.
 """
 
 from __future__ import annotations
@@ -232,6 +234,8 @@ class Trainer:
         result = FitResult(metric=objective.metric)
         best_state: dict[str, torch.Tensor] | None = None
         best: float | None = None
+        average: dict[str, torch.Tensor] | None = None  # keep: average, epochs averaged so far
+        averaged = 0
         start_epoch, skip, step, resumed_losses = 1, 0, 0, []
         saved = None if checkpoint is None else checkpoint.load()
         if saved is not None:
@@ -249,6 +253,7 @@ class Trainer:
             result.examples_trained = saved["examples_trained"]
             result.resumed_from_step = step
             best, best_state = saved["best"], saved["best_state"]
+            average, averaged = saved.get("average"), saved.get("averaged", 0)
         with _progress_bar(self.progress) as bar:
             task = bar.add_task(f"epoch {start_epoch}", total=total, completed=step)
             for epoch in range(start_epoch, epochs + 1):
@@ -291,6 +296,8 @@ class Trainer:
                                 "examples_trained": result.examples_trained,
                                 "best": best,
                                 "best_state": best_state,
+                                "average": average,
+                                "averaged": averaged,
                             }
                         )
                     crash_point(f"step:{step}")
@@ -303,7 +310,9 @@ class Trainer:
                 bar.update(
                     task, description=f"epoch {epoch} loss {record['loss']:.4f} valid {shown}"
                 )
-                if valid is None or cfg.keep == "last":  # the last weights are the result
+                if cfg.keep == "average" and epoch > epochs // 2:
+                    average, averaged = _averaged(model, average, averaged), averaged + 1
+                if valid is None or cfg.keep != "best":  # the whole schedule runs
                     result.best_epoch = epoch
                     best = None if valid is None else record[key]
                 elif objective.better(record[key], best):
@@ -313,10 +322,29 @@ class Trainer:
                     break
         if best_state is not None:
             model.load_state_dict(best_state)
+        if average is not None:
+            model.load_state_dict(average)
+            if valid is not None:  # what the averaged weights score, not the last epoch's
+                best = objective.score(model, *valid)
         result.valid_score = None if valid is None else best
         result.train_seconds = time.perf_counter() - started
         result.setup_seconds = setup_seconds
         return result
+
+
+def _averaged(
+    model: nn.Module, average: dict[str, torch.Tensor] | None, count: int
+) -> dict[str, torch.Tensor]:
+    """``average`` (the mean of ``count`` earlier states) updated in place with ``model``'s
+    state: the running mean of ``count + 1`` states (a fresh copy when ``count`` is 0). Every
+    entry is a float tensor in the networks trained (a compact table is made after training)."""
+    state = model.state_dict()
+    if average is None or count == 0:
+        return {k: v.detach().clone() for k, v in state.items()}
+    with torch.no_grad():
+        for k, v in state.items():
+            average[k].mul_(count / (count + 1)).add_(v, alpha=1 / (count + 1))
+    return average
 
 
 def _keep(model: nn.Module, kept: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:

@@ -37,7 +37,10 @@ def _same_weights(a: TrainOutcome, b: TrainOutcome) -> bool:
     return all(torch.equal(first[k], second[k]) for k in first)
 
 
-@pytest.mark.parametrize("kill_at", [4, 13, 15, 21])
+@pytest.mark.parametrize(
+    ("kill_at", "keep"),
+    [(4, "best"), (13, "best"), (15, "best"), (21, "best"), (15, "average"), (21, "average")],
+)
 def test_a_resumed_run_ends_with_the_uninterrupted_weights(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -46,9 +49,11 @@ def test_a_resumed_run_ends_with_the_uninterrupted_weights(
     small_pipeline: Pipeline,
     small_training: Training,
     kill_at: int,
+    keep: str,
 ) -> None:
     data, valid = make_examples(old_labels, 12, 0), make_examples(old_labels, 4, 1)
-    training = small_training.model_copy(update={"epochs": 8, "patience": 8})
+    # keep: average resumed mid-average (21) and before it began (15, epoch 5 of 8)
+    training = small_training.model_copy(update={"epochs": 8, "patience": 8, "keep": keep})
 
     def run(checkpoint: Checkpointer | None = None) -> TrainOutcome:
         return train(

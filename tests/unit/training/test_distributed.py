@@ -90,7 +90,11 @@ def files(tmp_path: Path, make_examples: MakeExamples) -> tuple[Path, Path, Path
 
 
 def _torchrun(
-    out: Path, files: tuple[Path, Path, Path], sparse_sync: str, *parent: str
+    out: Path,
+    files: tuple[Path, Path, Path],
+    sparse_sync: str,
+    *parent: str,
+    training: Training = TRAINING,
 ) -> list[Any]:
     """Both ranks' figures of a 2-rank run; ``parent`` are the worker's fine-tune arguments."""
     data, valid, test = files
@@ -103,7 +107,7 @@ def _torchrun(
         "--module",
         "lifelong.testing.ddp_worker",
         *("--data", str(data), "--valid", str(valid), "--test", str(test), "--out", str(out)),
-        *("--pipeline", PIPELINE.model_dump_json(), "--training", TRAINING.model_dump_json()),
+        *("--pipeline", PIPELINE.model_dump_json(), "--training", training.model_dump_json()),
         *("--sparse-sync", sparse_sync, "--threads", "1"),
         *parent,
     ]
@@ -135,6 +139,18 @@ def test_two_gloo_ranks_end_with_identical_weights_and_one_process_accuracy(
     assert "distributed" not in alone["report"]
     # the parent's data are trained on in halves of half the steps: close, not equal
     assert abs(ranks[0]["test_accuracy"] - alone["test_accuracy"]) <= 0.1
+    assert ranks[0]["test_accuracy"] >= 0.8
+
+
+@pytest.mark.slow
+def test_two_gloo_ranks_average_the_same_epoch_weights(
+    tmp_path: Path, files: tuple[Path, Path, Path]
+) -> None:
+    """``keep: average`` reads weights that are the same on every rank after each epoch."""
+    average = TRAINING.model_copy(update={"keep": "average"})
+    ranks = _torchrun(tmp_path / "ddp", files, "ddp", training=average)
+    _identical_weights(tmp_path / "ddp")
+    assert ranks[0]["report"]["epochs_run"] == ranks[1]["report"]["epochs_run"] == 6
     assert ranks[0]["test_accuracy"] >= 0.8
 
 

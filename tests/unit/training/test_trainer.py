@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import torch
 
 from lifelong.config import Pipeline, Training
 from lifelong.core import Example
+from lifelong.models.objective import Classification
 from lifelong.training import train
 from lifelong.training.trainer import _keep, sparse_parameters
 
@@ -108,6 +110,46 @@ def test_keep_last_trains_every_epoch_and_returns_the_final_weights(
     )  # no valid split: the last weights too, the same run
     for name, tensor in full.bundle.module.state_dict().items():
         assert torch.equal(outcome.bundle.module.state_dict()[name], tensor), name
+
+
+def test_keep_average_returns_the_mean_of_the_second_halfs_epoch_weights(
+    monkeypatch: pytest.MonkeyPatch,
+    small_pipeline: Pipeline,
+    small_training: Training,
+    make_examples: Callable[..., list[Example]],
+    old_labels: list[str],
+) -> None:
+    """The trainer scores the network once per epoch end (and the averaged one at the end):
+    the weights it saw then are the ones averaged."""
+    seen: list[dict[str, torch.Tensor]] = []
+    score = Classification.score
+
+    def spy(self: Classification, model: torch.nn.Module, *valid: Any) -> float:
+        seen.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return score(self, model, *valid)
+
+    monkeypatch.setattr(Classification, "score", spy)
+    data, valid = make_examples(old_labels, 10, 0), make_examples(old_labels, 4, 1)
+    training = small_training.model_copy(update={"epochs": 5, "patience": 0, "keep": "average"})
+    outcome = train(data, valid, pipeline=small_pipeline, training=training, progress=False)
+    assert outcome.report["epochs_run"] == 5  # no early stop despite patience 0
+    assert len(seen) == 6  # 5 epochs, then the averaged weights
+    kept = outcome.bundle.module.state_dict()
+    for name in ("hidden.weight", "out.bias", "norm.weight"):
+        mean = torch.stack([state[name] for state in seen[2:5]]).mean(dim=0)  # epochs 3-5
+        torch.testing.assert_close(kept[name], mean)
+        torch.testing.assert_close(seen[5][name], mean)
+        assert not torch.allclose(kept[name], seen[4][name])  # not the last epoch's
+    assert outcome.report["valid_accuracy"] == score(
+        Classification(), outcome.bundle.module, *_valid_inputs(outcome, valid)
+    )
+
+
+def _valid_inputs(outcome: Any, valid: list[Example]) -> tuple[Any, torch.Tensor]:
+    """The features and targets a bundle's network scores ``valid`` on."""
+    bundle = outcome.bundle
+    features = bundle.featurizer.transform([e.text for e in valid])
+    return features, Classification().targets([e.label for e in valid], bundle.labels)
 
 
 def test_the_best_state_is_a_copy_reused_across_better_epochs() -> None:
