@@ -159,8 +159,8 @@ class Training(_Section):
     (the valid split then only reports, calibrates and sets the OOS threshold); ``average``, the
     whole schedule trained as ``last`` does, keeping the mean of the weights at the end of each
     epoch of its second half (``epochs // 2 + 1`` on; stochastic weight averaging over the
-    decaying schedule). ``lifelong init`` writes ``average`` with MiniLM, where it measured
-    better (``bench/heads.py``; ``last`` before it, ``bench/pipelines.py``)."""
+    decaying schedule; ``bench/heads.py`` measured it). ``lifelong init`` writes ``last`` with
+    MiniLM, where it measured better than ``best`` (``bench/pipelines.py``)."""
     stream: bool | Literal["auto"] = "auto"
     """Train on data read in chunks, in bounded memory (:mod:`lifelong.training.stream`):
     ``auto`` when the ``data:`` files (JSONL, CSV, Parquet; a text project's Rasa files keep it

@@ -63,7 +63,7 @@ def test_init_gives_a_text_project_minilm_when_the_encoder_is_installed(tmp_path
     assert config.pipeline.embeddings_layers == layers
     recipe = scaffold.MINILM_RECIPE["training"]
     assert (config.training.lr, config.training.sparse_lr) == (recipe["lr"], recipe["sparse_lr"])
-    assert config.training.keep == "average"
+    assert config.training.keep == "last"
     assert config.finetune == Finetune.model_validate(scaffold.MINILM_RECIPE["finetune"])
     assert config.finetune.data == "new+replay"
     assert "MiniLM sentence embeddings (`--no-embeddings`" in " ".join(out.split())
