@@ -54,6 +54,8 @@ PHASES = [
     ("train()", "lifelong.pipelines.retrain:train"),
     ("make featurizer", "lifelong.training.api:make_featurizer"),
     ("featurize", "lifelong.features.hashing:HashedNGrams.transform"),
+    ("embeddings (cache read)", "lifelong.features.embeddings:SentenceEmbeddings.transform"),
+    ("MiniLM encode (cache misses)", "lifelong.features.embeddings:SentenceEmbeddings._encode"),
     ("build model", "lifelong.training.api:build_model"),
     ("warm copy", "lifelong.training.api:trainable_copy"),
     ("fit", "lifelong.training.trainer:Trainer.fit_batches"),
@@ -196,7 +198,30 @@ def make_base(folder: Path, data: Path, src: Path, threads: int | None) -> tuple
     )
     if trained.returncode != 0:
         raise SystemExit(trained.stderr)
+    warmed = subprocess.run(
+        [sys.executable, "-c", WARM, str(rest)], cwd=base, env=env, capture_output=True, text=True
+    )
+    if warmed.returncode != 0:
+        raise SystemExit(warmed.stderr)
+    print(f"project pipeline (init's): {warmed.stdout.strip()}", flush=True)
     return base, rest
+
+
+# Embeds the new examples into the project's cache, as a user's project has them once it served
+# or evaluated them: neither side of a pair pays MiniLM for texts it has seen (both would alike).
+WARM = """
+import json, sys
+from pathlib import Path
+from lifelong.core.types import normalize_text
+from lifelong.features import make_featurizer
+from lifelong.pipelines.session import embedding_cache
+from lifelong.project import Project
+project = Project.load(Path.cwd())
+lines = Path(sys.argv[1]).read_text().splitlines()
+texts = [normalize_text(json.loads(line)["text"]) for line in lines]
+make_featurizer(project.config.pipeline, embedding_cache(project)).transform(texts)
+print(project.config.pipeline.model_dump_json(), project.config.finetune.model_dump_json())
+"""
 
 
 def _median(values: list[float]) -> float:
