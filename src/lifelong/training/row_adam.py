@@ -17,10 +17,13 @@ from collections.abc import Callable
 
 import torch
 
+from lifelong.training.eager import Eager
 
-class RowAdam(torch.optim.SparseAdam):
+
+class RowAdam(Eager, torch.optim.SparseAdam):
     """:class:`torch.optim.SparseAdam` with row gathers instead of sparse masks (same
-    parameters, state and results; ``maximize`` is not supported)."""
+    parameters, state and results; ``maximize`` is not supported), without importing
+    torch._dynamo (see :mod:`lifelong.training.eager`)."""
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
