@@ -4,12 +4,12 @@
 The project is made as a user makes it: ``lifelong init --no-sample``, the first 90% of a data
 set's train split (a seeded shuffle) in ``data/part0.jsonl``, one cold ``lifelong train``, and
 the other 10%'s sentence vectors put into the project's embedding cache (:data:`WARM`), so no
-timed run pays MiniLM for them (``init`` writes the MiniLM recipe when the encoder is
-installed; the bench prints the project's pipeline and update). Each timed run starts from a fresh copy of that project with the other 10% added as
-``data/part1.jsonl``, then runs ``train --finetune --json`` or ``train --json`` in a new process
-(output to a pipe). Runs alternate (update, cold, and with ``--baseline-src`` this tree and the
-baseline in turn), so a drift of a shared host hits all alike. Figures are medians over
-``--repeat`` rounds.
+timed run pays MiniLM for them (``init`` writes the MiniLM recipe when the encoder is installed;
+the bench prints the project's pipeline and update). Each timed run starts from a fresh copy of
+that project with the other 10% added as ``data/part1.jsonl``, then runs ``train --finetune
+--json`` or ``train --json`` in a new process (output to a pipe). Runs alternate (update, cold,
+and with ``--baseline-src`` this tree and the baseline in turn), so a drift of a shared host
+hits all alike. Figures are medians over ``--repeat`` rounds.
 
 Each child runs the command in-process through :func:`_child`, which first times the imports
 and wraps a fixed list of functions (:data:`PHASES`) with wall-clock timers, a few dozen calls
