@@ -15,7 +15,10 @@ chunk every method is scored on the full test split:
 Each of ``--seeds N`` seeds sets both the chunk shuffle and ``Training.seed``, so the spread
 covers which examples arrive when as well as initialisation and batch order. The tables give
 per step "mean +- sd" over seeds; the summary says, per method, whether every update step's
-mean is within 0.2 pt of cold's mean (the band of issue 20) and at what fraction of its time.
+mean is within 0.2 pt of cold's mean (the band of issue 20) and at what fraction of its time,
+on test and on valid, and the mean test ECE. Valid chooses the fastest variant inside the
+band; test only reports. ``--variant NAME:KEY=VALUE,...`` adds an update method: init's
+``new+replay`` with those ``finetune`` keys changed (e.g. ``rs4000:replay_size=4000``).
 
 Wall time is featurize + train with the embedding cache warm for everyone. Data sets are read by
 path from ``../shared/datasets`` (never copied). Run from the project root::
