@@ -15,7 +15,10 @@ chunk every method is scored on the full test split:
 Each of ``--seeds N`` seeds sets both the chunk shuffle and ``Training.seed``, so the spread
 covers which examples arrive when as well as initialisation and batch order. The tables give
 per step "mean +- sd" over seeds; the summary says, per method, whether every update step's
-mean is within 0.2 pt of cold's mean (the band of issue 20) and at what fraction of its time.
+mean is within 0.2 pt of cold's mean (the band of issue 20) and at what fraction of its time,
+on test and on valid, and the mean test ECE. Valid chooses the fastest variant inside the
+band; test only reports. ``--variant NAME:KEY=VALUE,...`` adds an update method: init's
+``new+replay`` with those ``finetune`` keys changed (e.g. ``rs4000:replay_size=4000``).
 
 Wall time is featurize + train with the embedding cache warm for everyone. Data sets are read by
 path from ``../shared/datasets`` (never copied). Run from the project root::
@@ -64,6 +67,7 @@ from lifelong.config import (
 )
 from lifelong.core import atomic_write_text
 from lifelong.core.types import Example
+from lifelong.evaluation.metrics import calibration
 from lifelong.features import make_featurizer
 from lifelong.models import ModelBundle
 from lifelong.scaffold import MINILM_RECIPE
@@ -93,6 +97,18 @@ PIPELINES = {
 }
 BAND = 0.2
 """Points an update step's mean may fall below cold's mean and still count as "as good"."""
+
+
+def add_variant(spec: str) -> str:
+    """Register ``NAME:KEY=VALUE,...`` as an update method: ``new+replay`` (init's update) with
+    those ``finetune`` keys changed (YAML values, validated). Returns NAME."""
+    name, _, edits = spec.partition(":")
+    changes = {k: yaml.safe_load(v) for k, v in (e.split("=", 1) for e in edits.split(","))}
+    if not name or name in METHODS:
+        raise ValueError(f"--variant {spec!r}: a new method name comes before the ':'")
+    FINETUNES[name] = Finetune.model_validate(REPLAY.model_dump() | changes)
+    METHODS.insert(METHODS.index("tfidf+lr"), name)
+    return name
 
 
 def read(path: Path) -> list[Example]:
@@ -139,10 +155,24 @@ def tfidf_lr_model() -> Any:
     )
 
 
-def tfidf_lr(data: list[Example]) -> Callable[[list[str]], list[str]]:
+Predict = Callable[[list[str]], tuple[list[str], Any]]
+"""Texts to predicted labels and the probability matrix (one row per text)."""
+
+
+def sklearn_predict(model: Any) -> Predict:
+    """A fitted scikit-learn classifier as a :data:`Predict`."""
+
+    def predict(texts: list[str]) -> tuple[list[str], Any]:
+        proba = model.predict_proba(texts)
+        return list(model.classes_[proba.argmax(axis=1)]), proba
+
+    return predict
+
+
+def tfidf_lr(data: list[Example]) -> Predict:
     model = tfidf_lr_model()
     model.fit([e.text for e in data], [e.label for e in data])
-    return lambda texts: list(model.predict(texts))
+    return sklearn_predict(model)
 
 
 class OnlineSGD:
@@ -168,8 +198,9 @@ class OnlineSGD:
         for _ in range(5):
             self.model.partial_fit(x, y, classes=self.labels)
 
-    def predict(self, texts: list[str]) -> list[str]:
-        return list(self.model.predict(self._x(texts)))
+    def predict(self, texts: list[str]) -> tuple[list[str], Any]:
+        proba = self.model.predict_proba(self._x(texts))
+        return list(self.model.classes_[proba.argmax(axis=1)]), proba
 
 
 def run(name: str, recipe: str, seed: int, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -185,7 +216,6 @@ def run(name: str, recipe: str, seed: int, args: argparse.Namespace) -> list[dic
     cache = args.out / "cache"
     # warm the embedding cache for everyone: no method pays for MiniLM in its timings
     make_featurizer(pipeline, cache).transform([e.text for e in [*train_all, *valid, *test]])
-    test_texts = [e.text for e in test]
     common = {"pipeline": pipeline, "training": training, "cache_dir": cache, "progress": False}
 
     def fit(data: list[Example], **kwargs: Any) -> tuple[ModelBundle, float]:
@@ -193,9 +223,17 @@ def run(name: str, recipe: str, seed: int, args: argparse.Namespace) -> list[dic
         timings = outcome.report["timings"]
         return outcome.bundle, timings["featurize_s"] + timings["train_s"]
 
-    def scored(bundle: ModelBundle, seconds: float) -> dict[str, float]:
-        labels, _ = bundle.predict(test_texts)
-        return {"accuracy": accuracy(labels, test), "seconds": seconds}
+    def scored(predict: Predict, seconds: float) -> dict[str, float]:
+        """Test accuracy and ECE, valid accuracy (the split that decides), ``seconds``."""
+        labels, proba = predict([e.text for e in test])
+        correct = np.array([p == e.label for p, e in zip(labels, test, strict=True)])
+        valid_labels, _ = predict([e.text for e in valid])
+        return {
+            "accuracy": float(correct.mean()),
+            "ece": calibration(np.asarray(proba).max(axis=1), correct).ece,
+            "valid": accuracy(valid_labels, valid),
+            "seconds": seconds,
+        }
 
     updates = {m: f for m, f in FINETUNES.items() if m in args.methods}
     rows: list[dict[str, Any]] = []
@@ -212,7 +250,7 @@ def run(name: str, recipe: str, seed: int, args: argparse.Namespace) -> list[dic
             "n_train": len(seen),
         }
         cold, seconds = fit(seen)
-        row["cold"] = scored(cold, seconds)
+        row["cold"] = scored(cold.predict, seconds)
         for method, finetune in updates.items():
             if step == 0:
                 parents[method] = cold
@@ -220,14 +258,14 @@ def run(name: str, recipe: str, seed: int, args: argparse.Namespace) -> list[dic
             bundle, seconds = fit(
                 seen, finetune=finetune, parent=parents[method], previous=previous
             )
-            parents[method], row[method] = bundle, scored(bundle, seconds)
+            parents[method], row[method] = bundle, scored(bundle.predict, seconds)
         last = step == len(parts) - 1
         if "tfidf+lr" in args.methods and (args.baselines == "every" or last):
             predict, seconds = timed(tfidf_lr, seen)
-            row["tfidf+lr"] = {"accuracy": accuracy(predict(test_texts), test), "seconds": seconds}
+            row["tfidf+lr"] = scored(predict, seconds)
         if "sgd" in args.methods:
             _, seconds = timed(sgd.update, chunk)
-            row["sgd"] = {"accuracy": accuracy(sgd.predict(test_texts), test), "seconds": seconds}
+            row["sgd"] = scored(sgd.predict, seconds)
         rows.append(row)
         cells = " ".join(
             f"{m}={100 * row[m]['accuracy']:.2f}%/{row[m]['seconds']:.1f}s"
@@ -246,13 +284,16 @@ def groups(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict[st
     return out
 
 
-def per_step(rows: Sequence[dict[str, Any]], method: str) -> dict[int, tuple[float, float, float]]:
-    """For each step ``method`` ran at: mean and sd of accuracy over seeds (points), mean
-    seconds. One data set and pipeline's rows."""
+def per_step(
+    rows: Sequence[dict[str, Any]], method: str, key: str = "accuracy"
+) -> dict[int, tuple[float, float, float]]:
+    """For each step ``method`` ran at: mean and sd over seeds of ``key`` (test ``accuracy``,
+    ``valid`` accuracy or test ``ece``; x 100, so accuracies are points), mean seconds. One data
+    set and pipeline's rows; rows without ``key`` (runs from before it existed) are skipped."""
     out = {}
-    for step in sorted({r["step"] for r in rows if method in r}):
-        at = [r[method] for r in rows if r["step"] == step and method in r]
-        points = [100 * a["accuracy"] for a in at]
+    for step in sorted({r["step"] for r in rows if key in r.get(method, {})}):
+        at = [r[method] for r in rows if r["step"] == step and key in r.get(method, {})]
+        points = [100 * a[key] for a in at]
         sd = statistics.stdev(points) if len(points) > 1 else 0.0
         out[step] = (statistics.mean(points), sd, statistics.mean(a["seconds"] for a in at))
     return out
@@ -261,10 +302,13 @@ def per_step(rows: Sequence[dict[str, Any]], method: str) -> dict[int, tuple[flo
 def verdicts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per data set, pipeline and non-cold method, over the update steps (1 and on) where it
     ran: the worst and median delta of its mean against cold's mean (points), the median of
-    its mean time over cold's, and whether every step is inside the band."""
+    its mean time over cold's, and whether every step is inside the band; the same worst delta
+    and band on the valid split (``None`` without valid scores), which is what chooses a
+    variant, and the mean test ECE over those steps (``None`` without)."""
     out = []
     for (name, recipe), subset in groups(rows).items():
         cold = per_step(subset, "cold")
+        cold_valid = per_step(subset, "cold", "valid")
         for method in METHODS[1:]:
             mine = per_step(subset, method)
             steps = [t for t in mine if t > 0 and t in cold]
@@ -272,6 +316,12 @@ def verdicts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             deltas = [mine[t][0] - cold[t][0] for t in steps]
             worst = min(deltas)
+            valid = per_step(subset, method, "valid")
+            valid_steps = [t for t in steps if t in valid and t in cold_valid]
+            valid_worst = (
+                min(valid[t][0] - cold_valid[t][0] for t in valid_steps) if valid_steps else None
+            )
+            ece = per_step(subset, method, "ece")
             out.append(
                 {
                     "dataset": name,
@@ -283,6 +333,11 @@ def verdicts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                     "median_ratio": statistics.median(mine[t][2] / cold[t][2] for t in steps),
                     # a hair of float slack: a delta of exactly -0.2 points is inside
                     "in_band": worst >= -BAND - 1e-9,
+                    "valid_worst_delta": valid_worst,
+                    "valid_in_band": None if valid_worst is None else valid_worst >= -BAND - 1e-9,
+                    "ece": statistics.mean(ece[t][0] / 100 for t in steps if t in ece)
+                    if any(t in ece for t in steps)
+                    else None,
                 }
             )
     return out
@@ -290,20 +345,27 @@ def verdicts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def fastest_in_band(found: Sequence[dict[str, Any]], name: str, recipe: str) -> str:
     """The update variant (not a baseline) inside the band at every step with the smallest
-    median time ratio, or a sentence saying there is none."""
-    inside = [
+    median time ratio, or a sentence saying there is none. The valid split's band chooses when
+    every variant has valid scores (the test split only reports); older rows fall back to the
+    test's."""
+    mine = [
         v
         for v in found
         if (v["dataset"], v["pipeline"]) == (name, recipe) and v["method"] in FINETUNES
     ]
-    inside = [v for v in inside if v["in_band"]]
+    by_valid = bool(mine) and all(v["valid_in_band"] is not None for v in mine)
+    where = " on valid" if by_valid else ""
+    inside = [v for v in mine if v["valid_in_band" if by_valid else "in_band"]]
     if not inside:
-        return f"{name} ({recipe}): no update variant is within {BAND} pt of cold at every step"
+        return (
+            f"{name} ({recipe}): no update variant is within {BAND} pt of cold at every step{where}"
+        )
     best = min(inside, key=lambda v: v["median_ratio"])
+    valid = f", valid {best['valid_worst_delta']:+.2f}" if by_valid else ""
     return (
-        f"{name} ({recipe}): fastest update variant inside the band at every step: "
+        f"{name} ({recipe}): fastest update variant inside the band at every step{where}: "
         f"{best['method']} ({best['median_ratio']:.1%} of cold's time, worst step "
-        f"{best['worst_delta']:+.2f} pt)"
+        f"{best['worst_delta']:+.2f} pt on test{valid})"
     )
 
 
@@ -340,16 +402,29 @@ def summary(rows: Sequence[dict[str, Any]]) -> str:
     found = verdicts(rows)
     lines = [
         f"| data | pipeline | method | update steps | worst step delta vs cold (pt) | "
-        f"median delta (pt) | median time / cold | every step within {BAND} pt |",
-        "|---|---|---|---:|---:|---:|---:|---|",
+        f"median delta (pt) | median time / cold | every step within {BAND} pt | "
+        "valid: worst step delta (pt) | valid: every step in band | test ECE (mean) |",
+        "|---|---|---|---:|---:|---:|---:|---|---:|---|---:|",
     ]
     for v in found:
+        valid, ece = v["valid_worst_delta"], v["ece"]
         lines.append(
             f"| {v['dataset']} | {v['pipeline']} | {v['method']} | {v['steps']} | "
             f"{v['worst_delta']:+.2f} | {v['median_delta']:+.2f} | {v['median_ratio']:.1%} | "
-            f"{'yes' if v['in_band'] else 'no'} |"
+            f"{'yes' if v['in_band'] else 'no'} | "
+            + (
+                "- | - |"
+                if valid is None
+                else f"{valid:+.2f} | {'yes' if valid >= -BAND - 1e-9 else 'no'} |"
+            )
+            + (" - |" if ece is None else f" {ece:.3f} |")
         )
     lines.append("")
+    for (name, recipe), subset in groups(rows).items():
+        ece = [mean for mean, _, _ in per_step(subset, "cold", "ece").values()]
+        if ece:
+            mean = statistics.mean(ece) / 100
+            lines.append(f"{name} ({recipe}): cold's test ECE, mean over steps {mean:.3f}")
     lines += [fastest_in_band(found, name, recipe) for name, recipe in groups(rows)]
     return "\n".join(lines)
 
@@ -573,6 +648,14 @@ def main() -> None:
         default="every",
         help="TF-IDF + LR at every step or only at the last (it costs ~2.5x cold)",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE,...",
+        help="an extra update method: new+replay with these finetune keys changed "
+        "(e.g. rs5000:replay_size=5000,epoch_fraction=0.3); repeatable, always run",
+    )
     parser.add_argument("--e2e", action="store_true", help="whole lifelong train processes")
     parser.add_argument("--pairs", type=int, default=3, help="--e2e: alternating cold/update pairs")
     parser.add_argument(
@@ -584,8 +667,15 @@ def main() -> None:
     )
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    parser.add_argument(
+        "--save", default="finetune", help="stem of the rows' JSON and the plot in --out"
+    )
     args = parser.parse_args()
-    methods = {m.strip() for m in args.methods.split(",") if m.strip()}
+    try:
+        variants = {add_variant(spec) for spec in args.variant}
+    except ValueError as error:  # pydantic's ValidationError is one
+        parser.error(str(error))
+    methods = {m.strip() for m in args.methods.split(",") if m.strip()} | variants
     if unknown := methods - set(METHODS):
         parser.error(f"unknown --methods {', '.join(sorted(unknown))}; pick from {METHODS}")
     args.methods = methods | {"cold"}
@@ -598,17 +688,14 @@ def main() -> None:
         print("\n" + e2e_markdown(results))
         atomic_write_text(args.out / "finetune_e2e.json", json.dumps(results, indent=2))
         return
-    rows = [
-        row
-        for name in names
-        for recipe in args.pipeline
-        for seed in range(args.seeds)
-        for row in run(name, recipe, seed, args)
-    ]
+    rows: list[dict[str, Any]] = []
+    for name, recipe, seed in itertools.product(names, args.pipeline, range(args.seeds)):
+        rows += run(name, recipe, seed, args)
+        # after every seed, so a run cut short still leaves its finished seeds
+        atomic_write_text(args.out / f"{args.save}.json", json.dumps(rows, indent=2))
     print("\n" + markdown(rows) + "\n\n" + summary(rows))
-    plot(rows, args.out / "finetune.png")
-    atomic_write_text(args.out / "finetune.json", json.dumps(rows, indent=2))
-    print(f"\nplot: {args.out / 'finetune.png'}")
+    plot(rows, args.out / f"{args.save}.png")
+    print(f"\nplot: {args.out / args.save}.png")
 
 
 if __name__ == "__main__":

@@ -260,6 +260,15 @@ def test_snapshot_examples_round_trip(registry: Registry, examples: list[Example
         )
 
 
+def test_snapshot_labels_and_examples_by_hash(registry: Registry, examples: list[Example]) -> None:
+    snapshot = registry.put_snapshot(examples[:4])
+    assert registry.get_snapshot_labels(snapshot.id) == {e.hash: e.label for e in examples[:4]}
+    asked = [examples[3].hash, examples[1].hash, "0" * 64, examples[1].hash]
+    assert registry.get_examples(asked) == sorted([examples[1], examples[3]], key=lambda e: e.hash)
+    with pytest.raises(NotFound, match="snapshot abc does not exist"):
+        registry.get_snapshot_labels("abc")
+
+
 def test_which_examples_trained_a_version(
     registry: Registry, register: Register, examples: list[Example]
 ) -> None:

@@ -12,7 +12,7 @@ from lifelong.core.types import Example
 from lifelong.data.dataset import Dataset, load_dataset
 from lifelong.data.read import SUPPORTED, read_file, read_paths
 from lifelong.data.result import ReadResult
-from lifelong.data.snapshot import Snapshot, SnapshotDiff, apply_diff, diff
+from lifelong.data.snapshot import Snapshot, SnapshotDiff, apply_diff, diff, diff_from_labels
 from lifelong.data.split import SplitData, split_examples, split_of
 from lifelong.data.trainable import check_trainable, untrainable_intents
 from lifelong.data.validate import check, find_conflicts
@@ -29,6 +29,7 @@ __all__ = [
     "check",
     "check_trainable",
     "diff",
+    "diff_from_labels",
     "find_conflicts",
     "load_dataset",
     "read_file",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
@@ -134,6 +134,25 @@ def diff(old: Snapshot, new: Snapshot) -> SnapshotDiff:
         relabeled=tuple(relabeled),
         new_labels=tuple(sorted(new_labels - old_labels)),
         vanished_labels=tuple(sorted(old_labels - new_labels)),
+    )
+
+
+def diff_from_labels(
+    old_labels: Mapping[str, str], gone: Iterable[Example], new: Snapshot
+) -> SnapshotDiff:
+    """:func:`diff` with the old side known by hash and label, plus ``gone``: its examples
+    whose hashes ``new`` lacks (the only ones a diff reads beyond their labels). A registered
+    snapshot is read so (``Registry.get_snapshot_labels``, then ``get_examples``) without
+    decoding the examples both sides share: most of them, for an update.
+    """
+    changed = diff(
+        Snapshot.of(gone), Snapshot({h: e for h, e in new.examples.items() if h not in old_labels})
+    )
+    before, after = set(old_labels.values()), set(new.label_counts)
+    return replace(
+        changed,
+        new_labels=tuple(sorted(after - before)),
+        vanished_labels=tuple(sorted(before - after)),
     )
 
 

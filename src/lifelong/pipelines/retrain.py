@@ -24,7 +24,7 @@ from lifelong.config import Finetune
 from lifelong.core.errors import ConfigError, IncompatibleModel, NotFound
 from lifelong.core.hashing import sha256_text
 from lifelong.core.types import Example, files_snapshot_id, snapshot_id
-from lifelong.data import Dataset, Snapshot, check_trainable, diff, load_dataset
+from lifelong.data import Dataset, Snapshot, check_trainable, diff, diff_from_labels, load_dataset
 from lifelong.data.stream import (
     diff_files,
     project_source,
@@ -103,12 +103,14 @@ class TrainResult:
 @dataclass(frozen=True)
 class _Parent:
     """The model an update starts from; ``label`` and ``snapshot_id`` are ``None`` for a model
-    folder from outside the registry (whose training data is then unknown)."""
+    folder from outside the registry (whose training data is then unknown). ``labels`` maps
+    the hashes of the examples it was trained on to their labels: all an update asks of them
+    (``None``: unknown, or a snapshot of files, which does not list its examples)."""
 
     label: str | None
     bundle: ModelBundle
     snapshot_id: str | None
-    examples: list[Example] | None
+    labels: dict[str, str] | None
     source: str
 
 
@@ -166,8 +168,8 @@ def _resolve_parent(project: Project, registry: Registry, ref: str) -> _Parent:
         )
     # a snapshot of files (a streamed training's) does not list its examples
     files = registry.store.get_snapshot(version.snapshot_id).kind == "files"
-    examples = None if files else registry.get_snapshot_examples(version.snapshot_id)
-    return _Parent(version.label, bundle, version.snapshot_id, examples, f"version {version.label}")
+    labels = None if files else registry.get_snapshot_labels(version.snapshot_id)
+    return _Parent(version.label, bundle, version.snapshot_id, labels, f"version {version.label}")
 
 
 def _data_diff(
@@ -177,15 +179,19 @@ def _data_diff(
     kind: Literal["classification", "regression"],
 ) -> dict[str, Any]:
     """What changed since the parent's snapshot (or, for a cold run, the latest snapshot),
-    summarized for the data's ``kind`` (see :meth:`lifelong.data.SnapshotDiff.summary`)."""
-    if parent is not None and parent.examples is not None:
-        base, against = Snapshot.of(parent.examples), parent.label
+    summarized for the data's ``kind`` (see :meth:`lifelong.data.SnapshotDiff.summary`). Only
+    the old side's examples the data no longer holds are read whole."""
+    against: str | None
+    if parent is not None and parent.labels is not None:
+        labels, against = parent.labels, parent.label
     else:
         latest = registry.store.latest_snapshot()
         if latest is None:
             return {**diff(Snapshot(), dataset.pool).summary(kind), "against": None}
-        base, against = Snapshot.of(registry.get_snapshot_examples(latest.id)), latest.id
-    return {**diff(base, dataset.pool).summary(kind), "against": against}
+        labels, against = registry.get_snapshot_labels(latest.id), latest.id
+    gone = registry.get_examples(labels.keys() - dataset.pool.examples.keys())
+    changed = diff_from_labels(labels, gone, dataset.pool)
+    return {**changed.summary(kind), "against": against}
 
 
 def check_launch(project: Project, finetune: str | None) -> str | None:
@@ -233,10 +239,9 @@ def _previous(project: Project, dataset: Dataset, parent: _Parent | None) -> lis
     """The training examples the parent was trained on, for a new+replay update's choice of
     new data and replay; ``None`` (the parent's replay buffer) when its data is unknown or not
     retained. The same on every rank: the same snapshot, the same data files."""
-    if parent is None or parent.examples is None or not project.config.retain_data:
+    if parent is None or parent.labels is None or not project.config.retain_data:
         return None
-    parent_hashes = {e.hash for e in parent.examples}
-    return [e for e in dataset.splits.train if e.hash in parent_hashes]
+    return [e for e in dataset.splits.train if e.hash in parent.labels]
 
 
 def _fit(

@@ -8,7 +8,7 @@ before its artifact is removed. The worst a crash leaves is an unreferenced arti
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -153,6 +153,15 @@ class Registry(RegistryReader):
     def get_snapshot_examples(self, snapshot_id: str) -> list[Example]:
         """The examples of a snapshot: "which examples trained 1.3?"."""
         return self.store.get_snapshot_examples(snapshot_id)
+
+    def get_snapshot_labels(self, snapshot_id: str) -> dict[str, str]:
+        """Example hash -> label of a snapshot's examples, none decoded (see
+        :func:`~lifelong.registry.sql_snapshots.get_snapshot_labels`)."""
+        return self.store.get_snapshot_labels(snapshot_id)
+
+    def get_examples(self, hashes: Collection[str]) -> list[Example]:
+        """The stored examples of ``hashes``, ordered by hash (unknown hashes skipped)."""
+        return self.store.get_examples(hashes)
 
     # -- versions -------------------------------------------------------------------------
 

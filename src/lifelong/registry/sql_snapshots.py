@@ -12,7 +12,7 @@ putting the same snapshot at once both succeed with one copy.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,18 +149,50 @@ def get_snapshot_examples(session: Session, sid: str) -> list[Example]:
         .where(SnapshotMemberRow.snapshot_id == sid)
         .order_by(ExampleRow.hash)
     )
-    return [
-        Example(
-            text=text,
-            label=label,
-            original=original,
-            source=meta.get("source"),
-            line=meta.get("line"),
-            timestamp=meta.get("timestamp"),
-            meta=dict(meta.get("meta") or {}),
+    return [_example(row.text, row.label, row.original, row.meta) for row in rows]
+
+
+def get_snapshot_labels(session: Session, sid: str) -> dict[str, str]:
+    """Example hash -> label of a snapshot's members: two short columns, no example decoded.
+
+    What an update needs of its parent's data (which examples are new, which labels existed):
+    reading the examples themselves, their JSON metadata decoded row by row, was 0.4-0.5 s of
+    an update on 13,500 examples.
+    """
+    get_snapshot(session, sid)
+    rows = session.execute(
+        select(ExampleRow.hash, ExampleRow.label)
+        .join(SnapshotMemberRow, SnapshotMemberRow.example_hash == ExampleRow.hash)
+        .where(SnapshotMemberRow.snapshot_id == sid)
+    )
+    return {row.hash: row.label for row in rows}
+
+
+def get_examples(session: Session, hashes: Collection[str]) -> list[Example]:
+    """The stored examples of ``hashes``, ordered by hash; unknown hashes are skipped."""
+    ordered = sorted(set(hashes))
+    found = []
+    for start in range(0, len(ordered), _LOOKUP_BATCH):
+        batch = ordered[start : start + _LOOKUP_BATCH]
+        rows = session.execute(
+            select(ExampleRow.text, ExampleRow.label, ExampleRow.original, ExampleRow.meta)
+            .where(ExampleRow.hash.in_(batch))
+            .order_by(ExampleRow.hash)
         )
-        for text, label, original, meta in rows
-    ]
+        found += [_example(row.text, row.label, row.original, row.meta) for row in rows]
+    return found
+
+
+def _example(text: str, label: str, original: str, meta: dict[str, Any]) -> Example:
+    return Example(
+        text=text,
+        label=label,
+        original=original,
+        source=meta.get("source"),
+        line=meta.get("line"),
+        timestamp=meta.get("timestamp"),
+        meta=dict(meta.get("meta") or {}),
+    )
 
 
 def list_snapshots(session: Session) -> list[SnapshotInfo]:

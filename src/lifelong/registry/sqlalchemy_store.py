@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import socket
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -312,6 +312,14 @@ class SqlAlchemyStore(RegistryStore):
     def get_snapshot_examples(self, snapshot_id: str) -> list[Example]:
         with self._read() as session:
             return sql_snapshots.get_snapshot_examples(session, snapshot_id)
+
+    def get_snapshot_labels(self, snapshot_id: str) -> dict[str, str]:
+        with self._read() as session:
+            return sql_snapshots.get_snapshot_labels(session, snapshot_id)
+
+    def get_examples(self, hashes: Collection[str]) -> list[Example]:
+        with self._read() as session:
+            return sql_snapshots.get_examples(session, hashes)
 
     def list_snapshots(self) -> list[SnapshotInfo]:
         with self._read() as session:

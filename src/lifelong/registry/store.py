@@ -8,7 +8,7 @@ files live in an :class:`~lifelong.registry.artifacts.ArtifactStore`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -145,6 +145,14 @@ class RegistryStore(ReadStore):
     @abc.abstractmethod
     def get_snapshot_examples(self, snapshot_id: str) -> list[Example]:
         """The examples of a snapshot, ordered by hash (a stable order)."""
+
+    @abc.abstractmethod
+    def get_snapshot_labels(self, snapshot_id: str) -> dict[str, str]:
+        """Example hash -> label of a snapshot's examples (none for a snapshot of files)."""
+
+    @abc.abstractmethod
+    def get_examples(self, hashes: Collection[str]) -> list[Example]:
+        """The stored examples of ``hashes`` (unknown hashes skipped), ordered by hash."""
 
     @abc.abstractmethod
     def list_snapshots(self) -> list[SnapshotInfo]:

@@ -27,6 +27,7 @@ from lifelong.evaluation.metrics import calibration
 from lifelong.features import Features
 from lifelong.models import ModelBundle
 from lifelong.models.objective import TEMPERATURE, Classification, Objective, model_outputs
+from lifelong.training.eager import LBFGS
 
 MIN_EXAMPLES = 30
 """Fewer valid examples than this (with a known label) fit nothing: ``T`` stays 1."""
@@ -74,7 +75,7 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> Temperature:
     if len(targets) < MIN_EXAMPLES:
         return Temperature(1.0, None, None, len(targets))
     log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([log_t], max_iter=100, line_search_fn="strong_wolfe")
+    optimizer = LBFGS([log_t], max_iter=100, line_search_fn="strong_wolfe")
 
     def nll() -> torch.Tensor:
         optimizer.zero_grad()

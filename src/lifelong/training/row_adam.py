@@ -28,6 +28,8 @@ from collections.abc import Callable
 
 import torch
 
+from lifelong.training.eager import Eager
+
 try:  # built with the featurizer's core (setup.py); absent in a source tree never built, or
     # built before these kernels (an ImportError too: the names are imported, not the module)
     from lifelong.features._ngrams import row_adam_apply, row_adam_moments
@@ -37,9 +39,10 @@ except ImportError:
     COMPILED = False
 
 
-class RowAdam(torch.optim.SparseAdam):
+class RowAdam(Eager, torch.optim.SparseAdam):
     """:class:`torch.optim.SparseAdam` with row updates instead of sparse masks (same
-    parameters, state and results; ``maximize`` is not supported).
+    parameters, state and results; ``maximize`` is not supported), without importing
+    torch._dynamo (see :mod:`lifelong.training.eager`).
 
     ``compiled=False`` takes the torch path even where the compiled one could run (the tests
     compare the two).

@@ -32,6 +32,7 @@ from lifelong.core.crashpoint import crash_point
 from lifelong.features import Features
 from lifelong.models.objective import Classification, Objective
 from lifelong.training.checkpoint import Checkpointer
+from lifelong.training.eager import AdamW
 from lifelong.training.row_adam import RowAdam
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ class Trainer:
         sparse_ids = {id(p) for p in sparse}
         dense = [p for p in model.parameters() if p.requires_grad and id(p) not in sparse_ids]
         optimizers: list[torch.optim.Optimizer] = [
-            torch.optim.AdamW(
+            AdamW(
                 dense,
                 lr=self.dense_lr or self.training.lr,
                 weight_decay=self.training.weight_decay,
@@ -221,8 +222,9 @@ class Trainer:
                 return (step + 1) / warmup
             return max(0.0, (total - step) / max(total - warmup, 1))
 
-        # the first optimizer of a process imports torch._dynamo (1.5 s): a fixed cost of the
-        # run, timed apart so that seconds per epoch compare between short and long runs
+        # the optimizers' set-up (state tables; torch's own optimizers imported torch._dynamo
+        # here, 1.5 s, until lifelong.training.eager): timed apart so that seconds per epoch
+        # compare between short and long runs
         optimizers = self._optimizers(model)
         setup_seconds = time.perf_counter() - started
         forward = model if distributed is None else distributed.wrap(model)

@@ -175,17 +175,20 @@ def test_a_mistyped_command_suggests_the_right_one() -> None:
     assert "Did you mean 'list'?" in result.output
 
 
-def test_a_training_imports_neither_scikit_learn_nor_scipy_stats(project: Path) -> None:
+def test_a_training_imports_neither_scikit_learn_nor_scipy_stats_nor_dynamo(
+    project: Path,
+) -> None:
     """A cold ``train`` (not gated: the project has a champion) and an update: the compiled
     core hashes the n-grams and the report counts its own scores, so neither import (about
-    1.5 s of each run) is left on the path; the gate's tests import scipy.stats when they run."""
+    1.5 s of each run) is left on the path; the gate's tests import scipy.stats when they run.
+    The optimizers (training's and calibration's) leave torch._dynamo unimported (1 s)."""
     small = ["--set", "pipeline.ngrams.buckets=1024", "--set", "pipeline.ngrams.dim=8"]
     small += ["--set", "pipeline.hidden=16", "--set", "training.epochs=1"]
     found = probe(project, [[*small, "train", "--json"], [*small, "train", "--finetune"]])
     assert found["codes"] == [0, 0]
     modules = {str(m) for m in found["modules"]}
     assert "torch" in modules
-    assert {"sklearn", "scipy.stats"} & modules == set()
+    assert {"sklearn", "scipy.stats", "torch._dynamo"} & modules == set()
 
 
 def test_the_entry_point_freezes_the_collector_at_exit(tmp_path: Path) -> None:

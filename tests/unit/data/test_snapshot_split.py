@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 from lifelong.config import Splits
 from lifelong.core import types
 from lifelong.core.types import Example, content_hash, normalize_text
-from lifelong.data import Snapshot, apply_diff, diff, read_file, split_examples, split_of
+from lifelong.data import (
+    Snapshot,
+    apply_diff,
+    diff,
+    diff_from_labels,
+    read_file,
+    split_examples,
+    split_of,
+)
 
 texts = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40
@@ -67,6 +75,16 @@ def test_hash_is_computed_once_and_a_changed_copy_has_its_own(
 def test_applying_diff_a_b_to_a_gives_b(a: list[Example], b: list[Example]) -> None:
     old, new = Snapshot.of(a), Snapshot.of(b)
     assert apply_diff(old, diff(old, new)).id == new.id
+
+
+@given(example_lists, example_lists)
+def test_diff_from_labels_is_the_diff(a: list[Example], b: list[Example]) -> None:
+    """An update's diff reads its parent's snapshot as hash -> label and only the examples
+    the data lost whole: the same diff as from every example."""
+    old, new = Snapshot.of(a), Snapshot.of(b)
+    labels = {h: e.label for h, e in old.examples.items()}
+    gone = [e for h, e in old.examples.items() if h not in new.examples]
+    assert diff_from_labels(labels, gone, new) == diff(old, new)
 
 
 @given(example_lists, st.permutations(list(range(30))))

@@ -197,3 +197,39 @@ def test_config_set_edits_keys_and_refuses_an_invalid_value(
     with pytest.raises(ConfigError):
         bench.config_set(path, ["finetune.lr_scale=fast"])
     assert path.read_text() == before
+
+
+def test_the_valid_band_chooses_and_the_test_band_only_reports(bench: ModuleType) -> None:
+    """Every step within 0.2 pt of cold on test, one step 0.5 below it on valid: no variant is
+    chosen, since valid decides; with valid inside the band the same rows choose warm."""
+    rows = synthetic([0.0, -0.1])
+    for row in rows:
+        for method in ("cold", "warm"):
+            if method in row:
+                row[method] |= {"valid": row[method]["accuracy"], "ece": 0.05}
+    chosen = bench.fastest_in_band(bench.verdicts(rows), "toy", "ngrams")
+    assert "inside the band at every step on valid: warm" in chosen
+    for row in (r for r in rows if r["step"] == 2):
+        row["warm"]["valid"] = row["cold"]["valid"] - 0.005
+    (verdict,) = [v for v in bench.verdicts(rows) if v["method"] == "warm"]
+    assert verdict["in_band"]
+    assert not verdict["valid_in_band"]
+    assert verdict["valid_worst_delta"] == pytest.approx(-0.5)
+    assert verdict["ece"] == pytest.approx(0.05)
+    assert "no update variant" in bench.fastest_in_band([verdict], "toy", "ngrams")
+
+
+def test_a_variant_is_init_s_update_with_the_keys_changed(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench, "METHODS", list(bench.METHODS))
+    monkeypatch.setattr(bench, "FINETUNES", dict(bench.FINETUNES))
+    assert bench.add_variant("big:replay_size=5000,epoch_fraction=0.3") == "big"
+    variant = bench.FINETUNES["big"]
+    assert (variant.replay_size, variant.epoch_fraction) == (5000, 0.3)
+    assert (variant.data, variant.lr_scale) == (bench.REPLAY.data, bench.REPLAY.lr_scale)
+    assert bench.METHODS.index("big") < bench.METHODS.index("tfidf+lr")
+    with pytest.raises(ValueError, match="new method name"):
+        bench.add_variant("warm:replay_size=10")
+    with pytest.raises(ValueError, match="lr_scale"):  # pydantic's ValidationError is one
+        bench.add_variant("bad:lr_scale=fast")
