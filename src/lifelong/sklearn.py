@@ -222,8 +222,11 @@ class _Network(BaseEstimator):  # type: ignore[misc]
         parts = []
         with torch.inference_mode():
             for begin in range(0, len(features), _BATCH):
-                index = np.arange(begin, min(begin + _BATCH, len(features)))
-                parts.append(self.model_(features.rows(index)).numpy())
+                rows = min(_BATCH, len(features) - begin)
+                # every batch _BATCH rows (the last padded with its last row): a row's output
+                # then never depends on how many rows came with it (BLAS kernels differ by size)
+                index = np.minimum(np.arange(begin, begin + _BATCH), begin + rows - 1)
+                parts.append(self.model_(features.rows(index)).numpy()[:rows])
         return np.concatenate(parts)
 
 
