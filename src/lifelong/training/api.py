@@ -26,7 +26,7 @@ from lifelong.core.errors import DataError, IncompatibleModel
 from lifelong.core.seed import set_seed
 from lifelong.core.types import Example
 from lifelong.data.schema import parse_row
-from lifelong.features import Features, TabularFeaturizer, make_featurizer
+from lifelong.features import Features, Featurizer, TabularFeaturizer, make_featurizer
 from lifelong.models import (
     FEATURIZER_STATE,
     BundleSpec,
@@ -47,14 +47,14 @@ from lifelong.models.objective import (
     Regression,
     is_regression,
 )
-from lifelong.training.calibrate import calibrated
+from lifelong.training.calibrate import Temperature, calibrated
 from lifelong.training.checkpoint import Checkpointer
 from lifelong.training.compat import LabelPlan, check_compatible, inherited_pipeline, plan_labels
 from lifelong.training.distributed import DataParallel
 from lifelong.training.init import make_strategy
 from lifelong.training.regularizers import Teacher, make_regularizers
 from lifelong.training.replay import replay_sample
-from lifelong.training.trainer import Penalty, Trainer
+from lifelong.training.trainer import FitResult, Penalty, Trainer
 
 
 @dataclass(frozen=True)
@@ -445,21 +445,54 @@ def train(
             "setup_s": round(fit.setup_seconds, 4),
         },
     }
-    spec = BundleSpec(
-        pipeline=pipeline.model_dump(mode="json"),
-        labels=plan.labels,
-        featurizer=featurizer.spec(),
-        meta={
-            "init": init,
-            "epochs_run": fit.epochs_run,
-            "seed": training.seed,
-            **featurizer_state(featurizer),
-            **({TARGET_STATS: objective.to_dict()} if isinstance(objective, Regression) else {}),
-            **({} if temperature is None else {TEMPERATURE: temperature.value}),
-            **carried,
-        },
+    spec = trained_spec(
+        pipeline,
+        plan.labels,
+        featurizer,
+        model,
+        objective,
+        init,
+        fit,
+        training.seed,
+        temperature,
+        carried,
     )
     replay = replay_sample(
         buffer_source, finetune.replay_size, training.seed, balanced=not regression
     )
-    return TrainOutcome(ModelBundle(described(spec, model), model, featurizer, replay), report)
+    return TrainOutcome(ModelBundle(spec, model, featurizer, replay), report)
+
+
+def trained_spec(
+    pipeline: Pipeline,
+    labels: list[str],
+    featurizer: Featurizer,
+    model: nn.Module,
+    objective: Classification | Regression,
+    init: dict[str, Any],
+    fit: FitResult,
+    seed: int,
+    temperature: Temperature | None,
+    carried: dict[str, Any],
+) -> BundleSpec:
+    """The spec of a network a training just made (in memory or streamed): its pipeline,
+    output labels and featurizer, and in ``meta`` how it was started (``init``), the epochs
+    it ran, its seed, the featurizer's fitted state, a regression's target scaling, the
+    fitted temperature and what it ``carried`` over from its parent."""
+    scaling = {TARGET_STATS: objective.to_dict()} if isinstance(objective, Regression) else {}
+    meta = {
+        "init": init,
+        "epochs_run": fit.epochs_run,
+        "seed": seed,
+        **featurizer_state(featurizer),
+        **scaling,
+        **({} if temperature is None else {TEMPERATURE: temperature.value}),
+        **carried,
+    }
+    spec = BundleSpec(
+        pipeline=pipeline.model_dump(mode="json"),
+        labels=labels,
+        featurizer=featurizer.spec(),
+        meta=meta,
+    )
+    return described(spec, model)

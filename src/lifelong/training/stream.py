@@ -42,7 +42,6 @@ from lifelong.data.stream import Scan, StreamSource, chunked, read_ahead, shuffl
 from lifelong.features import Featurizer, TabularFeaturizer, make_featurizer
 from lifelong.features.tabular import ColumnStats, column_stats
 from lifelong.models import (
-    BundleSpec,
     ModelBundle,
     build_model,
     remap_head,
@@ -50,18 +49,16 @@ from lifelong.models import (
     weights_format,
 )
 from lifelong.models.objective import (
-    TARGET_STATS,
-    TEMPERATURE,
     Classification,
     Regression,
     is_regression,
 )
 from lifelong.training.api import (
     TrainOutcome,
-    featurizer_state,
     objective_for,
     plan_outputs,
     tabular_parent,
+    trained_spec,
     update_epochs,
 )
 from lifelong.training.calibrate import calibrated
@@ -389,18 +386,16 @@ def train_stream(
             "setup_s": round(fit.setup_seconds, 4),
         },
     }
-    spec = BundleSpec(
-        pipeline=pipeline.model_dump(mode="json"),
-        labels=plan.labels,
-        featurizer=featurizer.spec(),
-        meta={
-            "init": init,
-            "epochs_run": fit.epochs_run,
-            "seed": training.seed,
-            **featurizer_state(featurizer),
-            **({TARGET_STATS: objective.to_dict()} if isinstance(objective, Regression) else {}),
-            **({} if temperature is None else {TEMPERATURE: temperature.value}),
-            **carried,
-        },
+    spec = trained_spec(
+        pipeline,
+        plan.labels,
+        featurizer,
+        model,
+        objective,
+        init,
+        fit,
+        training.seed,
+        temperature,
+        carried,
     )
     return TrainOutcome(ModelBundle(spec, model, featurizer, scan.replay), report)
