@@ -18,8 +18,10 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from lifelong.compression.prune import prune_bag
+from lifelong.compression.quantize import quantize_bag
 from lifelong.features import Features
-from lifelong.models import CompactBag, WeightsFormat, table, with_bag
+from lifelong.models import CompactBag, table, with_bag
 
 
 def trained_rows(features: Features, parent: nn.Module | None) -> torch.Tensor | None:
@@ -42,28 +44,11 @@ def kept_rows(touched: NDArray[np.int64], parent: nn.Module | None) -> torch.Ten
     return torch.from_numpy(np.union1d(touched, bag.row_ids.numpy()))
 
 
-BLOCK_ROWS = 16_384
-"""Rows gathered and converted at a time by :func:`compact_table`."""
-
-
 def compact_table(module: nn.Module, rows: torch.Tensor) -> nn.Module:
-    """``module`` with its fp32 n-gram table cut to ``rows`` in fp16 (other modules as is).
-
-    The same codes as ``quantize_bag(prune_bag(bag, rows), "fp16")`` (fp32 rounded to the
-    nearest fp16), gathered a block of rows at a time: that path holds fp32 copies of every
-    kept row (several at once) beside the full table, which at the end of a large streamed
-    training was the run's peak memory (a 100-odd MB spike above the steps' level).
-    """
+    """``module`` with its fp32 n-gram table cut to ``rows`` in fp16 (other modules as is)."""
     bag = table(module)
     if not isinstance(bag, nn.EmbeddingBag):
         return module
-    weight = bag.weight.detach()
-    codes = torch.empty((len(rows), bag.embedding_dim), dtype=torch.float16)
-    for start in range(0, len(rows), BLOCK_ROWS):
-        block = rows[start : start + BLOCK_ROWS]
-        codes[start : start + len(block)] = weight.index_select(0, block)
-    fp16 = WeightsFormat(sparse=True, code="fp16")
-    sparse = CompactBag(bag.num_embeddings, bag.embedding_dim, fp16, codes, row_ids=rows)
-    compact = with_bag(module, sparse)
+    compact = with_bag(module, quantize_bag(prune_bag(bag, rows), "fp16"))
     compact.train(module.training)
     return compact

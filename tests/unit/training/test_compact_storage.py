@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -12,9 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lifelong.compression import compact_table, storage, trained_rows
-from lifelong.compression.prune import prune_bag
-from lifelong.compression.quantize import quantize_bag
+from lifelong.compression import compact_table, trained_rows
 from lifelong.config import NGrams, Pipeline, Training
 from lifelong.core import Example
 from lifelong.features import HashedNGrams, make_featurizer
@@ -114,28 +111,6 @@ def test_compact_table_answers_like_the_full_one_on_its_rows(texts: list[str]) -
     with torch.inference_mode():
         np.testing.assert_allclose(compact(features), module(features), atol=2e-2)
     assert table(module) is not table(compact)  # the original is left as it was
-
-
-@settings(max_examples=25, deadline=None)
-@given(
-    st.lists(st.integers(0, 2_999), unique=True, max_size=300).map(sorted),
-    st.integers(1, 64),
-)
-def test_compact_table_codes_are_pruning_then_fp16_bit_for_bit(rows: list[int], block: int) -> None:
-    """The block-by-block gather gives the codes pruning then quantizing did, in any block."""
-    torch.manual_seed(len(rows))
-    module = build_model(Pipeline(ngrams=NGrams(buckets=3_000, dim=8), hidden=8), 3)
-    bag = table(module)
-    assert isinstance(bag, torch.nn.EmbeddingBag)
-    torch.nn.init.normal_(bag.weight, std=10.0)  # values beyond fp16's precision
-    kept = torch.tensor(rows, dtype=torch.int64)
-    expected = quantize_bag(prune_bag(bag, kept), "fp16")
-    with mock.patch.object(storage, "BLOCK_ROWS", block):
-        got = table(compact_table(module, kept))
-    assert isinstance(got, CompactBag)
-    assert got.fmt == expected.fmt
-    assert torch.equal(got.codes, expected.codes)
-    assert torch.equal(got.row_ids, expected.row_ids)
 
 
 def test_storage_may_change_between_parent_and_update() -> None:
