@@ -36,6 +36,7 @@ from lifelong.pipelines import (
     train_shard,
     train_version,
 )
+from lifelong.pipelines.judge import judge_competing
 from lifelong.pipelines.lock import cycle_lock
 from lifelong.pipelines.loop import EXIT_REJECTED
 from lifelong.project import Project
@@ -408,25 +409,32 @@ def challenge(
         bool, typer.Option("--dry-run", help="Report only; record nothing.")
     ] = False,
 ) -> None:
-    """Run the gate for challengers against the champion; promote at most one."""
+    """Run the gate for challengers against the champion; promote at most one.
+
+    Every verdict is recorded on its version (``models show``), the rejected ones too; with
+    ``--dry-run`` none is.
+    """
     project = load_project(ctx)
     refs = versions or ["challenger"]
     with open_project_registry(project) as registry:
-        judgements = [
-            judge(project, registry, ref, promote=False, command="challenge", dry_run=True)
-            for ref in refs
-        ]
-        order = [v.challenger_version for v in rank_challengers([j.verdict for j in judgements])]
-        ranked = sorted(judgements, key=lambda j: order.index(j.challenger))
+        if dry_run:
+            judgements = [
+                judge(project, registry, ref, promote=False, command="challenge", dry_run=True)
+                for ref in refs
+            ]
+            ranking = rank_challengers([j.verdict for j in judgements])
+            order = [v.challenger_version for v in ranking]
+            ranked = sorted(judgements, key=lambda j: order.index(j.challenger))
+        else:  # the best first, promoted when its verdict allows; the others recorded
+            labels = [registry.resolve(ref).label for ref in refs]
+            ranked = judge_competing(project, registry, labels, command="challenge")
         for judgement in ranked:
             for line in verdict_lines(judgement):
                 console.print(line)
         best = ranked[0]
-        if best.verdict.promoted and not dry_run:
-            final = judge(project, registry, best.challenger, promote=True, command="challenge")
-            if final.promoted:
-                console.print(f"[green]promoted {final.challenger} to champion[/]")
-        elif dry_run:
+        if dry_run:
             console.print("[dim]dry run: nothing recorded[/]")
-        else:
+        elif best.promoted:
+            console.print(f"[green]promoted {best.challenger} to champion[/]")
+        elif not best.verdict.promoted:
             console.print("no challenger earned promotion; the champion stays")

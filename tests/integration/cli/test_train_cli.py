@@ -174,3 +174,26 @@ def test_evaluate_with_an_out_of_scope_intent_and_a_report(project: Path) -> Non
         assert stored["oos"]["label"] == "oos"
     assert 0.0 <= thresholds["oos-11"] <= 1.0
     assert thresholds["oos-3"] is None  # no oos in valid: reported, without a threshold
+
+
+def test_challenge_records_a_rejected_verdict_and_keeps_the_champion(project: Path) -> None:
+    assert run(project, "train")[0] == 0
+    # a challenger that barely trained: the gate rejects it
+    weak = [*SMALL, "--set", "training.epochs=1", "--set", "training.lr=1e-9"]
+    weak += ["--set", "training.sparse_lr=1e-9", "--set", "training.seed=7"]
+    code, out = run_cli(project, weak, "train", "--json")
+    assert code == 0, out
+    label = str(_summary(out)["version"])
+    code, out = run(project, "challenge", label)
+    assert code == 0, out
+    assert "no challenger earned promotion" in out
+    code, out = run(project, "models", "show", label, "--json")
+    record = json.loads(out[out.index("{") :])
+    assert record["verdict"]["challenger_version"] == label
+    assert record["verdict"]["decision"] == "reject"
+    loaded = Project.load(project)
+    with open_registry(loaded.store_url, loaded.artifacts_dir) as registry:
+        assert registry.store.aliases()["champion"] == "1.0"
+    code, out = run(project, "challenge", label, "--dry-run")
+    assert code == 0, out
+    assert "dry run: nothing recorded" in out
