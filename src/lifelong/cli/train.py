@@ -411,8 +411,8 @@ def challenge(
 ) -> None:
     """Run the gate for challengers against the champion; promote at most one.
 
-    Every verdict is recorded on its version (``models show``), the rejected ones too; with
-    ``--dry-run`` none is.
+    Every verdict is recorded on its version, rejections too (see models show); a dry run
+    records none.
     """
     project = load_project(ctx)
     refs = versions or ["challenger"]
